@@ -1,0 +1,516 @@
+/**
+ * The eligibility engine of SPEC §3: one pure function over (source, target, quantity, destination,
+ * account, now, policy) that returns EVERY failing rule with a stable code and a sentence naming the
+ * values. Each rule is one entry in a table below, so a code lives in exactly one place per scope.
+ *
+ * Distributors disagree on a few rules; those differences are a `EligibilityPolicy`, chosen by name.
+ */
+import { TERM_MONTHS, type Catalog, type Product } from './catalog';
+import { instantMs, utcDateOf, type IsoDate, type IsoInstant } from './dates';
+import { currentUnitPrice } from './pricing';
+import { ROLES_REQUIRING_PARTNER_ID, type Account, type Subscription } from './types';
+
+export const ELIGIBILITY_CODES = [
+  'SOURCE_NOT_ACTIVE',
+  'SOURCE_IS_TRIAL',
+  'SOURCE_IN_CANCELLATION_WINDOW',
+  'TARGET_NOT_ON_UPGRADE_PATH',
+  'DOWNGRADE_NOT_ALLOWED',
+  'OFFER_TYPE_NOT_ALLOWED',
+  'TARGET_PRICE_NOT_AVAILABLE',
+  'QUANTITY_INVALID',
+  'REMAINDER_BELOW_MINIMUM',
+  'UPGRADE_IN_PROGRESS',
+  'NOT_AUTHORIZED_FOR_ACCOUNT',
+  'PARTNER_ID_REQUIRED',
+  'DESTINATION_NOT_FOUND',
+  'DESTINATION_NOT_ACTIVE',
+  'DESTINATION_IS_TRIAL',
+  'DESTINATION_PRODUCT_MISMATCH',
+  'DESTINATION_DIFFERENT_ACCOUNT',
+  'DESTINATION_IN_CANCELLATION_WINDOW',
+  'DESTINATION_TERM_SHORTER',
+  'DESTINATION_ENDS_EARLIER',
+  'DESTINATION_PARTNER_MISMATCH',
+  'DESTINATION_BILLING_MISMATCH',
+] as const;
+
+export type EligibilityCode = (typeof ELIGIBILITY_CODES)[number];
+
+export interface EligibilityReason {
+  code: EligibilityCode;
+  message: string;
+}
+
+export interface Verdict {
+  eligible: boolean;
+  reasons: readonly EligibilityReason[];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Policies
+
+export interface EligibilityPolicy {
+  name: string;
+  /** Existing destination's term end vs the source's: `sameOrLater` (≥) or strictly `later` (>). */
+  destinationEndDate: 'sameOrLater' | 'later';
+  /**
+   * Existing destination's billing: `ignored`; `sameFrequency`; or `sameFrequencyAndTerm` (Infinigate's
+   * "same Billing Term and Plan duration": billing frequency AND term duration equal, reported as
+   * DESTINATION_BILLING_MISMATCH; a shorter term is still DESTINATION_TERM_SHORTER).
+   */
+  destinationBilling: 'ignored' | 'sameFrequency' | 'sameFrequencyAndTerm';
+  /** Whether a source still inside its own 7-day cancellation window may be upgraded. */
+  sourceInCancellationWindow: 'allowed' | 'refused';
+}
+
+export const POLICY_PROFILES = {
+  /** Partner Center's documented target rules (codes 1–4): end date same or later, billing free. */
+  microsoft: { name: 'microsoft', destinationEndDate: 'sameOrLater', destinationBilling: 'ignored', sourceInCancellationWindow: 'allowed' },
+  /** interworks.cloud: "end date later than the source's", "billing frequency does not affect eligibility". */
+  interworks: { name: 'interworks', destinationEndDate: 'later', destinationBilling: 'ignored', sourceInCancellationWindow: 'allowed' },
+  /** Infinigate: "same Billing Term and Plan duration", renewal date same or later. */
+  infinigate: {
+    name: 'infinigate',
+    destinationEndDate: 'sameOrLater',
+    destinationBilling: 'sameFrequencyAndTerm',
+    sourceInCancellationWindow: 'allowed',
+  },
+  /** PRISM-style: like microsoft, but no upgrade while the source is in its cancellation window. */
+  prism: { name: 'prism', destinationEndDate: 'sameOrLater', destinationBilling: 'ignored', sourceInCancellationWindow: 'refused' },
+} as const satisfies Record<string, EligibilityPolicy>;
+
+export type PolicyName = keyof typeof POLICY_PROFILES;
+export const DEFAULT_POLICY: EligibilityPolicy = POLICY_PROFILES.microsoft;
+
+export function isPolicyName(name: unknown): name is PolicyName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(POLICY_PROFILES, name);
+}
+
+export function policyByName(name: string): EligibilityPolicy {
+  if (!isPolicyName(name)) {
+    throw new RangeError(`unknown eligibility policy "${name}"; known: ${Object.keys(POLICY_PROFILES).join(', ')}`);
+  }
+  return POLICY_PROFILES[name];
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Inputs
+
+/** Who asks: an object that answers per account, or the set of account ids it may act on. */
+export type CallerScope = { mayActOnAccount(accountId: string): boolean } | ReadonlySet<string>;
+
+export interface SourceContext {
+  source: Subscription;
+  sourceAccount: Account;
+  catalog: Catalog;
+  /** The upgrade date is this instant's UTC date. */
+  now: IsoInstant;
+  /** Defaults to `microsoft`. */
+  policy?: EligibilityPolicy;
+  /** Omitted = unrestricted (operator or internal call). */
+  caller?: CallerScope;
+  /** Subscriptions with a running upgrade (as source or destination). */
+  busySubscriptionIds?: Iterable<string>;
+}
+
+export type DestinationChoice = 'new' | { subscriptionId: string; subscription: Subscription | undefined };
+
+export interface EligibilityInput extends SourceContext {
+  targetProductId: string;
+  quantity: number;
+  destination: DestinationChoice;
+}
+
+interface RuleContext {
+  source: Subscription;
+  sourceAccount: Account;
+  sourceProduct: Product | undefined;
+  targetProductId: string;
+  targetProduct: Product | undefined;
+  quantity: number;
+  catalog: Catalog;
+  upgradeDate: IsoDate;
+  nowMs: number;
+  policy: EligibilityPolicy;
+  mayActOn: (accountId: string) => boolean;
+  busy: ReadonlySet<string>;
+}
+
+/** A rule returns the failure sentence, or undefined when it passes. */
+interface Rule<Extra = void> {
+  code: EligibilityCode;
+  check: (ctx: RuleContext, extra: Extra) => string | undefined;
+}
+
+const isValidQuantity = (quantity: number): boolean => Number.isInteger(quantity) && quantity >= 1;
+const seats = (n: number): string => `${n} seat${n === 1 ? '' : 's'}`;
+const named = (catalog: Catalog, productId: string): string => `${catalog.nameOf(productId)} (${productId})`;
+
+// ---------------------------------------------------------------------------------------------------
+// Rules on the source and the request (apply to every destination)
+
+const SOURCE_RULES: readonly Rule[] = [
+  {
+    code: 'SOURCE_NOT_ACTIVE',
+    check: ({ source }) =>
+      source.status === 'active' ? undefined : `source subscription ${source.id} is ${source.status}, not active`,
+  },
+  {
+    code: 'SOURCE_IS_TRIAL',
+    check: ({ source }) =>
+      source.isTrial ? `source subscription ${source.id} is a trial; trials are converted, not upgraded` : undefined,
+  },
+  {
+    code: 'SOURCE_IN_CANCELLATION_WINDOW',
+    check: ({ source, policy, nowMs }) =>
+      policy.sourceInCancellationWindow === 'refused' && nowMs < instantMs(source.cancellationWindowEndsAt)
+        ? `source subscription ${source.id} is inside its cancellation window until ${source.cancellationWindowEndsAt}; the ${policy.name} policy refuses upgrades inside it`
+        : undefined,
+  },
+  {
+    code: 'TARGET_NOT_ON_UPGRADE_PATH',
+    check: ({ source, sourceProduct, targetProductId, targetProduct, catalog }) => {
+      if (!sourceProduct) return `the source's product ${source.productId} is not in the catalog`;
+      if (!targetProduct) return `target product ${targetProductId} is not in the catalog`;
+      return catalog.isOnUpgradePath(source.productId, targetProductId)
+        ? undefined
+        : `${named(catalog, targetProductId)} is not on the upgrade path of ${named(catalog, source.productId)}`;
+    },
+  },
+  {
+    code: 'DOWNGRADE_NOT_ALLOWED',
+    check: ({ source, targetProductId, catalog }) =>
+      catalog.isDowngrade(source.productId, targetProductId)
+        ? `${named(catalog, targetProductId)} is below ${named(catalog, source.productId)} on an upgrade path; NCE never downgrades`
+        : undefined,
+  },
+  {
+    code: 'OFFER_TYPE_NOT_ALLOWED',
+    check: ({ sourceProduct, targetProduct }) => {
+      if (!sourceProduct || !targetProduct) return undefined; // reported as TARGET_NOT_ON_UPGRADE_PATH
+      const allowed = targetProduct.offerType === 'standard' && sourceProduct.offerType !== 'trial';
+      return allowed
+        ? undefined
+        : `a ${sourceProduct.offerType} offer cannot be upgraded to a ${targetProduct.offerType} offer; only standard→standard and specialized→standard are allowed`;
+    },
+  },
+  {
+    code: 'QUANTITY_INVALID',
+    check: ({ quantity, source }) => {
+      if (!isValidQuantity(quantity)) return `quantity ${quantity} is invalid: an upgrade moves a whole number of seats, at least 1`;
+      return quantity > source.quantity
+        ? `quantity ${quantity} is above the source's ${seats(source.quantity)}; seats can't be added during an upgrade`
+        : undefined;
+    },
+  },
+  {
+    code: 'REMAINDER_BELOW_MINIMUM',
+    check: ({ quantity, source, sourceProduct }) => {
+      const isPartial = isValidQuantity(quantity) && quantity < source.quantity;
+      if (!isPartial || !sourceProduct) return undefined;
+      const remainder = source.quantity - quantity;
+      return remainder < sourceProduct.minQuantity
+        ? `upgrading ${quantity} of ${source.quantity} seats would leave ${seats(remainder)} on the source, below ${sourceProduct.name}'s minimum of ${sourceProduct.minQuantity}`
+        : undefined;
+    },
+  },
+  {
+    code: 'UPGRADE_IN_PROGRESS',
+    check: ({ source, busy }) =>
+      busy.has(source.id) ? `source subscription ${source.id} already has an upgrade running` : undefined,
+  },
+  {
+    code: 'NOT_AUTHORIZED_FOR_ACCOUNT',
+    check: ({ source, mayActOn }) =>
+      mayActOn(source.accountId) ? undefined : `the caller may not act on account ${source.accountId}`,
+  },
+  {
+    code: 'PARTNER_ID_REQUIRED',
+    check: ({ sourceAccount }) =>
+      ROLES_REQUIRING_PARTNER_ID.includes(sourceAccount.role) && !sourceAccount.partnerId?.trim()
+        ? `account ${sourceAccount.id} trades as ${sourceAccount.role} and needs a partner id (MPN), but has none`
+        : undefined,
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
+// Rules for a new (co-termed) destination subscription
+
+const NEW_DESTINATION_RULES: readonly Rule[] = [
+  {
+    code: 'TARGET_PRICE_NOT_AVAILABLE',
+    check: ({ catalog, sourceAccount, source, targetProduct, upgradeDate }) => {
+      if (!targetProduct) return undefined;
+      const price = currentUnitPrice({
+        catalog,
+        account: sourceAccount,
+        productId: targetProduct.productId,
+        term: source.term,
+        billingFrequency: source.billingFrequency,
+        currency: source.currency,
+        date: upgradeDate,
+      });
+      return price
+        ? undefined
+        : `${targetProduct.name} has no ${source.currency} price for a ${source.term} term billed ${source.billingFrequency}, so it cannot be co-termed with the source`;
+    },
+  },
+  {
+    code: 'QUANTITY_INVALID',
+    check: ({ quantity, targetProduct }) => {
+      if (!targetProduct || !isValidQuantity(quantity)) return undefined;
+      const { minQuantity, maxQuantity, name } = targetProduct;
+      return quantity < minQuantity || quantity > maxQuantity
+        ? `a new ${name} subscription takes ${minQuantity} to ${maxQuantity} seats; quantity ${quantity} is outside that range`
+        : undefined;
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
+// Rules for an existing destination subscription (given that it exists)
+
+const EXISTING_DESTINATION_RULES: readonly Rule<Subscription>[] = [
+  {
+    code: 'DESTINATION_NOT_ACTIVE',
+    check: (_ctx, dest) => (dest.status === 'active' ? undefined : `destination subscription ${dest.id} is ${dest.status}, not active`),
+  },
+  {
+    code: 'DESTINATION_IS_TRIAL',
+    check: (_ctx, dest) => (dest.isTrial ? `destination subscription ${dest.id} is a trial` : undefined),
+  },
+  {
+    code: 'DESTINATION_PRODUCT_MISMATCH',
+    check: ({ catalog, targetProductId }, dest) =>
+      dest.productId === targetProductId
+        ? undefined
+        : `destination subscription ${dest.id} is ${named(catalog, dest.productId)}, not the chosen target ${named(catalog, targetProductId)}`,
+  },
+  {
+    code: 'DESTINATION_DIFFERENT_ACCOUNT',
+    check: ({ source }, dest) =>
+      dest.accountId === source.accountId
+        ? undefined
+        : `destination subscription ${dest.id} belongs to account ${dest.accountId}, the source to ${source.accountId}`,
+  },
+  {
+    code: 'DESTINATION_IN_CANCELLATION_WINDOW',
+    check: ({ nowMs }, dest) =>
+      nowMs < instantMs(dest.cancellationWindowEndsAt)
+        ? `destination subscription ${dest.id} is inside its cancellation window until ${dest.cancellationWindowEndsAt}`
+        : undefined,
+  },
+  {
+    code: 'DESTINATION_TERM_SHORTER',
+    check: ({ source }, dest) =>
+      TERM_MONTHS[dest.term] < TERM_MONTHS[source.term]
+        ? `destination subscription ${dest.id} has a ${dest.term} term, shorter than the source's ${source.term}`
+        : undefined,
+  },
+  {
+    code: 'DESTINATION_ENDS_EARLIER',
+    check: ({ source, policy }, dest) => {
+      if (policy.destinationEndDate === 'later') {
+        return dest.termEnd > source.termEnd
+          ? undefined
+          : `destination subscription ${dest.id} ends ${dest.termEnd}, not after the source's ${source.termEnd} (the ${policy.name} policy requires a later end date)`;
+      }
+      return dest.termEnd >= source.termEnd
+        ? undefined
+        : `destination subscription ${dest.id} ends ${dest.termEnd}, before the source's ${source.termEnd}`;
+    },
+  },
+  {
+    code: 'DESTINATION_PARTNER_MISMATCH',
+    check: ({ source }, dest) =>
+      (dest.partnerId ?? '') === (source.partnerId ?? '')
+        ? undefined
+        : `destination subscription ${dest.id} has partner of record ${dest.partnerId ?? '(none)'}, the source ${source.partnerId ?? '(none)'}`,
+  },
+  {
+    code: 'DESTINATION_BILLING_MISMATCH',
+    check: ({ source, policy }, dest) => {
+      if (policy.destinationBilling === 'ignored') return undefined;
+      const frequencyDiffers = dest.billingFrequency !== source.billingFrequency;
+      const termDiffers = policy.destinationBilling === 'sameFrequencyAndTerm' && dest.term !== source.term;
+      return frequencyDiffers || termDiffers
+        ? `destination subscription ${dest.id} is ${dest.term} billed ${dest.billingFrequency}, the source ${source.term} billed ${source.billingFrequency}; the ${policy.name} policy requires the same ${policy.destinationBilling === 'sameFrequency' ? 'billing frequency' : 'billing frequency and term'}`
+        : undefined;
+    },
+  },
+  {
+    code: 'UPGRADE_IN_PROGRESS',
+    check: ({ busy }, dest) => (busy.has(dest.id) ? `destination subscription ${dest.id} already has an upgrade running` : undefined),
+  },
+  {
+    code: 'QUANTITY_INVALID',
+    check: ({ quantity, targetProduct }, dest) => {
+      if (!targetProduct || !isValidQuantity(quantity)) return undefined;
+      const total = dest.quantity + quantity;
+      return total > targetProduct.maxQuantity
+        ? `moving ${seats(quantity)} would take destination subscription ${dest.id} to ${total} seats, above ${targetProduct.name}'s maximum of ${targetProduct.maxQuantity}`
+        : undefined;
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
+// Evaluation
+
+function mayActOnFrom(caller: CallerScope | undefined): (accountId: string) => boolean {
+  if (!caller) return () => true;
+  if (caller instanceof Set) return (accountId) => caller.has(accountId);
+  const scope = caller as { mayActOnAccount(accountId: string): boolean };
+  return (accountId) => scope.mayActOnAccount(accountId);
+}
+
+function ruleContext(context: SourceContext, targetProductId: string, quantity: number): RuleContext {
+  const { source, sourceAccount, catalog, now } = context;
+  return {
+    source,
+    sourceAccount,
+    sourceProduct: catalog.get(source.productId),
+    targetProductId,
+    targetProduct: catalog.get(targetProductId),
+    quantity,
+    catalog,
+    upgradeDate: utcDateOf(now),
+    nowMs: instantMs(now),
+    policy: context.policy ?? DEFAULT_POLICY,
+    mayActOn: mayActOnFrom(context.caller),
+    busy: new Set(context.busySubscriptionIds ?? []),
+  };
+}
+
+function failures<Extra>(rules: readonly Rule<Extra>[], ctx: RuleContext, extra: Extra): EligibilityReason[] {
+  return rules.flatMap(({ code, check }) => {
+    const message = check(ctx, extra);
+    return message === undefined ? [] : [{ code, message }];
+  });
+}
+
+function destinationFailures(ctx: RuleContext, destination: DestinationChoice): EligibilityReason[] {
+  if (destination === 'new') return failures(NEW_DESTINATION_RULES, ctx, undefined);
+  if (!destination.subscription) {
+    return [{ code: 'DESTINATION_NOT_FOUND', message: `destination subscription ${destination.subscriptionId} does not exist on this platform` }];
+  }
+  return failures(EXISTING_DESTINATION_RULES, ctx, destination.subscription);
+}
+
+function verdictOf(reasons: EligibilityReason[]): Verdict {
+  return { eligible: reasons.length === 0, reasons };
+}
+
+/** All failing rules for one concrete request (source + target + quantity + destination). */
+export function checkEligibility(input: EligibilityInput): Verdict {
+  const ctx = ruleContext(input, input.targetProductId, input.quantity);
+  return verdictOf([...failures(SOURCE_RULES, ctx, undefined), ...destinationFailures(ctx, input.destination)]);
+}
+
+export interface QuantityRange {
+  /** Smallest number of seats that can move (always 1). */
+  min: number;
+  /** A full upgrade: all the source's seats (always allowed, whatever the product minimum). */
+  max: number;
+  /** Largest partial upgrade that leaves the product's minimum on the source; 0 = no partial possible. */
+  maxPartial: number;
+}
+
+/** Seats that may move: any n in [min, maxPartial], or exactly max (full). */
+export function allowedQuantityRange(source: Subscription, sourceProduct: Product): QuantityRange {
+  return { min: 1, max: source.quantity, maxPartial: Math.max(0, source.quantity - Math.max(1, sourceProduct.minQuantity)) };
+}
+
+export function isQuantityInRange(range: QuantityRange, quantity: number): boolean {
+  return Number.isInteger(quantity) && quantity >= range.min && (quantity === range.max || quantity <= range.maxPartial);
+}
+
+export interface ExistingDestinationOption {
+  subscriptionId: string;
+  externalId: string;
+  quantity: number;
+  term: Subscription['term'];
+  billingFrequency: Subscription['billingFrequency'];
+  termEnd: IsoDate;
+  unitPrice: number;
+  currency: string;
+  verdict: Verdict;
+}
+
+export interface UpgradeTargetOption {
+  productId: string;
+  name: string;
+  /** Per seat per cycle for a new co-termed subscription (after promotion/markup), if priced. */
+  newSubscriptionUnitPrice?: number;
+  promotionId?: string;
+  toNewSubscription: Verdict;
+  existingDestinations: ExistingDestinationOption[];
+}
+
+export interface UpgradeOptions {
+  sourceSubscriptionId: string;
+  quantityRange: QuantityRange | undefined;
+  /** Verdicts are for this many seats (default: a full upgrade). */
+  evaluatedQuantity: number;
+  targets: UpgradeTargetOption[];
+}
+
+export interface UpgradeOptionsInput extends SourceContext {
+  /** All subscriptions of the source's account: candidates for "existing" destinations. */
+  accountSubscriptions: readonly Subscription[];
+  quantity?: number;
+}
+
+/** Every target on the source's path, with its verdicts for "new" and for each existing candidate. */
+export function evaluateUpgradeOptions(input: UpgradeOptionsInput): UpgradeOptions {
+  const { source, catalog } = input;
+  const quantity = input.quantity ?? source.quantity;
+  const sourceProduct = catalog.get(source.productId);
+  const upgradeDate = utcDateOf(input.now);
+
+  const targets = catalog.upgradeTargets(source.productId).map((target): UpgradeTargetOption => {
+    const price = currentUnitPrice({
+      catalog,
+      account: input.sourceAccount,
+      productId: target.productId,
+      term: source.term,
+      billingFrequency: source.billingFrequency,
+      currency: source.currency,
+      date: upgradeDate,
+    });
+    const existingDestinations = input.accountSubscriptions
+      .filter((candidate) => candidate.productId === target.productId && candidate.id !== source.id)
+      .map((candidate) => ({
+        subscriptionId: candidate.id,
+        externalId: candidate.externalId,
+        quantity: candidate.quantity,
+        term: candidate.term,
+        billingFrequency: candidate.billingFrequency,
+        termEnd: candidate.termEnd,
+        unitPrice: candidate.unitPrice,
+        currency: candidate.currency,
+        verdict: checkEligibility({
+          ...input,
+          targetProductId: target.productId,
+          quantity,
+          destination: { subscriptionId: candidate.id, subscription: candidate },
+        }),
+      }));
+    return {
+      productId: target.productId,
+      name: target.name,
+      ...(price ? { newSubscriptionUnitPrice: price.unitPrice } : {}),
+      ...(price?.promotion ? { promotionId: price.promotion.promotionId } : {}),
+      toNewSubscription: checkEligibility({ ...input, targetProductId: target.productId, quantity, destination: 'new' }),
+      existingDestinations,
+    };
+  });
+
+  return {
+    sourceSubscriptionId: source.id,
+    quantityRange: sourceProduct ? allowedQuantityRange(source, sourceProduct) : undefined,
+    evaluatedQuantity: quantity,
+    targets,
+  };
+}
