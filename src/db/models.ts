@@ -1,0 +1,266 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+
+/**
+ * MongoDB collections. Documents use business ids as `_id` (string) so that every write can be keyed by them:
+ * an invoice's id is `<upgradeId>:credit`, a notification's `<upgradeId>:<event>`, which makes "exactly once"
+ * a property of the primary key rather than of careful code. No multi-document transactions anywhere (FerretDB
+ * lacks them): each change is one conditional single-document update.
+ */
+const strict = { strict: 'throw', versionKey: false, timestamps: true } as const;
+const nested = { _id: false, strict: 'throw' } as const;
+
+const specialPriceSchema = new Schema(
+  {
+    productId: { type: String, required: true },
+    term: { type: String, required: true },
+    billingFrequency: { type: String, required: true },
+    unitPrice: { type: Number, required: true },
+  },
+  nested,
+);
+
+const accountSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    tenantId: { type: String, required: true },
+    role: { type: String, required: true },
+    partnerId: String,
+    currency: { type: String, required: true },
+    taxRateBasisPoints: { type: Number, required: true, default: 0 },
+    webhookUrl: String,
+    markupBasisPoints: Number,
+    specialPrices: { type: [specialPriceSchema], default: undefined },
+    parentResellerId: String,
+  },
+  strict,
+);
+accountSchema.index({ parentResellerId: 1 });
+
+const installmentSchema = new Schema(
+  {
+    periodStart: { type: String, required: true },
+    periodEnd: { type: String, required: true },
+    amount: { type: Number, required: true },
+    quantity: { type: Number, required: true },
+    status: { type: String, required: true },
+  },
+  nested,
+);
+
+const subscriptionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    externalId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    productId: { type: String, required: true },
+    quantity: { type: Number, required: true },
+    status: { type: String, required: true },
+    isTrial: { type: Boolean, required: true },
+    term: { type: String, required: true },
+    billingFrequency: { type: String, required: true },
+    termStart: { type: String, required: true },
+    termEnd: { type: String, required: true },
+    chargeStart: { type: String, required: true },
+    chargeEnd: { type: String, required: true },
+    purchasedAt: { type: String, required: true },
+    cancellationWindowEndsAt: { type: String, required: true },
+    unitPrice: { type: Number, required: true },
+    currency: { type: String, required: true },
+    partnerId: String,
+    promotionId: String,
+    protectedPrice: { type: new Schema({ unitPrice: Number, until: String }, nested), default: undefined },
+    installmentPlan: { type: new Schema({ installments: [installmentSchema] }, nested), default: undefined },
+    /** The upgrade holding this subscription; taken and released by conditional updates (see subscription-locks). */
+    lockedByUpgradeId: { type: String, default: null },
+    lockedAt: { type: Date, default: null },
+    /** Upgrades whose changes are already applied here: the guard that makes re-applying a no-op. */
+    appliedUpgradeIds: { type: [String], default: [] },
+  },
+  strict,
+);
+subscriptionSchema.index({ accountId: 1, productId: 1 });
+subscriptionSchema.index({ externalId: 1 });
+subscriptionSchema.index({ lockedByUpgradeId: 1 });
+
+const priceSchema = new Schema(
+  {
+    term: { type: String, required: true },
+    billingFrequency: { type: String, required: true },
+    currency: { type: String, required: true },
+    unitPrice: { type: Number, required: true },
+    unitCost: { type: Number, required: true },
+  },
+  nested,
+);
+
+const productSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    name: { type: String, required: true },
+    offerType: { type: String, required: true },
+    segment: { type: String, required: true },
+    minQuantity: { type: Number, required: true },
+    maxQuantity: { type: Number, required: true },
+    prices: { type: [priceSchema], default: [] },
+    promotion: {
+      type: new Schema(
+        { promotionId: String, description: String, discountBasisPoints: Number, validFrom: String, validTo: String },
+        nested,
+      ),
+      default: undefined,
+    },
+    upgradePaths: { type: [String], default: [] },
+    entraSkuId: { type: String, required: true },
+  },
+  strict,
+);
+
+const stepSchema = new Schema(
+  {
+    name: { type: String, required: true },
+    status: { type: String, required: true },
+    at: { type: Date, required: true },
+    detail: String,
+  },
+  nested,
+);
+
+const upgradeSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    /** sha256 of the canonical request body: same Idempotency-Key with another body is refused. */
+    requestFingerprint: { type: String, required: true },
+    requestedByKeyId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    request: { type: Schema.Types.Mixed, required: true },
+    kind: { type: String, required: true },
+    destinationType: { type: String, required: true },
+    status: { type: String, required: true },
+    upgradeDate: String,
+    /** The frozen quote: the domain's upgrade plan computed at validation, applied as-is afterwards. */
+    plan: { type: Schema.Types.Mixed, default: null },
+    steps: { type: [stepSchema], default: [] },
+    vendor: { type: Schema.Types.Mixed, default: null },
+    seatReassignment: { type: Schema.Types.Mixed, default: null },
+    subscriptionsTouched: { type: [String], default: [] },
+    invoiceIds: { type: [String], default: [] },
+    error: { type: Schema.Types.Mixed, default: null },
+    completedAt: { type: Date, default: null },
+    retries: { type: Number, default: 0 },
+  },
+  { ...strict, minimize: false },
+);
+upgradeSchema.index({ accountId: 1, status: 1 });
+upgradeSchema.index({ 'request.sourceSubscriptionId': 1 });
+
+const invoiceLineSchema = new Schema(
+  {
+    subscriptionId: { type: String, required: true },
+    productId: { type: String, required: true },
+    description: { type: String, required: true },
+    periodStart: { type: String, required: true },
+    periodEnd: { type: String, required: true },
+    days: { type: Number, required: true },
+    cycleDays: { type: Number, required: true },
+    quantity: { type: Number, required: true },
+    unitPrice: { type: Number, required: true },
+    amount: { type: Number, required: true },
+  },
+  nested,
+);
+
+const invoiceSchema = new Schema(
+  {
+    /** `<upgradeId>:credit` or `<upgradeId>:debit`. */
+    _id: { type: String, required: true },
+    idempotencyKey: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    subscriptionId: { type: String, required: true },
+    type: { type: String, required: true, enum: ['credit', 'debit'] },
+    status: { type: String, required: true, enum: ['pending', 'issued'] },
+    currency: { type: String, required: true },
+    lines: { type: [invoiceLineSchema], default: [] },
+    subtotal: { type: Number, required: true },
+    taxBasisPoints: { type: Number, required: true },
+    tax: { type: Number, required: true },
+    total: { type: Number, required: true },
+  },
+  strict,
+);
+invoiceSchema.index({ idempotencyKey: 1 }, { unique: true });
+invoiceSchema.index({ upgradeId: 1 });
+invoiceSchema.index({ subscriptionId: 1 });
+
+const historyEntrySchema = new Schema(
+  {
+    /** `<upgradeId>:<subscriptionId>:<event>` */
+    _id: { type: String, required: true },
+    subscriptionId: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+    event: { type: String, required: true },
+    at: { type: String, required: true },
+    description: { type: String, required: true },
+    before: { type: Schema.Types.Mixed, default: null },
+    after: { type: Schema.Types.Mixed, default: null },
+  },
+  { ...strict, minimize: false },
+);
+historyEntrySchema.index({ subscriptionId: 1, at: 1 });
+
+const notificationSchema = new Schema(
+  {
+    /** `<upgradeId>:<event>[:<n>]`: one outbox entry per event, whatever retries happen. */
+    _id: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    event: { type: String, required: true },
+    payload: { type: Schema.Types.Mixed, required: true },
+    webhookUrl: { type: String, default: null },
+    status: { type: String, required: true, enum: ['pending', 'delivered', 'no_webhook'] },
+    attempts: { type: Number, default: 0 },
+    lastError: { type: String, default: null },
+    deliveredAt: { type: Date, default: null },
+  },
+  { ...strict, minimize: false },
+);
+notificationSchema.index({ upgradeId: 1 });
+
+const apiKeySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    /** sha256 of the secret; the secret itself is shown once and never stored. */
+    keyHash: { type: String, required: true },
+    role: { type: String, required: true, enum: ['operator', 'reseller', 'customer'] },
+    accountIds: { type: [String], default: [] },
+    label: String,
+    revokedAt: { type: Date, default: null },
+  },
+  strict,
+);
+apiKeySchema.index({ keyHash: 1 }, { unique: true });
+
+export type AccountDocument = InferSchemaType<typeof accountSchema>;
+export type SubscriptionDocument = InferSchemaType<typeof subscriptionSchema>;
+export type ProductDocument = InferSchemaType<typeof productSchema>;
+export type UpgradeDocument = InferSchemaType<typeof upgradeSchema>;
+export type InvoiceDocument = InferSchemaType<typeof invoiceSchema>;
+export type HistoryEntryDocument = InferSchemaType<typeof historyEntrySchema>;
+export type NotificationDocument = InferSchemaType<typeof notificationSchema>;
+export type ApiKeyDocument = InferSchemaType<typeof apiKeySchema>;
+
+export function createModels(connection: Connection) {
+  return {
+    accounts: connection.model('Account', accountSchema, 'accounts') as Model<AccountDocument>,
+    subscriptions: connection.model('Subscription', subscriptionSchema, 'subscriptions') as Model<SubscriptionDocument>,
+    products: connection.model('Product', productSchema, 'products') as Model<ProductDocument>,
+    upgrades: connection.model('Upgrade', upgradeSchema, 'upgrades') as Model<UpgradeDocument>,
+    invoices: connection.model('Invoice', invoiceSchema, 'invoices') as Model<InvoiceDocument>,
+    historyEntries: connection.model('HistoryEntry', historyEntrySchema, 'history_entries') as Model<HistoryEntryDocument>,
+    notifications: connection.model('Notification', notificationSchema, 'notifications') as Model<NotificationDocument>,
+    apiKeys: connection.model('ApiKey', apiKeySchema, 'api_keys') as Model<ApiKeyDocument>,
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;

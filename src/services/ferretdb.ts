@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dataRootDir, installedTool } from './tools';
+import { canConnect, findFreePort, startManagedProcess, waitUntilReady, type ManagedProcess } from './managed-process';
+
+export interface FerretDbServer {
+  /** mongodb:// URI without a database name; callers append theirs. */
+  readonly uri: string;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export interface StartFerretDbOptions {
+  port?: number;
+  /** SQLite files live here (one per database). */
+  dataDir?: string;
+  logFile?: string;
+}
+
+/**
+ * Starts FerretDB 1.x on its embedded SQLite backend: the MongoDB wire protocol without a MongoDB server.
+ * Telemetry is disabled. It lacks multi-document transactions and change streams, which our code never uses.
+ */
+export async function startFerretDb(options: StartFerretDbOptions = {}): Promise<FerretDbServer> {
+  const binary = installedTool('ferretdb');
+  if (!binary) throw new Error('FerretDB not installed: run `npm run setup` (or set MONGODB_URI to a MongoDB server)');
+  const port = options.port ?? (await findFreePort());
+  const dataDir = options.dataDir ?? join(dataRootDir, `ferretdb-${port}`);
+  const logFile = options.logFile ?? join(dataRootDir, 'logs', `ferretdb-${port}.log`);
+  mkdirSync(dataDir, { recursive: true });
+  const args = [
+    '--handler=sqlite',
+    `--sqlite-url=file:${dataDir}/`,
+    `--listen-addr=127.0.0.1:${port}`,
+    // its debug/metrics HTTP listener would otherwise take the fixed port 8088 and clash between instances
+    `--debug-addr=127.0.0.1:${await findFreePort()}`,
+    `--state-dir=${dataDir}`,
+    '--telemetry=disable',
+    '--log-level=warn',
+  ];
+  const service = startManagedProcess({ name: 'FerretDB', command: binary, args, logFile, env: { DO_NOT_TRACK: '1' } });
+  await waitUntilReady(service, () => canConnect('127.0.0.1', port), { timeoutMs: 30_000, logFile });
+  return { uri: `mongodb://127.0.0.1:${port}`, process: service, stop: () => service.stop() };
+}

@@ -1,0 +1,85 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { UpgradeRequest } from '../src/domain/types';
+
+/**
+ * The workflow's contract with the outside: its input, its status values, and its messages. The API and the CLI
+ * import these, so each name exists once.
+ */
+export const UPGRADE_WORKFLOW_TYPE = 'UpgradeWorkflow';
+
+/** SPEC §6 status values, in the order an upgrade passes through them. */
+export const UPGRADE_STATUSES = [
+  'accepted',
+  'validating',
+  'awaiting_vendor',
+  'applying',
+  'reassigning_seats',
+  'awaiting_manual_seat_reassignment',
+  'invoicing',
+  'notifying',
+  'completed',
+  'rejected',
+  'failed',
+] as const;
+export type UpgradeStatus = (typeof UPGRADE_STATUSES)[number];
+export const FINAL_UPGRADE_STATUSES: readonly UpgradeStatus[] = ['completed', 'rejected', 'failed'];
+
+export interface UpgradeWorkflowInput {
+  upgradeId: string;
+  accountId: string;
+  request: UpgradeRequest;
+  /** API key id of the caller who started it (audit). */
+  requestedByKeyId: string;
+  /** When the API accepted it (ISO instant). The upgrade date is this instant's UTC date, frozen for the run. */
+  acceptedAt: string;
+  /** sha256 of the canonical request: the idempotency fingerprint. */
+  requestFingerprint: string;
+  /** Operator-facing tunables, fixed per run so replays see the same values. */
+  seatReassignment?: { reminderIntervalMs: number; escalateAfterMs: number };
+}
+
+export interface UpgradeStepRecord {
+  name: string;
+  status: 'started' | 'completed' | 'failed' | 'skipped';
+  at: string;
+  detail?: string;
+}
+
+export type SeatReassignmentMode = 'automatic' | 'manual';
+export interface SeatReassignmentState {
+  mode: SeatReassignmentMode;
+  reason: string;
+  state: 'pending' | 'in_progress' | 'done' | 'awaiting_confirmation' | 'confirmed';
+  remindersSent: number;
+  escalated: boolean;
+  confirmedBy?: string;
+  confirmedAt?: string;
+}
+
+export interface UpgradeState {
+  upgradeId: string;
+  status: UpgradeStatus;
+  currentDetails: string;
+  steps: UpgradeStepRecord[];
+  seatReassignment?: SeatReassignmentState;
+  error?: { code: string; message: string };
+}
+
+export interface SeatReassignmentConfirmation {
+  confirmedBy: string;
+  note?: string;
+}
+
+/** One query returns the whole state; `GET /v1/upgrades/:id` uses it for running upgrades. */
+export const getUpgradeStateQuery = defineQuery<UpgradeState>('getUpgradeState');
+
+/**
+ * The portal or an operator confirms that the seats were reassigned by hand. An update (not a signal) so the caller
+ * learns at once whether the confirmation was accepted (it is refused when nothing waits for one).
+ */
+export const confirmSeatReassignmentUpdate = defineUpdate<UpgradeState, [SeatReassignmentConfirmation]>(
+  'confirmSeatReassignment',
+);
+
+/** Fire-and-forget variant for tools that can only signal (e.g. `temporal workflow signal`). */
+export const seatReassignmentConfirmedSignal = defineSignal<[SeatReassignmentConfirmation]>('seatReassignmentConfirmed');
