@@ -1,0 +1,11 @@
+/** Public API of the pure domain core (no I/O; safe to import from workflow code). */
+export * from './money';
+export * from './dates';
+export * from './catalog';
+export * from './types';
+export * from './pricing';
+export * from './proration';
+export * from './proration-preview';
+export * from './eligibility';
+export * from './upgrade-plan';
+export * from './demo-catalog';
