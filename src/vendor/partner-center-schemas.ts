@@ -1,0 +1,210 @@
+/**
+ * Zod schemas for Partner Center (and Graph-style licence) responses, and the types the rest of the
+ * service sees. Parsing is tolerant where Microsoft's own samples disagree (PARTNER-CENTER.md §1.2–1.4):
+ * keys in any letter case (`Events`/`events`), status values with stray spaces (`"Started "`),
+ * SDK spellings (`SeatReassignment`, `InProgress`) and list keys (`transition` or `items`).
+ * Output is always the canonical REST spelling.
+ */
+import { z } from 'zod';
+
+/** An object schema whose keys match in any letter case; unknown keys are dropped. */
+function caseInsensitiveObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const canonicalKeyByLowercase = new Map(Object.keys(shape).map((key) => [key.toLowerCase(), key]));
+  return z.preprocess((input) => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+    const renamed: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(input)) {
+      const canonicalKey = canonicalKeyByLowercase.get(key.toLowerCase());
+      // First spelling wins, so a body carrying both `events` and `Events` stays deterministic.
+      if (canonicalKey !== undefined && !(canonicalKey in renamed)) renamed[canonicalKey] = value;
+    }
+    return renamed;
+  }, z.object(shape));
+}
+
+/** A string enum matched case-insensitively after trimming, with aliases for other spellings. */
+function tolerantEnum<const Values extends readonly [string, ...string[]]>(
+  values: Values,
+  aliases: Readonly<Record<string, Values[number]>> = {},
+) {
+  const canonicalByLowercase = new Map<string, Values[number]>([
+    ...values.map((value): [string, Values[number]] => [value.toLowerCase(), value]),
+    ...Object.entries(aliases).map(([alias, value]): [string, Values[number]] => [alias.toLowerCase(), value]),
+  ]);
+  return z.string().transform((raw, context): Values[number] => {
+    const canonical = canonicalByLowercase.get(raw.trim().toLowerCase());
+    if (canonical === undefined) {
+      context.addIssue({ code: 'custom', message: `unexpected value "${raw}", expected one of ${values.join(', ')}` });
+      return z.NEVER;
+    }
+    return canonical;
+  });
+}
+
+/** A collection envelope whose list may be called `items`, `value` (Graph) or `transition` (2021 sample). */
+function collectionOf<Item extends z.ZodType>(item: Item, listKeys: readonly string[] = ['items']) {
+  const lowercaseListKeys = listKeys.map((key) => key.toLowerCase());
+  return z
+    .preprocess((input) => {
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+      const entry = Object.entries(input).find(([key]) => lowercaseListKeys.includes(key.toLowerCase()));
+      return { items: entry === undefined ? undefined : entry[1] };
+    }, z.object({ items: z.array(item) }))
+    .transform((collection) => collection.items);
+}
+
+const nullableString = z.string().nullish().transform((value) => value ?? undefined);
+
+export const transitionTypes = ['transition_only', 'transition_with_license_transfer'] as const;
+export type TransitionType = (typeof transitionTypes)[number];
+export const eligibilityTransitionTypes = ['none', ...transitionTypes] as const;
+
+export const transitionErrorSchema = caseInsensitiveObject({
+  code: z.union([z.number(), z.string()]),
+  description: z.string().default(''),
+});
+export type TransitionError = z.infer<typeof transitionErrorSchema>;
+const errorList = z.array(transitionErrorSchema).nullish().transform((errors) => errors ?? []);
+
+export const transitionEventSchema = caseInsensitiveObject({
+  name: tolerantEnum(['Conversion', 'LicenseReassignment'], { SeatReassignment: 'LicenseReassignment' }),
+  status: tolerantEnum(['Started', 'Completed', 'Failed'], { InProgress: 'Started' }),
+  timestamp: z.string(),
+  errors: errorList,
+});
+export type TransitionEvent = z.infer<typeof transitionEventSchema>;
+
+export const transitionSchema = caseInsensitiveObject({
+  /** Not in Microsoft's documented resource; the simulator sends it. Matching never requires it. */
+  id: nullableString,
+  fromCatalogItemId: nullableString,
+  fromSubscriptionId: nullableString,
+  toCatalogItemId: z.string(),
+  toSubscriptionId: nullableString,
+  quantity: z.number().int(),
+  termDuration: nullableString,
+  billingCycle: nullableString,
+  transitionType: tolerantEnum(transitionTypes),
+  promotionId: nullableString,
+  events: z.array(transitionEventSchema).nullish().transform((events) => events ?? []),
+});
+export type Transition = z.infer<typeof transitionSchema>;
+export const transitionListSchema = collectionOf(transitionSchema, ['items', 'transition', 'transitions']);
+
+export const transitionEligibilitySchema = caseInsensitiveObject({
+  catalogItemId: z.string(),
+  title: z.string().default(''),
+  description: nullableString,
+  quantity: z.number().int().nullish().transform((quantity) => quantity ?? undefined),
+  eligibilities: z
+    .array(
+      caseInsensitiveObject({
+        isEligible: z.boolean(),
+        transitionType: tolerantEnum(eligibilityTransitionTypes),
+        errors: errorList,
+      }),
+    )
+    .default([]),
+  subscriptionEligibilities: z
+    .array(
+      caseInsensitiveObject({
+        isEligible: z.boolean(),
+        subscriptionId: z.string(),
+        subscriptionFriendlyName: nullableString,
+        subscriptionTermDuration: nullableString,
+        subscriptionBillingCycle: nullableString,
+        errors: errorList,
+      }),
+    )
+    .nullish()
+    .transform((list) => list ?? []),
+});
+export type TransitionEligibility = z.infer<typeof transitionEligibilitySchema>;
+export const transitionEligibilityListSchema = collectionOf(transitionEligibilitySchema);
+
+export const vendorSubscriptionSchema = caseInsensitiveObject({
+  id: z.string(),
+  offerId: z.string(),
+  offerName: nullableString,
+  friendlyName: nullableString,
+  quantity: z.number().int(),
+  status: z.string().transform((status) => status.trim().toLowerCase()),
+  termDuration: z.string(),
+  billingCycle: z.string().transform((cycle) => cycle.trim().toLowerCase()),
+  effectiveStartDate: nullableString,
+  commitmentEndDate: nullableString,
+  cancellationAllowedUntilDate: nullableString,
+  isTrial: z.boolean().default(false),
+  autoRenewEnabled: z.boolean().nullish().transform((enabled) => enabled ?? undefined),
+  partnerId: nullableString,
+});
+export type VendorSubscription = z.infer<typeof vendorSubscriptionSchema>;
+export const vendorSubscriptionListSchema = collectionOf(vendorSubscriptionSchema);
+
+/** Prices are decimal strings as the vendor sends them; converting to minor units is the domain's job. */
+export const productPriceSchema = caseInsensitiveObject({
+  termDuration: z.string(),
+  billingCycle: z.string(),
+  currency: z.string(),
+  unitPrice: z.string(),
+  erpPrice: nullableString,
+});
+
+/** One catalog item of the services definition, with its upgrade (ProductSkuConversion-like) targets. */
+export const serviceProductSchema = caseInsensitiveObject({
+  catalogItemId: z.string(),
+  title: z.string(),
+  description: nullableString,
+  offerType: z.string().default('standard'),
+  segment: nullableString,
+  minimumQuantity: z.number().int(),
+  maximumQuantity: z.number().int(),
+  /** The Entra (Graph) SKU GUID that assignLicense and subscribedSkus use for this product. */
+  entraSkuId: z.string(),
+  skuPartNumber: nullableString,
+  upgradeTargets: z
+    .array(caseInsensitiveObject({ catalogItemId: z.string(), title: nullableString }))
+    .default([]),
+  prices: z.array(productPriceSchema).default([]),
+});
+export type ServiceProduct = z.infer<typeof serviceProductSchema>;
+export const servicesDefinitionSchema = collectionOf(serviceProductSchema);
+
+const assignedLicenseSchema = caseInsensitiveObject({
+  skuId: z.string(),
+  disabledPlans: z.array(z.string()).nullish().transform((plans) => plans ?? []),
+});
+
+export const licensedUserSchema = caseInsensitiveObject({
+  id: z.string(),
+  userPrincipalName: z.string(),
+  displayName: nullableString,
+  assignedLicenses: z.array(assignedLicenseSchema).nullish().transform((licenses) => licenses ?? []),
+});
+export type LicensedUser = z.infer<typeof licensedUserSchema>;
+export const licensedUserListSchema = collectionOf(licensedUserSchema, ['value', 'items']);
+
+export const subscribedSkuSchema = caseInsensitiveObject({
+  skuId: z.string(),
+  skuPartNumber: nullableString,
+  prepaidUnits: caseInsensitiveObject({
+    enabled: z.number().int(),
+    suspended: z.number().int().default(0),
+    warning: z.number().int().default(0),
+  }),
+  consumedUnits: z.number().int(),
+});
+export type SubscribedSku = z.infer<typeof subscribedSkuSchema>;
+export const subscribedSkuListSchema = collectionOf(subscribedSkuSchema, ['value', 'items']);
+
+/** Partner Center error body `{ code, description, data?, source }`. */
+export const partnerCenterErrorBodySchema = caseInsensitiveObject({
+  code: z.union([z.number(), z.string()]).optional(),
+  description: z.string().optional(),
+  data: z.array(z.unknown()).nullish(),
+});
+
+/** Graph error body `{ error: { code, message } }`. */
+export const graphErrorBodySchema = caseInsensitiveObject({
+  error: caseInsensitiveObject({ code: z.string().optional(), message: z.string().optional() }),
+});

@@ -1,0 +1,100 @@
+/**
+ * How simulator records look on the wire. Transitions can be spelled in the variants Microsoft's
+ * own samples and SDK use (PARTNER-CENTER.md §1.2–1.4), so clients can be tested against them.
+ */
+import type { FaultSettings } from './faults';
+import type { SimulatedEvent, SimulatedProduct, SimulatedSubscription, SimulatedTransition, SimulatedUser, SimulatorState } from './state';
+
+export type ResponseDialect = FaultSettings['responseDialect'];
+
+export function collection<Item>(items: Item[]) {
+  return { totalCount: items.length, items, attributes: { objectType: 'Collection' } };
+}
+
+function eventToWire(event: SimulatedEvent, dialect: ResponseDialect) {
+  const sdk = dialect === 'sdk';
+  return {
+    name: sdk && event.name === 'LicenseReassignment' ? 'SeatReassignment' : event.name,
+    // The 2021 sample wrote "Started " with a trailing space.
+    status: event.status === 'Started' ? (sdk ? 'InProgress' : dialect === 'docSample' ? 'Started ' : 'Started') : event.status,
+    timestamp: event.timestamp,
+    errors: event.errors,
+    attributes: { objectType: 'TransitionEvent' },
+  };
+}
+
+export function transitionToWire(transition: SimulatedTransition, dialect: ResponseDialect) {
+  const pascalCase = dialect === 'docSample';
+  return {
+    id: transition.id,
+    [pascalCase ? 'FromCatalogItemId' : 'fromCatalogItemId']: transition.fromCatalogItemId,
+    fromSubscriptionId: transition.fromSubscriptionId,
+    [pascalCase ? 'ToCatalogItemId' : 'toCatalogItemId']: transition.toCatalogItemId,
+    toSubscriptionId: transition.toSubscriptionId,
+    quantity: transition.quantity,
+    termDuration: transition.termDuration,
+    billingCycle: transition.billingCycle,
+    transitionType: transition.transitionType,
+    ...(transition.promotionId === undefined ? {} : { promotionId: transition.promotionId }),
+    [pascalCase ? 'Events' : 'events']: transition.events.map((event) => eventToWire(event, dialect)),
+    attributes: { objectType: 'Transition' },
+  };
+}
+
+export function transitionListToWire(transitions: SimulatedTransition[], dialect: ResponseDialect) {
+  const items = transitions.map((transition) => transitionToWire(transition, dialect));
+  // The 2021 history sample names its list `transition`.
+  return dialect === 'docSample' ? { transition: items, attributes: { objectType: 'Collection' } } : collection(items);
+}
+
+export function subscriptionToWire(subscription: SimulatedSubscription, state: SimulatorState) {
+  const product = state.product(subscription.offerId);
+  return {
+    id: subscription.id,
+    offerId: subscription.offerId,
+    offerName: product?.title ?? subscription.offerId,
+    friendlyName: subscription.friendlyName ?? product?.title ?? subscription.offerId,
+    quantity: subscription.quantity,
+    unitType: 'Licenses',
+    effectiveStartDate: subscription.effectiveStartDate,
+    commitmentEndDate: subscription.commitmentEndDate,
+    cancellationAllowedUntilDate: subscription.cancellationAllowedUntilDate,
+    status: subscription.status,
+    autoRenewEnabled: subscription.autoRenewEnabled,
+    isTrial: subscription.isTrial,
+    billingType: 'license',
+    billingCycle: subscription.billingCycle,
+    termDuration: subscription.termDuration,
+    partnerId: subscription.partnerId,
+    attributes: { objectType: 'Subscription' },
+  };
+}
+
+export function productToWire(product: SimulatedProduct, state: SimulatorState) {
+  return {
+    catalogItemId: product.catalogItemId,
+    title: product.title,
+    description: product.description ?? product.title,
+    offerType: product.offerType,
+    segment: product.segment,
+    minimumQuantity: product.minimumQuantity,
+    maximumQuantity: product.maximumQuantity,
+    entraSkuId: product.entraSkuId,
+    skuPartNumber: product.skuPartNumber,
+    upgradeTargets: product.upgradeTargets.map((catalogItemId) => ({
+      catalogItemId,
+      title: state.product(catalogItemId)?.title ?? null,
+    })),
+    prices: product.prices,
+    attributes: { objectType: 'ServiceProduct' },
+  };
+}
+
+export function userToWire(user: SimulatedUser) {
+  return {
+    id: user.id,
+    userPrincipalName: user.userPrincipalName,
+    displayName: user.displayName ?? user.userPrincipalName,
+    assignedLicenses: user.assignedLicenses,
+  };
+}
