@@ -164,7 +164,8 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       });
       text = await response.text();
     } catch (cause) {
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+      // Duck-typed: the DOMException from AbortSignal.timeout may come from another realm.
+      const timedOut = typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError';
       options.logger?.warn({ operation: spec.operation, requestId, correlationId, err: cause }, 'vendor call failed');
       throw new VendorUnavailableError(
         `${spec.operation}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'network error'}`,
