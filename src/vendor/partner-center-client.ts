@@ -224,7 +224,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         correlationId: ids.correlationId,
       });
     },
-    createTransition(customerTenantId, subscriptionId, request, ids) {
+    async createTransition(customerTenantId, subscriptionId, request, ids) {
       if (ids.requestId.trim() === '') throw new TypeError('createTransition needs a stable requestId');
       return partnerCenterCall({
         operation: 'createTransition',
