@@ -129,7 +129,8 @@ interface CallSpec<Output> {
 }
 
 const LICENSE_SHORTAGE_PATTERN = /does not have any available licenses/i;
-const PARTNER_CENTER_LICENSE_QUOTA_CODE = 60012;
+/** LicenseQuotaExceededException (PARTNER-CENTER.md §3.1); compared as text, the code may be a string. */
+const PARTNER_CENTER_LICENSE_QUOTA_CODE = '60012';
 
 export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {
   const fetchImpl = options.fetch ?? fetch;
@@ -173,7 +174,13 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       );
     }
     options.logger?.debug(
-      { operation: spec.operation, status: response.status, durationMs: Date.now() - startedAt, requestId, correlationId },
+      {
+        operation: spec.operation,
+        status: response.status,
+        durationMs: Date.now() - startedAt,
+        requestId,
+        correlationId,
+      },
       'vendor call',
     );
 
@@ -338,8 +345,7 @@ function errorFromResponse(operation: string, response: Response, text: string, 
   const status = response.status;
   const summary = `${operation}: HTTP ${status}${details.description === '' ? '' : ` – ${details.description}`}`;
   const mentionsLicenseShortage =
-    details.code === PARTNER_CENTER_LICENSE_QUOTA_CODE ||
-    String(details.code) === String(PARTNER_CENTER_LICENSE_QUOTA_CODE) ||
+    String(details.code) === PARTNER_CENTER_LICENSE_QUOTA_CODE ||
     LICENSE_SHORTAGE_PATTERN.test(details.description) ||
     (details.data ?? []).some((entry) => typeof entry === 'string' && LICENSE_SHORTAGE_PATTERN.test(entry));
 

@@ -45,15 +45,21 @@ function tolerantEnum<const Values extends readonly [string, ...string[]]>(
 function collectionOf<Item extends z.ZodType>(item: Item, listKeys: readonly string[] = ['items']) {
   const lowercaseListKeys = listKeys.map((key) => key.toLowerCase());
   return z
-    .preprocess((input) => {
-      if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
-      const entry = Object.entries(input).find(([key]) => lowercaseListKeys.includes(key.toLowerCase()));
-      return { items: entry === undefined ? undefined : entry[1] };
-    }, z.object({ items: z.array(item) }))
+    .preprocess(
+      (input) => {
+        if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+        const entry = Object.entries(input).find(([key]) => lowercaseListKeys.includes(key.toLowerCase()));
+        return { items: entry === undefined ? undefined : entry[1] };
+      },
+      z.object({ items: z.array(item) }),
+    )
     .transform((collection) => collection.items);
 }
 
-const nullableString = z.string().nullish().transform((value) => value ?? undefined);
+const nullableString = z
+  .string()
+  .nullish()
+  .transform((value) => value ?? undefined);
 
 export const transitionTypes = ['transition_only', 'transition_with_license_transfer'] as const;
 export type TransitionType = (typeof transitionTypes)[number];
@@ -64,7 +70,10 @@ export const transitionErrorSchema = caseInsensitiveObject({
   description: z.string().default(''),
 });
 export type TransitionError = z.infer<typeof transitionErrorSchema>;
-const errorList = z.array(transitionErrorSchema).nullish().transform((errors) => errors ?? []);
+const errorList = z
+  .array(transitionErrorSchema)
+  .nullish()
+  .transform((errors) => errors ?? []);
 
 export const transitionEventSchema = caseInsensitiveObject({
   name: tolerantEnum(['Conversion', 'LicenseReassignment'], { SeatReassignment: 'LicenseReassignment' }),
@@ -86,7 +95,10 @@ export const transitionSchema = caseInsensitiveObject({
   billingCycle: nullableString,
   transitionType: tolerantEnum(transitionTypes),
   promotionId: nullableString,
-  events: z.array(transitionEventSchema).nullish().transform((events) => events ?? []),
+  events: z
+    .array(transitionEventSchema)
+    .nullish()
+    .transform((events) => events ?? []),
 });
 export type Transition = z.infer<typeof transitionSchema>;
 export const transitionListSchema = collectionOf(transitionSchema, ['items', 'transition', 'transitions']);
@@ -95,7 +107,11 @@ export const transitionEligibilitySchema = caseInsensitiveObject({
   catalogItemId: z.string(),
   title: z.string().default(''),
   description: nullableString,
-  quantity: z.number().int().nullish().transform((quantity) => quantity ?? undefined),
+  quantity: z
+    .number()
+    .int()
+    .nullish()
+    .transform((quantity) => quantity ?? undefined),
   eligibilities: z
     .array(
       caseInsensitiveObject({
@@ -135,7 +151,10 @@ export const vendorSubscriptionSchema = caseInsensitiveObject({
   commitmentEndDate: nullableString,
   cancellationAllowedUntilDate: nullableString,
   isTrial: z.boolean().default(false),
-  autoRenewEnabled: z.boolean().nullish().transform((enabled) => enabled ?? undefined),
+  autoRenewEnabled: z
+    .boolean()
+    .nullish()
+    .transform((enabled) => enabled ?? undefined),
   partnerId: nullableString,
 });
 export type VendorSubscription = z.infer<typeof vendorSubscriptionSchema>;
@@ -162,9 +181,7 @@ export const serviceProductSchema = caseInsensitiveObject({
   /** The Entra (Graph) SKU GUID that assignLicense and subscribedSkus use for this product. */
   entraSkuId: z.string(),
   skuPartNumber: nullableString,
-  upgradeTargets: z
-    .array(caseInsensitiveObject({ catalogItemId: z.string(), title: nullableString }))
-    .default([]),
+  upgradeTargets: z.array(caseInsensitiveObject({ catalogItemId: z.string(), title: nullableString })).default([]),
   prices: z.array(productPriceSchema).default([]),
 });
 export type ServiceProduct = z.infer<typeof serviceProductSchema>;
@@ -172,14 +189,20 @@ export const servicesDefinitionSchema = collectionOf(serviceProductSchema);
 
 const assignedLicenseSchema = caseInsensitiveObject({
   skuId: z.string(),
-  disabledPlans: z.array(z.string()).nullish().transform((plans) => plans ?? []),
+  disabledPlans: z
+    .array(z.string())
+    .nullish()
+    .transform((plans) => plans ?? []),
 });
 
 export const licensedUserSchema = caseInsensitiveObject({
   id: z.string(),
   userPrincipalName: z.string(),
   displayName: nullableString,
-  assignedLicenses: z.array(assignedLicenseSchema).nullish().transform((licenses) => licenses ?? []),
+  assignedLicenses: z
+    .array(assignedLicenseSchema)
+    .nullish()
+    .transform((licenses) => licenses ?? []),
 });
 export type LicensedUser = z.infer<typeof licensedUserSchema>;
 export const licensedUserListSchema = collectionOf(licensedUserSchema, ['value', 'items']);

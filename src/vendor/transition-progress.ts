@@ -32,8 +32,7 @@ export function summarizeTransition(transition: Transition): TransitionProgress 
     transition.transitionType === 'transition_with_license_transfer'
       ? phaseState(latestEvent(transition.events, 'LicenseReassignment'))
       : 'not_requested';
-  const finished =
-    conversion === 'failed' || (conversion === 'completed' && licenseReassignment !== 'pending');
+  const finished = conversion === 'failed' || (conversion === 'completed' && licenseReassignment !== 'pending');
   const errors = transition.events.filter((event) => event.status === 'Failed').flatMap((event) => event.errors);
   return { conversion, licenseReassignment, finished, errors };
 }

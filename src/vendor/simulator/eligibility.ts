@@ -59,9 +59,12 @@ export function destinationErrors(
   const errors: TargetSubscriptionError[] = [];
   if (destination.status !== 'active') errors.push(TARGET_SUBSCRIPTION_ERRORS.notActive);
   const cancellableUntil = destination.cancellationAllowedUntilDate;
-  if (cancellableUntil !== null && now < Date.parse(cancellableUntil)) errors.push(TARGET_SUBSCRIPTION_ERRORS.inCancellationWindow);
-  if (termMonths(destination.termDuration) < termMonths(source.termDuration)) errors.push(TARGET_SUBSCRIPTION_ERRORS.termShorter);
-  if (Date.parse(destination.commitmentEndDate) < Date.parse(source.commitmentEndDate)) errors.push(TARGET_SUBSCRIPTION_ERRORS.endsEarlier);
+  if (cancellableUntil !== null && now < Date.parse(cancellableUntil))
+    errors.push(TARGET_SUBSCRIPTION_ERRORS.inCancellationWindow);
+  if (termMonths(destination.termDuration) < termMonths(source.termDuration))
+    errors.push(TARGET_SUBSCRIPTION_ERRORS.termShorter);
+  if (Date.parse(destination.commitmentEndDate) < Date.parse(source.commitmentEndDate))
+    errors.push(TARGET_SUBSCRIPTION_ERRORS.endsEarlier);
   return errors;
 }
 
@@ -83,7 +86,9 @@ export function transitionEligibilities(
   now: number,
 ) {
   const sourceActive = source.status === 'active';
-  const sourceErrors = sourceActive ? [] : [{ code: 'SubscriptionNotActive', description: SOURCE_NOT_ACTIVE_DESCRIPTION }];
+  const sourceErrors = sourceActive
+    ? []
+    : [{ code: 'SubscriptionNotActive', description: SOURCE_NOT_ACTIVE_DESCRIPTION }];
   const items = upgradeTargetsOf(state, source).map((target) => {
     const licenseTransferErrors = faults.conflictingServices ? [toWireError(CONFLICTING_SERVICES_ERROR)] : [];
     // Seats go into existing subscriptions only for immediate, non-trial transitions (§1.1).
@@ -92,7 +97,10 @@ export function transitionEligibilities(
         ? []
         : state
             .subscriptionsOf(source.customerTenantId)
-            .filter((candidate) => candidate.id !== source.id && candidate.offerId.toLowerCase() === target.catalogItemId.toLowerCase())
+            .filter(
+              (candidate) =>
+                candidate.id !== source.id && candidate.offerId.toLowerCase() === target.catalogItemId.toLowerCase(),
+            )
             .map((candidate) => {
               const errors = destinationErrors(source, candidate, now).map(toWireError);
               return {

@@ -16,7 +16,12 @@ export function partnerCenterError(
   description: string,
   data?: readonly unknown[],
 ): SimulatedHttpError {
-  return new SimulatedHttpError(status, { code, description, ...(data === undefined ? {} : { data }), source: 'PartnerFD' });
+  return new SimulatedHttpError(status, {
+    code,
+    description,
+    ...(data === undefined ? {} : { data }),
+    source: 'PartnerFD',
+  });
 }
 
 /** Graph error body (`{ error: { code, message } }`), used by the licence endpoints. */

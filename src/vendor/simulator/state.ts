@@ -22,7 +22,10 @@ export const subscriptionSeedSchema = z.object({
   friendlyName: z.string().optional(),
   quantity: z.number().int().min(0),
   status: z.enum(subscriptionStatuses).default('active'),
-  termDuration: z.string().regex(/^P\d+[MY]$/).default('P1Y'),
+  termDuration: z
+    .string()
+    .regex(/^P\d+[MY]$/)
+    .default('P1Y'),
   billingCycle: z.string().default('monthly'),
   effectiveStartDate: z.string().optional(),
   commitmentEndDate: z.string(),
@@ -159,7 +162,10 @@ export class SimulatorState {
     for (const tenant of seed.tenants) this.tenants.set(idKey(tenant.customerTenantId), tenant);
     for (const subscription of seed.subscriptions) {
       if (!this.tenants.has(idKey(subscription.customerTenantId))) {
-        this.tenants.set(idKey(subscription.customerTenantId), tenantSeedSchema.parse({ customerTenantId: subscription.customerTenantId }));
+        this.tenants.set(
+          idKey(subscription.customerTenantId),
+          tenantSeedSchema.parse({ customerTenantId: subscription.customerTenantId }),
+        );
       }
       this.subscriptions.set(idKey(subscription.id), subscription);
     }
@@ -183,11 +189,15 @@ export class SimulatorState {
   /** A subscription only if it belongs to that customer: other tenants' ids are "not found". */
   subscriptionOf(customerTenantId: string, subscriptionId: string): SimulatedSubscription | undefined {
     const subscription = this.subscriptions.get(idKey(subscriptionId));
-    return subscription !== undefined && idKey(subscription.customerTenantId) === idKey(customerTenantId) ? subscription : undefined;
+    return subscription !== undefined && idKey(subscription.customerTenantId) === idKey(customerTenantId)
+      ? subscription
+      : undefined;
   }
 
   subscriptionsOf(customerTenantId: string): SimulatedSubscription[] {
-    return [...this.subscriptions.values()].filter((subscription) => idKey(subscription.customerTenantId) === idKey(customerTenantId));
+    return [...this.subscriptions.values()].filter(
+      (subscription) => idKey(subscription.customerTenantId) === idKey(customerTenantId),
+    );
   }
 
   usersOf(customerTenantId: string): SimulatedUser[] {

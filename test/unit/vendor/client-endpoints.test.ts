@@ -1,6 +1,16 @@
 /** Every endpoint, through the real client, over HTTP, against the simulator. */
 import { summarizeTransition } from '../../../src/vendor';
-import { BASIC, E1, eventually, SKU, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
+import {
+  BASIC,
+  E1,
+  eventually,
+  SKU,
+  type SimulatorFixture,
+  startSimulator,
+  STANDARD,
+  SUB,
+  TENANT,
+} from './simulator-fixture';
 
 let fixture: SimulatorFixture;
 beforeEach(async () => {
@@ -59,7 +69,10 @@ describe('transition eligibilities', () => {
       { isEligible: true, transitionType: 'transition_with_license_transfer', errors: [] },
     ]);
     const codesByDestination = Object.fromEntries(
-      (standard?.subscriptionEligibilities ?? []).map((destination) => [destination.subscriptionId, destination.errors.map((error) => error.code)]),
+      (standard?.subscriptionEligibilities ?? []).map((destination) => [
+        destination.subscriptionId,
+        destination.errors.map((error) => error.code),
+      ]),
     );
     expect(codesByDestination).toEqual({
       [SUB.destinationOk]: [],
@@ -68,7 +81,10 @@ describe('transition eligibilities', () => {
       [SUB.destinationMonthly]: [3],
       [SUB.destinationEndsEarlier]: [4],
     });
-    expect(standard?.subscriptionEligibilities.find((destination) => destination.subscriptionId === SUB.destinationOk)?.isEligible).toBe(true);
+    expect(
+      standard?.subscriptionEligibilities.find((destination) => destination.subscriptionId === SUB.destinationOk)
+        ?.isEligible,
+    ).toBe(true);
   });
 
   it('offers no existing destinations for scheduled transitions', async () => {
@@ -80,7 +96,11 @@ describe('transition eligibilities', () => {
     await fixture.admin('PUT', `/admin/faults/tenants/${TENANT}`, { conflictingServices: true });
     const [standard] = await fixture.client.getTransitionEligibilities(TENANT, SUB.source);
     expect(standard?.eligibilities[0]).toMatchObject({ transitionType: 'transition_only', isEligible: true });
-    expect(standard?.eligibilities[1]).toMatchObject({ transitionType: 'transition_with_license_transfer', isEligible: false, errors: [{ code: 3 }] });
+    expect(standard?.eligibilities[1]).toMatchObject({
+      transitionType: 'transition_with_license_transfer',
+      isEligible: false,
+      errors: [{ code: 3 }],
+    });
   });
 
   it('reports an inactive source as ineligible', async () => {
@@ -89,9 +109,12 @@ describe('transition eligibilities', () => {
   });
 
   it('matches paths case-insensitively (the REST reference spells transitioneligibilities)', async () => {
-    const response = await fetch(`${fixture.running.url}/v1/customers/${TENANT}/subscriptions/${SUB.source}/transitioneligibilities?eligibilityType=Immediate`, {
-      headers: { Authorization: 'Bearer any' },
-    });
+    const response = await fetch(
+      `${fixture.running.url}/v1/customers/${TENANT}/subscriptions/${SUB.source}/transitioneligibilities?eligibilityType=Immediate`,
+      {
+        headers: { Authorization: 'Bearer any' },
+      },
+    );
     expect(response.status).toBe(200);
   });
 });
@@ -129,14 +152,23 @@ describe('transitions and their side effects', () => {
     );
     expect(transition.toSubscriptionId).toBe(SUB.source);
     await eventually(() => completed(SUB.source));
-    expect(await subscriptionOf(SUB.source)).toMatchObject({ offerId: E1, quantity: 10, commitmentEndDate: '2027-01-31T00:00:00Z' });
+    expect(await subscriptionOf(SUB.source)).toMatchObject({
+      offerId: E1,
+      quantity: 10,
+      commitmentEndDate: '2027-01-31T00:00:00Z',
+    });
   });
 
   it('partial upgrade into an existing subscription moves the seats', async () => {
     await fixture.client.createTransition(
       TENANT,
       SUB.source,
-      { toCatalogItemId: STANDARD, quantity: 2, transitionType: 'transition_only', toSubscriptionId: SUB.destinationOk },
+      {
+        toCatalogItemId: STANDARD,
+        quantity: 2,
+        transitionType: 'transition_only',
+        toSubscriptionId: SUB.destinationOk,
+      },
       { requestId: 'upgrade-existing' },
     );
     await eventually(() => completed(SUB.source));
@@ -148,7 +180,12 @@ describe('transitions and their side effects', () => {
     await fixture.client.createTransition(
       TENANT,
       SUB.source,
-      { toCatalogItemId: STANDARD, quantity: 10, transitionType: 'transition_only', toSubscriptionId: SUB.destinationOk },
+      {
+        toCatalogItemId: STANDARD,
+        quantity: 10,
+        transitionType: 'transition_only',
+        toSubscriptionId: SUB.destinationOk,
+      },
       { requestId: 'upgrade-existing-full' },
     );
     await eventually(() => completed(SUB.source));
@@ -171,7 +208,8 @@ describe('transitions and their side effects', () => {
       'LicenseReassignment/Completed',
     ]);
     const users = await fixture.client.listUsers(TENANT);
-    const skusOf = (id: string) => users.find((user) => user.id === id)?.assignedLicenses.map((license) => license.skuId);
+    const skusOf = (id: string) =>
+      users.find((user) => user.id === id)?.assignedLicenses.map((license) => license.skuId);
     expect(['u1', 'u2', 'u3', 'u4'].map(skusOf)).toEqual([[SKU.standard], [SKU.standard], [SKU.standard], [SKU.basic]]);
   });
 });
@@ -186,8 +224,14 @@ describe('license assignment (Graph-style)', () => {
       assignedLicenses: [{ skuId: SKU.basic, disabledPlans: [] }],
     });
     const skus = await fixture.client.subscribedSkus(TENANT);
-    expect(skus.find((sku) => sku.skuId === SKU.basic)).toMatchObject({ prepaidUnits: { enabled: 10, suspended: 5 }, consumedUnits: 4 });
-    expect(skus.find((sku) => sku.skuId === SKU.standard)).toMatchObject({ prepaidUnits: { enabled: 12, suspended: 3 }, consumedUnits: 0 });
+    expect(skus.find((sku) => sku.skuId === SKU.basic)).toMatchObject({
+      prepaidUnits: { enabled: 10, suspended: 5 },
+      consumedUnits: 4,
+    });
+    expect(skus.find((sku) => sku.skuId === SKU.standard)).toMatchObject({
+      prepaidUnits: { enabled: 12, suspended: 3 },
+      consumedUnits: 0,
+    });
   });
 
   it('swaps a SKU in one call and counts the call', async () => {

@@ -14,7 +14,19 @@ import {
   VendorUnavailableError,
 } from '../../../src/vendor';
 import { createPartnerCenterSimulator } from '../../../src/vendor/simulator';
-import { E1, errorOf, eventually, OTHER_TENANT, PREMIUM, SKU, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
+import {
+  E1,
+  errorOf,
+  eventually,
+  OTHER_TENANT,
+  PREMIUM,
+  SKU,
+  type SimulatorFixture,
+  startSimulator,
+  STANDARD,
+  SUB,
+  TENANT,
+} from './simulator-fixture';
 
 let fixture: SimulatorFixture;
 beforeEach(async () => {
@@ -22,7 +34,11 @@ beforeEach(async () => {
 });
 afterEach(() => fixture.close());
 
-const upgrade = (request: Partial<CreateTransitionRequest> = {}, subscriptionId: string = SUB.source, requestId = 'request-1') =>
+const upgrade = (
+  request: Partial<CreateTransitionRequest> = {},
+  subscriptionId: string = SUB.source,
+  requestId = 'request-1',
+) =>
   fixture.client.createTransition(
     TENANT,
     subscriptionId,
@@ -38,7 +54,9 @@ async function rejection(call: Promise<unknown>): Promise<VendorBusinessRejectio
 
 describe('infrastructure faults are retryable', () => {
   it('429 carries retryAfterMs from Retry-After, per (partner, customer) budget', async () => {
-    await fixture.admin('PATCH', '/admin/faults', { throttle: { requestsPerWindow: 2, windowMs: 60_000, retryAfterSeconds: 7 } });
+    await fixture.admin('PATCH', '/admin/faults', {
+      throttle: { requestsPerWindow: 2, windowMs: 60_000, retryAfterSeconds: 7 },
+    });
     await fixture.client.listSubscriptions(TENANT);
     await fixture.client.listSubscriptions(TENANT);
     const error = await errorOf(fixture.client.listSubscriptions(TENANT));
@@ -59,7 +77,12 @@ describe('infrastructure faults are retryable', () => {
     await fixture.admin('PATCH', '/admin/faults', { errorRate5xx: 1 });
     const error = await errorOf(upgrade());
     expect(error).toBeInstanceOf(VendorUnavailableError);
-    expect(error).toMatchObject({ retryable: true, status: 503, requestId: 'request-1', correlationId: 'correlation-1' });
+    expect(error).toMatchObject({
+      retryable: true,
+      status: 503,
+      requestId: 'request-1',
+      correlationId: 'correlation-1',
+    });
     expect(fixture.simulator.state.counters.transitionsCreated).toBe(0);
   });
 
@@ -88,7 +111,12 @@ describe('infrastructure faults are retryable', () => {
     await fixture.admin('PATCH', '/admin/faults', { completionDelayMs: 60_000 });
     await upgrade({ toSubscriptionId: SUB.destinationOk }, SUB.source, 'into-destination');
     const error = await errorOf(
-      fixture.client.createTransition(TENANT, SUB.destinationOk, { toCatalogItemId: PREMIUM, quantity: 1, transitionType: 'transition_only' }, { requestId: 'from-destination' }),
+      fixture.client.createTransition(
+        TENANT,
+        SUB.destinationOk,
+        { toCatalogItemId: PREMIUM, quantity: 1, transitionType: 'transition_only' },
+        { requestId: 'from-destination' },
+      ),
     );
     expect(error).toBeInstanceOf(VendorConflictError);
   });
@@ -140,10 +168,18 @@ describe('business rejections fail fast', () => {
 describe('not found, auth and contract errors', () => {
   it('unknown customer or subscription is VendorNotFoundError', async () => {
     await expect(fixture.client.listSubscriptions('unknown-tenant')).rejects.toBeInstanceOf(VendorNotFoundError);
-    await expect(fixture.client.getSubscription(TENANT, 'unknown-subscription')).rejects.toBeInstanceOf(VendorNotFoundError);
-    await expect(upgrade({}, 'unknown-subscription')).rejects.toMatchObject({ name: 'VendorNotFoundError', retryable: false, status: 404 });
+    await expect(fixture.client.getSubscription(TENANT, 'unknown-subscription')).rejects.toBeInstanceOf(
+      VendorNotFoundError,
+    );
+    await expect(upgrade({}, 'unknown-subscription')).rejects.toMatchObject({
+      name: 'VendorNotFoundError',
+      retryable: false,
+      status: 404,
+    });
     // Another tenant's subscription does not exist for this customer.
-    await expect(fixture.client.getSubscription(TENANT, SUB.otherTenantSource)).rejects.toBeInstanceOf(VendorNotFoundError);
+    await expect(fixture.client.getSubscription(TENANT, SUB.otherTenantSource)).rejects.toBeInstanceOf(
+      VendorNotFoundError,
+    );
   });
 
   it('401 (rejected token) and 403 (missing role) are VendorAuthError; 401 drops the cached token', async () => {
@@ -151,8 +187,15 @@ describe('not found, auth and contract errors', () => {
     const running = await strict.listen(0);
     try {
       const invalidate = jest.fn();
-      const client = fixture.makeClient({ baseUrl: running.url, tokenProvider: { getToken: async () => 'bad-token', invalidate } });
-      await expect(client.getServicesDefinition()).rejects.toMatchObject({ name: 'VendorAuthError', status: 401, retryable: false });
+      const client = fixture.makeClient({
+        baseUrl: running.url,
+        tokenProvider: { getToken: async () => 'bad-token', invalidate },
+      });
+      await expect(client.getServicesDefinition()).rejects.toMatchObject({
+        name: 'VendorAuthError',
+        status: 401,
+        retryable: false,
+      });
       expect(invalidate).toHaveBeenCalledTimes(1);
     } finally {
       await running.close();
@@ -182,7 +225,12 @@ describe('not found, auth and contract errors', () => {
 describe('license shortage', () => {
   it('is LicenseShortageError when the SKU has no free seat', async () => {
     // The one E1 seat is held by u5 already.
-    const error = await errorOf(fixture.client.assignLicense(TENANT, 'u1', { addLicenses: [{ skuId: SKU.e1, disabledPlans: [] }], removeLicenses: [] }));
+    const error = await errorOf(
+      fixture.client.assignLicense(TENANT, 'u1', {
+        addLicenses: [{ skuId: SKU.e1, disabledPlans: [] }],
+        removeLicenses: [],
+      }),
+    );
     expect(error).toBeInstanceOf(LicenseShortageError);
     expect(error).toMatchObject({ retryable: false, skuId: SKU.e1, status: 400 });
   });
@@ -190,7 +238,10 @@ describe('license shortage', () => {
   it('is LicenseShortageError when injected for a SKU, and leaves the user unchanged', async () => {
     await fixture.admin('PATCH', '/admin/faults', { licenseShortage: [SKU.standard] });
     const error = await errorOf(
-      fixture.client.assignLicense(TENANT, 'u1', { addLicenses: [{ skuId: SKU.standard, disabledPlans: [] }], removeLicenses: [SKU.basic] }),
+      fixture.client.assignLicense(TENANT, 'u1', {
+        addLicenses: [{ skuId: SKU.standard, disabledPlans: [] }],
+        removeLicenses: [SKU.basic],
+      }),
     );
     expect(error).toBeInstanceOf(LicenseShortageError);
     const users = await fixture.client.listUsers(TENANT);
@@ -198,7 +249,9 @@ describe('license shortage', () => {
   });
 
   it('an unknown user is VendorNotFoundError', async () => {
-    await expect(fixture.client.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] })).rejects.toBeInstanceOf(VendorNotFoundError);
+    await expect(
+      fixture.client.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] }),
+    ).rejects.toBeInstanceOf(VendorNotFoundError);
   });
 });
 
@@ -241,7 +294,12 @@ describe('faults are scoped and reproducible', () => {
       try {
         const results: string[] = [];
         for (let call = 0; call < 12; call += 1) {
-          results.push(await seeded.client.getServicesDefinition().then(() => 'ok', (error: VendorError) => error.name));
+          results.push(
+            await seeded.client.getServicesDefinition().then(
+              () => 'ok',
+              (error: VendorError) => error.name,
+            ),
+          );
         }
         return results;
       } finally {
@@ -256,7 +314,13 @@ describe('faults are scoped and reproducible', () => {
 
   it('lists the non-retryable error names for Temporal', () => {
     expect([...NON_RETRYABLE_VENDOR_ERROR_TYPES].sort()).toEqual(
-      ['LicenseShortageError', 'VendorAuthError', 'VendorBusinessRejectionError', 'VendorNotFoundError', 'VendorResponseInvalidError'].sort(),
+      [
+        'LicenseShortageError',
+        'VendorAuthError',
+        'VendorBusinessRejectionError',
+        'VendorNotFoundError',
+        'VendorResponseInvalidError',
+      ].sort(),
     );
   });
 });

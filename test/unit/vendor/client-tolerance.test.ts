@@ -2,13 +2,25 @@
  * The client accepts the spellings Microsoft's own samples and SDK use, and sends the headers
  * Partner Center expects.
  */
-import { createPartnerCenterClient, parseRetryAfterMs, staticTokenProvider, summarizeTransition, VendorResponseInvalidError } from '../../../src/vendor';
+import {
+  createPartnerCenterClient,
+  parseRetryAfterMs,
+  staticTokenProvider,
+  summarizeTransition,
+  VendorResponseInvalidError,
+} from '../../../src/vendor';
 import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 /** A client whose fetch answers every call with `body`. */
 function clientAnswering(body: unknown) {
-  const fakeFetch: typeof fetch = async () => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
-  return createPartnerCenterClient({ baseUrl: 'http://vendor.invalid', tokenProvider: staticTokenProvider('t'), fetch: fakeFetch, timeoutMs: 1_000 });
+  const fakeFetch: typeof fetch = async () =>
+    new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+  return createPartnerCenterClient({
+    baseUrl: 'http://vendor.invalid',
+    tokenProvider: staticTokenProvider('t'),
+    fetch: fakeFetch,
+    timeoutMs: 1_000,
+  });
 }
 
 describe('tolerant parsing', () => {
@@ -51,21 +63,47 @@ describe('tolerant parsing', () => {
         { name: 'SeatReassignment', status: 'InProgress', timestamp: '2024-01-01T00:00:00Z' },
       ],
     });
-    const transition = await client.createTransition('customer', 'subscription', { toCatalogItemId: 'X:0001:Y', quantity: 1, transitionType: 'transition_only' }, { requestId: 'r' });
+    const transition = await client.createTransition(
+      'customer',
+      'subscription',
+      { toCatalogItemId: 'X:0001:Y', quantity: 1, transitionType: 'transition_only' },
+      { requestId: 'r' },
+    );
     expect(transition.events[1]).toMatchObject({ name: 'LicenseReassignment', status: 'Started' });
-    expect(summarizeTransition(transition)).toMatchObject({ conversion: 'completed', licenseReassignment: 'pending', finished: false });
+    expect(summarizeTransition(transition)).toMatchObject({
+      conversion: 'completed',
+      licenseReassignment: 'pending',
+      finished: false,
+    });
   });
 
   it('rejects an unknown event status as a contract break', async () => {
-    const client = clientAnswering({ toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only', events: [{ name: 'Conversion', status: 'Exploded', timestamp: 't' }] });
-    const error = await errorOf(client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: 'r' }));
+    const client = clientAnswering({
+      toCatalogItemId: 'X',
+      quantity: 1,
+      transitionType: 'transition_only',
+      events: [{ name: 'Conversion', status: 'Exploded', timestamp: 't' }],
+    });
+    const error = await errorOf(
+      client.createTransition(
+        'c',
+        's',
+        { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' },
+        { requestId: 'r' },
+      ),
+    );
     expect(error).toBeInstanceOf(VendorResponseInvalidError);
     expect((error as VendorResponseInvalidError).issues).toMatch(/events\.0\.status/);
   });
 
   it('rejects a non-JSON body', async () => {
     const fakeFetch: typeof fetch = async () => new Response('<html>gateway</html>', { status: 200 });
-    const client = createPartnerCenterClient({ baseUrl: 'http://vendor.invalid', tokenProvider: staticTokenProvider('t'), fetch: fakeFetch, timeoutMs: 1_000 });
+    const client = createPartnerCenterClient({
+      baseUrl: 'http://vendor.invalid',
+      tokenProvider: staticTokenProvider('t'),
+      fetch: fakeFetch,
+      timeoutMs: 1_000,
+    });
     await expect(client.getServicesDefinition()).rejects.toBeInstanceOf(VendorResponseInvalidError);
   });
 
@@ -117,7 +155,12 @@ describe('request headers', () => {
         return response;
       };
       const client = fixture.makeClient({ fetch: recordingFetch, locale: 'de-DE' });
-      await client.createTransition(TENANT, SUB.source, { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' }, { requestId: 'upgrade-7', correlationId: 'trace-7' });
+      await client.createTransition(
+        TENANT,
+        SUB.source,
+        { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' },
+        { requestId: 'upgrade-7', correlationId: 'trace-7' },
+      );
       await client.listSubscriptions(TENANT, { correlationId: 'trace-7' });
       const [post, list] = seen;
       expect(post?.request.get('Authorization')).toBe('Bearer test-token');
@@ -134,7 +177,18 @@ describe('request headers', () => {
   });
 
   it('refuses to create a transition without a request id', async () => {
-    const client = createPartnerCenterClient({ baseUrl: 'http://vendor.invalid', tokenProvider: staticTokenProvider('t'), timeoutMs: 1_000 });
-    await expect(client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: ' ' })).rejects.toThrow(TypeError);
+    const client = createPartnerCenterClient({
+      baseUrl: 'http://vendor.invalid',
+      tokenProvider: staticTokenProvider('t'),
+      timeoutMs: 1_000,
+    });
+    await expect(
+      client.createTransition(
+        'c',
+        's',
+        { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' },
+        { requestId: ' ' },
+      ),
+    ).rejects.toThrow(TypeError);
   });
 });

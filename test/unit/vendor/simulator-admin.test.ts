@@ -13,15 +13,41 @@ const NEW_TENANT = 'd0000000-0000-4000-8000-000000000009';
 it('upserts tenants, subscriptions, users and products', async () => {
   await fixture.admin('POST', '/admin/seed', {
     tenants: [{ customerTenantId: NEW_TENANT, partnerId: 'partner-2' }],
-    subscriptions: [{ id: 'new-sub', customerTenantId: NEW_TENANT, offerId: BASIC, quantity: 2, commitmentEndDate: '2027-01-01T00:00:00Z', partnerId: 'partner-2' }],
+    subscriptions: [
+      {
+        id: 'new-sub',
+        customerTenantId: NEW_TENANT,
+        offerId: BASIC,
+        quantity: 2,
+        commitmentEndDate: '2027-01-01T00:00:00Z',
+        partnerId: 'partner-2',
+      },
+    ],
     users: [{ id: 'new-user', customerTenantId: NEW_TENANT, userPrincipalName: 'new@fabrikam.example' }],
     products: [{ catalogItemId: 'NEWPRODUCT:0001:0001', title: 'New product', entraSkuId: 'new-sku' }],
   });
-  expect(await fixture.client.getSubscription(NEW_TENANT, 'new-sub')).toMatchObject({ quantity: 2, status: 'active', termDuration: 'P1Y', partnerId: 'partner-2' });
+  expect(await fixture.client.getSubscription(NEW_TENANT, 'new-sub')).toMatchObject({
+    quantity: 2,
+    status: 'active',
+    termDuration: 'P1Y',
+    partnerId: 'partner-2',
+  });
   expect(await fixture.client.listUsers(NEW_TENANT)).toHaveLength(1);
-  expect((await fixture.client.getServicesDefinition()).map((product) => product.catalogItemId)).toContain('NEWPRODUCT:0001:0001');
+  expect((await fixture.client.getServicesDefinition()).map((product) => product.catalogItemId)).toContain(
+    'NEWPRODUCT:0001:0001',
+  );
 
-  await fixture.admin('POST', '/admin/seed', { subscriptions: [{ id: SUB.source, customerTenantId: TENANT, offerId: BASIC, quantity: 25, commitmentEndDate: '2027-01-31T00:00:00Z' }] });
+  await fixture.admin('POST', '/admin/seed', {
+    subscriptions: [
+      {
+        id: SUB.source,
+        customerTenantId: TENANT,
+        offerId: BASIC,
+        quantity: 25,
+        commitmentEndDate: '2027-01-31T00:00:00Z',
+      },
+    ],
+  });
   expect((await fixture.client.getSubscription(TENANT, SUB.source)).quantity).toBe(25);
 });
 
@@ -39,16 +65,25 @@ it('rejects invalid admin bodies with the failing fields', async () => {
 
 it('shows global and per-tenant faults', async () => {
   await fixture.admin('PATCH', '/admin/faults', { latencyMs: 5 });
-  const faults = await fixture.admin<{ global: typeof DEFAULT_FAULTS; tenants: Record<string, unknown> }>('PUT', `/admin/faults/tenants/${TENANT}`, {
-    licenseShortage: true,
-  });
+  const faults = await fixture.admin<{ global: typeof DEFAULT_FAULTS; tenants: Record<string, unknown> }>(
+    'PUT',
+    `/admin/faults/tenants/${TENANT}`,
+    {
+      licenseShortage: true,
+    },
+  );
   expect(faults.global).toEqual({ ...DEFAULT_FAULTS, latencyMs: 5 });
   expect(faults.tenants).toEqual({ [TENANT]: { licenseShortage: true } });
 });
 
 it('reset restores the start-up data, faults, counters and clock', async () => {
   await fixture.admin('PATCH', '/admin/faults', { completionDelayMs: 60_000 });
-  await fixture.client.createTransition(TENANT, SUB.source, { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' }, { requestId: 'before-reset' });
+  await fixture.client.createTransition(
+    TENANT,
+    SUB.source,
+    { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' },
+    { requestId: 'before-reset' },
+  );
   await fixture.admin('POST', '/admin/clock', { advanceMs: 1_000 });
   await fixture.admin('POST', '/admin/reset');
 

@@ -2,7 +2,12 @@
  * Starts the simulator on an ephemeral port with a small Microsoft-365-like world and returns a
  * client pointed at it. In-process and real HTTP; needs no external service.
  */
-import { createPartnerCenterClient, type PartnerCenterClient, type PartnerCenterClientOptions, staticTokenProvider } from '../../../src/vendor';
+import {
+  createPartnerCenterClient,
+  type PartnerCenterClient,
+  type PartnerCenterClientOptions,
+  staticTokenProvider,
+} from '../../../src/vendor';
 import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
@@ -57,8 +62,20 @@ export const WORLD: SimulatorSeed = {
     { customerTenantId: OTHER_TENANT, partnerId: 'partner-1' },
   ],
   products: [
-    { catalogItemId: BASIC, title: 'Microsoft 365 Business Basic', entraSkuId: SKU.basic, skuPartNumber: 'O365_BUSINESS_ESSENTIALS', upgradeTargets: [STANDARD, E1], prices: [{ termDuration: 'P1Y', billingCycle: 'annual', unitPrice: '6.00', erpPrice: '6.00' }] },
-    { catalogItemId: STANDARD, title: 'Microsoft 365 Business Standard', entraSkuId: SKU.standard, upgradeTargets: [PREMIUM] },
+    {
+      catalogItemId: BASIC,
+      title: 'Microsoft 365 Business Basic',
+      entraSkuId: SKU.basic,
+      skuPartNumber: 'O365_BUSINESS_ESSENTIALS',
+      upgradeTargets: [STANDARD, E1],
+      prices: [{ termDuration: 'P1Y', billingCycle: 'annual', unitPrice: '6.00', erpPrice: '6.00' }],
+    },
+    {
+      catalogItemId: STANDARD,
+      title: 'Microsoft 365 Business Standard',
+      entraSkuId: SKU.standard,
+      upgradeTargets: [PREMIUM],
+    },
     { catalogItemId: E1, title: 'Office 365 E1', entraSkuId: SKU.e1 },
     { catalogItemId: PREMIUM, title: 'Microsoft 365 Business Premium', entraSkuId: SKU.premium },
   ],
@@ -80,7 +97,12 @@ export const WORLD: SimulatorSeed = {
       userPrincipalName: `${id}@contoso.example`,
       assignedLicenses: [{ skuId: SKU.basic }],
     })),
-    { id: 'u5', customerTenantId: TENANT, userPrincipalName: 'u5@contoso.example', assignedLicenses: [{ skuId: SKU.e1 }] },
+    {
+      id: 'u5',
+      customerTenantId: TENANT,
+      userPrincipalName: 'u5@contoso.example',
+      assignedLicenses: [{ skuId: SKU.e1 }],
+    },
   ],
 };
 
@@ -90,7 +112,11 @@ export interface SimulatorFixture {
   client: PartnerCenterClient;
   makeClient(overrides?: Partial<PartnerCenterClientOptions>): PartnerCenterClient;
   /** Calls the admin API and returns its JSON (throws on a non-2xx answer). */
-  admin<Body = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Body>;
+  admin<Body = unknown>(
+    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<Body>;
   close(): Promise<void>;
 }
 
@@ -103,7 +129,12 @@ export async function startSimulator(options: PartnerCenterSimulatorOptions = {}
   });
   const running = await simulator.listen(0);
   const makeClient = (overrides: Partial<PartnerCenterClientOptions> = {}) =>
-    createPartnerCenterClient({ baseUrl: running.url, tokenProvider: staticTokenProvider('test-token'), timeoutMs: 2_000, ...overrides });
+    createPartnerCenterClient({
+      baseUrl: running.url,
+      tokenProvider: staticTokenProvider('test-token'),
+      timeoutMs: 2_000,
+      ...overrides,
+    });
   return {
     simulator,
     running,
@@ -134,7 +165,11 @@ export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Polls until `check` returns a value or the deadline passes. */
-export async function eventually<Value>(check: () => Promise<Value | undefined>, timeoutMs = 1_000, intervalMs = 20): Promise<Value> {
+export async function eventually<Value>(
+  check: () => Promise<Value | undefined>,
+  timeoutMs = 1_000,
+  intervalMs = 20,
+): Promise<Value> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -1,7 +1,13 @@
 /** OAuth client-credentials against a tiny local token endpoint (Microsoft can't be reached here). */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { clientCredentialsTokenProvider, PARTNER_CENTER_SCOPE, staticTokenProvider, VendorAuthError, VendorUnavailableError } from '../../../src/vendor';
+import {
+  clientCredentialsTokenProvider,
+  PARTNER_CENTER_SCOPE,
+  staticTokenProvider,
+  VendorAuthError,
+  VendorUnavailableError,
+} from '../../../src/vendor';
 
 interface TokenEndpoint {
   url: string;
@@ -81,8 +87,13 @@ it('fetches a new token after invalidate()', async () => {
 });
 
 it('maps a refusal to VendorAuthError without leaking the secret, and 5xx to VendorUnavailableError', async () => {
-  endpoint.answer = { status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret' } };
-  const refusal = await provider().getToken().catch((error: unknown) => error);
+  endpoint.answer = {
+    status: 401,
+    body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret' },
+  };
+  const refusal = await provider()
+    .getToken()
+    .catch((error: unknown) => error);
   expect(refusal).toBeInstanceOf(VendorAuthError);
   expect((refusal as Error).message).toContain('invalid_client');
   expect((refusal as Error).message).not.toContain('s3cret');
