@@ -372,3 +372,30 @@ describe('evaluateUpgradeOptions', () => {
     expect(options.targets[1]!.existingDestinations).toEqual([]);
   });
 });
+
+describe('all reasons are returned (property)', () => {
+  const INDEPENDENT_FAILURES: readonly [EligibilityCode, Mutation][] = [
+    ['SOURCE_NOT_ACTIVE', withSource({ status: 'expired' })],
+    ['SOURCE_IS_TRIAL', withSource({ isTrial: true })],
+    ['QUANTITY_INVALID', (i) => ({ ...i, quantity: 11 })],
+    ['UPGRADE_IN_PROGRESS', (i) => ({ ...i, busySubscriptionIds: ['sub-src'] })],
+    ['NOT_AUTHORIZED_FOR_ACCOUNT', (i) => ({ ...i, caller: new Set<string>() })],
+    ['PARTNER_ID_REQUIRED', (i) => ({ ...i, sourceAccount: account({ partnerId: undefined }) })],
+    ['DESTINATION_NOT_ACTIVE', withDestination({ status: 'suspended' })],
+    ['DESTINATION_IS_TRIAL', withDestination({ isTrial: true })],
+    ['DESTINATION_DIFFERENT_ACCOUNT', withDestination({ accountId: 'acc-2' })],
+    ['DESTINATION_IN_CANCELLATION_WINDOW', withDestination({ cancellationWindowEndsAt: '2025-05-01T00:00:00Z' })],
+    ['DESTINATION_PARTNER_MISMATCH', withDestination({ partnerId: 'MPN-2' })],
+    ['DESTINATION_ENDS_EARLIER', withDestination({ termEnd: '2025-11-30' })],
+  ];
+
+  it('any combination of independent failures yields exactly those codes', () => {
+    fc.assert(
+      fc.property(fc.subarray([...INDEPENDENT_FAILURES]), (chosen) => {
+        const input = chosen.reduce((acc, [, mutate]) => mutate(acc), baseInput('existing'));
+        expect(new Set(codesOf(input))).toEqual(new Set(chosen.map(([code]) => code)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -299,3 +299,20 @@ describe('seat conservation (property over every kind of plan)', () => {
     );
   });
 });
+
+describe('purity', () => {
+  it('same inputs ⇒ same plan, and the inputs are not mutated', () => {
+    const deepFreeze = <T>(value: T): T => {
+      if (value && typeof value === 'object') {
+        Object.values(value).forEach(deepFreeze);
+        Object.freeze(value);
+      }
+      return value;
+    };
+    const source = deepFreeze(
+      subscription({ installmentPlan: { installments: [{ periodStart: '2025-05-01', periodEnd: '2025-05-31', amount: 1, quantity: 10, status: 'pending' }] } }),
+    );
+    const frozen = deepFreeze(input({ quantity: 4, ...toExisting }, { source, destination: deepFreeze(destinationSubscription()) }));
+    expect(planUpgrade(frozen)).toEqual(planUpgrade(frozen));
+  });
+});
