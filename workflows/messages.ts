@@ -34,6 +34,8 @@ export interface UpgradeWorkflowInput {
   acceptedAt: string;
   /** sha256 of the canonical request: the idempotency fingerprint. */
   requestFingerprint: string;
+  /** 0 for the first run; an operator retry of a failed upgrade passes the next number. */
+  runAttempt?: number;
   /** Operator-facing tunables, fixed per run so replays see the same values. */
   seatReassignment?: { reminderIntervalMs: number; escalateAfterMs: number };
 }
@@ -54,6 +56,13 @@ export interface SeatReassignmentState {
   escalated: boolean;
   confirmedBy?: string;
   confirmedAt?: string;
+}
+
+export interface UpgradeResult {
+  upgradeId: string;
+  status: 'completed';
+  destinationSubscriptionId: string;
+  invoiceIds: string[];
 }
 
 export interface UpgradeState {

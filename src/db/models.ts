@@ -218,7 +218,7 @@ const notificationSchema = new Schema(
     event: { type: String, required: true },
     payload: { type: Schema.Types.Mixed, required: true },
     webhookUrl: { type: String, default: null },
-    status: { type: String, required: true, enum: ['pending', 'delivered', 'no_webhook'] },
+    status: { type: String, required: true, enum: ['pending', 'delivered', 'no_webhook', 'undeliverable'] },
     attempts: { type: Number, default: 0 },
     lastError: { type: String, default: null },
     deliveredAt: { type: Date, default: null },

@@ -24,3 +24,14 @@ function canonicalJson(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Partner Center's MS-RequestId for an upgrade's transition: a GUID derived from the upgrade id (and the vendor
+ * attempt, which only an operator retry after a vendor rejection advances), so every retry of the call sends the same
+ * id and the vendor never creates a second transition.
+ */
+export function vendorRequestIdFor(upgradeId: string, attempt: number): string {
+  const hex = createHash('sha256').update(`partner-center-transition\u0000${upgradeId}\u0000${attempt}`).digest('hex');
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { Models } from '../src/db/models';
+import type { EligibilityPolicy } from '../src/domain/eligibility';
+import type { PartnerCenterClient } from '../src/vendor/partner-center-client';
+
+/** Everything the upgrade activities touch, injected by the worker (real) or by tests (real DB + simulator). */
+export interface UpgradeActivityDeps {
+  models: Models;
+  vendor: PartnerCenterClient;
+  clock: () => Date;
+  logger: Logger;
+  policy: EligibilityPolicy;
+  webhooks: {
+    /** HMAC-SHA256 key for the `X-NCE-Signature` header. */
+    signingSecret: string;
+    timeoutMs: number;
+    fetch?: typeof fetch;
+  };
+  /**
+   * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a
+   * growing interval, so a conversion that takes 24 h costs a handful of history events, not thousands.
+   */
+  vendorPolling: { initialIntervalMs: number; maxIntervalMs: number };
+}

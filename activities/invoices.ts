@@ -1,0 +1,66 @@
+import type { InvoiceDraft, InvoiceLine } from '../src/domain/proration';
+import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import type { UpgradeActivityDeps } from './deps';
+import { loadPlan } from './validation';
+import { recordStep, setUpgradeStatus } from './upgrade-record';
+
+/** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
+export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
+
+export function createInvoiceActivities(deps: UpgradeActivityDeps) {
+  async function issue(upgradeId: string, accountId: string, draft: InvoiceDraft, subscriptionId: string, describe: (line: InvoiceLine) => string) {
+    const id = invoiceIdFor(upgradeId, draft.kind);
+    try {
+      await deps.models.invoices.create({
+        _id: id,
+        idempotencyKey: id,
+        upgradeId,
+        accountId,
+        subscriptionId,
+        type: draft.kind,
+        // The credit waits for finance to settle it against the next bill (the seeds' "credit pending invoice").
+        status: draft.kind === 'credit' ? 'pending' : 'issued',
+        currency: draft.currency,
+        lines: draft.lines.map((line) => ({
+          subscriptionId: line.subscriptionId ?? subscriptionId,
+          productId: line.productId,
+          description: describe(line),
+          periodStart: line.periodStart,
+          periodEnd: line.periodEnd,
+          days: line.days,
+          cycleDays: line.cycleDays,
+          quantity: line.quantity,
+          unitPrice: line.unitPrice,
+          amount: line.amount,
+        })),
+        subtotal: draft.subtotal,
+        taxBasisPoints: draft.taxRateBasisPoints,
+        tax: draft.tax,
+        total: draft.total,
+      });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error; // already issued by an earlier attempt
+    }
+    return id;
+  }
+
+  return {
+    /** The credit for the source's unused days and the debit for the destination, each exactly once. */
+    async issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<{ creditInvoiceId: string; debitInvoiceId: string }> {
+      await setUpgradeStatus(deps, upgradeId, 'invoicing');
+      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const upgrade = await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean();
+      const accountId = upgrade!.accountId;
+      const days = (line: InvoiceLine) => `${line.days}/${line.cycleDays} days, ${line.periodStart}..${line.periodEnd}`;
+      const creditInvoiceId = await issue(upgradeId, accountId, plan.credit, plan.sourceSubscriptionId, (line) =>
+        `Upgrade credit: ${line.quantity} × ${line.productId}, unused ${days(line)}`,
+      );
+      const debitInvoiceId = await issue(upgradeId, accountId, plan.debit, destinationSubscriptionId, (line) =>
+        `Upgrade charge: ${line.quantity} × ${line.productId}, ${days(line)}`,
+      );
+      await deps.models.upgrades.updateOne({ _id: upgradeId }, { $addToSet: { invoiceIds: { $each: [creditInvoiceId, debitInvoiceId] } } });
+      await recordStep(deps, upgradeId, { name: 'invoices_issued', status: 'completed', detail: `${creditInvoiceId}, ${debitInvoiceId}` });
+      return { creditInvoiceId, debitInvoiceId };
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/activity';
+import { loadSubscription } from '../src/db/mappers';
+import type { Installment, Subscription } from '../src/domain/types';
+import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
+import type { UpgradeActivityDeps } from './deps';
+import { loadPlan } from './validation';
+import { recordStep, setUpgradeStatus } from './upgrade-record';
+import type { VendorOutcome } from './vendor-transition';
+
+/** Internal id of the subscription a partial → new upgrade creates: derived, so a re-run finds the same one. */
+export function newSubscriptionIdFor(upgradeId: string): string {
+  return `sub_${createHash('sha256').update(`new-subscription\u0000${upgradeId}`).digest('base64url').slice(0, 22)}`;
+}
+
+function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
+  if (!change) return undefined;
+  const cancelled = new Set(change.cancel.map((installment) => installment.periodStart));
+  return [
+    ...current.map((installment) =>
+      installment.status === 'pending' && cancelled.has(installment.periodStart) ? { ...installment, status: 'cancelled' as const } : installment,
+    ),
+    ...change.add,
+  ];
+}
+
+async function isDuplicateKey(promise: Promise<unknown>): Promise<boolean> {
+  try {
+    await promise;
+    return false;
+  } catch (error) {
+    if ((error as { code?: number }).code === 11000) return true;
+    throw error;
+  }
+}
+
+export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
+  /**
+   * One conditional update per subscription: the change, its installment plan and the "applied" mark together, so
+   * a retry after a crash either finds the mark (and changes nothing) or applies everything once.
+   */
+  async function applyChange(
+    upgradeId: string,
+    change: SubscriptionChange,
+    installmentChange: InstallmentPlanChange | undefined,
+  ): Promise<{ before: Subscription; after: Subscription } | undefined> {
+    const before = await loadSubscription(deps.models, change.subscriptionId);
+    if (!before) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
+    const installments = applyInstallmentChange(before.installmentPlan?.installments ?? [], installmentChange);
+    const set: Record<string, unknown> = { ...change.set, ...(installments ? { installmentPlan: { installments } } : {}) };
+    const unset = Object.fromEntries(change.unset.map((field) => [field, 1]));
+    const result = await deps.models.subscriptions.updateOne(
+      { _id: change.subscriptionId, appliedUpgradeIds: { $ne: upgradeId } },
+      { $set: set, ...(change.unset.length ? { $unset: unset } : {}), $push: { appliedUpgradeIds: upgradeId } },
+    );
+    if (result.modifiedCount === 0) return undefined; // applied by an earlier attempt
+    const after = await loadSubscription(deps.models, change.subscriptionId);
+    return { before, after: after! };
+  }
+
+  async function writeHistory(upgradeId: string, subscriptionId: string, event: string, at: string, description: string, before: unknown, after: unknown) {
+    await isDuplicateKey(
+      deps.models.historyEntries.create({ _id: `${upgradeId}:${subscriptionId}:${event}`, subscriptionId, upgradeId, event, at, description, before, after }),
+    );
+  }
+
+  return {
+    /**
+     * Applies SPEC §4's subscription changes after the vendor completed: source, destination or the new co-termed
+     * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
+     */
+    async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome): Promise<{ destinationSubscriptionId: string }> {
+      await setUpgradeStatus(deps, upgradeId, 'applying');
+      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const at = deps.clock().toISOString();
+      const installmentFor = (id: string) => plan.installmentChanges.find((change) => change.subscriptionId === id);
+
+      const sourceResult = await applyChange(upgradeId, plan.sourceChange, installmentFor(plan.sourceSubscriptionId));
+      if (sourceResult) {
+        await writeHistory(upgradeId, plan.sourceSubscriptionId, 'upgrade_source', at, plan.summary, plan.sourceChange.before, plan.sourceChange.set);
+      }
+
+      let destinationSubscriptionId = plan.destinationSubscriptionId ?? plan.sourceSubscriptionId;
+      if (plan.destinationChange) {
+        const destinationResult = await applyChange(upgradeId, plan.destinationChange, installmentFor(plan.destinationChange.subscriptionId));
+        if (destinationResult) {
+          await writeHistory(upgradeId, plan.destinationChange.subscriptionId, 'upgrade_destination', at, plan.summary, plan.destinationChange.before, plan.destinationChange.set);
+        }
+      } else if (plan.newSubscription) {
+        if (!vendorOutcome.toSubscriptionId) {
+          throw ApplicationFailure.nonRetryable('the vendor completed a partial upgrade without returning the new subscription id', 'VendorResponseInvalidError');
+        }
+        destinationSubscriptionId = newSubscriptionIdFor(upgradeId);
+        const created = {
+          _id: destinationSubscriptionId,
+          ...plan.newSubscription,
+          externalId: vendorOutcome.toSubscriptionId,
+          purchasedAt: `${plan.upgradeDate}T00:00:00.000Z`,
+          appliedUpgradeIds: [upgradeId],
+        };
+        await isDuplicateKey(deps.models.subscriptions.create({ ...created, lockedByUpgradeId: upgradeId, lockedAt: deps.clock() } as never));
+        await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
+      }
+      await deps.models.upgrades.updateOne(
+        { _id: upgradeId },
+        { $addToSet: { subscriptionsTouched: { $each: [plan.sourceSubscriptionId, destinationSubscriptionId] } } },
+      );
+      await recordStep(deps, upgradeId, { name: 'subscriptions_applied', status: 'completed' });
+      return { destinationSubscriptionId };
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { EligibilityReason } from '../src/domain/eligibility';
+import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
+import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
+import { lockSubscriptions } from '../src/db/subscription-locks';
+import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
+import type { UpgradeActivityDeps } from './deps';
+import { recordStep, setUpgradeStatus } from './upgrade-record';
+
+/** What the workflow needs to steer; the full plan stays in the database (keeps the history small). */
+export interface ValidatedUpgrade {
+  ok: true;
+  kind: UpgradePlan['kind'];
+  destinationType: UpgradePlan['destinationType'];
+  seatReassignment: { mode: SeatReassignmentMode; reason: string };
+  summary: string;
+  upgradeDate: string;
+}
+export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
+
+export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan> {
+  const upgrade = await deps.models.upgrades.findById(upgradeId, { plan: 1 }).lean();
+  if (!upgrade?.plan) {
+    throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
+  }
+  return upgrade.plan as UpgradePlan;
+}
+
+function lockedSubscriptionIds(plan: Pick<UpgradePlan, 'sourceSubscriptionId' | 'destinationType' | 'destinationSubscriptionId'>): string[] {
+  return plan.destinationType === 'existing' && plan.destinationSubscriptionId
+    ? [plan.sourceSubscriptionId, plan.destinationSubscriptionId]
+    : [plan.sourceSubscriptionId];
+}
+
+function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
+  return {
+    ok: true,
+    kind: plan.kind,
+    destinationType: plan.destinationType,
+    seatReassignment: plan.seatReassignment,
+    summary: plan.summary,
+    upgradeDate: plan.upgradeDate,
+  };
+}
+
+const inProgress = (holders: Array<{ subscriptionId: string; upgradeId: string | null }>): EligibilityReason[] =>
+  holders.map((holder) => ({
+    code: 'UPGRADE_IN_PROGRESS',
+    message: `subscription ${holder.subscriptionId} is being upgraded by ${holder.upgradeId ?? 'another upgrade'}`,
+  }));
+
+export function createValidationActivities(deps: UpgradeActivityDeps) {
+  return {
+    /**
+     * Re-checks eligibility against current data, locks the subscriptions, and freezes the plan (the quote and the
+     * upgrade date) in the upgrade record. A plan frozen by an earlier run is reused as-is: after the vendor has
+     * converted the source, re-evaluating would wrongly find it ineligible.
+     */
+    async validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome> {
+      const { upgradeId, request } = input;
+      await setUpgradeStatus(deps, upgradeId, 'validating');
+      const frozen = await deps.models.upgrades.findById(upgradeId, { plan: 1 }).lean();
+      if (frozen?.plan) {
+        const plan = frozen.plan as UpgradePlan;
+        const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(plan));
+        return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
+      }
+
+      const source = await loadSubscription(deps.models, request.sourceSubscriptionId);
+      if (!source) {
+        return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: `source subscription ${request.sourceSubscriptionId} does not exist` }] };
+      }
+      const [sourceAccount, destination, catalog, accountSubscriptions] = await Promise.all([
+        loadAccount(deps.models, source.accountId),
+        request.destination.type === 'existing' ? loadSubscription(deps.models, request.destination.subscriptionId) : undefined,
+        loadCatalog(deps.models),
+        loadAccountSubscriptions(deps.models, source.accountId),
+      ]);
+      if (!sourceAccount) {
+        throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, 'UpgradeDataInconsistent');
+      }
+      const involved = request.destination.type === 'existing' ? [source.id, request.destination.subscriptionId] : [source.id];
+      const busy = await deps.models.subscriptions
+        .find({ _id: { $in: involved }, lockedByUpgradeId: { $nin: [null, upgradeId] } }, { _id: 1 })
+        .lean();
+      const result = planUpgrade({
+        request,
+        source,
+        sourceAccount,
+        destination,
+        accountSubscriptions,
+        catalog,
+        now: input.acceptedAt,
+        policy: deps.policy,
+        busySubscriptionIds: busy.map((doc) => String(doc._id)),
+      });
+      if (!result.ok) return { ok: false, reasons: [...result.reasons] };
+
+      const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(result.plan));
+      if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
+      const { plan } = result;
+      await deps.models.upgrades.updateOne(
+        { _id: upgradeId, plan: null },
+        {
+          $set: {
+            plan,
+            kind: plan.kind,
+            destinationType: plan.destinationType,
+            upgradeDate: plan.upgradeDate,
+            subscriptionsTouched: lockedSubscriptionIds(plan),
+            seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
+          },
+        },
+      );
+      await recordStep(deps, upgradeId, { name: 'validated', status: 'completed', detail: plan.summary });
+      // Whoever froze the plan first wins; return what is stored.
+      return outcomeOf(await loadPlan(deps, upgradeId));
+    },
+  };
+}

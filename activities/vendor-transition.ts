@@ -1,0 +1,171 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { loadAccount, loadSubscription } from '../src/db/mappers';
+import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import { vendorRequestIdFor } from '../src/temporal/upgrade-ids';
+import { VendorBusinessRejectionError, VendorError, VendorThrottledError } from '../src/vendor/errors';
+import type { Transition } from '../src/vendor/partner-center-schemas';
+import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/vendor/transition-progress';
+import type { UpgradeActivityDeps } from './deps';
+import { loadPlan } from './validation';
+import { recordStep, setUpgradeStatus } from './upgrade-record';
+
+/** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */
+export interface VendorRecord {
+  attempt: number;
+  requestId: string;
+  customerTenantId: string;
+  vendorSubscriptionId: string;
+  transition: Transition;
+  requestedAt: string;
+  outcome?: VendorOutcome;
+}
+
+export interface VendorOutcome {
+  conversion: 'completed' | 'failed';
+  licenseReassignment: TransitionProgress['licenseReassignment'];
+  errors: Array<{ code: string; description: string }>;
+  /** Vendor id of the subscription that received the seats (new one for partial → new). */
+  toSubscriptionId?: string;
+  completedAt: string;
+}
+
+const capitalised = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
+
+/**
+ * Maps vendor errors to what Temporal should do: a business rejection is final (the upgrade fails with the vendor's
+ * reason); throttling retries after exactly the vendor's Retry-After; everything else keeps the activity's backoff.
+ */
+function asActivityFailure(error: unknown): unknown {
+  if (error instanceof VendorBusinessRejectionError) {
+    return ApplicationFailure.create({
+      type: error.name,
+      message: error.message,
+      nonRetryable: true,
+      details: [{ code: String(error.code ?? ''), description: error.description }],
+    });
+  }
+  if (error instanceof VendorThrottledError) {
+    return ApplicationFailure.create({
+      type: error.name,
+      message: error.message,
+      nonRetryable: false,
+      nextRetryDelay: error.retryAfterMs ?? undefined,
+    });
+  }
+  if (error instanceof VendorError) {
+    return ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: !error.retryable });
+  }
+  return error;
+}
+
+function sleepCancellably(ms: number): Promise<void> {
+  return Context.current().sleep(ms);
+}
+
+export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
+  async function vendorRecordOf(upgradeId: string): Promise<VendorRecord | undefined> {
+    const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
+    return (upgrade?.vendor ?? undefined) as VendorRecord | undefined;
+  }
+
+  return {
+    /**
+     * Asks Partner Center for the transition, once per upgrade. A transition already recorded is returned as-is
+     * (re-runs and resets never create a second one); the request id is derived from the upgrade id, so even a
+     * crash between the vendor's answer and our write is absorbed by the vendor's MS-RequestId idempotency.
+     * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
+     */
+    async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<{ requestId: string; attempt: number }> {
+      const recorded = await vendorRecordOf(upgradeId);
+      const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
+      if (recorded && !retryingRejected) return { requestId: recorded.requestId, attempt: recorded.attempt };
+
+      await setUpgradeStatus(deps, upgradeId, 'awaiting_vendor');
+      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const source = await loadSubscription(deps.models, plan.sourceSubscriptionId);
+      const account = source && (await loadAccount(deps.models, source.accountId));
+      if (!source || !account) {
+        throw ApplicationFailure.nonRetryable(`source ${plan.sourceSubscriptionId} or its account vanished`, 'UpgradeDataInconsistent');
+      }
+      const attempt = retryingRejected ? runAttempt : 0;
+      const requestId = vendorRequestIdFor(upgradeId, attempt);
+      let transition: Transition;
+      try {
+        transition = await deps.vendor.createTransition(
+          account.tenantId,
+          plan.vendor.fromSubscriptionId,
+          {
+            toCatalogItemId: plan.vendor.toCatalogItemId,
+            quantity: plan.vendor.quantity,
+            transitionType: plan.vendor.transitionType,
+            ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
+            termDuration: plan.vendor.termDuration,
+            billingCycle: capitalised(plan.vendor.billingCycle),
+            ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
+          },
+          { requestId, correlationId: upgradeId },
+        );
+      } catch (error) {
+        throw asActivityFailure(error);
+      }
+      const record: VendorRecord = {
+        attempt,
+        requestId,
+        customerTenantId: account.tenantId,
+        vendorSubscriptionId: plan.vendor.fromSubscriptionId,
+        transition,
+        requestedAt: deps.clock().toISOString(),
+      };
+      await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { vendor: record } });
+      await recordStep(deps, upgradeId, { name: `vendor_transition_requested${attempt ? `_${attempt}` : ''}`, status: 'completed', detail: `MS-RequestId ${requestId}` });
+      return { requestId, attempt };
+    },
+
+    /**
+     * Follows the asynchronous transition until Partner Center reports it finished. One long activity that polls
+     * with a growing interval and heartbeats, instead of a workflow loop of short activities: the history stays
+     * small however long the vendor takes, and a worker crash resumes polling from the last heartbeat.
+     */
+    async awaitVendorTransition(upgradeId: string): Promise<VendorOutcome> {
+      const record = await vendorRecordOf(upgradeId);
+      if (!record) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, 'VendorTransitionMissing');
+      if (record.outcome) return record.outcome;
+      const context = Context.current();
+      let interval = (context.info.heartbeatDetails as number | undefined) ?? deps.vendorPolling.initialIntervalMs;
+      for (;;) {
+        let progress: TransitionProgress | undefined;
+        let current: Transition | undefined;
+        try {
+          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { correlationId: upgradeId });
+          current = findMatchingTransition(transitions, record.transition);
+          progress = current && summarizeTransition(current);
+        } catch (error) {
+          if (!(error instanceof VendorError) || !error.retryable) throw asActivityFailure(error);
+          // Transient or throttled while polling: wait (at least Retry-After) and poll again.
+          if (error instanceof VendorThrottledError && error.retryAfterMs) interval = Math.max(interval, error.retryAfterMs);
+        }
+        if (progress?.finished && current) {
+          const outcome: VendorOutcome = {
+            conversion: progress.conversion === 'completed' ? 'completed' : 'failed',
+            licenseReassignment: progress.licenseReassignment,
+            errors: progress.errors.map((e) => ({ code: String(e.code ?? ''), description: e.description ?? '' })),
+            ...((current.toSubscriptionId ?? record.transition.toSubscriptionId)
+              ? { toSubscriptionId: (current.toSubscriptionId ?? record.transition.toSubscriptionId)! }
+              : {}),
+            completedAt: deps.clock().toISOString(),
+          };
+          await deps.models.upgrades.updateOne({ _id: upgradeId, 'vendor.requestId': record.requestId }, { $set: { 'vendor.outcome': outcome } });
+          await recordStep(deps, upgradeId, {
+            name: `vendor_transition_${outcome.conversion}${record.attempt ? `_${record.attempt}` : ''}`,
+            status: outcome.conversion === 'completed' ? 'completed' : 'failed',
+            detail: outcome.errors.map((e) => `${e.code} ${e.description}`).join('; ') || undefined,
+          });
+          return outcome;
+        }
+        context.heartbeat(interval);
+        await sleepCancellably(interval);
+        interval = Math.min(interval * 2, deps.vendorPolling.maxIntervalMs);
+      }
+    },
+  };
+}

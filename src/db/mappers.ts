@@ -1,0 +1,63 @@
+import { Catalog, type Product } from '../domain/catalog';
+import type { Account, Subscription } from '../domain/types';
+import type { AccountDocument, Models, ProductDocument, SubscriptionDocument } from './models';
+
+/**
+ * Stored documents → domain entities (and back). The domain never sees `_id`, locks or bookkeeping fields, and
+ * optional fields stored as null come back absent, so the pure rules see exactly the shapes they declare.
+ */
+type WithId<T> = T & { _id: unknown };
+
+function withoutNulls<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T;
+}
+
+export function toSubscription(doc: WithId<SubscriptionDocument>): Subscription {
+  const { _id, lockedByUpgradeId, lockedAt, appliedUpgradeIds, createdAt, updatedAt, ...fields } = doc as WithId<
+    SubscriptionDocument & { createdAt?: Date; updatedAt?: Date }
+  >;
+  void lockedByUpgradeId, lockedAt, appliedUpgradeIds, createdAt, updatedAt;
+  return withoutNulls({ ...fields, id: String(_id) }) as unknown as Subscription;
+}
+
+export function toAccount(doc: WithId<AccountDocument>): Account {
+  const { _id, createdAt, updatedAt, ...fields } = doc as WithId<AccountDocument & { createdAt?: Date; updatedAt?: Date }>;
+  void createdAt, updatedAt;
+  return withoutNulls({ ...fields, id: String(_id) }) as unknown as Account;
+}
+
+export function toProduct(doc: WithId<ProductDocument>): Product {
+  const { _id, createdAt, updatedAt, ...fields } = doc as WithId<ProductDocument & { createdAt?: Date; updatedAt?: Date }>;
+  void createdAt, updatedAt;
+  return withoutNulls({ ...fields, productId: String(_id) }) as unknown as Product;
+}
+
+export function fromSubscription(subscription: Subscription): Omit<SubscriptionDocument, 'lockedByUpgradeId' | 'lockedAt' | 'appliedUpgradeIds'> & { _id: string } {
+  const { id, ...fields } = subscription;
+  return { _id: id, ...fields } as never;
+}
+
+export function fromProduct(product: Product): ProductDocument & { _id: string } {
+  const { productId, ...fields } = product;
+  return { _id: productId, ...fields } as never;
+}
+
+export async function loadCatalog(models: Models): Promise<Catalog> {
+  const products = await models.products.find().lean();
+  return new Catalog(products.map((doc) => toProduct(doc as WithId<ProductDocument>)));
+}
+
+export async function loadSubscription(models: Models, id: string): Promise<Subscription | undefined> {
+  const doc = await models.subscriptions.findById(id).lean();
+  return doc ? toSubscription(doc as WithId<SubscriptionDocument>) : undefined;
+}
+
+export async function loadAccount(models: Models, id: string): Promise<Account | undefined> {
+  const doc = await models.accounts.findById(id).lean();
+  return doc ? toAccount(doc as WithId<AccountDocument>) : undefined;
+}
+
+export async function loadAccountSubscriptions(models: Models, accountId: string): Promise<Subscription[]> {
+  const docs = await models.subscriptions.find({ accountId }).lean();
+  return docs.map((doc) => toSubscription(doc as WithId<SubscriptionDocument>));
+}

@@ -1,0 +1,2 @@
+// The worker's workflowsPath: every workflow type, one per file.
+export { UpgradeWorkflow } from './upgrade-workflow';
