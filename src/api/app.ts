@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import { hashApiKey } from './auth';
+import type { AppDeps, ResolvedDeps } from './deps';
+import { ApiError, errorHandler, notFoundHandler } from './errors';
+import { createMetrics } from './metrics';
+import { buildOpenApiDocument, docsInitScript, docsPage } from './openapi';
+import { callerOf, defineRoute, mountRoutes, type AnyRoute } from './routing';
+import { adminRoutes } from './routes/admin';
+import { billingRoutes } from './routes/billing';
+import { catalogRoutes } from './routes/catalog';
+import { subscriptionRoutes } from './routes/subscriptions';
+import { systemRoutes } from './routes/system';
+import { upgradeRoutes } from './routes/upgrades';
+
+export type { AppDeps } from './deps';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const DOCS_ASSETS = '/docs/assets';
+
+/** Only JSON bodies: anything else with a body is 415 before a parser looks at it. */
+const requireJsonBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+    next(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON (Content-Type: application/json)'));
+    return;
+  }
+  next();
+};
+
+/**
+ * The portal-facing HTTP API. Everything it uses comes in through `deps`, so a test can build it against its own
+ * database and Temporal namespace and listen on an ephemeral port.
+ */
+export function createApp(input: AppDeps): Express {
+  const deps: ResolvedDeps = {
+    ...input,
+    clock: input.clock ?? (() => new Date()),
+    queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
+    updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
+  };
+  const metrics = createMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customProps: (_req, res) => ({ apiKeyId: callerOf(res as express.Response)?.keyId }),
+      // Never log credentials.
+      redact: ['req.headers.authorization', 'req.headers.cookie'],
+    }),
+  );
+  app.use(helmet());
+  app.use(metrics.middleware);
+  app.use(requireJsonBodies);
+  app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'], strict: true }));
+
+  const limits = deps.rateLimit ?? { windowMs: 60_000, limit: 6_000 };
+  const rateLimiter = rateLimit({
+    windowMs: limits.windowMs,
+    limit: limits.limit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    keyGenerator: (_req, res) => callerOf(res)?.keyId ?? 'anonymous',
+    handler: (_req, _res, next) => next(new ApiError(429, 'RATE_LIMITED', 'Too many requests for this API key; slow down')),
+    validate: { xForwardedForHeader: false, trustProxy: false },
+  });
+
+  let openApiDocument: Record<string, unknown> | undefined;
+  const routes: AnyRoute[] = [
+    ...catalogRoutes(deps),
+    ...adminRoutes(deps),
+    ...subscriptionRoutes(deps),
+    ...upgradeRoutes(deps, metrics),
+    ...billingRoutes(deps),
+    ...systemRoutes(deps, metrics),
+    defineRoute({
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'openApiDocument',
+      tag: 'Operations',
+      summary: 'This OpenAPI 3.1 document (browsable at /docs)',
+      access: 'public',
+      responses: { 200: { description: 'OpenAPI document' } },
+      handler: () => ({ status: 200, body: (openApiDocument ??= buildOpenApiDocument(routes, { version: process.env.npm_package_version ?? '0.1.0' })) }),
+    }),
+  ];
+  const router = express.Router();
+  mountRoutes(router, routes, { models: deps.models, operatorKeyHash: hashApiKey(deps.config.OPERATOR_API_KEY), rateLimiter });
+  app.use(router);
+
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(docsPage(DOCS_ASSETS, '/openapi.json'));
+  });
+  app.get(`${DOCS_ASSETS}/docs-init.js`, (_req, res) => {
+    res.type('application/javascript').send(docsInitScript('/openapi.json'));
+  });
+  app.use(DOCS_ASSETS, express.static(getAbsoluteFSPath(), { index: false, fallthrough: true }));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

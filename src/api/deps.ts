@@ -1,0 +1,33 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Models } from '../db/models';
+import type { Subscription } from '../domain';
+import type { PartnerCenterClient } from '../vendor';
+
+/** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
+export interface AppDeps {
+  models: Models;
+  temporalClient: Client;
+  config: Pick<
+    Config,
+    'OPERATOR_API_KEY' | 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'
+  >;
+  logger: Logger;
+  /** Partner Center client, for `POST /v1/catalog/sync`. */
+  vendor?: Pick<PartnerCenterClient, 'getServicesDefinition'>;
+  /** Called after `POST /v1/subscriptions/import` stored the subscriptions (dev wires simulator registration here). */
+  onSubscriptionsImported?: (subscriptions: Subscription[]) => Promise<void> | void;
+  /** "Now" for eligibility and quotes; tests pin it. */
+  clock?: () => Date;
+  /** Per API key; defaults are generous (an operator's bulk import, a test suite). */
+  rateLimit?: { windowMs: number; limit: number };
+  /** express.json limit, default 100kb. */
+  bodyLimit?: string;
+  /** How long `GET /v1/upgrades/:id` waits for the live workflow state before falling back to the record. */
+  queryTimeoutMs?: number;
+  /** How long the seat-reassignment confirmation waits for the workflow's answer. */
+  updateTimeoutMs?: number;
+}
+
+export type ResolvedDeps = AppDeps & { clock: () => Date; queryTimeoutMs: number; updateTimeoutMs: number };

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import type { AccountDocument } from '../../db/models';
+import { generateApiKey, hashApiKey } from '../auth';
+import type { ResolvedDeps } from '../deps';
+import { notFound, validationError } from '../errors';
+import { defineRoute, type AnyRoute } from '../routing';
+import {
+  accountSchema,
+  accountUpsertSchema,
+  apiKeyCreateSchema,
+  apiKeyCreatedSchema,
+  apiKeyRevokedSchema,
+  idParamsSchema,
+} from '../schemas';
+import { accountView } from '../views';
+
+const toBasisPoints = (percent: number): number => Math.round(percent * 100);
+
+/** Operator-only administration: API keys and accounts. */
+export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
+  const { models } = deps;
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/api-keys',
+      operationId: 'createApiKey',
+      tag: 'Administration',
+      summary: 'Create an API key scoped to accounts (the secret is shown once)',
+      description:
+        '`reseller` keys act on the listed accounts and every account whose `parentResellerId` is one of them; `customer` keys on their one account.',
+      access: 'operator',
+      body: apiKeyCreateSchema,
+      responses: { 201: { description: 'Created', schema: apiKeyCreatedSchema } },
+      async handler({ body }) {
+        if (body.role !== 'operator' && body.accountIds.length > 0) {
+          const found = await models.accounts.find({ _id: { $in: body.accountIds } }, { _id: 1 }).lean();
+          const known = new Set(found.map((doc) => String(doc._id)));
+          const missing = body.accountIds.flatMap((id, index) => (known.has(id) ? [] : [{ path: `accountIds.${index}`, message: `unknown account ${id}` }]));
+          if (missing.length > 0) throw validationError(missing);
+        }
+        const { id, key } = generateApiKey();
+        const accountIds = body.role === 'operator' ? [] : body.accountIds;
+        await models.apiKeys.create({ _id: id, keyHash: hashApiKey(key), role: body.role, accountIds, ...(body.label ? { label: body.label } : {}) });
+        return { status: 201, body: { id, key, role: body.role, accountIds, ...(body.label ? { label: body.label } : {}) } };
+      },
+    }),
+    defineRoute({
+      method: 'delete',
+      path: '/v1/api-keys/:id',
+      operationId: 'revokeApiKey',
+      tag: 'Administration',
+      summary: 'Revoke an API key',
+      access: 'operator',
+      params: idParamsSchema,
+      responses: { 200: { description: 'Revoked (revoking twice keeps the first time)', schema: apiKeyRevokedSchema } },
+      errors: [404],
+      async handler({ params }) {
+        const now = deps.clock();
+        await models.apiKeys.updateOne({ _id: params.id, revokedAt: null }, { $set: { revokedAt: now } });
+        const key = await models.apiKeys.findById(params.id).lean();
+        if (!key) throw notFound(`API key ${params.id}`);
+        return { status: 200, body: { id: params.id, revokedAt: (key.revokedAt ?? now).toISOString() } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/accounts',
+      operationId: 'upsertAccount',
+      tag: 'Administration',
+      summary: 'Create or update an account (customer tenant, role, partner id, tax, markup)',
+      description: '`taxRate` and `markupPercent` are percentages with at most two decimals; they are stored as basis points.',
+      access: 'operator',
+      body: accountUpsertSchema,
+      responses: {
+        200: { description: 'Updated', schema: accountSchema },
+        201: { description: 'Created', schema: accountSchema },
+      },
+      async handler({ body }) {
+        const id = body.id ?? `acc_${randomBytes(9).toString('base64url')}`;
+        if (body.parentResellerId) {
+          if (body.parentResellerId === id) throw validationError([{ path: 'parentResellerId', message: 'an account cannot be its own reseller' }]);
+          const parent = await models.accounts.exists({ _id: body.parentResellerId });
+          if (!parent) throw validationError([{ path: 'parentResellerId', message: `unknown account ${body.parentResellerId}` }]);
+        }
+        const set: Partial<AccountDocument> = {
+          name: body.name,
+          tenantId: body.tenantId,
+          role: body.role,
+          currency: body.currency,
+          taxRateBasisPoints: toBasisPoints(body.taxRate ?? 0),
+        };
+        const unset: Record<string, 1> = {};
+        const optional = {
+          partnerId: body.partnerId,
+          webhookUrl: body.webhookUrl,
+          markupBasisPoints: body.markupPercent === undefined ? undefined : toBasisPoints(body.markupPercent),
+          specialPrices: body.specialPrices,
+          parentResellerId: body.parentResellerId,
+        };
+        for (const [key, value] of Object.entries(optional)) {
+          if (value === undefined) unset[key] = 1;
+          else (set as Record<string, unknown>)[key] = value;
+        }
+        const result = await models.accounts.updateOne(
+          { _id: id },
+          { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+          { upsert: true },
+        );
+        const doc = await models.accounts.findById(id).lean();
+        return { status: result.upsertedCount > 0 ? 201 : 200, body: accountView(doc as AccountDocument & { _id: string }) };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,243 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { toSubscription } from '../../db/mappers';
+import type { SubscriptionDocument } from '../../db/models';
+import {
+  CANCELLATION_WINDOW_HOURS,
+  addHours,
+  evaluateUpgradeOptions,
+  planUpgrade,
+  policyByName,
+  type Subscription,
+  type UpgradeRequest,
+} from '../../domain';
+import type { ResolvedDeps } from '../deps';
+import { ApiError, notFound, validationError, type FieldError } from '../errors';
+import { defineRoute, type AnyRoute } from '../routing';
+import {
+  historyListSchema,
+  idParamsSchema,
+  subscriptionImportResultSchema,
+  subscriptionImportSchema,
+  subscriptionListQuerySchema,
+  subscriptionListSchema,
+  subscriptionSchema,
+  upgradeOptionsQuerySchema,
+  upgradeOptionsSchema,
+} from '../schemas';
+import { loadSourceContext, lockedSubscriptionIds } from '../upgrade-context';
+import { ensureVisible, subscriptionView } from '../views';
+
+type LeanSubscription = SubscriptionDocument & { _id: unknown };
+
+const isDuplicateKey = (error: unknown): boolean => (error as { code?: number })?.code === 11000;
+
+export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
+  const { models } = deps;
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/subscriptions/import',
+      operationId: 'importSubscriptions',
+      tag: 'Subscriptions',
+      summary: 'Import existing subscriptions with their dates and prices',
+      description:
+        'Upserts by `id` (generated when absent). `cancellationWindowEndsAt` is `purchasedAt` + 168 h. A subscription held by a running upgrade is refused (409).',
+      access: 'operator',
+      body: subscriptionImportSchema,
+      responses: { 200: { description: 'Imported', schema: subscriptionImportResultSchema } },
+      errors: [409],
+      async handler({ body }) {
+        const items = body.subscriptions;
+        const problems: FieldError[] = [];
+        const ids = items.map((item) => item.id ?? `sub_${randomBytes(9).toString('base64url')}`);
+        const seen = new Set<string>();
+        ids.forEach((id, index) => {
+          if (seen.has(id)) problems.push({ path: `subscriptions.${index}.id`, message: `duplicate id ${id} in this import` });
+          seen.add(id);
+        });
+        const [accounts, products] = await Promise.all([
+          models.accounts.find({ _id: { $in: [...new Set(items.map((i) => i.accountId))] } }, { _id: 1 }).lean(),
+          models.products.find({ _id: { $in: [...new Set(items.map((i) => i.productId))] } }, { _id: 1 }).lean(),
+        ]);
+        const knownAccounts = new Set(accounts.map((a) => String(a._id)));
+        const knownProducts = new Set(products.map((p) => String(p._id)));
+        items.forEach((item, index) => {
+          if (!knownAccounts.has(item.accountId)) problems.push({ path: `subscriptions.${index}.accountId`, message: `unknown account ${item.accountId}` });
+          if (!knownProducts.has(item.productId)) problems.push({ path: `subscriptions.${index}.productId`, message: `product ${item.productId} is not in the catalog` });
+        });
+        if (problems.length > 0) throw validationError(problems);
+
+        const subscriptions: Subscription[] = items.map((item, index) => ({
+          ...item,
+          id: ids[index]!,
+          externalId: item.externalId ?? randomUUID(),
+          cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
+        }));
+        const refused: string[] = [];
+        await Promise.all(
+          subscriptions.map(async (subscription) => {
+            const { id, partnerId, promotionId, ...fields } = subscription;
+            const optional = { partnerId, promotionId };
+            const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
+            const unset = Object.fromEntries(Object.entries(optional).filter(([, v]) => v === undefined).map(([k]) => [k, 1]));
+            try {
+              // Never overwrite a subscription an upgrade holds: the filter misses it and the upsert hits the _id.
+              await models.subscriptions.updateOne(
+                { _id: id, lockedByUpgradeId: null },
+                { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+                { upsert: true },
+              );
+            } catch (error) {
+              if (isDuplicateKey(error)) refused.push(id);
+              else throw error;
+            }
+          }),
+        );
+        if (refused.length > 0) {
+          throw new ApiError(409, 'SUBSCRIPTION_LOCKED', `Subscriptions held by a running upgrade were not re-imported: ${refused.join(', ')}`, {
+            subscriptionIds: refused,
+          });
+        }
+        await deps.onSubscriptionsImported?.(subscriptions);
+        const docs = (await models.subscriptions.find({ _id: { $in: ids } }).lean()) as LeanSubscription[];
+        const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
+        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [subscriptionView(byId.get(id)!)] : [])) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions',
+      operationId: 'listSubscriptions',
+      tag: 'Subscriptions',
+      summary: "List subscriptions (of one account, or of every account the key may see)",
+      access: 'authenticated',
+      query: subscriptionListQuerySchema,
+      responses: { 200: { description: 'Subscriptions, by id', schema: subscriptionListSchema } },
+      errors: [404],
+      async handler({ query, caller }) {
+        if (query.accountId && !caller.mayActOnAccount(query.accountId)) throw notFound(`Account ${query.accountId}`);
+        const filter: Record<string, unknown> = {};
+        if (query.accountId) filter.accountId = query.accountId;
+        else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
+        if (query.cursor) filter._id = { $gt: query.cursor };
+        const limit = query.limit ?? 100;
+        const docs = (await models.subscriptions.find(filter).sort({ _id: 1 }).limit(limit + 1).lean()) as LeanSubscription[];
+        const page = docs.slice(0, limit);
+        return {
+          status: 200,
+          body: {
+            subscriptions: page.map(subscriptionView),
+            ...(docs.length > limit ? { nextCursor: String(page[page.length - 1]!._id) } : {}),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions/:id',
+      operationId: 'getSubscription',
+      tag: 'Subscriptions',
+      summary: 'One subscription',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'The subscription', schema: subscriptionSchema } },
+      errors: [404],
+      async handler({ params, caller }) {
+        const doc = (await models.subscriptions.findById(params.id).lean()) as LeanSubscription | null;
+        return { status: 200, body: subscriptionView(ensureVisible(caller, doc, `Subscription ${params.id}`)) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions/:id/history',
+      operationId: 'getSubscriptionHistory',
+      tag: 'Subscriptions',
+      summary: 'Every change an upgrade made to this subscription, oldest first',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'History entries', schema: historyListSchema } },
+      errors: [404],
+      async handler({ params, caller }) {
+        const doc = await models.subscriptions.findById(params.id, { accountId: 1 }).lean();
+        ensureVisible(caller, doc, `Subscription ${params.id}`);
+        const entries = await models.historyEntries.find({ subscriptionId: params.id }).sort({ at: 1, _id: 1 }).lean();
+        return {
+          status: 200,
+          body: {
+            entries: entries.map((entry) => ({
+              id: String(entry._id),
+              subscriptionId: entry.subscriptionId,
+              upgradeId: entry.upgradeId,
+              event: entry.event,
+              at: entry.at,
+              description: entry.description,
+              before: entry.before ?? null,
+              after: entry.after ?? null,
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/subscriptions/:id/upgrade-options',
+      operationId: 'getUpgradeOptions',
+      tag: 'Subscriptions',
+      summary: 'Every upgrade target with its verdict, quantity range, existing destinations and a price preview',
+      description:
+        'Verdicts are for `quantity` seats (default: all, a full upgrade). Each eligible choice carries the quote an upgrade would produce right now.',
+      access: 'authenticated',
+      params: idParamsSchema,
+      query: upgradeOptionsQuerySchema,
+      responses: { 200: { description: 'Options', schema: upgradeOptionsSchema } },
+      errors: [404],
+      async handler({ params, query, caller }) {
+        const context = await loadSourceContext(deps, caller, params.id);
+        const now = deps.clock().toISOString();
+        const policy = policyByName(deps.config.ELIGIBILITY_POLICY);
+        const busySubscriptionIds = lockedSubscriptionIds(context.accountDocs);
+        const allSubscriptions = context.accountDocs.map((doc) => toSubscription(doc));
+        const shared = {
+          source: context.source,
+          sourceAccount: context.sourceAccount,
+          catalog: context.catalog,
+          now,
+          policy,
+          caller,
+          busySubscriptionIds,
+        };
+        const options = evaluateUpgradeOptions({ ...shared, accountSubscriptions: allSubscriptions, ...(query.quantity ? { quantity: query.quantity } : {}) });
+        const preview = (request: UpgradeRequest, destination?: Subscription) => {
+          const result = planUpgrade({ ...shared, request, accountSubscriptions: allSubscriptions, ...(destination ? { destination } : {}) });
+          return result.ok ? { credit: result.plan.credit.total, debit: result.plan.debit.total, quote: result.plan.quote } : undefined;
+        };
+        const quantity = options.evaluatedQuantity;
+        return {
+          status: 200,
+          body: {
+            sourceSubscriptionId: options.sourceSubscriptionId,
+            sourceProductId: context.source.productId,
+            quantityRange: options.quantityRange ?? null,
+            evaluatedQuantity: quantity,
+            targets: options.targets.map((target) => {
+              const base = { sourceSubscriptionId: context.source.id, targetProductId: target.productId, quantity };
+              const newPreview = target.toNewSubscription.eligible ? preview({ ...base, destination: { type: 'new' } }) : undefined;
+              return {
+                ...target,
+                toNewSubscription: { ...target.toNewSubscription, ...(newPreview ? { pricePreview: newPreview } : {}) },
+                existingDestinations: target.existingDestinations.map((candidate) => {
+                  const destination = allSubscriptions.find((s) => s.id === candidate.subscriptionId);
+                  const pricePreview =
+                    candidate.verdict.eligible && destination
+                      ? preview({ ...base, destination: { type: 'existing', subscriptionId: candidate.subscriptionId } }, destination)
+                      : undefined;
+                  return { ...candidate, ...(pricePreview ? { pricePreview } : {}) };
+                }),
+              };
+            }),
+          },
+        };
+      },
+    }),
+  ];
+}

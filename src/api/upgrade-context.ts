@@ -1,0 +1,97 @@
+import { loadCatalog, toAccount, toSubscription } from '../db/mappers';
+import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
+import {
+  policyByName,
+  type Account,
+  type Catalog,
+  type EligibilityPolicy,
+  type Subscription,
+  type UpgradeRequest,
+} from '../domain';
+import type { Caller } from './auth';
+import type { ResolvedDeps } from './deps';
+import { notFound } from './errors';
+
+/**
+ * Loads what the domain needs to judge an upgrade — source, its account, the named destination, the account's
+ * subscriptions, the catalog and which subscriptions are busy — scoped to the caller. A source outside the caller's
+ * accounts is 404; an existing destination outside them is presented to the engine as "not found", so its existence
+ * never leaks through an eligibility reason.
+ */
+type LeanSubscription = SubscriptionDocument & { _id: unknown };
+
+export interface UpgradeContext {
+  source: Subscription;
+  sourceLockedBy: string | null;
+  sourceAccount: Account;
+  destination: Subscription | undefined;
+  destinationLockedBy: string | null;
+  accountSubscriptions: Subscription[];
+  catalog: Catalog;
+  policy: EligibilityPolicy;
+  /** Subscriptions held by another upgrade (the one named `ownUpgradeId` doesn't count). */
+  busySubscriptionIds: string[];
+}
+
+export async function loadSourceContext(
+  deps: ResolvedDeps,
+  caller: Caller,
+  sourceSubscriptionId: string,
+): Promise<{ sourceDoc: LeanSubscription; source: Subscription; sourceAccount: Account; accountDocs: LeanSubscription[]; catalog: Catalog }> {
+  const { models } = deps;
+  const sourceDoc = (await models.subscriptions.findById(sourceSubscriptionId).lean()) as LeanSubscription | null;
+  if (!sourceDoc || !caller.mayActOnAccount(sourceDoc.accountId)) throw notFound(`Subscription ${sourceSubscriptionId}`);
+  const [accountDoc, accountDocs, catalog] = await Promise.all([
+    models.accounts.findById(sourceDoc.accountId).lean(),
+    models.subscriptions.find({ accountId: sourceDoc.accountId }).lean() as Promise<LeanSubscription[]>,
+    loadCatalog(models),
+  ]);
+  if (!accountDoc) throw notFound(`Subscription ${sourceSubscriptionId}`); // an orphan is as good as missing
+  return {
+    sourceDoc,
+    source: toSubscription(sourceDoc),
+    sourceAccount: toAccount(accountDoc as AccountDocument & { _id: unknown }),
+    accountDocs,
+    catalog,
+  };
+}
+
+export async function loadUpgradeContext(
+  deps: ResolvedDeps,
+  caller: Caller,
+  request: UpgradeRequest,
+  ownUpgradeId?: string,
+): Promise<UpgradeContext> {
+  const { models } = deps;
+  const base = await loadSourceContext(deps, caller, request.sourceSubscriptionId);
+  let destinationDoc: LeanSubscription | undefined;
+  if (request.destination.type === 'existing') {
+    const id = request.destination.subscriptionId;
+    destinationDoc =
+      base.accountDocs.find((doc) => String(doc._id) === id) ??
+      ((await models.subscriptions.findById(id).lean()) as LeanSubscription | null) ??
+      undefined;
+    if (destinationDoc && !caller.mayActOnAccount(destinationDoc.accountId)) destinationDoc = undefined;
+  }
+  const heldByOther = (lock: string | null | undefined) => Boolean(lock) && lock !== ownUpgradeId;
+  const busySubscriptionIds = [base.sourceDoc, ...(destinationDoc ? [destinationDoc] : [])]
+    .filter((doc) => heldByOther(doc.lockedByUpgradeId))
+    .map((doc) => String(doc._id));
+  return {
+    source: base.source,
+    sourceLockedBy: base.sourceDoc.lockedByUpgradeId ?? null,
+    sourceAccount: base.sourceAccount,
+    destination: destinationDoc ? toSubscription(destinationDoc) : undefined,
+    destinationLockedBy: destinationDoc?.lockedByUpgradeId ?? null,
+    accountSubscriptions: base.accountDocs.map((doc) => toSubscription(doc)),
+    catalog: base.catalog,
+    policy: policyByName(deps.config.ELIGIBILITY_POLICY),
+    busySubscriptionIds,
+  };
+}
+
+export function lockedSubscriptionIds(docs: readonly LeanSubscription[]): string[] {
+  return docs.filter((doc) => doc.lockedByUpgradeId).map((doc) => String(doc._id));
+}
+
+export type { Models };

@@ -1,0 +1,79 @@
+import type { AccountDocument, InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../db/models';
+import { toAccount, toSubscription } from '../db/mappers';
+import type { Caller } from './auth';
+import { notFound } from './errors';
+
+/**
+ * Stored documents → response bodies. The one place that decides what a portal sees of a document (no bookkeeping
+ * fields, ids as `id`, dates as strings).
+ */
+type Lean<T> = T & { _id: unknown; createdAt?: Date; updatedAt?: Date };
+
+export function subscriptionView(doc: Lean<SubscriptionDocument>) {
+  return { ...toSubscription(doc), lockedByUpgradeId: doc.lockedByUpgradeId ?? null };
+}
+
+export function accountView(doc: Lean<AccountDocument>) {
+  return toAccount(doc);
+}
+
+export function invoiceView(doc: Lean<InvoiceDocument>) {
+  return {
+    id: String(doc._id),
+    upgradeId: doc.upgradeId,
+    accountId: doc.accountId,
+    subscriptionId: doc.subscriptionId,
+    type: doc.type,
+    status: doc.status,
+    currency: doc.currency,
+    lines: doc.lines.map((line) => ({ ...line })),
+    subtotal: doc.subtotal,
+    taxBasisPoints: doc.taxBasisPoints,
+    tax: doc.tax,
+    total: doc.total,
+    ...(doc.createdAt ? { createdAt: doc.createdAt.toISOString() } : {}),
+  };
+}
+
+const iso = (value: unknown): string | undefined =>
+  value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined;
+
+export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<InvoiceDocument>> = []) {
+  const plan = (doc.plan ?? null) as Record<string, unknown> | null;
+  return {
+    upgradeId: String(doc._id),
+    status: doc.status,
+    kind: doc.kind,
+    destinationType: doc.destinationType,
+    accountId: doc.accountId,
+    request: doc.request,
+    ...(doc.upgradeDate ? { upgradeDate: doc.upgradeDate } : {}),
+    steps: (doc.steps ?? []).map((step) => ({
+      name: step.name,
+      status: step.status,
+      at: iso(step.at) ?? '',
+      ...(step.detail ? { detail: step.detail } : {}),
+    })),
+    subscriptionsTouched: doc.subscriptionsTouched ?? [],
+    invoices: invoices.map((invoice) => ({
+      id: String(invoice._id),
+      type: invoice.type,
+      status: invoice.status,
+      currency: invoice.currency,
+      total: invoice.total,
+    })),
+    seatReassignment: doc.seatReassignment ?? null,
+    vendor: doc.vendor ?? null,
+    error: doc.error ?? null,
+    plan: plan ? { ...(typeof plan.summary === 'string' ? { summary: plan.summary } : {}), ...(plan.quote ? { quote: plan.quote } : {}), ...(plan.kind ? { kind: plan.kind } : {}), ...(plan.upgradeDate ? { upgradeDate: plan.upgradeDate } : {}) } : null,
+    retries: doc.retries ?? 0,
+    ...(doc.createdAt ? { createdAt: doc.createdAt.toISOString() } : {}),
+    completedAt: iso(doc.completedAt) ?? null,
+  };
+}
+
+/** The resource exists and the caller may see its account; otherwise the same 404 as a missing one. */
+export function ensureVisible<T extends { accountId: string }>(caller: Caller, doc: T | null | undefined, what: string): T {
+  if (!doc || !caller.mayActOnAccount(doc.accountId)) throw notFound(what);
+  return doc;
+}

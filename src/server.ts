@@ -1,0 +1,102 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import pino, { type Logger } from 'pino';
+import { createApp, type AppDeps } from './api/app';
+import { loadConfig, type Config } from './config';
+import { connectDatabase, type Database } from './db/connection';
+
+/**
+ * The API process: config → database → Temporal → HTTP. `startApiServer` is also what `src/dev.ts` runs in-process;
+ * whatever it is given (models, a Temporal client, a logger) it uses and leaves open, whatever it opens it closes.
+ */
+export interface ApiServer {
+  server: Server;
+  port: number;
+  url: string;
+  /** Stop accepting, finish in-flight requests, then close the Temporal connection and the database we opened. */
+  close(): Promise<void>;
+}
+
+export type ApiServerDeps = Partial<AppDeps>;
+
+export async function startApiServer(config: Config, deps: ApiServerDeps = {}): Promise<ApiServer> {
+  const logger: Logger = deps.logger ?? pino({ level: config.LOG_LEVEL, name: 'api' });
+  const opened: Array<() => Promise<void>> = [];
+
+  try {
+    let models = deps.models;
+    if (!models) {
+      if (!config.MONGODB_URI) throw new Error('MONGODB_URI is not set: run `npm start` for embedded services, or point it at a database');
+      const database: Database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE);
+      opened.push(() => database.close());
+      models = database.models;
+    }
+
+    let temporalClient = deps.temporalClient;
+    if (!temporalClient) {
+      if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is not set: run `npm start` for embedded services, or point it at Temporal');
+      const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+      opened.push(() => connection.close());
+      temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+    }
+
+    const app = createApp({ ...deps, models, temporalClient, config, logger });
+    const server = await new Promise<Server>((resolve, reject) => {
+      const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    });
+    // Slow or stalled clients must not pin sockets forever.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 15_000;
+    const port = (server.address() as AddressInfo).port;
+    const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
+    logger.info({ url }, 'API listening');
+
+    let closing: Promise<void> | undefined;
+    return {
+      server,
+      port,
+      url,
+      close: () =>
+        (closing ??= (async () => {
+          await new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          });
+          for (const close of opened.reverse()) await close().catch((error: unknown) => logger.warn({ err: error }, 'close failed'));
+          logger.info('API stopped');
+        })()),
+    };
+  } catch (error) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** `npm run start:api`: the API alone, against configured services, stopped cleanly by SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = pino({ level: config.LOG_LEVEL, name: 'api' });
+  if (config.operatorKeyGenerated) logger.warn({ operatorApiKey: config.OPERATOR_API_KEY }, 'OPERATOR_API_KEY not set; generated one for this run');
+  const api = await startApiServer(config, { logger });
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    api.close().then(
+      () => {
+        clearTimeout(force);
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
