@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
+import { daysInclusive, utcDateOf } from '../../../src/domain/dates';
+import { makeAccount, makeSubscription } from '../support/scenarios';
+import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+
+/**
+ * UpgradeWorkflow end to end: HTTP API → Temporal dev server → worker → FerretDB and the Partner Center simulator.
+ */
+let system: SystemHarness;
+
+beforeAll(async () => {
+  system = await startSystemHarness('workflow');
+}, 120_000);
+
+afterAll(async () => {
+  await system?.close();
+});
+
+/** Independent of the domain code: round-half-even of price × n × days / cycleDays. */
+function prorated(price: number, quantity: number, days: number, cycleDays: number): number {
+  const numerator = BigInt(price) * BigInt(quantity) * BigInt(days);
+  const denominator = BigInt(cycleDays);
+  const quotient = numerator / denominator;
+  const twiceRemainder = (numerator % denominator) * 2n;
+  const roundUp = twiceRemainder > denominator || (twiceRemainder === denominator && quotient % 2n === 1n);
+  return Number(roundUp ? quotient + 1n : quotient);
+}
+
+async function startUpgrade(body: unknown) {
+  const response = await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': randomUUID() });
+  expect(response.status).toBe(202);
+  return response.body.upgradeId as string;
+}
+
+async function counters() {
+  return (await fetch(`${system.simulatorUrl}/admin/counters`)).json() as Promise<{ transitionsCreatedBySubscription: Record<string, number> }>;
+}
+
+async function lockedSubscriptions() {
+  return system.db.models.subscriptions.countDocuments({ lockedByUpgradeId: { $ne: null } });
+}
+
+test('full upgrade to a new subscription converts the source in place, invoices once and reassigns seats automatically', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 10, unitPrice: 735 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 10,
+    destination: { type: 'new' },
+  });
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('completed');
+  expect(upgrade.kind).toBe('full');
+
+  const after = await system.db.models.subscriptions.findById(source.id).lean();
+  expect(after).toMatchObject({ productId: DEMO_PRODUCT_IDS.businessStandard, quantity: 10, externalId: source.externalId, termEnd: source.termEnd });
+  expect(after!.lockedByUpgradeId).toBeNull();
+
+  const invoices = await system.db.models.invoices.find({ upgradeId }).lean();
+  expect(invoices.map((invoice) => invoice.type).sort()).toEqual(['credit', 'debit']);
+  const today = utcDateOf(new Date());
+  const days = daysInclusive(today, source.chargeEnd);
+  const cycleDays = daysInclusive(source.chargeStart, source.chargeEnd);
+  const credit = invoices.find((invoice) => invoice.type === 'credit')!;
+  expect(credit.lines[0]!.amount).toBe(-prorated(735, 10, days, cycleDays));
+  expect(credit.status).toBe('pending');
+  const debit = invoices.find((invoice) => invoice.type === 'debit')!;
+  expect(debit.lines[0]!.amount).toBe(prorated(after!.unitPrice, 10, days, cycleDays));
+  expect(debit.tax).toBe(Math.round(debit.subtotal / 5)); // 20 % of an integer subtotal: exact or half-even within a cent
+
+  expect((await counters()).transitionsCreatedBySubscription[source.externalId]).toBe(1);
+  const notifications = await system.db.models.notifications.find({ upgradeId }).lean();
+  expect(notifications.map((n) => n.event).sort()).toEqual(['seats_reassigned_automatically', 'upgrade_completed']);
+  expect(await system.db.models.historyEntries.countDocuments({ upgradeId })).toBe(1);
+
+  const description = await system.client.workflow.getHandle(upgradeId).describe();
+  expect(description.searchAttributes.UpgradeStatus).toEqual(['completed']);
+  expect(description.searchAttributes.UpgradeKind).toEqual(['full']);
+  expect(await lockedSubscriptions()).toBe(0);
+
+  const view = await system.api('GET', `/v1/upgrades/${upgradeId}`);
+  expect(view.status).toBe(200);
+  expect(view.body.status).toBe('completed');
+});
+
+test('partial upgrade to a new subscription waits for the manual seat confirmation, then completes', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 10 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 4,
+    destination: { type: 'new' },
+  });
+  const handle = system.client.workflow.getHandle(upgradeId);
+  for (let i = 0; i < 100; i++) {
+    const record = await system.db.models.upgrades.findById(upgradeId).lean();
+    if (record?.status === 'awaiting_manual_seat_reassignment') break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const waiting = await system.api('GET', `/v1/upgrades/${upgradeId}`);
+  expect(waiting.body.status).toBe('awaiting_manual_seat_reassignment');
+  expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'manual_seat_reassignment_required' })).toBe(1);
+
+  const confirmed = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, { note: 'licences assigned in the admin centre' });
+  expect(confirmed.status).toBe(200);
+  await handle.result();
+
+  const remaining = await system.db.models.subscriptions.findById(source.id).lean();
+  expect(remaining).toMatchObject({ quantity: 6, productId: DEMO_PRODUCT_IDS.businessBasic, status: 'active' });
+  const created = await system.db.models.subscriptions.findOne({ accountId: account.id, productId: DEMO_PRODUCT_IDS.businessStandard }).lean();
+  expect(created).toMatchObject({ quantity: 4, termEnd: source.termEnd, chargeEnd: source.chargeEnd, cancellationWindowEndsAt: source.cancellationWindowEndsAt });
+  expect(created!.externalId).not.toBe(source.externalId);
+  expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
+  expect(await lockedSubscriptions()).toBe(0);
+});
+
+test('partial upgrade into an existing subscription moves the seats and debits on the destination cycle', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 10 });
+  const destination = makeSubscription(account, {
+    productId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 3,
+    unitPrice: 1470,
+    purchasedAt: '2025-01-01T00:00:00.000Z',
+    cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z',
+  });
+  await system.seed({ accounts: [account], subscriptions: [source, destination] });
+
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 4,
+    destination: { type: 'existing', subscriptionId: destination.id },
+  });
+  await system.api('GET', `/v1/upgrades/${upgradeId}`);
+  for (let i = 0; i < 100; i++) {
+    const record = await system.db.models.upgrades.findById(upgradeId).lean();
+    if (record?.status === 'awaiting_manual_seat_reassignment') break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('completed');
+
+  const [sourceAfter, destinationAfter] = await Promise.all([
+    system.db.models.subscriptions.findById(source.id).lean(),
+    system.db.models.subscriptions.findById(destination.id).lean(),
+  ]);
+  expect(sourceAfter!.quantity + destinationAfter!.quantity).toBe(13); // seats conserved
+  expect(destinationAfter!.quantity).toBe(7);
+  const debit = await system.db.models.invoices.findById(`${upgradeId}:debit`).lean();
+  const today = utcDateOf(new Date());
+  expect(debit!.lines[0]).toMatchObject({
+    subscriptionId: destination.id,
+    unitPrice: 1470,
+    amount: prorated(1470, 4, daysInclusive(today, destination.chargeEnd), daysInclusive(destination.chargeStart, destination.chargeEnd)),
+  });
+  expect(await system.db.models.historyEntries.countDocuments({ upgradeId })).toBe(2);
+});
+
+test('a vendor rejection fails the upgrade cleanly: nothing changed, locks released, failure notified', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 5 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+  try {
+    const upgradeId = await startUpgrade({
+      sourceSubscriptionId: source.id,
+      targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+      quantity: 5,
+      destination: { type: 'new' },
+    });
+    const upgrade = await system.waitForUpgrade(upgradeId);
+    expect(upgrade.status).toBe('failed');
+    expect(upgrade.error.code).toBe('VendorBusinessRejectionError');
+    const after = await system.db.models.subscriptions.findById(source.id).lean();
+    expect(after).toMatchObject({ productId: source.productId, quantity: 5, lockedByUpgradeId: null });
+    expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(0);
+    expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'upgrade_failed' })).toBe(1);
+    const description = await system.client.workflow.getHandle(upgradeId).describe();
+    expect(description.status.name).toBe('FAILED');
+    expect(description.searchAttributes.UpgradeStatus).toEqual(['failed']);
+  } finally {
+    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+  }
+});
+
+test('a worker restarted while the vendor converts still yields exactly one transition and one invoice of each kind', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 8 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  await system.setFaults({ completionDelayMs: 3_000, errorRate5xx: 0.3 });
+  try {
+    const upgradeId = await startUpgrade({
+      sourceSubscriptionId: source.id,
+      targetProductId: DEMO_PRODUCT_IDS.businessPremium,
+      quantity: 8,
+      destination: { type: 'new' },
+    });
+    for (let i = 0; i < 100; i++) {
+      const record = await system.db.models.upgrades.findById(upgradeId).lean();
+      if (record?.vendor) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await system.restartWorker();
+    const upgrade = await system.waitForUpgrade(upgradeId);
+    expect(upgrade.status).toBe('completed');
+    expect((await counters()).transitionsCreatedBySubscription[source.externalId]).toBe(1);
+    expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
+    expect(await lockedSubscriptions()).toBe(0);
+  } finally {
+    await system.setFaults({ completionDelayMs: 200, errorRate5xx: 0 });
+  }
+});
