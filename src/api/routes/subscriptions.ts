@@ -115,7 +115,9 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'Subscriptions, by id', schema: subscriptionListSchema } },
       errors: [404],
       async handler({ query, caller }) {
-        if (query.accountId && !caller.mayActOnAccount(query.accountId)) throw notFound(`Account ${query.accountId}`);
+        if (query.accountId && (!caller.mayActOnAccount(query.accountId) || !(await models.accounts.exists({ _id: query.accountId })))) {
+          throw notFound(`Account ${query.accountId}`);
+        }
         const filter: Record<string, unknown> = {};
         if (query.accountId) filter.accountId = query.accountId;
         else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };

@@ -275,7 +275,9 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       responses: { 200: { description: 'Upgrades, by id', schema: upgradeListSchema } },
       errors: [404],
       async handler({ query, caller }) {
-        if (query.accountId && !caller.mayActOnAccount(query.accountId)) throw notFound(`Account ${query.accountId}`);
+        if (query.accountId && (!caller.mayActOnAccount(query.accountId) || !(await models.accounts.exists({ _id: query.accountId })))) {
+          throw notFound(`Account ${query.accountId}`);
+        }
         const filter: Record<string, unknown> = {};
         if (query.accountId) filter.accountId = query.accountId;
         else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
@@ -368,6 +370,8 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           requestedByKeyId: doc.requestedByKeyId,
           acceptedAt: (doc.createdAt ?? deps.clock()).toISOString(),
           requestFingerprint: doc.requestFingerprint,
+          // Advances the vendor request id only where the activity allows it (after a vendor rejection).
+          runAttempt: (doc.retries ?? 0) + 1,
           seatReassignment,
         };
         const retryDisplay: UpgradeDisplay = {

@@ -94,8 +94,11 @@ export async function startHarness(name: string, overrides: Partial<AppDeps> = {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connection.close();
-      await database.connection.dropDatabase().catch(() => undefined);
-      await database.close();
+      // A test may have closed the database on purpose (health when the DB is down).
+      if (database.connection.readyState === 1) {
+        await database.connection.dropDatabase().catch(() => undefined);
+        await database.close();
+      }
     },
   };
 }
