@@ -19,6 +19,7 @@ import {
 import type { Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
+import { KeyedMutex } from '../keyed-mutex';
 import type { ApiMetrics } from '../metrics';
 import { defineRoute, type AnyRoute } from '../routing';
 import {
@@ -109,6 +110,8 @@ function quoteBody(plan: UpgradePlan) {
 
 export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[] {
   const { models, temporalClient } = deps;
+  const lockGate = new KeyedMutex();
+  const takeLocks = (upgradeId: string, ids: string[]) => lockGate.runExclusive(ids, () => lockSubscriptions(models, upgradeId, ids));
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
   const seatReassignment = {
     reminderIntervalMs: deps.config.SEAT_REMINDER_INTERVAL_HOURS * 3_600_000,
@@ -174,7 +177,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         if (!result.ok) throw ineligible(result.reasons, context);
 
         const lockIds = subscriptionsOf(body);
-        const lock = await lockSubscriptions(models, upgradeId, lockIds);
+        const lock = await takeLocks(upgradeId, lockIds);
         if (!lock.locked) {
           throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
         }
@@ -351,7 +354,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         }
         const request = doc.request as UpgradeRequest;
         const lockIds = subscriptionsOf(request);
-        const lock = await lockSubscriptions(models, params.id, lockIds);
+        const lock = await takeLocks(params.id, lockIds);
         if (!lock.locked) throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
         const claimed = await models.upgrades.updateOne(
           { _id: params.id, status: 'failed' },

@@ -14,17 +14,17 @@ beforeAll(async () => {
           {
             catalogItemId: 'SYNC1:0001:0001',
             title: 'Synced Product',
-            description: null,
+            description: undefined,
             offerType: 'standard',
             segment: 'commercial',
             minimumQuantity: 1,
             maximumQuantity: 300,
             entraSkuId: 'sku-guid',
-            skuPartNumber: null,
-            upgradeTargets: [{ catalogItemId: P.businessStandard, title: null }],
+            skuPartNumber: undefined,
+            upgradeTargets: [{ catalogItemId: P.businessStandard, title: undefined }],
             prices: [
               { termDuration: 'P1Y', billingCycle: 'Monthly', currency: 'USD', unitPrice: '6.30', erpPrice: '7.35' },
-              { termDuration: 'P2Y', billingCycle: 'monthly', currency: 'USD', unitPrice: '1.00', erpPrice: null },
+              { termDuration: 'P2Y', billingCycle: 'monthly', currency: 'USD', unitPrice: "1.00", erpPrice: undefined },
             ],
           },
         ];
