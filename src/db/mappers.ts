@@ -29,7 +29,8 @@ export function toAccount(doc: WithId<AccountDocument>): Account {
 export function toProduct(doc: WithId<ProductDocument>): Product {
   const { _id, createdAt, updatedAt, ...fields } = doc as WithId<ProductDocument & { createdAt?: Date; updatedAt?: Date }>;
   void createdAt, updatedAt;
-  return withoutNulls({ ...fields, productId: String(_id) }) as unknown as Product;
+  // An empty array written by `$setOnInsert` can come back absent (seen with FerretDB): default it here.
+  return withoutNulls({ ...fields, upgradePaths: fields.upgradePaths ?? [], prices: fields.prices ?? [], productId: String(_id) }) as unknown as Product;
 }
 
 export function fromSubscription(subscription: Subscription): Omit<SubscriptionDocument, 'lockedByUpgradeId' | 'lockedAt' | 'appliedUpgradeIds'> & { _id: string } {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dataRootDir, installedTool } from './tools';
 import { canConnect, findFreePort, startManagedProcess, waitUntilReady, type ManagedProcess } from './managed-process';
 
@@ -25,7 +26,8 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
   const binary = installedTool('ferretdb');
   if (!binary) throw new Error('FerretDB not installed: run `npm run setup` (or set MONGODB_URI to a MongoDB server)');
   const port = options.port ?? (await findFreePort());
-  const dataDir = options.dataDir ?? join(dataRootDir, `ferretdb-${port}`);
+  // Without a data folder the state is throwaway (tests): a temporary folder, removed at stop.
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nce-ferretdb-'));
   const logFile = options.logFile ?? join(dataRootDir, 'logs', `ferretdb-${port}.log`);
   mkdirSync(dataDir, { recursive: true });
   const args = [
@@ -40,5 +42,9 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
   ];
   const service = startManagedProcess({ name: 'FerretDB', command: binary, args, logFile, env: { DO_NOT_TRACK: '1' } });
   await waitUntilReady(service, () => canConnect('127.0.0.1', port), { timeoutMs: 30_000, logFile });
-  return { uri: `mongodb://127.0.0.1:${port}`, process: service, stop: () => service.stop() };
+  const stop = async () => {
+    await service.stop();
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { uri: `mongodb://127.0.0.1:${port}`, process: service, stop };
 }
