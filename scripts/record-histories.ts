@@ -1,0 +1,382 @@
+/**
+ * Re-records the replay suite's histories (test/replay/histories/*.json) from real runs: every upgrade kind and
+ * failure path, driven through the HTTP API against a real Temporal dev server, FerretDB and the in-process Partner
+ * Center simulator, exactly as production runs them.
+ *
+ *   npm run record-histories                 # all scenarios
+ *   npm run record-histories -- full-to-new  # only the named ones
+ *
+ * Uses TEMPORAL_ADDRESS / MONGODB_URI when set (its data goes into a throwaway database), else starts its own.
+ * Re-record after a deliberate, `patched()`-guarded change to the workflow, and keep the old files too: every shape
+ * that ever ran in production must still replay.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, relative } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import pino from 'pino';
+import { createApp } from '../src/api/app';
+import { connectDatabase } from '../src/db/connection';
+import { fromProduct, fromSubscription } from '../src/db/mappers';
+import { addDays, addMonths, utcDateOf } from '../src/domain/dates';
+import { DEMO_PRODUCT_IDS, demoProducts } from '../src/domain/demo-catalog';
+import { POLICY_PROFILES } from '../src/domain/eligibility';
+import type { Account, Installment, Subscription } from '../src/domain/types';
+import { startServices } from '../src/services/service-runner';
+import { projectRoot } from '../src/services/tools';
+import { createPartnerCenterSimulator } from '../src/vendor/simulator';
+import { registerWithSimulator, simulatorSeedFor } from '../src/vendor/simulator-registration';
+import { staticTokenProvider } from '../src/vendor/token-providers';
+import { createPartnerCenterClient } from '../src/vendor/partner-center-client';
+import { createUpgradeWorker, WORKFLOWS_PATH } from '../src/worker-factory';
+
+export const HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories');
+const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
+/** Short seat reminders so the manual scenario records the reminder and escalation branch in a few seconds. */
+const SEAT_REMINDER_MS = 1_000;
+const SEAT_ESCALATION_MS = 1_500;
+
+interface System {
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  client: Client;
+  models: Awaited<ReturnType<typeof connectDatabase>>['models'];
+  seed(accounts: Account[], subscriptions: Subscription[]): Promise<void>;
+  setFaults(faults: Record<string, unknown>): Promise<void>;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+}
+
+interface Scenario {
+  name: string;
+  description: string;
+  /** Runs the upgrade to its end and returns the run to record (workflow id, and run id when not the latest). */
+  run(system: System): Promise<{ workflowId: string; runId?: string }>;
+}
+
+let counter = 0;
+function account(): Account {
+  const id = `acc_rec_${++counter}_${randomBytes(3).toString('hex')}`;
+  return { id, name: `Recorded ${id}`, tenantId: `tenant-${id}`, role: 'direct_reseller', partnerId: 'mpn-1001', currency: 'USD', taxRateBasisPoints: 2000 };
+}
+
+function subscription(owner: Account, overrides: Partial<Subscription> = {}): Subscription {
+  const today = utcDateOf(new Date());
+  const chargeStart = addDays(today, -5);
+  const termStart = addMonths(chargeStart, -2);
+  const id = overrides.id ?? `sub_rec_${randomBytes(5).toString('hex')}`;
+  return {
+    id,
+    externalId: `ext-${id}`,
+    accountId: owner.id,
+    productId: DEMO_PRODUCT_IDS.businessBasic,
+    quantity: 10,
+    status: 'active',
+    isTrial: false,
+    term: 'P1Y',
+    billingFrequency: 'monthly',
+    termStart,
+    termEnd: addDays(addMonths(termStart, 12), -1),
+    chargeStart,
+    chargeEnd: addDays(addMonths(chargeStart, 1), -1),
+    purchasedAt: `${termStart}T09:00:00.000Z`,
+    cancellationWindowEndsAt: `${addDays(termStart, 7)}T09:00:00.000Z`,
+    unitPrice: 735,
+    currency: 'USD',
+    partnerId: 'mpn-1001',
+    ...overrides,
+  };
+}
+
+/** Monthly installments of an annual term: the current one invoiced, the rest pending until the term ends. */
+function installments(sub: Subscription): Installment[] {
+  const plan: Installment[] = [];
+  for (let start = sub.chargeStart; start <= sub.termEnd; start = addMonths(start, 1)) {
+    plan.push({ periodStart: start, periodEnd: addDays(addMonths(start, 1), -1), amount: sub.unitPrice * sub.quantity, quantity: sub.quantity, status: start === sub.chargeStart ? 'invoiced' : 'pending' });
+  }
+  return plan;
+}
+
+async function startUpgrade(system: System, body: unknown): Promise<string> {
+  const response = await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': randomUUID() });
+  if (response.status !== 202) throw new Error(`start refused: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.upgradeId as string;
+}
+
+async function waitForStatus(system: System, upgradeId: string, done: (doc: any) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const doc = await system.models.upgrades.findById(upgradeId).lean();
+    if (doc && done(doc)) return;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  throw new Error(`${upgradeId}: timed out waiting for ${what}`);
+}
+
+async function finish(system: System, upgradeId: string, expected: string): Promise<void> {
+  await system.client.workflow.getHandle(upgradeId).result().catch(() => undefined);
+  const doc = await system.models.upgrades.findById(upgradeId).lean();
+  if (doc?.status !== expected) throw new Error(`${upgradeId}: expected ${expected}, got ${doc?.status} ${JSON.stringify(doc?.error)}`);
+}
+
+const standard = DEMO_PRODUCT_IDS.businessStandard;
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'full-to-new',
+    description: 'Full upgrade converting the source in place, automatic seat reassignment',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner);
+      await system.seed([owner], [source]);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 10, destination: { type: 'new' } });
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'partial-to-new-manual-seats',
+    description: 'Partial upgrade into a new subscription; manual seat reassignment with a reminder and an escalation, then confirmed',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner);
+      await system.seed([owner], [source]);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 4, destination: { type: 'new' } });
+      await waitForStatus(system, upgradeId, (doc) => doc.seatReassignment?.escalated === true, 'a reminder and the escalation');
+      const confirmed = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, { note: 'assigned in the admin centre' });
+      if (confirmed.status !== 200) throw new Error(`confirmation refused: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'full-to-existing',
+    description: 'Full upgrade into an existing subscription of the target product',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 6 });
+      const destination = subscription(owner, { productId: standard, quantity: 3, unitPrice: 1470, purchasedAt: '2025-01-01T00:00:00.000Z', cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z' });
+      await system.seed([owner], [source, destination]);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 6, destination: { type: 'existing', subscriptionId: destination.id } });
+      await confirmIfWaiting(system, upgradeId);
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'partial-to-existing',
+    description: 'Partial upgrade moving seats into an existing subscription; manual seat confirmation',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner);
+      const destination = subscription(owner, { productId: standard, quantity: 3, unitPrice: 1470, purchasedAt: '2025-01-01T00:00:00.000Z', cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z' });
+      await system.seed([owner], [source, destination]);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 4, destination: { type: 'existing', subscriptionId: destination.id } });
+      await confirmIfWaiting(system, upgradeId);
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'installments-p1y-monthly',
+    description: 'Full upgrade of an annual term billed monthly with a pending installment plan',
+    async run(system) {
+      const owner = account();
+      const base = subscription(owner, { quantity: 12 });
+      const source = { ...base, installmentPlan: { installments: installments(base) } };
+      await system.seed([owner], [source]);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessPremium, quantity: 12, destination: { type: 'new' } });
+      await confirmIfWaiting(system, upgradeId);
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'vendor-rejected',
+    description: 'Partner Center rejects the transition: failed, nothing changed',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+      try {
+        const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+        await finish(system, upgradeId, 'failed');
+        return { workflowId: upgradeId };
+      } finally {
+        await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+      }
+    },
+  },
+  {
+    name: 'retry-after-vendor-rejection',
+    description: 'The operator retry (POST /v1/upgrades/:id/retry) of a vendor-rejected upgrade, completing (runAttempt 1)',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+      let upgradeId: string;
+      try {
+        upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+        await finish(system, upgradeId, 'failed');
+      } finally {
+        await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+      }
+      const retried = await system.api('POST', `/v1/upgrades/${upgradeId}/retry`);
+      if (retried.status !== 202) throw new Error(`retry refused: ${retried.status} ${JSON.stringify(retried.body)}`);
+      await finish(system, upgradeId, 'completed');
+      return { workflowId: upgradeId };
+    },
+  },
+  {
+    name: 'eligibility-rejected-at-execution',
+    description: 'Accepted by the API, but the source was suspended before the workflow validated: rejected, nothing changed',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      // No worker polls while the data changes under the accepted upgrade, so validation certainly sees the change.
+      await system.stopWorker();
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+      await system.models.subscriptions.updateOne({ _id: source.id }, { $set: { status: 'suspended' } });
+      await system.startWorker();
+      await finish(system, upgradeId, 'rejected');
+      return { workflowId: upgradeId };
+    },
+  },
+];
+
+async function confirmIfWaiting(system: System, upgradeId: string): Promise<void> {
+  await waitForStatus(system, upgradeId, (doc) => ['awaiting_manual_seat_reassignment', 'completed', 'failed', 'rejected'].includes(doc.status), 'the seat reassignment');
+  const doc = await system.models.upgrades.findById(upgradeId).lean();
+  if (doc?.status !== 'awaiting_manual_seat_reassignment') return;
+  const confirmed = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {});
+  if (confirmed.status !== 200) throw new Error(`confirmation refused: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
+  const unknown = only.filter((name) => !SCENARIOS.some((scenario) => scenario.name === name));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nknown: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+    process.exit(2);
+  }
+  const selected = only.length > 0 ? SCENARIOS.filter((scenario) => only.includes(scenario.name)) : SCENARIOS;
+  const say = (message: string) => process.stdout.write(`[record] ${message}\n`);
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+
+  const services = await startServices({ temporalAddress: process.env.TEMPORAL_ADDRESS, mongodbUri: process.env.MONGODB_URI, headless: true, log: say });
+  const cleanups: Array<() => Promise<unknown>> = [() => services.stop()];
+  try {
+    const db = await connectDatabase(services.mongodbUri, `record_${randomBytes(4).toString('hex')}`);
+    cleanups.unshift(async () => {
+      await db.connection.dropDatabase().catch(() => undefined);
+      await db.close();
+    });
+    const simulator = createPartnerCenterSimulator({ faults: { global: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } } });
+    const running = await simulator.listen(0, '127.0.0.1');
+    cleanups.unshift(() => running.close());
+    const connection = await NativeConnection.connect({ address: services.temporalAddress });
+    cleanups.unshift(() => connection.close());
+    const client = new Client({ connection: await Connection.connect({ address: services.temporalAddress }), namespace: 'default' });
+    cleanups.unshift(() => client.connection.close());
+    const taskQueue = `record-histories-${randomBytes(4).toString('hex')}`;
+    const logger = pino({ level: 'silent' });
+    const deps = {
+      models: db.models,
+      vendor: createPartnerCenterClient({ baseUrl: running.url, tokenProvider: staticTokenProvider('record'), timeoutMs: 5_000 }),
+      clock: () => new Date(),
+      logger,
+      policy: POLICY_PROFILES.microsoft,
+      webhooks: { signingSecret: 'record-signing-secret-0123', timeoutMs: 2_000 },
+      vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500 },
+    };
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    let worker: Worker | undefined;
+    let workerRun: Promise<void> | undefined;
+    const startWorker = async () => {
+      worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundle });
+      workerRun = worker.run();
+    };
+    const stopWorker = async () => {
+      worker?.shutdown();
+      await workerRun;
+      worker = undefined;
+    };
+    await startWorker();
+    cleanups.unshift(stopWorker);
+
+    const app = createApp({
+      models: db.models,
+      temporalClient: client,
+      config: {
+        OPERATOR_API_KEY: OPERATOR_KEY,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        ELIGIBILITY_POLICY: 'microsoft',
+        SEAT_REMINDER_INTERVAL_HOURS: SEAT_REMINDER_MS / 3_600_000,
+        SEAT_ESCALATION_DAYS: SEAT_ESCALATION_MS / 86_400_000,
+      },
+      logger,
+    });
+    const server: Server = await new Promise((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    cleanups.unshift(() => new Promise((resolve) => server.close(resolve)));
+    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const products = demoProducts();
+    await db.models.products.bulkWrite(
+      products.map((product) => ({ replaceOne: { filter: { _id: product.productId }, replacement: fromProduct(product) as never, upsert: true } })),
+    );
+
+    const system: System = {
+      client,
+      models: db.models,
+      startWorker,
+      stopWorker,
+      async api(method, path, body, headers = {}) {
+        const response = await fetch(`${apiUrl}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${OPERATOR_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const text = await response.text();
+        return { status: response.status, body: text ? JSON.parse(text) : undefined };
+      },
+      async seed(accounts, subscriptions) {
+        for (const { id, ...fields } of accounts) await db.models.accounts.replaceOne({ _id: id }, { _id: id, ...fields } as never, { upsert: true });
+        for (const sub of subscriptions) await db.models.subscriptions.replaceOne({ _id: sub.id }, fromSubscription(sub) as never, { upsert: true });
+        await registerWithSimulator(running.url, simulatorSeedFor({ accounts, subscriptions, products }));
+      },
+      async setFaults(faults) {
+        const response = await fetch(`${running.url}/admin/faults`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+        if (!response.ok) throw new Error(`faults refused: ${response.status} ${await response.text()}`);
+      },
+    };
+
+    mkdirSync(HISTORIES_DIR, { recursive: true });
+    for (const scenario of selected) {
+      const started = Date.now();
+      const { workflowId, runId } = await scenario.run(system);
+      const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+      const file = join(HISTORIES_DIR, `${scenario.name}.json`);
+      writeFileSync(file, `${historyToJSON(history)}\n`);
+      say(`${scenario.name}: ${history.events?.length ?? 0} events → ${relative(projectRoot, file)} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    }
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch((error) => say(`cleanup failed: ${String(error)}`));
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`[record] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
