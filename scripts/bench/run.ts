@@ -1,0 +1,337 @@
+/**
+ * `npm run bench [-- --n 500 --concurrency 20 --quick --completion-delay-ms 0 --sample 100 --no-scale-out]`
+ *
+ * Throughput and latency of upgrades through the HTTP API against the engine's own ceiling, in one run on one
+ * Temporal dev server (started here, in memory):
+ *   1. ours     — N upgrades (the four kinds in turn) through POST /v1/upgrades at concurrency C, manual seat
+ *                 reassignments confirmed as soon as GET /v1/upgrades/:id says so; one `src/worker.ts` process.
+ *   2. baseline — N no-op workflows with as many activities as a real upgrade history holds, same worker settings,
+ *                 started with the Temporal client at concurrency C; and again through a trivial HTTP endpoint.
+ *   3. ours ×2  — phase 1 with two worker processes on the task queue (scale-out).
+ * Worker CPU and peak RSS come from /proc of the worker processes. Prints a table, writes bench-results/*.json.
+ * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, freemem, loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import { startServices } from '../../src/services/service-runner';
+import { BaselineWorkflow } from './baseline-workflow';
+import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
+import { cpuSecondsBetween, processTreeCpuByName, REPO_ROOT, startChildWorker, type ChildWorker } from './support/child-worker';
+import { driveUpgrade, historyStats, runWithConcurrency, sample, summarize, table, type LatencySummary, type UpgradeRun } from './support/load';
+import { makeUpgradeCases, UPGRADE_KINDS, type UpgradeCase } from './support/scenarios';
+import { startTestSystem, type TestSystem } from './support/system';
+
+interface BenchOptions {
+  n: number;
+  concurrency: number;
+  completionDelayMs: number;
+  historySample: number;
+  scaleOut: boolean;
+  quick: boolean;
+}
+
+function parseOptions(argv: readonly string[]): BenchOptions {
+  const flag = (name: string) => argv.includes(`--${name}`);
+  const value = (name: string): string | undefined => {
+    const index = argv.indexOf(`--${name}`);
+    if (index >= 0) return argv[index + 1];
+    const inline = argv.find((arg) => arg.startsWith(`--${name}=`));
+    return inline?.slice(name.length + 3);
+  };
+  const int = (name: string, fallback: number) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`--${name} must be a non-negative integer, got ${raw}`);
+    return parsed;
+  };
+  const quick = flag('quick');
+  return {
+    quick,
+    n: int('n', Number(process.env.BENCH_N ?? (quick ? 100 : 500))),
+    concurrency: Math.max(1, int('concurrency', Number(process.env.BENCH_CONCURRENCY ?? 20))),
+    completionDelayMs: int('completion-delay-ms', 0),
+    historySample: int('sample', quick ? 40 : 100),
+    scaleOut: !flag('no-scale-out'),
+  };
+}
+
+interface PhaseResult {
+  name: string;
+  workers: number;
+  n: number;
+  concurrency: number;
+  durationS: number;
+  perSecond: number;
+  completed: number;
+  failed: number;
+  startLatencyMs: LatencySummary;
+  endToEndLatencyMs: LatencySummary;
+  workerCpu: Array<{ worker: string; cpuS: number; cpuMsPerRun: number; coresUsed: number; peakRssMb: number }>;
+  history?: { sampled: number; eventsPerRun: number; activitiesPerRun: number; workflowTasksPerRun: number };
+  /** CPU seconds per program during the phase (Temporal server, FerretDB, node workers, this driver): where the time went. */
+  processCpuS: Record<string, number>;
+}
+
+const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+
+function measureWorkers(workers: readonly ChildWorker[], seconds: number, runs: number): PhaseResult['workerCpu'] {
+  return workers.map((worker) => {
+    const { cpuMs, peakRssBytes } = worker.measurement();
+    return {
+      worker: worker.name,
+      cpuS: Math.round(cpuMs / 100) / 10,
+      cpuMsPerRun: Math.round((cpuMs / Math.max(1, runs)) * 10) / 10,
+      coresUsed: Math.round((cpuMs / 1000 / seconds) * 100) / 100,
+      peakRssMb: mb(peakRssBytes),
+    };
+  });
+}
+
+async function runOurs(system: TestSystem, name: string, cases: readonly UpgradeCase[], options: BenchOptions, workers: readonly ChildWorker[]): Promise<{ phase: PhaseResult; runs: UpgradeRun[] }> {
+  for (const worker of workers) worker.resetMeasurement();
+  const cpuBefore = processTreeCpuByName();
+  const began = performance.now();
+  const runs = await runWithConcurrency(cases, options.concurrency, (item) => driveUpgrade(system, item, { pollInitialMs: 50 }));
+  const seconds = (performance.now() - began) / 1000;
+  const workerCpu = measureWorkers(workers, seconds, runs.length);
+  const completed = runs.filter((run) => run.closed === 'completed').length;
+  const phase: PhaseResult = {
+    name,
+    workers: workers.length,
+    n: cases.length,
+    concurrency: options.concurrency,
+    durationS: Math.round(seconds * 100) / 100,
+    perSecond: Math.round((completed / seconds) * 100) / 100,
+    completed,
+    failed: runs.length - completed,
+    startLatencyMs: summarize(runs.map((run) => run.startMs)),
+    endToEndLatencyMs: summarize(runs.filter((run) => run.endToEndMs !== undefined).map((run) => run.endToEndMs!)),
+    workerCpu,
+    processCpuS: cpuSecondsBetween(cpuBefore, processTreeCpuByName()),
+  };
+  const failures = runs.filter((run) => run.closed !== 'completed');
+  if (failures.length) say(`${name}: ${failures.length} upgrade(s) did not complete, e.g. ${JSON.stringify(failures.slice(0, 3))}`);
+  return { phase, runs };
+}
+
+interface BaselineRun {
+  startMs: number;
+  endToEndMs?: number;
+  ok: boolean;
+}
+
+async function runBaseline(
+  system: TestSystem,
+  name: string,
+  options: BenchOptions,
+  worker: ChildWorker,
+  start: (workflowId: string) => Promise<void>,
+  prefix: string,
+): Promise<PhaseResult> {
+  worker.resetMeasurement();
+  const cpuBefore = processTreeCpuByName();
+  const began = performance.now();
+  const ids = Array.from({ length: options.n }, (_, i) => `${prefix}-${i}`);
+  const runs = await runWithConcurrency(ids, options.concurrency, async (workflowId): Promise<BaselineRun> => {
+    const t0 = performance.now();
+    await start(workflowId);
+    const startMs = performance.now() - t0;
+    try {
+      await system.client.workflow.getHandle(workflowId).result();
+      return { startMs, endToEndMs: performance.now() - t0, ok: true };
+    } catch {
+      return { startMs, ok: false };
+    }
+  });
+  const seconds = (performance.now() - began) / 1000;
+  const completed = runs.filter((run) => run.ok).length;
+  const processCpuS = cpuSecondsBetween(cpuBefore, processTreeCpuByName());
+  return {
+    name,
+    workers: 1,
+    n: ids.length,
+    concurrency: options.concurrency,
+    durationS: Math.round(seconds * 100) / 100,
+    perSecond: Math.round((completed / seconds) * 100) / 100,
+    completed,
+    failed: runs.length - completed,
+    startLatencyMs: summarize(runs.map((run) => run.startMs)),
+    endToEndLatencyMs: summarize(runs.filter((run) => run.endToEndMs !== undefined).map((run) => run.endToEndMs!)),
+    workerCpu: measureWorkers([worker], seconds, runs.length),
+    processCpuS,
+    history: await historyStats(system.client, sample(ids, options.historySample)),
+  };
+}
+
+/** A trivial HTTP front for the baseline: parse JSON, start the workflow, answer 202 — the least an API can do. */
+async function startTrivialStartEndpoint(system: TestSystem, taskQueue: string, activityCount: number): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  app.use(express.json());
+  app.post('/start', async (request, response) => {
+    try {
+      const workflowId = String(request.body.workflowId);
+      await system.client.workflow.start(BaselineWorkflow, { taskQueue, workflowId, args: [activityCount] });
+      response.status(202).json({ workflowId });
+    } catch (error) {
+      response.status(500).json({ error: String(error) });
+    }
+  });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const machine = {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    freeMemoryGiB: Math.round((freemem() / 1024 ** 3) * 10) / 10,
+    loadAverage1m: loadavg()[0],
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+  say(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; N=${options.n}, C=${options.concurrency}, vendor completion delay ${options.completionDelayMs} ms`);
+  const began = Date.now();
+  const services = await startServices({ headless: true, log: (message) => say(message) });
+  let system: TestSystem | undefined;
+  const workers: ChildWorker[] = [];
+  try {
+    system = await startTestSystem({ temporalAddress: services.temporalAddress, mongodbUri: services.mongodbUri, faults: { completionDelayMs: options.completionDelayMs } });
+    const warmupCases = makeUpgradeCases(2 * UPGRADE_KINDS.length, 'warm');
+    const oursCases = makeUpgradeCases(options.n, 'one');
+    const scaleCases = options.scaleOut ? makeUpgradeCases(options.n, 'two') : [];
+    await system.seed([...warmupCases, ...oursCases, ...scaleCases]);
+    say(`seeded ${warmupCases.length + oursCases.length + scaleCases.length} accounts in our database and the simulator`);
+
+    const first = await system.startWorker('worker-1');
+    workers.push(first);
+    say(`upgrade worker pid ${first.pid} ready; warming up with ${warmupCases.length} upgrades (2 of each kind)`);
+    const warm = await runWithConcurrency(warmupCases, warmupCases.length, (item) => driveUpgrade(system!, item, { pollInitialMs: 50 }));
+    const warmFailures = warm.filter((run) => run.closed !== 'completed');
+    if (warmFailures.length) throw new Error(`warm-up upgrades did not complete: ${JSON.stringify(warmFailures)}`);
+    const perKind: Record<string, { eventsPerRun: number; activitiesPerRun: number }> = {};
+    for (const kind of UPGRADE_KINDS) {
+      const ids = warm.filter((run) => run.kind === kind).map((run) => run.upgradeId!);
+      perKind[kind] = await historyStats(system.client, ids);
+    }
+    const activityCount = Math.round(UPGRADE_KINDS.reduce((sum, kind) => sum + perKind[kind]!.activitiesPerRun, 0) / UPGRADE_KINDS.length);
+    say(`activities per upgrade history: ${UPGRADE_KINDS.map((kind) => `${kind} ${perKind[kind]!.activitiesPerRun}`).join(', ')} → baseline uses ${activityCount}`);
+
+    const phases: PhaseResult[] = [];
+    say(`phase 1: ${options.n} upgrades through the HTTP API, 1 worker process`);
+    const ours = await runOurs(system, 'ours (HTTP API, 1 worker)', oursCases, options, [first]);
+    ours.phase.history = await historyStats(system.client, sample(ours.runs.filter((run) => run.upgradeId).map((run) => run.upgradeId!), options.historySample));
+    phases.push(ours.phase);
+
+    const baselineQueue = `${system.taskQueue}-baseline`;
+    const baselineWorker = await startChildWorker({
+      name: 'baseline-worker',
+      entry: join(REPO_ROOT, 'scripts', 'bench', 'baseline-worker.ts'),
+      env: { TEMPORAL_ADDRESS: services.temporalAddress, TEMPORAL_TASK_QUEUE: baselineQueue },
+      readyText: BASELINE_WORKER_READY_TEXT,
+    });
+    workers.push(baselineWorker);
+    await runWithConcurrency(Array.from({ length: 8 }, (_, i) => `warm-baseline-${i}`), 8, (workflowId) =>
+      system!.client.workflow.execute(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] }),
+    );
+    say(`phase 2: baseline, ${options.n} no-op workflows × ${activityCount} activities via the Temporal client`);
+    phases.push(
+      await runBaseline(system, `baseline (client, ${activityCount} no-op activities)`, options, baselineWorker, async (workflowId) => {
+        await system!.client.workflow.start(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] });
+      }, 'baseline-client'),
+    );
+    const endpoint = await startTrivialStartEndpoint(system, baselineQueue, activityCount);
+    say(`phase 3: baseline started through a trivial HTTP endpoint`);
+    phases.push(
+      await runBaseline(system, 'baseline (trivial HTTP endpoint)', options, baselineWorker, async (workflowId) => {
+        const response = await fetch(`${endpoint.url}/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflowId }) });
+        if (response.status !== 202) throw new Error(`baseline endpoint answered ${response.status}`);
+        await response.arrayBuffer();
+      }, 'baseline-http'),
+    );
+    await endpoint.close();
+    await baselineWorker.stop();
+
+    if (options.scaleOut) {
+      const second = await system.startWorker('worker-2');
+      workers.push(second);
+      say(`phase 4: ${options.n} upgrades through the HTTP API, 2 worker processes (pids ${first.pid}, ${second.pid})`);
+      const scaled = await runOurs(system, 'ours (HTTP API, 2 workers)', scaleCases, options, [first, second]);
+      phases.push(scaled.phase);
+    }
+
+    const oursPhase = phases[0]!;
+    const baselineClient = phases[1]!;
+    const baselineHttp = phases[2]!;
+    const ratios = {
+      oursVsBaselineClient: Math.round((oursPhase.perSecond / baselineClient.perSecond) * 100) / 100,
+      oursVsBaselineHttp: Math.round((oursPhase.perSecond / baselineHttp.perSecond) * 100) / 100,
+      ...(options.scaleOut ? { twoWorkersVsOne: Math.round((phases[3]!.perSecond / oursPhase.perSecond) * 100) / 100 } : {}),
+    };
+
+    process.stdout.write('\n');
+    process.stdout.write(
+      `${table(
+        ['phase', 'runs/s', 'ok', 'failed', 'start p50/p95/p99 ms', 'end-to-end p50/p95/p99 ms', 'events/run', 'worker CPU s (ms/run)', 'peak RSS MB'],
+        phases.map((phase) => [
+          phase.name,
+          phase.perSecond,
+          phase.completed,
+          phase.failed,
+          `${phase.startLatencyMs.p50}/${phase.startLatencyMs.p95}/${phase.startLatencyMs.p99}`,
+          `${phase.endToEndLatencyMs.p50}/${phase.endToEndLatencyMs.p95}/${phase.endToEndLatencyMs.p99}`,
+          phase.history?.eventsPerRun ?? '-',
+          phase.workerCpu.map((cpu) => `${cpu.cpuS} (${cpu.cpuMsPerRun})`).join(' + '),
+          phase.workerCpu.map((cpu) => cpu.peakRssMb).join(' + '),
+        ]),
+      )}\n\n`,
+    );
+    process.stdout.write(
+      `CPU seconds per program during each phase:\n${phases.map((phase) => `  ${phase.name}: ${Object.entries(phase.processCpuS).map(([name, seconds]) => `${name} ${seconds}`).join(', ')}`).join('\n')}\n\n`,
+    );
+    const target = 0.7;
+    say(`ratio ours/baseline (throughput): ${ratios.oursVsBaselineClient} vs client-started baseline, ${ratios.oursVsBaselineHttp} vs HTTP-started baseline (target ≥ ${target}: ${ratios.oursVsBaselineClient >= target ? 'met' : 'NOT met'})`);
+    if (ratios.twoWorkersVsOne !== undefined) say(`scale-out: 2 workers / 1 worker = ${ratios.twoWorkersVsOne}× (same C=${options.concurrency}, same ${machine.cores}-core machine running every process)`);
+
+    const results = {
+      when: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      machine,
+      options,
+      activitiesPerUpgradeByKind: perKind,
+      baselineActivityCount: activityCount,
+      phases,
+      ratios,
+      totalSeconds: Math.round((Date.now() - began) / 1000),
+    };
+    const dir = join(REPO_ROOT, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `bench-${results.when.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    say(`results written to ${file} (${results.totalSeconds} s in all)`);
+  } finally {
+    await Promise.allSettled(workers.map((worker) => worker.stop(5_000)));
+    await system?.close().catch(() => undefined);
+    await services.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);
