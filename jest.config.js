@@ -12,6 +12,13 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
     },
     {
+      // Replays the recorded histories (test/replay/histories) against the current workflow code: no server needed.
+      displayName: 'replay',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/replay/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
       displayName: 'integration',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],

@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import { quietReplayRuntime, replayHistories, replayHistory } from '../../src/cli/commands/replay';
+import { upgradeIdOfHistory, type History } from '../../src/cli/commands/history';
+import { WORKFLOWS_PATH } from '../../src/worker-factory';
+
+/**
+ * Every released shape of UpgradeWorkflow, recorded from real runs by `npm run record-histories`, must replay against
+ * the current workflow code: a change to the command sequence without `patched()` fails here before it can strand
+ * running upgrades in production.
+ */
+const HISTORIES_DIR = join(__dirname, 'histories');
+const EXPECTED_SHAPES = [
+  'full-to-new',
+  'partial-to-new-manual-seats',
+  'full-to-existing',
+  'partial-to-existing',
+  'installments-p1y-monthly',
+  'vendor-rejected',
+  'retry-after-vendor-rejection',
+  'eligibility-rejected-at-execution',
+];
+
+const recorded: Array<{ name: string; workflowId: string; history: History }> = readdirSync(HISTORIES_DIR)
+  .filter((file) => file.endsWith('.json'))
+  .sort()
+  .map((file) => {
+    const history = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
+    return { name: file.replace(/\.json$/, ''), workflowId: upgradeIdOfHistory(history) ?? file, history };
+  });
+
+let current: WorkflowBundle;
+let nondeterministic: WorkflowBundle;
+
+beforeAll(async () => {
+  quietReplayRuntime();
+  const logger = new DefaultLogger('ERROR');
+  [current, nondeterministic] = await Promise.all([
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./fixtures/nondeterministic-workflows'), logger }),
+  ]);
+}, 60_000);
+
+test('a history is recorded for every upgrade kind and failure path', () => {
+  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining(EXPECTED_SHAPES));
+  for (const entry of recorded) {
+    expect(entry.workflowId).toMatch(/^upg_/);
+    const types = entry.history.events!.map((event) => String(event.eventType));
+    expect(types[0]).toMatch(/WORKFLOW_EXECUTION_STARTED|^1$/);
+  }
+});
+
+test('every recorded history replays deterministically against the current workflow code', async () => {
+  const outcomes = await replayHistories(recorded, { workflowBundle: current });
+  const problems = outcomes.filter((outcome) => !outcome.ok).map((outcome) => `${outcome.workflowId}: ${outcome.ok ? '' : outcome.problem.explanation}`);
+  expect(problems).toEqual([]);
+  expect(outcomes).toHaveLength(recorded.length);
+});
+
+test('a deliberate non-deterministic change (a timer before the first activity) is caught and named', async () => {
+  const fullToNew = recorded.find((entry) => entry.name === 'full-to-new')!;
+  const outcome = await replayHistory(fullToNew.history, fullToNew.workflowId, { workflowBundle: nondeterministic });
+  expect(outcome.ok).toBe(false);
+  if (outcome.ok) return;
+  expect(outcome.errorName).toBe('DeterminismViolationError');
+  expect(outcome.problem.eventId).toBe(5);
+  expect(outcome.problem.recorded).toBe('ActivityTaskScheduled (activity recordUpgradeAccepted)');
+  expect(outcome.problem.codeDid).toMatch(/started a timer/);
+  expect(outcome.problem.explanation).toContain('patched()');
+
+  // Every history is affected, and the batch replay reports each one.
+  const all = await replayHistories(recorded, { workflowBundle: nondeterministic });
+  expect(all.filter((result) => !result.ok)).toHaveLength(recorded.length);
+});
