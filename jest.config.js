@@ -4,6 +4,8 @@ const tsJest = ['ts-jest', { isolatedModules: true, diagnostics: false }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Per-project testTimeout is not honoured by jest 30; integration tests need minutes, unit tests finish early anyway.
+  testTimeout: 120_000,
   projects: [
     {
       displayName: 'unit',
@@ -25,7 +27,6 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
-      testTimeout: 120_000,
     },
   ],
 };

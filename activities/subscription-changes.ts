@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { loadSubscription } from '../src/db/mappers';
+import { lockSubscriptions } from '../src/db/subscription-locks';
 import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
@@ -13,15 +14,22 @@ export function newSubscriptionIdFor(upgradeId: string): string {
   return `sub_${createHash('sha256').update(`new-subscription\u0000${upgradeId}`).digest('base64url').slice(0, 22)}`;
 }
 
-function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
+const sameInstallment = (a: Installment, b: Installment) =>
+  a.periodStart === b.periodStart && a.periodEnd === b.periodEnd && a.amount === b.amount && a.quantity === b.quantity;
+
+/**
+ * The plan's installment change applied to the current schedule. Idempotent: an installment already added is not
+ * added again, and cancelling a cancelled one changes nothing — so a repeated apply yields the same schedule.
+ */
+export function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
   if (!change) return undefined;
   const cancelled = new Set(change.cancel.map((installment) => installment.periodStart));
-  return [
-    ...current.map((installment) =>
-      installment.status === 'pending' && cancelled.has(installment.periodStart) ? { ...installment, status: 'cancelled' as const } : installment,
-    ),
-    ...change.add,
-  ];
+  const kept = current.map((installment) =>
+    installment.status === 'pending' && cancelled.has(installment.periodStart) && !change.add.some((added) => sameInstallment(added, installment))
+      ? { ...installment, status: 'cancelled' as const }
+      : installment,
+  );
+  return [...kept, ...change.add.filter((added) => !kept.some((existing) => existing.status === 'pending' && sameInstallment(existing, added)))];
 }
 
 async function isDuplicateKey(promise: Promise<unknown>): Promise<boolean> {
@@ -36,8 +44,9 @@ async function isDuplicateKey(promise: Promise<unknown>): Promise<boolean> {
 
 export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
   /**
-   * One conditional update per subscription: the change, its installment plan and the "applied" mark together, so
-   * a retry after a crash either finds the mark (and changes nothing) or applies everything once.
+   * One update per subscription: the change, its installment plan and the "applied" mark together. The plan's values
+   * are absolute (quantity := 6, not −4) and the subscription is locked, so even if the mark's check raced (FerretDB
+   * does not apply conditional updates atomically) a second apply writes the same values.
    */
   async function applyChange(
     upgradeId: string,
@@ -51,7 +60,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     const unset = Object.fromEntries(change.unset.map((field) => [field, 1]));
     const result = await deps.models.subscriptions.updateOne(
       { _id: change.subscriptionId, appliedUpgradeIds: { $ne: upgradeId } },
-      { $set: set, ...(change.unset.length ? { $unset: unset } : {}), $push: { appliedUpgradeIds: upgradeId } },
+      { $set: set, ...(change.unset.length ? { $unset: unset } : {}), $addToSet: { appliedUpgradeIds: upgradeId } },
     );
     if (result.modifiedCount === 0) return undefined; // applied by an earlier attempt
     const after = await loadSubscription(deps.models, change.subscriptionId);
@@ -98,7 +107,9 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
           purchasedAt: `${plan.upgradeDate}T00:00:00.000Z`,
           appliedUpgradeIds: [upgradeId],
         };
-        await isDuplicateKey(deps.models.subscriptions.create({ ...created, lockedByUpgradeId: upgradeId, lockedAt: deps.clock() } as never));
+        await isDuplicateKey(deps.models.subscriptions.create(created as never));
+        // Born locked by this upgrade (until it completes), like the source: no second upgrade while seats move.
+        await lockSubscriptions(deps.models, upgradeId, [destinationSubscriptionId]);
         await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
       }
       await deps.models.upgrades.updateOne(

@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
 import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
-import { lockSubscriptions } from '../src/db/subscription-locks';
+import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
 import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { recordStep, setUpgradeStatus } from './upgrade-record';
@@ -80,9 +80,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, 'UpgradeDataInconsistent');
       }
       const involved = request.destination.type === 'existing' ? [source.id, request.destination.subscriptionId] : [source.id];
-      const busy = await deps.models.subscriptions
-        .find({ _id: { $in: involved }, lockedByUpgradeId: { $nin: [null, upgradeId] } }, { _id: 1 })
-        .lean();
+      const busy = await subscriptionsLockedByOthers(deps.models, involved, upgradeId);
       const result = planUpgrade({
         request,
         source,
@@ -92,7 +90,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         catalog,
         now: input.acceptedAt,
         policy: deps.policy,
-        busySubscriptionIds: busy.map((doc) => String(doc._id)),
+        busySubscriptionIds: busy,
       });
       if (!result.ok) return { ok: false, reasons: [...result.reasons] };
 

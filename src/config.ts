@@ -71,7 +71,8 @@ export class ConfigError extends Error {
 
 /** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = configSchema.safeParse(env);
+  // An empty variable (`VENDOR_TOKEN=` in a compose file) means "not set", not "set to nothing".
+  const parsed = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
   }

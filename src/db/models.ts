@@ -4,7 +4,9 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
  * MongoDB collections. Documents use business ids as `_id` (string) so that every write can be keyed by them:
  * an invoice's id is `<upgradeId>:credit`, a notification's `<upgradeId>:<event>`, which makes "exactly once"
  * a property of the primary key rather than of careful code. No multi-document transactions anywhere (FerretDB
- * lacks them): each change is one conditional single-document update.
+ * lacks them). FerretDB 1.x also does not apply a conditional update atomically (50 concurrent
+ * `{lockedByUpgradeId: null} → $set` matched 9 times), so exclusivity comes from unique `_id` inserts, and every
+ * other write sets absolute values so that applying it twice changes nothing.
  */
 const strict = { strict: 'throw', versionKey: false, timestamps: true } as const;
 const nested = { _id: false, strict: 'throw' } as const;
@@ -71,7 +73,7 @@ const subscriptionSchema = new Schema(
     promotionId: String,
     protectedPrice: { type: new Schema({ unitPrice: Number, until: String }, nested), default: undefined },
     installmentPlan: { type: new Schema({ installments: [installmentSchema] }, nested), default: undefined },
-    /** The upgrade holding this subscription; taken and released by conditional updates (see subscription-locks). */
+    /** Mirror of the lock document in `subscription_locks` (see subscription-locks.ts), for reads and listings. */
     lockedByUpgradeId: { type: String, default: null },
     lockedAt: { type: Date, default: null },
     /** Upgrades whose changes are already applied here: the guard that makes re-applying a no-op. */
@@ -227,6 +229,16 @@ const notificationSchema = new Schema(
 );
 notificationSchema.index({ upgradeId: 1 });
 
+const subscriptionLockSchema = new Schema(
+  {
+    /** The subscription id: a second lock on it is a duplicate-key error, which even FerretDB applies atomically. */
+    _id: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+  },
+  strict,
+);
+subscriptionLockSchema.index({ upgradeId: 1 });
+
 const apiKeySchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -249,6 +261,7 @@ export type InvoiceDocument = InferSchemaType<typeof invoiceSchema>;
 export type HistoryEntryDocument = InferSchemaType<typeof historyEntrySchema>;
 export type NotificationDocument = InferSchemaType<typeof notificationSchema>;
 export type ApiKeyDocument = InferSchemaType<typeof apiKeySchema>;
+export type SubscriptionLockDocument = InferSchemaType<typeof subscriptionLockSchema>;
 
 export function createModels(connection: Connection) {
   return {
@@ -260,6 +273,7 @@ export function createModels(connection: Connection) {
     historyEntries: connection.model('HistoryEntry', historyEntrySchema, 'history_entries') as Model<HistoryEntryDocument>,
     notifications: connection.model('Notification', notificationSchema, 'notifications') as Model<NotificationDocument>,
     apiKeys: connection.model('ApiKey', apiKeySchema, 'api_keys') as Model<ApiKeyDocument>,
+    subscriptionLocks: connection.model('SubscriptionLock', subscriptionLockSchema, 'subscription_locks') as Model<SubscriptionLockDocument>,
   };
 }
 

@@ -19,7 +19,6 @@ import {
 import type { Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
-import { KeyedMutex } from '../keyed-mutex';
 import type { ApiMetrics } from '../metrics';
 import { defineRoute, type AnyRoute } from '../routing';
 import {
@@ -110,8 +109,7 @@ function quoteBody(plan: UpgradePlan) {
 
 export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[] {
   const { models, temporalClient } = deps;
-  const lockGate = new KeyedMutex();
-  const takeLocks = (upgradeId: string, ids: string[]) => lockGate.runExclusive(ids, () => lockSubscriptions(models, upgradeId, ids));
+  const takeLocks = (upgradeId: string, ids: string[]) => lockSubscriptions(models, upgradeId, ids);
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
   const seatReassignment = {
     reminderIntervalMs: deps.config.SEAT_REMINDER_INTERVAL_HOURS * 3_600_000,

@@ -1,5 +1,5 @@
 import { demoProducts } from '../../../src/domain';
-import { OPERATOR_KEY, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
+import { forceUnlock, OPERATOR_KEY, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
 
 /**
  * Every endpoint × every role × own / sibling / foreign account → the expected status.
@@ -127,7 +127,7 @@ test('authorization matrix', async () => {
         if (r.status === 202) {
           started.push(r.body.upgradeId);
           await h.temporal.workflow.getHandle(r.body.upgradeId).terminate('matrix');
-          await h.database.models.subscriptions.updateMany({}, { $set: { lockedByUpgradeId: null } });
+          await forceUnlock(h.database.models);
         }
       }
     }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { upgradeIdFor } from '../../../src/temporal/upgrade-ids';
-import { P, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
+import { forceUnlock, P, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
 
 /** Every endpoint over real HTTP: its success and each documented error. */
 let h: Harness;
@@ -299,7 +299,7 @@ describe('upgrades', () => {
     const reused = await h.call('POST', '/v1/upgrades', { body: upgradeBody({ quantity: 2 }), headers: { 'Idempotency-Key': 'reuse' } });
     expectError(reused, 422, 'IDEMPOTENCY_KEY_REUSED');
     await h.temporal.workflow.getHandle(first.body.upgradeId).terminate('test over');
-    await h.database.models.subscriptions.updateOne({ _id: 'sub-1' }, { $set: { lockedByUpgradeId: null } });
+    await forceUnlock(h.database.models, ['sub-1']);
   });
 
   test('get/list: unknown upgrade 404, bad filters 400', async () => {
@@ -316,7 +316,7 @@ describe('upgrades', () => {
     expectError(await h.call('POST', '/v1/upgrades/upg_missing/seat-reassignment', { body: {} }), 404, 'NOT_FOUND');
     await h.temporal.workflow.getHandle(r.body.upgradeId).terminate('test over');
     await h.database.models.upgrades.updateOne({ _id: r.body.upgradeId }, { $set: { status: 'completed' } });
-    await h.database.models.subscriptions.updateOne({ _id: 'sub-1' }, { $set: { lockedByUpgradeId: null } });
+    await forceUnlock(h.database.models, ['sub-1']);
     expectError(await h.call('POST', `/v1/upgrades/${r.body.upgradeId}/seat-reassignment`, { body: {} }), 409, 'NOTHING_AWAITING_CONFIRMATION');
   });
 
@@ -327,7 +327,7 @@ describe('upgrades', () => {
 
     // Simulate a failed run: the workflow failed (terminated counts), locks released, record failed.
     await h.temporal.workflow.getHandle(upgradeId).terminate('simulated failure');
-    await h.database.models.subscriptions.updateOne({ _id: 'sub-1' }, { $set: { lockedByUpgradeId: null } });
+    await forceUnlock(h.database.models, ['sub-1']);
     await h.database.models.upgrades.updateOne({ _id: upgradeId }, { $set: { status: 'failed', error: { code: 'X', message: 'boom' } } });
 
     const retried = await h.call('POST', `/v1/upgrades/${upgradeId}/retry`);
@@ -341,7 +341,7 @@ describe('upgrades', () => {
 
     expectError(await h.call('POST', '/v1/upgrades/upg_missing/retry'), 404, 'NOT_FOUND');
     await h.temporal.workflow.getHandle(upgradeId).terminate('test over');
-    await h.database.models.subscriptions.updateOne({ _id: 'sub-1' }, { $set: { lockedByUpgradeId: null } });
+    await forceUnlock(h.database.models, ['sub-1']);
   });
 });
 

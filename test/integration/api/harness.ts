@@ -1,3 +1,4 @@
+import type { Models } from '../../../src/db/models';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -195,3 +196,10 @@ export const upgradeBody = (overrides: Record<string, unknown> = {}) => ({
   destination: { type: 'new' },
   ...overrides,
 });
+
+/** Frees subscriptions as if their upgrades had ended (tests reuse the same fixtures for several starts). */
+export async function forceUnlock(models: Models, subscriptionIds?: string[]): Promise<void> {
+  const filter = subscriptionIds ? { _id: { $in: subscriptionIds } } : {};
+  await models.subscriptionLocks.deleteMany(filter);
+  await models.subscriptions.updateMany(filter, { $set: { lockedByUpgradeId: null, lockedAt: null } });
+}

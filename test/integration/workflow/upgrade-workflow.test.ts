@@ -38,7 +38,11 @@ async function counters() {
 }
 
 async function lockedSubscriptions() {
-  return system.db.models.subscriptions.countDocuments({ lockedByUpgradeId: { $ne: null } });
+  const [mirrors, locks] = await Promise.all([
+    system.db.models.subscriptions.countDocuments({ lockedByUpgradeId: { $ne: null } }),
+    system.db.models.subscriptionLocks.countDocuments({}),
+  ]);
+  return mirrors + locks;
 }
 
 test('full upgrade to a new subscription converts the source in place, invoices once and reassigns seats automatically', async () => {

@@ -1,4 +1,3 @@
-import { KeyedMutex } from '../../../src/api/keyed-mutex';
 import { forbiddenKeys } from '../../../src/api/routing';
 import { productsFromServicesDefinition } from '../../../src/api/routes/catalog';
 import { upgradeSummary } from '../../../src/temporal/upgrade-client';
@@ -19,20 +18,6 @@ describe('forbiddenKeys', () => {
     for (let i = 0; i < 100_000; i++) deep = [deep];
     expect(forbiddenKeys(deep)).toEqual([expect.objectContaining({ message: expect.stringContaining('nested deeper') })]);
   });
-});
-
-test('KeyedMutex serialises per key and runs disjoint keys concurrently', async () => {
-  const mutex = new KeyedMutex();
-  const log: string[] = [];
-  const task = (name: string, keys: string[], ms: number) =>
-    mutex.runExclusive(keys, async () => {
-      log.push(`start ${name}`);
-      await new Promise((r) => setTimeout(r, ms));
-      log.push(`end ${name}`);
-    });
-  await Promise.all([task('a', ['s1'], 20), task('b', ['s1', 's2'], 5), task('c', ['s3'], 1)]);
-  expect(log.indexOf('end a')).toBeLessThan(log.indexOf('start b'));
-  expect(log.indexOf('start c')).toBeLessThan(log.indexOf('end a'));
 });
 
 test('vendor services definition → catalog products (decimal strings to minor units, erpPrice is the sell price)', () => {

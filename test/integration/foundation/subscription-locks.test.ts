@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import { connectDatabase, type Database } from '../../../src/db/connection';
+import { fromSubscription } from '../../../src/db/mappers';
+import { lockSubscriptions, releaseSubscriptions, subscriptionsLockedByOthers } from '../../../src/db/subscription-locks';
+import { makeAccount, makeSubscription } from '../support/scenarios';
+
+/** Locks on the real database server (FerretDB in CI), under real concurrency. */
+let db: Database;
+
+beforeAll(async () => {
+  db = await connectDatabase(process.env.MONGODB_URI!, `it_locks_${randomBytes(4).toString('hex')}`);
+});
+afterAll(async () => {
+  await db.connection.dropDatabase().catch(() => undefined);
+  await db.close();
+});
+
+async function seedSubscriptions(count: number): Promise<string[]> {
+  const account = makeAccount();
+  const subscriptions = Array.from({ length: count }, () => makeSubscription(account));
+  await db.models.subscriptions.insertMany(subscriptions.map((s) => fromSubscription(s)));
+  return subscriptions.map((s) => s.id);
+}
+
+test('50 upgrades racing for one subscription: exactly one gets it', async () => {
+  const [subscriptionId] = await seedSubscriptions(1);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => lockSubscriptions(db.models, `upg_race_${i}`, [subscriptionId!])));
+  const winners = results.map((result, i) => (result.locked ? i : -1)).filter((i) => i >= 0);
+  expect(winners).toHaveLength(1);
+  const loser = results.find((result) => !result.locked);
+  expect(loser).toEqual({ locked: false, heldBy: [{ subscriptionId, upgradeId: `upg_race_${winners[0]}` }] });
+  expect((await db.models.subscriptions.findById(subscriptionId).lean())!.lockedByUpgradeId).toBe(`upg_race_${winners[0]}`);
+});
+
+test('locking a pair is all or nothing, idempotent for the holder, and released only by the holder', async () => {
+  const [a, b] = await seedSubscriptions(2);
+  expect(await lockSubscriptions(db.models, 'upg_b', [b!])).toEqual({ locked: true });
+  expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toMatchObject({ locked: false });
+  expect(await subscriptionsLockedByOthers(db.models, [a!, b!], 'upg_x')).toEqual([b]); // a was given back
+  expect(await lockSubscriptions(db.models, 'upg_b', [b!])).toEqual({ locked: true }); // same holder again
+  expect(await releaseSubscriptions(db.models, 'upg_a')).toBe(0); // not the holder
+  expect(await releaseSubscriptions(db.models, 'upg_b')).toBe(1);
+  expect(await releaseSubscriptions(db.models, 'upg_b')).toBe(0);
+  expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toEqual({ locked: true });
+  expect(await db.models.subscriptions.countDocuments({ _id: { $in: [a!, b!] }, lockedByUpgradeId: 'upg_a' })).toBe(2);
+});
