@@ -41,6 +41,8 @@ export interface DriveOptions {
   timeoutMs?: number;
   /** Retry the start request on 5xx / network errors (the fault suite restarts the database under it). */
   startAttempts?: number;
+  /** Watch every kind for a manual seat reassignment (automatic reassignment falls back to manual when it keeps failing). */
+  confirmAnyKind?: boolean;
 }
 
 /**
@@ -81,7 +83,7 @@ export async function driveUpgrade(system: TestSystem, item: UpgradeCase, option
   let closed: 'completed' | 'failed' | undefined;
   void result.then((value) => (closed = value));
 
-  if (needsManualSeatConfirmation(item.kind)) {
+  if (options.confirmAnyKind || needsManualSeatConfirmation(item.kind)) {
     let wait = pollInitialMs;
     while (!closed && performance.now() < deadline) {
       await sleep(wait);
