@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, isGrpcServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { CliError } from '../errors';
@@ -15,7 +15,8 @@ export async function fetchUpgradeHistory(client: Client, upgradeId: string, run
   try {
     return await client.workflow.getHandle(upgradeId, runId).fetchHistory();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) {
+    // fetchHistory surfaces the raw gRPC NOT_FOUND (code 5) rather than WorkflowNotFoundError.
+    if (error instanceof WorkflowNotFoundError || (isGrpcServiceError(error) && error.code === 5)) {
       throw new CliError(`no workflow ${upgradeId}${runId ? ` run ${runId}` : ''} in Temporal (wrong namespace or TEMPORAL_ADDRESS, or past retention)`);
     }
     throw new CliError(`could not fetch the history of ${upgradeId}: ${error instanceof Error ? error.message : String(error)}`);
