@@ -89,4 +89,3 @@ test('an operator filters the Temporal UI by UpgradeStatus and account and sees 
   expect(text).toMatch(currentDetails);
   await page.screenshot({ path: join(ARTIFACTS, 'temporal-ui-upgrade-summary.png'), fullPage: true });
 });
-});
