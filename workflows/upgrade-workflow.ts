@@ -86,11 +86,14 @@ const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;
 export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<UpgradeResult> {
   const { upgradeId } = input;
   const state: UpgradeState = { upgradeId, status: 'accepted', currentDetails: 'Accepted', steps: [] };
-  let confirmation: SeatReassignmentConfirmation | undefined;
+  let confirmation: (SeatReassignmentConfirmation & { at: string }) | undefined;
 
   setHandler(getUpgradeStateQuery, () => state);
   const acceptConfirmation = (given: SeatReassignmentConfirmation) => {
-    confirmation ??= given;
+    if (confirmation || state.seatReassignment?.state !== 'awaiting_confirmation') return;
+    confirmation = { ...given, at: new Date().toISOString() };
+    // Visible at once to the caller of the update and to queries; the main loop persists it.
+    state.seatReassignment = { ...state.seatReassignment, state: 'confirmed', confirmedBy: given.confirmedBy, confirmedAt: confirmation.at };
   };
   setHandler(confirmSeatReassignmentUpdate, (given: SeatReassignmentConfirmation) => {
     acceptConfirmation(given);
@@ -104,10 +107,14 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   });
   setHandler(seatReassignmentConfirmedSignal, acceptConfirmation);
 
-  const setStatus = (status: UpgradeStatus, details: string) => {
-    state.status = status;
+  /** What the run is doing now, for the Temporal UI's current details and the state query alike. */
+  const describeProgress = (details: string) => {
     state.currentDetails = details;
     setCurrentDetails(details);
+  };
+  const setStatus = (status: UpgradeStatus, details: string) => {
+    state.status = status;
+    describeProgress(details);
     upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }]);
   };
   const step = (name: string, status: 'completed' | 'failed' | 'skipped', detail?: string) => {
@@ -251,15 +258,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
         state.seatReassignment = seatState;
         await sendNotification('manual_seat_reassignment_escalated');
       }
-      setCurrentDetails(`Waiting for confirmation of manual licence reassignment; ${seatState.remindersSent} reminder(s) sent${seatState.escalated ? ', escalated' : ''}`);
+      describeProgress(`Waiting for confirmation of manual licence reassignment; ${seatState.remindersSent} reminder(s) sent${seatState.escalated ? ', escalated' : ''}`);
       await record.recordSeatReassignmentState(upgradeId, seatState, true);
     }
-    seatState = {
-      ...seatState,
-      state: 'confirmed',
-      confirmedBy: confirmation!.confirmedBy,
-      confirmedAt: new Date().toISOString(),
-    };
+    seatState = { ...seatState, state: 'confirmed', confirmedBy: confirmation!.confirmedBy, confirmedAt: confirmation!.at };
     state.seatReassignment = seatState;
     await record.recordSeatReassignmentState(upgradeId, seatState, false);
     step('seats_reassigned', 'completed', `manually, confirmed by ${seatState.confirmedBy}`);
