@@ -124,17 +124,17 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   /** Notifications never block or fail an upgrade: after the retries, the outbox keeps the entry. */
   const sendNotification = async (event: NotificationEvent, sequence?: number) => {
     try {
-      await notify.sendUpgradeNotification.executeWithOptions({ staticSummary: `Notify: ${event}` } as never, [upgradeId, event, sequence]);
+      await notify.sendUpgradeNotification.executeWithOptions({ summary: `Notify: ${event}${sequence === undefined ? "" : ` #${sequence}`}` }, [upgradeId, event, sequence]);
     } catch (error) {
       log.warn('notification undeliverable', { upgradeId, event, error: String(error) });
-      await record.markNotificationUndeliverable(upgradeId, event, sequence);
+      await record.markNotificationUndeliverable.executeWithOptions({ summary: `Keep ${event} in the outbox as undeliverable` }, [upgradeId, event, sequence]);
     }
   };
 
   const endUnsuccessfully = async (outcome: 'failed' | 'rejected', error: { code: string; message: string; details?: unknown }): Promise<never> => {
     setStatus(outcome, `${outcome === 'rejected' ? 'Rejected' : 'Failed'}: ${error.message}`);
     state.error = { code: error.code, message: error.message };
-    await record.failUpgrade(upgradeId, outcome, error);
+    await record.failUpgrade.executeWithOptions({ summary: `Release locks, record the upgrade as ${outcome}` }, [upgradeId, outcome, error]);
     step(outcome, 'failed', error.message);
     await sendNotification('upgrade_failed');
     throw ApplicationFailure.create({
@@ -146,10 +146,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   };
 
   // 1. Validate & lock (the plan and the upgrade date are frozen here).
-  await record.recordUpgradeAccepted(input);
+  await record.recordUpgradeAccepted.executeWithOptions({ summary: 'Record the upgrade as accepted' }, [input]);
   setStatus('validating', 'Re-checking eligibility and locking the subscriptions');
   const validated = await record.validateAndLockUpgrade.executeWithOptions(
-    { staticSummary: 'Validate eligibility, lock subscriptions, freeze the quote' } as never,
+    { summary: 'Validate eligibility, lock subscriptions, freeze the quote' },
     [input],
   );
   if (!validated.ok) {
@@ -169,7 +169,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   setStatus('awaiting_vendor', 'Requesting the transition from Partner Center');
   try {
     await vendorRequest.requestVendorTransition.executeWithOptions(
-      { staticSummary: 'Partner Center: POST transition (stable MS-RequestId)' } as never,
+      { summary: 'Partner Center: POST transition (stable MS-RequestId)' },
       [upgradeId, input.runAttempt ?? 0],
     );
   } catch (error) {
@@ -184,7 +184,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   let outcome: VendorOutcome;
   try {
     outcome = await vendorFollow.awaitVendorTransition.executeWithOptions(
-      { staticSummary: 'Partner Center: follow the transition until Completed or Failed' } as never,
+      { summary: 'Partner Center: follow the transition until Completed or Failed' },
       [upgradeId],
     );
   } catch (error) {
@@ -202,14 +202,14 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   // 3. From here on nothing is rolled back: the vendor has converted. Each step retries until it succeeds.
   setStatus('applying', 'Vendor completed; applying subscription changes (retried until they succeed)');
   const { destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions(
-    { staticSummary: 'Apply subscription changes and history' } as never,
+    { summary: 'Apply subscription changes and history' },
     [upgradeId, outcome],
   );
   step('subscriptions_applied', 'completed');
 
   // 4. Credit and debit invoices, each exactly once.
   setStatus('invoicing', 'Issuing the credit and debit invoices (retried until they succeed)');
-  const invoices = await record.issueInvoices.executeWithOptions({ staticSummary: 'Issue credit and debit invoices' } as never, [
+  const invoices = await record.issueInvoices.executeWithOptions({ summary: 'Issue credit and debit invoices' }, [
     upgradeId,
     destinationSubscriptionId,
   ]);
@@ -228,7 +228,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   if (seatState.mode === 'automatic') {
     setStatus('reassigning_seats', 'Reassigning user licences to the new product');
     try {
-      await seats.reassignSeatsAutomatically.executeWithOptions({ staticSummary: 'Reassign licences automatically' } as never, [upgradeId]);
+      await seats.reassignSeatsAutomatically.executeWithOptions({ summary: 'Reassign licences automatically' }, [upgradeId]);
       reassignedAutomatically = true;
       seatState = { ...seatState, state: 'done' };
     } catch (error) {
@@ -237,14 +237,14 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     state.seatReassignment = seatState;
   }
   if (reassignedAutomatically) {
-    await record.recordSeatReassignmentState(upgradeId, seatState, false);
+    await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}` }, [upgradeId, seatState, false]);
     step('seats_reassigned', 'completed', 'automatically');
     await sendNotification('seats_reassigned_automatically');
   } else {
     seatState = { ...seatState, state: 'awaiting_confirmation' };
     state.seatReassignment = seatState;
     setStatus('awaiting_manual_seat_reassignment', `Waiting for confirmation of manual licence reassignment (${seatState.reason})`);
-    await record.recordSeatReassignmentState(upgradeId, seatState, true);
+    await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` }, [upgradeId, seatState, true]);
     await sendNotification('manual_seat_reassignment_required');
     const reminderMs = input.seatReassignment?.reminderIntervalMs ?? DEFAULT_SEAT_REMINDER_MS;
     const escalateMs = input.seatReassignment?.escalateAfterMs ?? DEFAULT_SEAT_ESCALATION_MS;
@@ -259,18 +259,18 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
         await sendNotification('manual_seat_reassignment_escalated');
       }
       describeProgress(`Waiting for confirmation of manual licence reassignment; ${seatState.remindersSent} reminder(s) sent${seatState.escalated ? ', escalated' : ''}`);
-      await record.recordSeatReassignmentState(upgradeId, seatState, true);
+      await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` }, [upgradeId, seatState, true]);
     }
     seatState = { ...seatState, state: 'confirmed', confirmedBy: confirmation!.confirmedBy, confirmedAt: confirmation!.at };
     state.seatReassignment = seatState;
-    await record.recordSeatReassignmentState(upgradeId, seatState, false);
+    await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}` }, [upgradeId, seatState, false]);
     step('seats_reassigned', 'completed', `manually, confirmed by ${seatState.confirmedBy}`);
   }
 
   // 6. Notify, 7. release and finish.
   setStatus('notifying', 'Sending the completion notification');
   await sendNotification('upgrade_completed');
-  await record.completeUpgrade(upgradeId);
+  await record.completeUpgrade.executeWithOptions({ summary: 'Release locks, record the upgrade as completed' }, [upgradeId]);
   setStatus('completed', `Completed: ${validated.summary}`);
   step('completed', 'completed');
   log.info('upgrade completed', { upgradeId, workflowId: workflowInfo().workflowId });

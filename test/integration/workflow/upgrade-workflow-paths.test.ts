@@ -169,6 +169,12 @@ test('a run is legible in the Temporal UI and its history stays lean however lon
     // Polling a 4 s conversion every 100–500 ms happens inside one activity: the history does not grow with it.
     expect(history.events!.length).toBeLessThan(90);
     process.stdout.write(`history events, full → new with automatic seats: ${history.events!.length}\n`);
+    // Every activity carries a readable summary for the UI's timeline.
+    const scheduled = history.events!.filter((event) => event.activityTaskScheduledEventAttributes);
+    const summaries = scheduled.map((event) => Buffer.from(event.userMetadata?.summary?.data ?? []).toString('utf8'));
+    expect(summaries.length).toBeGreaterThan(5);
+    expect(summaries.filter((summary) => summary.length < 3)).toEqual([]);
+    expect(summaries).toContain('"Partner Center: POST transition (stable MS-RequestId)"');
   } finally {
     await system.setFaults({ completionDelayMs: 200 });
   }
