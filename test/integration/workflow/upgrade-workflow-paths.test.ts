@@ -1,4 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { addDays, addMonths } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { Installment, Subscription } from '../../../src/domain/types';
@@ -177,5 +179,43 @@ test('a run is legible in the Temporal UI and its history stays lean however lon
     expect(summaries).toContain('"Partner Center: POST transition (stable MS-RequestId)"');
   } finally {
     await system.setFaults({ completionDelayMs: 200 });
+  }
+});
+
+test('notifications reach the account webhook signed, once per event, after the receiver recovers', async () => {
+  const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+  let failuresLeft = 1;
+  const receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      if (failuresLeft-- > 0) {
+        response.writeHead(503).end();
+        return;
+      }
+      received.push({ headers: request.headers, body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  try {
+    const account = makeAccount({ webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/nce` });
+    const source = makeSubscription(account, { quantity: 2 });
+    await system.seed({ accounts: [account], subscriptions: [source] });
+    const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 2, destination: { type: 'new' } });
+    expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
+
+    expect(received.map((r) => r.headers['x-nce-event']).sort()).toEqual(['seats_reassigned_automatically', 'upgrade_completed']);
+    for (const { headers, body } of received) {
+      const [timestampPart, signaturePart] = String(headers['x-nce-signature']).split(',');
+      const expected = createHmac('sha256', 'test-signing-secret-0123').update(`${timestampPart!.slice(2)}.${body}`).digest('hex');
+      expect(signaturePart).toBe(`v1=${expected}`);
+      expect(JSON.parse(body)).toMatchObject({ upgradeId, accountId: account.id, id: headers['x-nce-delivery'] });
+    }
+    const outbox = await system.db.models.notifications.find({ upgradeId }).lean();
+    expect(outbox.every((n) => n.status === 'delivered')).toBe(true);
+    expect(outbox.reduce((sum, n) => sum + n.attempts, 0)).toBe(3); // one refused attempt, then one each
+  } finally {
+    receiver.close();
   }
 });
