@@ -102,7 +102,7 @@ export function createApp(input: AppDeps): Express {
   app.use(router);
 
   app.get('/docs', (_req, res) => {
-    res.type('html').send(docsPage(DOCS_ASSETS, '/openapi.json'));
+    res.type('html').send(docsPage(DOCS_ASSETS));
   });
   app.get(`${DOCS_ASSETS}/docs-init.js`, (_req, res) => {
     res.type('application/javascript').send(docsInitScript('/openapi.json'));

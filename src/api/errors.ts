@@ -116,7 +116,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       // Any other client error raised by express internals (e.g. a malformed URI): keep it a 4xx.
       apiError = new ApiError(400, 'VALIDATION_FAILED', 'Malformed request', { fields: [{ path: '', message: error.message }] });
     } else {
-      (req as { log?: Logger }).log?.error({ err: error }, 'unhandled error') ?? logger.error({ err: error }, 'unhandled error');
+      ((req as { log?: Logger }).log ?? logger).error({ err: error }, 'unhandled error');
       apiError = new ApiError(500, 'INTERNAL_ERROR', 'Internal error; the request id identifies it in the logs');
     }
     if (res.headersSent) return;

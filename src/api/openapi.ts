@@ -126,7 +126,7 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
 }
 
 /** A docs page that loads swagger-ui from this server (the machine may be offline: no CDN). */
-export function docsPage(assetsPath: string, specUrl: string): string {
+export function docsPage(assetsPath: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>

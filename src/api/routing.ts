@@ -12,7 +12,6 @@ import { validationError, type FieldError } from './errors';
  */
 export type Access = 'public' | 'authenticated' | 'operator';
 type Method = 'get' | 'post' | 'put' | 'delete';
-type AnyObjectSchema = z.ZodType<Record<string, unknown>>;
 
 export interface RouteContext<P, Q, B, H> {
   req: Request;
@@ -62,7 +61,7 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, H = unkn
 }
 
 // Each route keeps its own generic parameters; the registry only needs the erased form.
-export type AnyRoute = RouteDefinition<any, any, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type AnyRoute = RouteDefinition<any, any, any, any>;  
 
 export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined, H = Record<string, never>>(
   route: RouteDefinition<P, Q, B, H>,

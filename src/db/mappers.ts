@@ -12,25 +12,25 @@ function withoutNulls<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T;
 }
 
+/** A stored document's fields without `_id` and the given bookkeeping fields. */
+function fieldsOf(doc: object, bookkeeping: readonly string[]): Record<string, unknown> {
+  const skipped = new Set(['_id', 'createdAt', 'updatedAt', ...bookkeeping]);
+  return Object.fromEntries(Object.entries(doc).filter(([key]) => !skipped.has(key)));
+}
+
 export function toSubscription(doc: WithId<SubscriptionDocument>): Subscription {
-  const { _id, lockedByUpgradeId, lockedAt, appliedUpgradeIds, createdAt, updatedAt, ...fields } = doc as WithId<
-    SubscriptionDocument & { createdAt?: Date; updatedAt?: Date }
-  >;
-  void lockedByUpgradeId, lockedAt, appliedUpgradeIds, createdAt, updatedAt;
-  return withoutNulls({ ...fields, id: String(_id) }) as unknown as Subscription;
+  const fields = fieldsOf(doc, ['lockedByUpgradeId', 'lockedAt', 'appliedUpgradeIds']);
+  return withoutNulls({ ...fields, id: String(doc._id) }) as unknown as Subscription;
 }
 
 export function toAccount(doc: WithId<AccountDocument>): Account {
-  const { _id, createdAt, updatedAt, ...fields } = doc as WithId<AccountDocument & { createdAt?: Date; updatedAt?: Date }>;
-  void createdAt, updatedAt;
-  return withoutNulls({ ...fields, id: String(_id) }) as unknown as Account;
+  return withoutNulls({ ...fieldsOf(doc, []), id: String(doc._id) }) as unknown as Account;
 }
 
 export function toProduct(doc: WithId<ProductDocument>): Product {
-  const { _id, createdAt, updatedAt, ...fields } = doc as WithId<ProductDocument & { createdAt?: Date; updatedAt?: Date }>;
-  void createdAt, updatedAt;
+  const fields = fieldsOf(doc, []) as Partial<Product>;
   // An empty array written by `$setOnInsert` can come back absent (seen with FerretDB): default it here.
-  return withoutNulls({ ...fields, upgradePaths: fields.upgradePaths ?? [], prices: fields.prices ?? [], productId: String(_id) }) as unknown as Product;
+  return withoutNulls({ ...fields, upgradePaths: fields.upgradePaths ?? [], prices: fields.prices ?? [], productId: String(doc._id) }) as unknown as Product;
 }
 
 export function fromSubscription(subscription: Subscription): Omit<SubscriptionDocument, 'lockedByUpgradeId' | 'lockedAt' | 'appliedUpgradeIds'> & { _id: string } {

@@ -1,7 +1,7 @@
 import { startServices, type RunningServices } from '../../src/services/service-runner';
 
 declare global {
-  // eslint-disable-next-line no-var
+   
   var __NCE_SERVICES__: RunningServices | undefined;
 }
 

@@ -127,7 +127,7 @@ function eventTypeName(eventType: unknown): string {
   const name = typeof eventType === 'string' ? eventType : String(eventType ?? '');
   if (/^\d+$/.test(name)) {
     // Numeric enum from a binary history: resolve the name through the proto enum.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+     
     const { temporal } = require('@temporalio/proto') as typeof import('@temporalio/proto');
     return pascal(temporal.api.enums.v1.EventType[Number(name)] ?? name);
   }

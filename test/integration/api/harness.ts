@@ -34,7 +34,7 @@ export interface CallOptions {
 
 export interface CallResult {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;  
   headers: Headers;
   text: string;
 }
