@@ -52,8 +52,8 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = flag('quick');
   return {
     quick,
-    n: int('n', Number(process.env.BENCH_N ?? (quick ? 100 : 500))),
-    concurrency: Math.max(1, int('concurrency', Number(process.env.BENCH_CONCURRENCY ?? 20))),
+    n: int('n', Number(process.env.BENCH_N ?? (quick ? 30 : 500))),
+    concurrency: Math.max(1, int('concurrency', Number(process.env.BENCH_CONCURRENCY ?? (quick ? 10 : 20)))),
     completionDelayMs: int('completion-delay-ms', 0),
     historySample: int('sample', quick ? 40 : 100),
     scaleOut: !flag('no-scale-out'),
