@@ -128,7 +128,9 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
 
     /** After the retries ran out: keep the outbox entry for redelivery and say so, without failing the upgrade. */
     async markNotificationUndeliverable(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<void> {
-      await deps.models.notifications.updateOne({ _id: notificationIdFor(upgradeId, event, sequence), status: 'pending' }, { $set: { status: 'undeliverable' } });
+      const id = notificationIdFor(upgradeId, event, sequence);
+      const notification = await deps.models.notifications.findById(id, { status: 1 }).lean();
+      if (notification?.status === 'pending') await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable' } });
     },
   };
 }

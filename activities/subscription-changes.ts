@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { loadSubscription } from '../src/db/mappers';
+import { loadSubscription, toSubscription } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
@@ -53,16 +53,18 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     change: SubscriptionChange,
     installmentChange: InstallmentPlanChange | undefined,
   ): Promise<{ before: Subscription; after: Subscription } | undefined> {
-    const before = await loadSubscription(deps.models, change.subscriptionId);
-    if (!before) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
+    const stored = await deps.models.subscriptions.findById(change.subscriptionId).lean();
+    if (!stored) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
+    if (stored.appliedUpgradeIds.includes(upgradeId)) return undefined; // applied by an earlier attempt
+    const before = toSubscription(stored);
     const installments = applyInstallmentChange(before.installmentPlan?.installments ?? [], installmentChange);
     const set: Record<string, unknown> = { ...change.set, ...(installments ? { installmentPlan: { installments } } : {}) };
     const unset = Object.fromEntries(change.unset.map((field) => [field, 1]));
-    const result = await deps.models.subscriptions.updateOne(
-      { _id: change.subscriptionId, appliedUpgradeIds: { $ne: upgradeId } },
+    // Filter on `_id` alone: FerretDB 1.x scans the collection for anything else (see src/db/models.ts).
+    await deps.models.subscriptions.updateOne(
+      { _id: change.subscriptionId },
       { $set: set, ...(change.unset.length ? { $unset: unset } : {}), $addToSet: { appliedUpgradeIds: upgradeId } },
     );
-    if (result.modifiedCount === 0) return undefined; // applied by an earlier attempt
     const after = await loadSubscription(deps.models, change.subscriptionId);
     return { before, after: after! };
   }

@@ -2,13 +2,24 @@ import type { UpgradeWorkflowInput, UpgradeStatus, UpgradeStepRecord } from '../
 import type { UpgradeActivityDeps } from './deps';
 import { releaseSubscriptions } from '../src/db/subscription-locks';
 
-/** Record keeping for the upgrade document: status, steps, outcome. Every write is conditional or idempotent. */
+/*
+ * Record keeping for the upgrade document: status, steps, outcome. Every write filters on `_id` alone and decides
+ * its condition from a read just before: FerretDB 1.x pushes down to SQLite only a filter that is exactly
+ * `{ _id }`; any other filter scans and decodes the whole collection, which made each write grow with the number of
+ * upgrades. Its conditional updates are not atomic anyway, and within one upgrade the workflow runs these activities
+ * one at a time.
+ */
+const FINAL_STATUSES = ['completed', 'rejected', 'failed'];
+
+async function currentStatus(deps: UpgradeActivityDeps, upgradeId: string): Promise<string | undefined> {
+  return (await deps.models.upgrades.findById(upgradeId, { status: 1 }).lean())?.status;
+}
+
+/** Never moves a finished upgrade back (a late retry of an earlier step must not reopen it). */
 export async function setUpgradeStatus(deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus): Promise<void> {
-  // Never move a finished upgrade back (a late retry of an earlier step must not reopen it).
-  await deps.models.upgrades.updateOne(
-    { _id: upgradeId, status: { $nin: ['completed', 'rejected', 'failed'] } },
-    { $set: { status } },
-  );
+  const current = await currentStatus(deps, upgradeId);
+  if (current === undefined || current === status || FINAL_STATUSES.includes(current)) return;
+  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { status } });
 }
 
 /** Appends a step once: a retried activity finds its step already there and adds nothing. */
@@ -17,10 +28,24 @@ export async function recordStep(
   upgradeId: string,
   step: Omit<UpgradeStepRecord, 'at'> & { at?: string },
 ): Promise<void> {
-  await deps.models.upgrades.updateOne(
-    { _id: upgradeId, 'steps.name': { $ne: step.name } },
-    { $push: { steps: { ...step, at: step.at ? new Date(step.at) : deps.clock() } } },
-  );
+  const record = await deps.models.upgrades.findById(upgradeId, { steps: 1 }).lean();
+  if (!record || (record.steps ?? []).some((existing) => existing.name === step.name)) return;
+  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $push: { steps: { ...step, at: step.at ? new Date(step.at) : deps.clock() } } });
+}
+
+/** Sets the final status once; later calls (retries, a second path) change nothing. */
+async function finish(deps: UpgradeActivityDeps, upgradeId: string, fields: Record<string, unknown>): Promise<void> {
+  const current = await currentStatus(deps, upgradeId);
+  if (current === undefined || FINAL_STATUSES.includes(current)) return;
+  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { ...fields, completedAt: deps.clock() } });
+}
+
+/** Every subscription the upgrade may hold a lock on: source, existing destination, and any it created. */
+async function subscriptionsOf(deps: UpgradeActivityDeps, upgradeId: string): Promise<string[]> {
+  const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1 }).lean();
+  if (!record) return [];
+  const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
+  return [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])].filter((id): id is string => Boolean(id));
 }
 
 export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
@@ -51,21 +76,15 @@ export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
 
     /** A business failure: locks released, the reason kept, nothing else changed. Idempotent. */
     async failUpgrade(upgradeId: string, outcome: 'failed' | 'rejected', error: { code: string; message: string; details?: unknown }): Promise<void> {
-      await releaseSubscriptions(deps.models, upgradeId);
-      await deps.models.upgrades.updateOne(
-        { _id: upgradeId, status: { $nin: ['completed', 'rejected', 'failed'] } },
-        { $set: { status: outcome, error, completedAt: deps.clock() } },
-      );
+      await releaseSubscriptions(deps.models, upgradeId, await subscriptionsOf(deps, upgradeId));
+      await finish(deps, upgradeId, { status: outcome, error });
       await recordStep(deps, upgradeId, { name: outcome, status: 'failed', detail: `${error.code}: ${error.message}` });
     },
 
     /** Releases the locks and marks the upgrade completed. Idempotent. */
     async completeUpgrade(upgradeId: string): Promise<void> {
-      await releaseSubscriptions(deps.models, upgradeId);
-      await deps.models.upgrades.updateOne(
-        { _id: upgradeId, status: { $nin: ['completed', 'rejected', 'failed'] } },
-        { $set: { status: 'completed', completedAt: deps.clock(), error: null } },
-      );
+      await releaseSubscriptions(deps.models, upgradeId, await subscriptionsOf(deps, upgradeId));
+      await finish(deps, upgradeId, { status: 'completed', error: null });
       await recordStep(deps, upgradeId, { name: 'completed', status: 'completed' });
     },
 

@@ -97,8 +97,9 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(result.plan));
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const { plan } = result;
+      // The frozen-plan check above decided; the write filters on `_id` alone (see upgrade-record.ts).
       await deps.models.upgrades.updateOne(
-        { _id: upgradeId, plan: null },
+        { _id: upgradeId },
         {
           $set: {
             plan,

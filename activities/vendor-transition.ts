@@ -58,8 +58,13 @@ function asActivityFailure(error: unknown): unknown {
   return error;
 }
 
-function sleepCancellably(ms: number): Promise<void> {
-  return Context.current().sleep(ms);
+/** Sleeps in slices of at most 10 s, heartbeating between them, so a lost worker is noticed within the heartbeat timeout. */
+async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
+  const context = Context.current();
+  for (let left = ms; left > 0; left -= 10_000) {
+    context.heartbeat(details);
+    await context.sleep(Math.min(left, 10_000));
+  }
 }
 
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
@@ -156,7 +161,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
               : {}),
             completedAt: deps.clock().toISOString(),
           };
-          await deps.models.upgrades.updateOne({ _id: upgradeId, 'vendor.requestId': record.requestId }, { $set: { 'vendor.outcome': outcome } });
+          await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { 'vendor.outcome': outcome } });
           await recordStep(deps, upgradeId, {
             name: `vendor_transition_${outcome.conversion}${record.attempt ? `_${record.attempt}` : ''}`,
             status: outcome.conversion === 'completed' ? 'completed' : 'failed',
@@ -164,8 +169,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           });
           return outcome;
         }
-        context.heartbeat(interval);
-        await sleepCancellably(interval);
+        await sleepHeartbeating(interval, interval);
         interval = Math.min(interval * 2, deps.vendorPolling.maxIntervalMs);
       }
     },

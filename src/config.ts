@@ -36,6 +36,9 @@ export const configSchema = z
     VENDOR_CLIENT_SECRET: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
+    VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
+    VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
     /** How often a waiting manual seat reassignment is reminded, and after how many days it is escalated. */
     SEAT_REMINDER_INTERVAL_HOURS: z.coerce.number().int().min(1).default(24),
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),

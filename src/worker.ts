@@ -40,7 +40,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
       logger,
       policy: policyByName(config.ELIGIBILITY_POLICY),
       webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },
-      vendorPolling: { initialIntervalMs: 2_000, maxIntervalMs: 60_000 },
+      vendorPolling: { initialIntervalMs: config.VENDOR_POLL_INITIAL_MS, maxIntervalMs: config.VENDOR_POLL_MAX_MS },
     },
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');

@@ -50,12 +50,12 @@ const vendorRequest = proxyActivities<UpgradeActivities>({
 });
 
 /**
- * Following the asynchronous conversion (seconds to 24 h): one long activity that polls and heartbeats. A lost
- * worker is noticed within the heartbeat timeout and polling resumes elsewhere.
+ * Following the asynchronous conversion (seconds to 24 h): one long activity that polls and heartbeats at least every
+ * 10 s. A lost worker is noticed within the 30 s heartbeat timeout and polling resumes elsewhere.
  */
 const vendorFollow = proxyActivities<UpgradeActivities>({
   startToCloseTimeout: '48 hours',
-  heartbeatTimeout: '3 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['VendorTransitionMissing'] },
 });
 

@@ -37,23 +37,32 @@ export async function lockSubscriptions(models: Models, upgradeId: string, subsc
     await releaseSubscriptions(models, upgradeId, taken);
     return { locked: false, heldBy: [{ subscriptionId, upgradeId: holder }] };
   }
-  await models.subscriptions.updateMany({ _id: { $in: taken } }, { $set: { lockedByUpgradeId: upgradeId, lockedAt: new Date() } });
+  // One write per id: FerretDB 1.x scans the whole collection for any filter other than exactly `{ _id }`.
+  for (const subscriptionId of taken) {
+    await models.subscriptions.updateOne({ _id: subscriptionId }, { $set: { lockedByUpgradeId: upgradeId, lockedAt: new Date() } });
+  }
   return { locked: true };
 }
 
-/** Releases only the locks this upgrade holds; releasing twice, or a lock never taken, is a no-op. */
-export async function releaseSubscriptions(models: Models, upgradeId: string, subscriptionIds?: readonly string[]): Promise<number> {
-  const filter = subscriptionIds ? { _id: { $in: [...subscriptionIds] }, upgradeId } : { upgradeId };
-  const held = (await models.subscriptionLocks.find(filter, { _id: 1 }).lean()).map((lock) => String(lock._id));
-  if (held.length === 0) return 0;
-  // Mirror first: once the lock document is gone another upgrade may take it and write its own mirror.
-  await models.subscriptions.updateMany({ _id: { $in: held }, lockedByUpgradeId: upgradeId }, { $set: { lockedByUpgradeId: null, lockedAt: null } });
-  const result = await models.subscriptionLocks.deleteMany({ _id: { $in: held }, upgradeId });
-  return result.deletedCount;
+/** Releases the locks this upgrade holds among `subscriptionIds`; releasing twice, or a lock never taken, is a no-op. */
+export async function releaseSubscriptions(models: Models, upgradeId: string, subscriptionIds: readonly string[]): Promise<number> {
+  let released = 0;
+  for (const subscriptionId of new Set(subscriptionIds)) {
+    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
+    if (lock?.upgradeId !== upgradeId) continue;
+    // Mirror first: once the lock document is gone another upgrade may take it and write its own mirror.
+    await models.subscriptions.updateOne({ _id: subscriptionId }, { $set: { lockedByUpgradeId: null, lockedAt: null } });
+    released += (await models.subscriptionLocks.deleteOne({ _id: subscriptionId })).deletedCount;
+  }
+  return released;
 }
 
 /** Subscriptions (of these) locked by an upgrade other than `upgradeId`. */
 export async function subscriptionsLockedByOthers(models: Models, subscriptionIds: readonly string[], upgradeId?: string): Promise<string[]> {
-  const locks = await models.subscriptionLocks.find({ _id: { $in: [...subscriptionIds] } }).lean();
-  return locks.filter((lock) => lock.upgradeId !== upgradeId).map((lock) => String(lock._id));
+  const held: string[] = [];
+  for (const subscriptionId of new Set(subscriptionIds)) {
+    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
+    if (lock && lock.upgradeId !== upgradeId) held.push(subscriptionId);
+  }
+  return held;
 }

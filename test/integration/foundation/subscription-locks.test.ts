@@ -38,9 +38,9 @@ test('locking a pair is all or nothing, idempotent for the holder, and released 
   expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toMatchObject({ locked: false });
   expect(await subscriptionsLockedByOthers(db.models, [a!, b!], 'upg_x')).toEqual([b]); // a was given back
   expect(await lockSubscriptions(db.models, 'upg_b', [b!])).toEqual({ locked: true }); // same holder again
-  expect(await releaseSubscriptions(db.models, 'upg_a')).toBe(0); // not the holder
-  expect(await releaseSubscriptions(db.models, 'upg_b')).toBe(1);
-  expect(await releaseSubscriptions(db.models, 'upg_b')).toBe(0);
+  expect(await releaseSubscriptions(db.models, 'upg_a', [a!, b!])).toBe(0); // not the holder
+  expect(await releaseSubscriptions(db.models, 'upg_b', [a!, b!])).toBe(1);
+  expect(await releaseSubscriptions(db.models, 'upg_b', [a!, b!])).toBe(0);
   expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toEqual({ locked: true });
   expect(await db.models.subscriptions.countDocuments({ _id: { $in: [a!, b!] }, lockedByUpgradeId: 'upg_a' })).toBe(2);
 });
