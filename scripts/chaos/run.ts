@@ -214,8 +214,9 @@ async function checkPass(cluster: Cluster, name: string, result: PassResult, vio
     const seeded = item.destination ? [item.source, item.destination] : [item.source];
     const seatsBefore = seeded.reduce((sum, s) => sum + s.quantity, 0);
     const seatsAfter = subscriptions.reduce((sum, s) => sum + (s.quantity as number), 0);
-    const locked = subscriptions.filter((s) => s.lockedByUpgradeId != null);
-    if (locked.length) violate(`${label}: lock left on ${locked.map((s) => s._id).join(', ')}`);
+    const lockDocuments = await system.db.models.subscriptionLocks.find({ upgradeId: run.upgradeId }).lean();
+    const locked = [...subscriptions.filter((s) => s.lockedByUpgradeId != null).map((s) => String(s._id)), ...lockDocuments.map((lock) => String(lock._id))];
+    if (locked.length) violate(`${label}: lock left on ${[...new Set(locked)].join(', ')}`);
     if (expectRejection) {
       if (status !== 'failed') violate(`${label}: vendor rejected it permanently but it ended ${status}`);
       if (bySubscription !== 0) violate(`${label}: rejected by the vendor yet ${bySubscription} transition(s) were created`);
