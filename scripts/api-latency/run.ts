@@ -1,0 +1,454 @@
+/**
+ * `npm run bench:api [-- --subscriptions 100000 --accounts 10000 --quick --concurrency 8 --options-requests 2000
+ *                       --starts 500 --batch-size 2000]`
+ *
+ * Latency of the portal-facing API with a realistic amount of data (issue #6, "Performance"): with 100k
+ * subscriptions across 10k accounts, GET /v1/subscriptions/:id/upgrade-options p50/p95/p99 (target p99 ≤ 25 ms) and
+ * POST /v1/upgrades p50/p95/p99 (target p99 ≤ 50 ms), at a fixed concurrency, against baselines measured in the same
+ * run under the same load so that the figures compare across machines:
+ *   - `floor`            GET of an unknown path: the full middleware stack (logging, helmet, metrics), no I/O;
+ *   - `get-subscription` GET /v1/subscriptions/:id: authentication, rate limit, zod, one `_id` read;
+ *   - `health`           GET /health: a database ping and one Temporal RPC.
+ * Then the two endpoints once more one request at a time, with the driver's command timings and the Temporal start
+ * RPC timed, to split each request into database, Temporal and the rest (our code).
+ *
+ * Everything is started here and stopped at the end: a throwaway Temporal dev server and FerretDB (startServices), the
+ * API in this process on an ephemeral loopback port, the load generator in a worker thread. No worker is needed:
+ * a start only needs the Temporal server to accept the workflow. Prints a table, writes bench-results/api-latency-*.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pino from 'pino';
+import { loadConfig } from '../../src/config';
+import { connectDatabase, type Database } from '../../src/db/connection';
+import { startServices, type RunningServices } from '../../src/services/service-runner';
+import { startApiServer, type ApiServer } from '../../src/server';
+import { DbTiming, type CommandStats } from './db-timing';
+import { runLoad, summarize, type LatencySummary, type PlannedRequest } from './load';
+import { START_TARGET_PRODUCT, accountIdOf, seed, subscriptionIdOf, subscriptionsInAccount, type SeedReport, type SeedShape } from './seed';
+
+const TARGET_P99_MS = { upgradeOptions: 25, start: 50 } as const;
+const OPERATOR_KEY = `bench-operator-${'k'.repeat(24)}`;
+const REPO_ROOT = join(__dirname, '..', '..');
+
+interface Options {
+  quick: boolean;
+  subscriptions: number;
+  accounts: number;
+  concurrency: number;
+  optionsRequests: number;
+  starts: number;
+  sequential: number;
+  warmup: number;
+  batchSize: number;
+  phaseTimeoutS: number;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const flag = (name: string) => argv.includes(`--${name}`);
+  const value = (name: string): string | undefined => {
+    const index = argv.indexOf(`--${name}`);
+    if (index >= 0) return argv[index + 1];
+    return argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  };
+  const int = (name: string, fallback: number, min = 1) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isInteger(parsed) || parsed < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${raw}`);
+    return parsed;
+  };
+  const known = new Set([
+    'quick',
+    'subscriptions',
+    'accounts',
+    'concurrency',
+    'options-requests',
+    'starts',
+    'sequential',
+    'warmup',
+    'batch-size',
+    'phase-timeout-s',
+  ]);
+  for (const arg of argv) {
+    if (arg.startsWith('--') && !known.has(arg.slice(2).split('=')[0]!)) throw new Error(`unknown flag ${arg}`);
+  }
+  const quick = flag('quick');
+  const options: Options = {
+    quick,
+    subscriptions: int('subscriptions', quick ? 10_000 : 100_000),
+    accounts: int('accounts', quick ? 1_000 : 10_000),
+    concurrency: int('concurrency', 8),
+    optionsRequests: int('options-requests', quick ? 1_000 : 2_000),
+    starts: int('starts', quick ? 200 : 500),
+    sequential: int('sequential', quick ? 100 : 200),
+    warmup: int('warmup', quick ? 100 : 200, 0),
+    batchSize: int('batch-size', 2_000),
+    phaseTimeoutS: int('phase-timeout-s', quick ? 30 : 60),
+  };
+  if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
+  // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.
+  const startsNeeded = options.starts + Math.ceil(options.warmup / 4) + options.sequential;
+  if (startsNeeded > options.accounts) throw new Error(`${startsNeeded} starts need as many accounts; raise --accounts or lower --starts/--sequential`);
+  return options;
+}
+
+/** The URI with `monitorCommands=true` added (FerretDB's is `mongodb://host:port` with no path or query). */
+function withMonitoring(uri: string): string {
+  if (uri.includes('?')) return `${uri}&monitorCommands=true`;
+  return `${uri}${uri.endsWith('/') || /^mongodb(\+srv)?:\/\/[^/]+\/./.test(uri) ? '' : '/'}?monitorCommands=true`;
+}
+
+const say = (message: string) => process.stdout.write(`[bench:api] ${message}\n`);
+
+/** Deterministic pseudo-random sequence (LCG), so runs pick the same subscriptions. */
+function lcg(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+interface QueryPlan {
+  query: string;
+  ms: number;
+  filterPushdown: unknown;
+  plan: string[];
+  ferretdbVersion?: string;
+}
+
+/**
+ * The two subscription reads every upgrade-options request and start makes, run once each on their own, with the
+ * server's explain: on FerretDB it says whether the filter reached SQLite (`filterPushdown`) and SQLite's plan.
+ */
+async function explainHotQueries(database: Database): Promise<QueryPlan[]> {
+  const collection = database.connection.db!.collection('subscriptions');
+  const queries: Array<{ query: string; filter: Record<string, unknown> }> = [
+    { query: 'subscriptions.find({_id})', filter: { _id: subscriptionIdOf(1, 1) } },
+    { query: 'subscriptions.find({accountId})', filter: { accountId: accountIdOf(1) } },
+  ];
+  const plans: QueryPlan[] = [];
+  for (const { query, filter } of queries) {
+    const started = performance.now();
+    await collection.find(filter as never).toArray();
+    const ms = performance.now() - started;
+    const explain = (await collection.find(filter as never).explain()) as Record<string, unknown>;
+    const planner = explain.queryPlanner as { Plan?: unknown; winningPlan?: unknown } | undefined;
+    const plan = Array.isArray(planner?.Plan) ? planner.Plan.map(String) : [JSON.stringify(planner?.winningPlan ?? planner ?? {}).slice(0, 200)];
+    const serverInfo = explain.serverInfo as { ferretdbVersion?: string } | undefined;
+    plans.push({
+      query,
+      ms,
+      filterPushdown: explain.filterPushdown ?? 'n/a',
+      plan,
+      ...(serverInfo?.ferretdbVersion ? { ferretdbVersion: serverInfo.ferretdbVersion } : {}),
+    });
+  }
+  return plans;
+}
+
+interface PhaseResult {
+  name: string;
+  request: string;
+  concurrency: number;
+  latencyMs: LatencySummary;
+  perSecond: number;
+  statuses: Record<string, number>;
+  unexpected: Array<{ status: number; body: string }>;
+  timedOut: boolean;
+  db: { commandsPerRequest: number; msPerRequest: number; commands: CommandStats[] };
+  temporalStartMsPerRequest?: number;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const shape: SeedShape = { accounts: options.accounts, subscriptions: options.subscriptions };
+  say(
+    `${shape.subscriptions.toLocaleString('en-US')} subscriptions across ${shape.accounts.toLocaleString('en-US')} accounts; concurrency ${options.concurrency}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
+  );
+
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => say(`cleanup: ${(error as Error).message}`));
+    cleanups.length = 0;
+  };
+  const onSignal = () => {
+    say('interrupted; stopping services');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    let t0 = performance.now();
+    // MONGODB_URI / TEMPORAL_ADDRESS, when set, are used instead of starting FerretDB / a dev server (e.g. to compare
+    // with a real MongoDB); the database `api_latency` is dropped first and seeded from scratch.
+    const services: RunningServices = await startServices({
+      headless: true,
+      persistent: false,
+      ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
+      ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
+    });
+    cleanups.push(() => services.stop());
+    say(`services up in ${Math.round(performance.now() - t0)} ms (Temporal ${services.temporalAddress}, FerretDB ${services.mongodbUri})`);
+
+    // monitorCommands lets DbTiming see every command; otherwise this is the API's own connectDatabase.
+    const database: Database = await connectDatabase(withMonitoring(services.mongodbUri), 'api_latency');
+    cleanups.push(() => database.close());
+    if (process.env.MONGODB_URI) {
+      await database.connection.dropDatabase();
+      await Promise.all(Object.values(database.models).map((model) => model.createIndexes()));
+    }
+    const dbTiming = new DbTiming(database.connection);
+
+    t0 = performance.now();
+    const seedReport: SeedReport = await seed(database.models, shape, { batchSize: options.batchSize, log: say });
+    say(
+      `seeded ${seedReport.products} products, ${seedReport.accounts.toLocaleString('en-US')} accounts (${seedReport.accountsMs} ms), ` +
+        `${seedReport.subscriptions.toLocaleString('en-US')} subscriptions (${(seedReport.subscriptionsMs / 1000).toFixed(1)} s, ` +
+        `${seedReport.subscriptionsPerSecond.toLocaleString('en-US')}/s, batches of ${seedReport.batchSize}) in ${(seedReport.totalMs / 1000).toFixed(1)} s`,
+    );
+
+    const queryPlans = await explainHotQueries(database);
+    for (const plan of queryPlans) {
+      say(
+        `query ${plan.query}: ${plan.ms.toFixed(1)} ms alone; filterPushdown ${String(plan.filterPushdown)}; plan ${plan.plan.join(' / ')}${plan.ferretdbVersion ? ` (FerretDB ${plan.ferretdbVersion})` : ''}`,
+      );
+    }
+
+    const connection = await Connection.connect({ address: services.temporalAddress });
+    cleanups.push(() => connection.close());
+    const temporalClient = new Client({ connection, namespace: 'default' });
+    // Times the one Temporal RPC a start makes, to split start latency into Temporal vs the rest.
+    const temporalStartMs: number[] = [];
+    const service = connection.workflowService as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const startRpc = service.startWorkflowExecution!.bind(service);
+    service.startWorkflowExecution = async (...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return await startRpc(...args);
+      } finally {
+        temporalStartMs.push(performance.now() - started);
+      }
+    };
+
+    // Port 0 (ephemeral) is below what the config schema accepts from the environment, so it is set afterwards.
+    const config = {
+      ...loadConfig({ OPERATOR_API_KEY: OPERATOR_KEY, HOST: '127.0.0.1', TEMPORAL_TASK_QUEUE: 'api-latency-bench', LOG_LEVEL: 'info' }),
+      PORT: 0,
+    };
+    // Request logs are written as in production (pino-http at info) but to /dev/null, so their cost is counted
+    // and the terminal stays readable.
+    const logger = pino({ level: 'info', name: 'api' }, pino.destination({ dest: '/dev/null', sync: false }));
+    const api: ApiServer = await startApiServer(config, {
+      models: database.models,
+      temporalClient,
+      logger,
+      rateLimit: { windowMs: 60_000, limit: 100_000_000 },
+    });
+    cleanups.push(() => api.close());
+    say(`API on ${api.url}`);
+
+    const auth = { authorization: `Bearer ${OPERATOR_KEY}` };
+    const random = lcg(20_261_122);
+    const anySubscription = () => {
+      const a = Math.floor(random() * shape.accounts);
+      return subscriptionIdOf(a, Math.floor(random() * subscriptionsInAccount(shape, a)));
+    };
+    const repeat = (n: number, make: (i: number) => PlannedRequest) => Array.from({ length: n }, (_, i) => make(i));
+    // The seeded quantity of subscription 0 (seed.ts): a full upgrade.
+    const quantityOf = (a: number) => 5 + ((a * 13) % 40);
+    let nextStartAccount = 0;
+    let startKey = 0;
+    const startRequest = (): PlannedRequest => {
+      const a = nextStartAccount++;
+      return {
+        method: 'POST',
+        path: '/v1/upgrades',
+        headers: { ...auth, 'idempotency-key': `bench-${process.pid}-${startKey++}` },
+        body: { sourceSubscriptionId: subscriptionIdOf(a, 0), targetProductId: START_TARGET_PRODUCT, quantity: quantityOf(a), destination: { type: 'new' } },
+      };
+    };
+
+    const phases: PhaseResult[] = [];
+    const phase = async (name: string, request: string, concurrency: number, make: () => PlannedRequest, n: number, expect: number[]) => {
+      if (options.warmup > 0 && concurrency > 1) {
+        const warm = name === 'start' ? Math.ceil(options.warmup / 4) : options.warmup;
+        await runLoad({
+          baseUrl: api.url,
+          concurrency,
+          requests: repeat(warm, make),
+          expectStatus: expect,
+          maxDurationMs: Math.min(15, options.phaseTimeoutS) * 1000,
+        });
+      }
+      dbTiming.reset();
+      temporalStartMs.length = 0;
+      const result = await runLoad({
+        baseUrl: api.url,
+        concurrency,
+        requests: repeat(n, make),
+        expectStatus: expect,
+        maxDurationMs: options.phaseTimeoutS * 1000,
+      });
+      const commands = dbTiming.stats();
+      const count = result.latenciesMs.length;
+      const out: PhaseResult = {
+        name,
+        request,
+        concurrency,
+        latencyMs: summarize(result.latenciesMs),
+        perSecond: Math.round(count / (result.durationMs / 1000)),
+        statuses: result.statuses,
+        unexpected: result.unexpected,
+        timedOut: result.timedOut,
+        db: {
+          commandsPerRequest: Math.round((commands.reduce((s, c) => s + c.count, 0) / Math.max(1, count)) * 10) / 10,
+          msPerRequest: Math.round((dbTiming.totalMs() / Math.max(1, count)) * 100) / 100,
+          commands,
+        },
+        ...(temporalStartMs.length > 0 ? { temporalStartMsPerRequest: Math.round((temporalStartMs.reduce((s, v) => s + v, 0) / count) * 100) / 100 } : {}),
+      };
+      phases.push(out);
+      const l = out.latencyMs;
+      say(
+        `${name.padEnd(24)} n=${l.n} c=${concurrency} p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms, ${out.perSecond}/s; ` +
+          `DB ${out.db.commandsPerRequest} cmds ${out.db.msPerRequest} ms/req${out.temporalStartMsPerRequest !== undefined ? `; Temporal start ${out.temporalStartMsPerRequest} ms/req` : ''}` +
+          `${result.timedOut ? ' (TIMED OUT)' : ''}; statuses ${JSON.stringify(out.statuses)}`,
+      );
+      for (const bad of out.unexpected) say(`  unexpected ${bad.status}: ${bad.body}`);
+      return out;
+    };
+
+    const n = options.optionsRequests;
+    const c = options.concurrency;
+    const floor = await phase('floor', 'GET /v1/unknown (404, middleware only)', c, () => ({ method: 'GET', path: '/v1/unknown', headers: auth }), n, [404]);
+    const getSub = await phase(
+      'get-subscription',
+      'GET /v1/subscriptions/:id',
+      c,
+      () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}`, headers: auth }),
+      n,
+      [200],
+    );
+    const health = await phase('health', 'GET /health', c, () => ({ method: 'GET', path: '/health', headers: {} }), n, [200]);
+    const upgradeOptions = await phase(
+      'upgrade-options',
+      'GET /v1/subscriptions/:id/upgrade-options',
+      c,
+      () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}/upgrade-options`, headers: auth }),
+      n,
+      [200],
+    );
+    const start = await phase('start', 'POST /v1/upgrades (new destination)', c, startRequest, options.starts, [202]);
+    const optionsSequential = await phase(
+      'upgrade-options (c=1)',
+      'GET /v1/subscriptions/:id/upgrade-options',
+      1,
+      () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}/upgrade-options`, headers: auth }),
+      options.sequential,
+      [200],
+    );
+    const startSequential = await phase('start (c=1)', 'POST /v1/upgrades (new destination)', 1, startRequest, options.sequential, [202]);
+
+    // ---- report
+    const ratio = (a: LatencySummary, b: LatencySummary) => Math.round((a.p99 / b.p99) * 100) / 100;
+    const verdict = (p99: number, target: number) => (p99 <= target ? 'PASS' : 'MISS');
+    const rows: string[][] = [
+      ['phase', 'n', 'c', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'req/s', 'target p99', '', 'p99 ÷ floor', 'p99 ÷ get-sub'],
+      ...phases.map((p) => {
+        const target = p.name === 'upgrade-options' ? TARGET_P99_MS.upgradeOptions : p.name === 'start' ? TARGET_P99_MS.start : undefined;
+        return [
+          p.name,
+          String(p.latencyMs.n),
+          String(p.concurrency),
+          p.latencyMs.p50.toFixed(1),
+          p.latencyMs.p95.toFixed(1),
+          p.latencyMs.p99.toFixed(1),
+          p.latencyMs.max.toFixed(1),
+          String(p.perSecond),
+          target ? `≤ ${target}` : '',
+          target ? verdict(p.latencyMs.p99, target) : '',
+          String(ratio(p.latencyMs, floor.latencyMs)),
+          String(ratio(p.latencyMs, getSub.latencyMs)),
+        ];
+      }),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    process.stdout.write('\n');
+    for (const [index, row] of rows.entries()) {
+      process.stdout.write(`${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}\n`);
+      if (index === 0) process.stdout.write(`${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+    }
+    const split = (p: PhaseResult) => {
+      const total = p.latencyMs.mean;
+      const temporal = p.temporalStartMsPerRequest ?? 0;
+      return (
+        `mean ${total.toFixed(1)} ms = DB ${p.db.msPerRequest.toFixed(1)} ms (${p.db.commandsPerRequest} commands, summed)` +
+        (temporal ? ` + Temporal start RPC ${temporal.toFixed(1)} ms` : '') +
+        (total - p.db.msPerRequest - temporal > 0
+          ? ` + the rest ${(total - p.db.msPerRequest - temporal).toFixed(1)} ms (our code, HTTP, event loop)`
+          : ' + the rest ≈ 0 (parallel DB commands overlap: the request is DB-bound)')
+      );
+    };
+    process.stdout.write(`\none request at a time:\n  upgrade-options  ${split(optionsSequential)}\n  start            ${split(startSequential)}\n`);
+    process.stdout.write('  slowest commands (c=1):\n');
+    for (const p of [optionsSequential, startSequential]) {
+      for (const cmd of p.db.commands.slice(0, 4)) {
+        process.stdout.write(
+          `    ${p.name.padEnd(22)} ${cmd.command.padEnd(48)} ×${String(cmd.count).padStart(4)}  mean ${cmd.meanMs.toFixed(2)} ms  p99 ${cmd.p99Ms.toFixed(2)} ms\n`,
+        );
+      }
+    }
+    process.stdout.write(
+      `\nupgrade-options p99 ${upgradeOptions.latencyMs.p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS.upgradeOptions}): ${verdict(upgradeOptions.latencyMs.p99, TARGET_P99_MS.upgradeOptions)}; ` +
+        `start p99 ${start.latencyMs.p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS.start}): ${verdict(start.latencyMs.p99, TARGET_P99_MS.start)}; ` +
+        `baselines p99: floor ${floor.latencyMs.p99.toFixed(1)}, get-subscription ${getSub.latencyMs.p99.toFixed(1)}, health ${health.latencyMs.p99.toFixed(1)} ms\n`,
+    );
+
+    const outDir = join(REPO_ROOT, 'bench-results');
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `api-latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          kind: 'api-latency',
+          at: new Date().toISOString(),
+          options,
+          machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemGb: Math.round(totalmem() / 2 ** 30), loadavg: loadavg(), node: process.version },
+          seed: seedReport,
+          queryPlans,
+          targets: { upgradeOptionsP99Ms: TARGET_P99_MS.upgradeOptions, startP99Ms: TARGET_P99_MS.start },
+          verdict: {
+            upgradeOptions: verdict(upgradeOptions.latencyMs.p99, TARGET_P99_MS.upgradeOptions),
+            start: verdict(start.latencyMs.p99, TARGET_P99_MS.start),
+            upgradeOptionsP99VsGetSubscription: ratio(upgradeOptions.latencyMs, getSub.latencyMs),
+            startP99VsGetSubscription: ratio(start.latencyMs, getSub.latencyMs),
+            upgradeOptionsP99VsHealth: ratio(upgradeOptions.latencyMs, health.latencyMs),
+            upgradeOptionsP99VsFloor: ratio(upgradeOptions.latencyMs, floor.latencyMs),
+            startP99VsFloor: ratio(start.latencyMs, floor.latencyMs),
+            startP99VsHealth: ratio(start.latencyMs, health.latencyMs),
+          },
+          phases,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    say(`wrote ${file}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`[bench:api] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
