@@ -2,7 +2,7 @@ import type { InvoiceDraft, InvoiceLine } from '../src/domain/proration';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './validation';
-import { recordStep, setUpgradeStatus } from './upgrade-record';
+import { updateUpgradeRecord } from './upgrade-record';
 
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
 export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
@@ -47,7 +47,6 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
   return {
     /** The credit for the source's unused days and the debit for the destination, each exactly once. */
     async issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<{ creditInvoiceId: string; debitInvoiceId: string }> {
-      await setUpgradeStatus(deps, upgradeId, 'invoicing');
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const upgrade = await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean();
       const accountId = upgrade!.accountId;
@@ -58,8 +57,11 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
       const debitInvoiceId = await issue(upgradeId, accountId, plan.debit, destinationSubscriptionId, (line) =>
         `Upgrade charge: ${line.quantity} × ${line.productId}, ${days(line)}`,
       );
-      await deps.models.upgrades.updateOne({ _id: upgradeId }, { $addToSet: { invoiceIds: { $each: [creditInvoiceId, debitInvoiceId] } } });
-      await recordStep(deps, upgradeId, { name: 'invoices_issued', status: 'completed', detail: `${creditInvoiceId}, ${debitInvoiceId}` });
+      await updateUpgradeRecord(deps, upgradeId, {
+        status: 'invoicing',
+        addToSet: { invoiceIds: [creditInvoiceId, debitInvoiceId] },
+        step: { name: 'invoices_issued', status: 'completed', detail: `${creditInvoiceId}, ${debitInvoiceId}` },
+      });
       return { creditInvoiceId, debitInvoiceId };
     },
   };

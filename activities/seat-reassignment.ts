@@ -5,7 +5,7 @@ import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './validation';
-import { recordStep, setUpgradeStatus } from './upgrade-record';
+import { recordStep, setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
 import type { VendorRecord } from './vendor-transition';
 
 export interface AutomaticReassignmentResult {
@@ -68,11 +68,13 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
 
     /** Persists the seat reassignment state shown by `GET /v1/upgrades/:id` (and the status while waiting). */
     async recordSeatReassignmentState(upgradeId: string, state: SeatReassignmentState, awaitingConfirmation: boolean): Promise<void> {
-      if (awaitingConfirmation) await setUpgradeStatus(deps, upgradeId, 'awaiting_manual_seat_reassignment');
-      await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { seatReassignment: state } });
-      if (state.state === 'confirmed') {
-        await recordStep(deps, upgradeId, { name: 'seats_reassigned', status: 'completed', detail: `manually, confirmed by ${state.confirmedBy ?? 'unknown'}` });
-      }
+      await updateUpgradeRecord(deps, upgradeId, {
+        ...(awaitingConfirmation ? { status: 'awaiting_manual_seat_reassignment' as const } : {}),
+        set: { seatReassignment: state },
+        ...(state.state === 'confirmed'
+          ? { step: { name: 'seats_reassigned', status: 'completed' as const, detail: `manually, confirmed by ${state.confirmedBy ?? 'unknown'}` } }
+          : {}),
+      });
     },
   };
 }

@@ -6,7 +6,7 @@ import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './validation';
-import { recordStep, setUpgradeStatus } from './upgrade-record';
+import { updateUpgradeRecord } from './upgrade-record';
 import type { VendorOutcome } from './vendor-transition';
 
 /** Internal id of the subscription a partial → new upgrade creates: derived, so a re-run finds the same one. */
@@ -81,7 +81,6 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
      * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
      */
     async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome): Promise<{ destinationSubscriptionId: string }> {
-      await setUpgradeStatus(deps, upgradeId, 'applying');
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const at = deps.clock().toISOString();
       const installmentFor = (id: string) => plan.installmentChanges.find((change) => change.subscriptionId === id);
@@ -114,11 +113,11 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         await lockSubscriptions(deps.models, upgradeId, [destinationSubscriptionId]);
         await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
       }
-      await deps.models.upgrades.updateOne(
-        { _id: upgradeId },
-        { $addToSet: { subscriptionsTouched: { $each: [plan.sourceSubscriptionId, destinationSubscriptionId] } } },
-      );
-      await recordStep(deps, upgradeId, { name: 'subscriptions_applied', status: 'completed' });
+      await updateUpgradeRecord(deps, upgradeId, {
+        status: 'applying',
+        addToSet: { subscriptionsTouched: [plan.sourceSubscriptionId, destinationSubscriptionId] },
+        step: { name: 'subscriptions_applied', status: 'completed' },
+      });
       return { destinationSubscriptionId };
     },
   };

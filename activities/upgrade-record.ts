@@ -15,23 +15,36 @@ async function currentStatus(deps: UpgradeActivityDeps, upgradeId: string): Prom
   return (await deps.models.upgrades.findById(upgradeId, { status: 1 }).lean())?.status;
 }
 
-/** Never moves a finished upgrade back (a late retry of an earlier step must not reopen it). */
-export async function setUpgradeStatus(deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus): Promise<void> {
-  const current = await currentStatus(deps, upgradeId);
-  if (current === undefined || current === status || FINAL_STATUSES.includes(current)) return;
-  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { status } });
+export type UpgradeStepInput = Omit<UpgradeStepRecord, 'at'> & { at?: string };
+
+export interface UpgradeRecordChange {
+  /** Ignored once the upgrade is final: a late retry of an earlier step must not reopen it. */
+  status?: UpgradeStatus;
+  /** Appended once: a retried activity finds its step already there and adds nothing. */
+  step?: UpgradeStepInput;
+  set?: Record<string, unknown>;
+  addToSet?: Record<string, readonly string[]>;
 }
 
-/** Appends a step once: a retried activity finds its step already there and adds nothing. */
-export async function recordStep(
-  deps: UpgradeActivityDeps,
-  upgradeId: string,
-  step: Omit<UpgradeStepRecord, 'at'> & { at?: string },
-): Promise<void> {
-  const record = await deps.models.upgrades.findById(upgradeId, { steps: 1 }).lean();
-  if (!record || (record.steps ?? []).some((existing) => existing.name === step.name)) return;
-  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $push: { steps: { ...step, at: step.at ? new Date(step.at) : deps.clock() } } });
+/** One read and at most one write of the upgrade record, whatever the activity changes in it. */
+export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: string, change: UpgradeRecordChange): Promise<void> {
+  const record = await deps.models.upgrades.findById(upgradeId, { status: 1, steps: 1 }).lean();
+  if (!record) return;
+  const $set: Record<string, unknown> = { ...change.set };
+  if (change.status && record.status !== change.status && !FINAL_STATUSES.includes(record.status)) $set.status = change.status;
+  const update: Record<string, unknown> = {};
+  if (Object.keys($set).length > 0) update.$set = $set;
+  if (change.step && !(record.steps ?? []).some((existing) => existing.name === change.step!.name)) {
+    update.$push = { steps: { ...change.step, at: change.step.at ? new Date(change.step.at) : deps.clock() } };
+  }
+  if (change.addToSet) {
+    update.$addToSet = Object.fromEntries(Object.entries(change.addToSet).map(([field, values]) => [field, { $each: [...values] }]));
+  }
+  if (Object.keys(update).length > 0) await deps.models.upgrades.updateOne({ _id: upgradeId }, update);
 }
+
+export const setUpgradeStatus = (deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus) => updateUpgradeRecord(deps, upgradeId, { status });
+export const recordStep = (deps: UpgradeActivityDeps, upgradeId: string, step: UpgradeStepInput) => updateUpgradeRecord(deps, upgradeId, { step });
 
 /** Sets the final status once; later calls (retries, a second path) change nothing. */
 async function finish(deps: UpgradeActivityDeps, upgradeId: string, fields: Record<string, unknown>): Promise<void> {

@@ -5,7 +5,7 @@ import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } 
 import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
 import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
-import { recordStep, setUpgradeStatus } from './upgrade-record';
+import { updateUpgradeRecord } from './upgrade-record';
 
 /** What the workflow needs to steer; the full plan stays in the database (keeps the history small). */
 export interface ValidatedUpgrade {
@@ -58,7 +58,6 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
      */
     async validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome> {
       const { upgradeId, request } = input;
-      await setUpgradeStatus(deps, upgradeId, 'validating');
       const frozen = await deps.models.upgrades.findById(upgradeId, { plan: 1 }).lean();
       if (frozen?.plan) {
         const plan = frozen.plan as UpgradePlan;
@@ -98,20 +97,18 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const { plan } = result;
       // The frozen-plan check above decided; the write filters on `_id` alone (see upgrade-record.ts).
-      await deps.models.upgrades.updateOne(
-        { _id: upgradeId },
-        {
-          $set: {
-            plan,
-            kind: plan.kind,
-            destinationType: plan.destinationType,
-            upgradeDate: plan.upgradeDate,
-            subscriptionsTouched: lockedSubscriptionIds(plan),
-            seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
-          },
+      await updateUpgradeRecord(deps, upgradeId, {
+        status: 'validating',
+        set: {
+          plan,
+          kind: plan.kind,
+          destinationType: plan.destinationType,
+          upgradeDate: plan.upgradeDate,
+          subscriptionsTouched: lockedSubscriptionIds(plan),
+          seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
         },
-      );
-      await recordStep(deps, upgradeId, { name: 'validated', status: 'completed', detail: plan.summary });
+        step: { name: 'validated', status: 'completed', detail: plan.summary },
+      });
       // Whoever froze the plan first wins; return what is stored.
       return outcomeOf(await loadPlan(deps, upgradeId));
     },

@@ -7,7 +7,7 @@ import type { Transition } from '../src/vendor/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/vendor/transition-progress';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './validation';
-import { recordStep, setUpgradeStatus } from './upgrade-record';
+import { setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
 
 /** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */
 export interface VendorRecord {
@@ -123,8 +123,10 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         transition,
         requestedAt: deps.clock().toISOString(),
       };
-      await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { vendor: record } });
-      await recordStep(deps, upgradeId, { name: `vendor_transition_requested${attempt ? `_${attempt}` : ''}`, status: 'completed', detail: `MS-RequestId ${requestId}` });
+      await updateUpgradeRecord(deps, upgradeId, {
+        set: { vendor: record },
+        step: { name: `vendor_transition_requested${attempt ? `_${attempt}` : ''}`, status: 'completed', detail: `MS-RequestId ${requestId}` },
+      });
       return { requestId, attempt };
     },
 
@@ -161,11 +163,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
               : {}),
             completedAt: deps.clock().toISOString(),
           };
-          await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { 'vendor.outcome': outcome } });
-          await recordStep(deps, upgradeId, {
-            name: `vendor_transition_${outcome.conversion}${record.attempt ? `_${record.attempt}` : ''}`,
-            status: outcome.conversion === 'completed' ? 'completed' : 'failed',
-            detail: outcome.errors.map((e) => `${e.code} ${e.description}`).join('; ') || undefined,
+          await updateUpgradeRecord(deps, upgradeId, {
+            set: { 'vendor.outcome': outcome },
+            step: {
+              name: `vendor_transition_${outcome.conversion}${record.attempt ? `_${record.attempt}` : ''}`,
+              status: outcome.conversion === 'completed' ? 'completed' : 'failed',
+              detail: outcome.errors.map((e) => `${e.code} ${e.description}`).join('; ') || undefined,
+            },
           });
           return outcome;
         }

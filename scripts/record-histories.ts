@@ -22,7 +22,8 @@ import pino from 'pino';
 import { createApp } from '../src/api/app';
 import { connectDatabase } from '../src/db/connection';
 import { fromProduct, fromSubscription } from '../src/db/mappers';
-import { addDays, addMonths, utcDateOf } from '../src/domain/dates';
+import { addDays, addMonths } from '../src/domain/dates';
+import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { DEMO_PRODUCT_IDS, demoProducts } from '../src/domain/demo-catalog';
 import { POLICY_PROFILES } from '../src/domain/eligibility';
 import type { Account, Installment, Subscription } from '../src/domain/types';
@@ -59,36 +60,11 @@ interface Scenario {
 
 let counter = 0;
 function account(): Account {
-  const id = `acc_rec_${++counter}_${randomBytes(3).toString('hex')}`;
-  return { id, name: `Recorded ${id}`, tenantId: `tenant-${id}`, role: 'direct_reseller', partnerId: 'mpn-1001', currency: 'USD', taxRateBasisPoints: 2000 };
+  return sampleAccount({ id: `acc_rec_${++counter}_${randomBytes(3).toString('hex')}` });
 }
 
 function subscription(owner: Account, overrides: Partial<Subscription> = {}): Subscription {
-  const today = utcDateOf(new Date());
-  const chargeStart = addDays(today, -5);
-  const termStart = addMonths(chargeStart, -2);
-  const id = overrides.id ?? `sub_rec_${randomBytes(5).toString('hex')}`;
-  return {
-    id,
-    externalId: `ext-${id}`,
-    accountId: owner.id,
-    productId: DEMO_PRODUCT_IDS.businessBasic,
-    quantity: 10,
-    status: 'active',
-    isTrial: false,
-    term: 'P1Y',
-    billingFrequency: 'monthly',
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart,
-    chargeEnd: addDays(addMonths(chargeStart, 1), -1),
-    purchasedAt: `${termStart}T09:00:00.000Z`,
-    cancellationWindowEndsAt: `${addDays(termStart, 7)}T09:00:00.000Z`,
-    unitPrice: 735,
-    currency: 'USD',
-    partnerId: 'mpn-1001',
-    ...overrides,
-  };
+  return sampleSubscription(owner, { id: overrides.id ?? `sub_rec_${randomBytes(5).toString('hex')}`, ...overrides });
 }
 
 /** Monthly installments of an annual term: the current one invoiced, the rest pending until the term ends. */

@@ -1,8 +1,9 @@
 import type { Database } from './db/connection';
 import { fromProduct, fromSubscription, toAccount, toProduct, toSubscription } from './db/mappers';
-import { addDays, addMonths, utcDateOf } from './domain/dates';
+import { utcDateOf } from './domain/dates';
 import { DEMO_PRODUCT_IDS, demoProducts } from './domain/demo-catalog';
 import type { Account, Subscription } from './domain/types';
+import { sampleSubscription } from './sample-data';
 import { registerWithSimulator, simulatorSeedFor } from './vendor/simulator-registration';
 
 /**
@@ -17,25 +18,13 @@ export function demoAccounts(): Account[] {
 }
 
 export function demoSubscriptions(today = utcDateOf(new Date())): Subscription[] {
-  const chargeStart = addDays(today, -9);
-  const termStart = addMonths(chargeStart, -3);
-  const base = {
-    status: 'active' as const,
-    isTrial: false,
-    term: 'P1Y' as const,
-    billingFrequency: 'monthly' as const,
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart,
-    chargeEnd: addDays(addMonths(chargeStart, 1), -1),
-    purchasedAt: `${termStart}T10:00:00.000Z`,
-    cancellationWindowEndsAt: `${addDays(termStart, 7)}T10:00:00.000Z`,
-  };
+  const [contoso, fabrikam] = demoAccounts() as [Account, Account];
+  const timing = { today, daysIntoCycle: 9, monthsIntoTerm: 3 };
   return [
-    { ...base, id: 'sub_contoso_basic', externalId: 'a1b2c3d4-0001-4000-8000-000000000001', accountId: 'acc_contoso', productId: DEMO_PRODUCT_IDS.businessBasic, quantity: 10, unitPrice: 735, currency: 'USD', partnerId: '6104321' },
-    { ...base, id: 'sub_contoso_standard', externalId: 'a1b2c3d4-0001-4000-8000-000000000002', accountId: 'acc_contoso', productId: DEMO_PRODUCT_IDS.businessStandard, quantity: 5, unitPrice: 1470, currency: 'USD', partnerId: '6104321' },
-    { ...base, id: 'sub_contoso_o365e1', externalId: 'a1b2c3d4-0001-4000-8000-000000000003', accountId: 'acc_contoso', productId: DEMO_PRODUCT_IDS.office365E1, quantity: 25, unitPrice: 1050, currency: 'USD', partnerId: '6104321' },
-    { ...base, id: 'sub_fabrikam_basic', externalId: 'a1b2c3d4-0002-4000-8000-000000000001', accountId: 'acc_fabrikam', productId: DEMO_PRODUCT_IDS.businessBasic, quantity: 8, unitPrice: 735, currency: 'EUR' },
+    sampleSubscription(contoso, { id: 'sub_contoso_basic', externalId: 'a1b2c3d4-0001-4000-8000-000000000001', productId: DEMO_PRODUCT_IDS.businessBasic, quantity: 10, unitPrice: 735 }, timing),
+    sampleSubscription(contoso, { id: 'sub_contoso_standard', externalId: 'a1b2c3d4-0001-4000-8000-000000000002', productId: DEMO_PRODUCT_IDS.businessStandard, quantity: 5, unitPrice: 1470 }, timing),
+    sampleSubscription(contoso, { id: 'sub_contoso_o365e1', externalId: 'a1b2c3d4-0001-4000-8000-000000000003', productId: DEMO_PRODUCT_IDS.office365E1, quantity: 25, unitPrice: 1050 }, timing),
+    sampleSubscription(fabrikam, { id: 'sub_fabrikam_basic', externalId: 'a1b2c3d4-0002-4000-8000-000000000001', productId: DEMO_PRODUCT_IDS.businessBasic, quantity: 8, unitPrice: 735, currency: 'EUR' }, timing),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { addDays, addMonths, utcDateOf } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { Account, Subscription } from '../../../src/domain/types';
+import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 
 /**
  * Generated upgrade cases for the benchmark and the fault suite: one account per case (so seat conservation can be
@@ -30,46 +30,16 @@ export interface UpgradeCase {
   idempotencyKey: string;
 }
 
-export function makeAccount(id: string): Account {
-  return { id, name: `Bench ${id}`, tenantId: `tenant-${id}`, role: 'direct_reseller', partnerId: 'mpn-1001', currency: 'USD', taxRateBasisPoints: 2000 };
-}
-
-export function makeSubscription(account: Account, overrides: Partial<Subscription> & { id: string }): Subscription {
-  const today = utcDateOf(new Date());
-  const chargeStart = addDays(today, -5);
-  const termStart = addMonths(chargeStart, -2);
-  return {
-    externalId: `ext-${overrides.id}`,
-    accountId: account.id,
-    productId: DEMO_PRODUCT_IDS.businessBasic,
-    quantity: 10,
-    status: 'active',
-    isTrial: false,
-    term: 'P1Y',
-    billingFrequency: 'monthly',
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart,
-    chargeEnd: addDays(addMonths(chargeStart, 1), -1),
-    purchasedAt: `${termStart}T09:00:00.000Z`,
-    cancellationWindowEndsAt: `${addDays(termStart, 7)}T09:00:00.000Z`,
-    unitPrice: 735,
-    currency: 'USD',
-    partnerId: 'mpn-1001',
-    ...overrides,
-  };
-}
-
 /** `count` cases cycling through the four kinds; `runId` keeps ids unique across runs on a reused database. */
 export function makeUpgradeCases(count: number, runId = randomBytes(3).toString('hex'), kinds: readonly UpgradeKind[] = UPGRADE_KINDS): UpgradeCase[] {
   return Array.from({ length: count }, (_, index) => {
     const kind = kinds[index % kinds.length]!;
     const tag = `${runId}_${index}`;
-    const account = makeAccount(`acc_${tag}`);
-    const source = makeSubscription(account, { id: `sub_${tag}_src`, quantity: 10 });
+    const account = sampleAccount({ id: `acc_${tag}`, name: `Bench acc_${tag}` });
+    const source = sampleSubscription(account, { id: `sub_${tag}_src`, quantity: 10 });
     const intoExisting = kind === 'full_to_existing' || kind === 'partial_to_existing';
     const destination = intoExisting
-      ? makeSubscription(account, {
+      ? sampleSubscription(account, {
           id: `sub_${tag}_dst`,
           productId: DEMO_PRODUCT_IDS.businessStandard,
           quantity: 3,

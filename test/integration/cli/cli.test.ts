@@ -10,7 +10,7 @@ import { formatUpgradeReport, showUpgrade } from '../../../src/cli/commands/show
 import { CliError } from '../../../src/cli/errors';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
-import { makeAccount, makeSubscription } from '../support/scenarios';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { OPERATOR_KEY, startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**

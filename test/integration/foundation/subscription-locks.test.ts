@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromSubscription } from '../../../src/db/mappers';
 import { lockSubscriptions, releaseSubscriptions, subscriptionsLockedByOthers } from '../../../src/db/subscription-locks';
-import { makeAccount, makeSubscription } from '../support/scenarios';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 
 /** Locks on the real database server (FerretDB in CI), under real concurrency. */
 let db: Database;

@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { startTemporalDevServer, type TemporalDevServer } from '../../../src/services/temporal-dev-server';
 import { projectRoot } from '../../../src/services/tools';
-import { makeAccount, makeSubscription } from '../support/scenarios';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**

@@ -5,7 +5,7 @@ import { addDays, addMonths } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { Installment, Subscription } from '../../../src/domain/types';
 import { confirmSeatReassignmentUpdate, getUpgradeStateQuery, UPGRADE_WORKFLOW_TYPE, type UpgradeWorkflowInput } from '../../../workflows/messages';
-import { makeAccount, makeSubscription } from '../support/scenarios';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /** The other paths of UpgradeWorkflow: installments, full → existing, throttling, reminders, lean history, legibility. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { daysInclusive, utcDateOf } from '../../../src/domain/dates';
-import { makeAccount, makeSubscription } from '../support/scenarios';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
