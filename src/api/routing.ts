@@ -148,9 +148,17 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], options
       if (route.body) {
         const raw = req.body === undefined && route.bodyOptional ? {} : req.body;
         const forbidden = forbiddenKeys(raw);
-        if (forbidden.length > 0) errors.push(...forbidden);
-        else if (raw === undefined) errors.push({ path: '(body)', message: 'a JSON object body is required' });
-        else body = parsePart(route.body, raw, '', errors);
+        errors.push(...forbidden);
+        // Name every problem at once: $-keys and the schema's own (an unknown field holding a $-key is both). Only a
+        // body nested too deep is not handed to the schema parser.
+        const tooDeep = forbidden.some((problem) => problem.message.startsWith('nested deeper'));
+        if (raw === undefined) errors.push({ path: '(body)', message: 'a JSON object body is required' });
+        else if (!tooDeep) {
+          const schemaErrors: FieldError[] = [];
+          body = parsePart(route.body, raw, '', schemaErrors);
+          const reported = new Set(forbidden.map((problem) => problem.path));
+          errors.push(...schemaErrors.filter((problem) => !reported.has(problem.path)));
+        }
       }
       if (errors.length > 0) throw validationError(errors);
       const result = await route.handler({
