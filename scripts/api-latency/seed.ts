@@ -7,9 +7,10 @@
  * Subscription `0` of every account is Microsoft 365 Business Basic: the start phase upgrades those (a distinct
  * source per start, since a start locks its source) to Business Standard.
  */
-import { fromProduct } from '../../src/db/mappers';
+import { fromProduct, fromSubscription } from '../../src/db/mappers';
 import type { Models } from '../../src/db/models';
-import { addDays, addMonths, utcDateOf, type IsoDate } from '../../src/domain/dates';
+import { utcDateOf, type IsoDate } from '../../src/domain/dates';
+import { sampleAccount, sampleSubscription } from '../../src/sample-data';
 import { DEMO_PRODUCT_IDS, demoProducts } from '../../src/domain/demo-catalog';
 import type { Product } from '../../src/domain/catalog';
 
@@ -60,38 +61,16 @@ function accountDoc(a: number, now: Date) {
 }
 
 function subscriptionDoc(a: number, j: number, today: IsoDate, prices: ReadonlyMap<string, number>, now: Date) {
-  const id = subscriptionIdOf(a, j);
   const productId = PRODUCT_MIX[j % PRODUCT_MIX.length]!;
-  // Spread charge cycles and term starts a little, always with today inside the current charge cycle.
-  const chargeStart = addDays(today, -((a * 7 + j * 3) % 20));
-  const termStart = addMonths(chargeStart, -((a + j) % 6) - 1);
   const unitPrice = prices.get(productId);
   if (unitPrice === undefined) throw new Error(`no P1Y/monthly USD price for ${productId}`);
-  return {
-    _id: id,
-    externalId: `ext-${id}`,
-    accountId: accountIdOf(a),
-    productId,
-    quantity: 5 + ((a * 13 + j * 5) % 40),
-    status: 'active',
-    isTrial: false,
-    term: 'P1Y',
-    billingFrequency: 'monthly',
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart,
-    chargeEnd: addDays(addMonths(chargeStart, 1), -1),
-    purchasedAt: `${termStart}T09:00:00.000Z`,
-    cancellationWindowEndsAt: `${addDays(termStart, 7)}T09:00:00.000Z`,
-    unitPrice,
-    currency: 'USD',
-    partnerId: 'mpn-1001',
-    lockedByUpgradeId: null,
-    lockedAt: null,
-    appliedUpgradeIds: [],
-    createdAt: now,
-    updatedAt: now,
-  };
+  // Spread charge cycles and term starts a little, always with today inside the current charge cycle.
+  const subscription = sampleSubscription(
+    sampleAccount({ id: accountIdOf(a) }),
+    { id: subscriptionIdOf(a, j), productId, quantity: 5 + ((a * 13 + j * 5) % 40), unitPrice },
+    { today, daysIntoCycle: (a * 7 + j * 3) % 20, monthsIntoTerm: ((a + j) % 6) + 1 },
+  );
+  return { ...fromSubscription(subscription), lockedByUpgradeId: null, lockedAt: null, appliedUpgradeIds: [], createdAt: now, updatedAt: now };
 }
 
 export interface SeedReport {
