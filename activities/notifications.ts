@@ -58,7 +58,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
         const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
         if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, 'UpgradeDataInconsistent');
         const account = await deps.models.accounts.findById(upgrade.accountId).lean();
-        const plan = (upgrade.plan ?? undefined) as UpgradePlan | undefined;
+        const plan = (await deps.models.upgradePlans.findById(upgradeId).lean())?.plan as UpgradePlan | undefined;
         const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
         const payload = {
           id,

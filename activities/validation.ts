@@ -18,13 +18,29 @@ export interface ValidatedUpgrade {
 }
 export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
 
-export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan> {
-  const upgrade = await deps.models.upgrades.findById(upgradeId, { plan: 1 }).lean();
-  if (!upgrade?.plan) {
-    throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
-  }
-  return upgrade.plan as UpgradePlan;
+async function findPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan | undefined> {
+  return (await deps.models.upgradePlans.findById(upgradeId).lean())?.plan as UpgradePlan | undefined;
 }
+
+export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan> {
+  const plan = await findPlan(deps, upgradeId);
+  if (!plan) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
+  return plan;
+}
+
+/** Freezes the plan: the first insert wins, and every later attempt (a retry, a racing run) gets the frozen one. */
+async function freezePlan(deps: UpgradeActivityDeps, upgradeId: string, plan: UpgradePlan): Promise<UpgradePlan> {
+  try {
+    await deps.models.upgradePlans.create({ _id: upgradeId, plan });
+    return plan;
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    return loadPlan(deps, upgradeId);
+  }
+}
+
+/** The part of the plan portals show, kept on the upgrade record. */
+export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
 
 function lockedSubscriptionIds(plan: Pick<UpgradePlan, 'sourceSubscriptionId' | 'destinationType' | 'destinationSubscriptionId'>): string[] {
   return plan.destinationType === 'existing' && plan.destinationSubscriptionId
@@ -58,9 +74,9 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
      */
     async validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome> {
       const { upgradeId, request } = input;
-      const frozen = await deps.models.upgrades.findById(upgradeId, { plan: 1 }).lean();
-      if (frozen?.plan) {
-        const plan = frozen.plan as UpgradePlan;
+      const frozen = await findPlan(deps, upgradeId);
+      if (frozen) {
+        const plan = frozen;
         const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(plan));
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
@@ -95,12 +111,11 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
 
       const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(result.plan));
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
-      const { plan } = result;
-      // The frozen-plan check above decided; the write filters on `_id` alone (see upgrade-record.ts).
+      const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {
         status: 'validating',
         set: {
-          plan,
+          plan: planSummaryOf(plan),
           kind: plan.kind,
           destinationType: plan.destinationType,
           upgradeDate: plan.upgradeDate,
@@ -109,8 +124,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         },
         step: { name: 'validated', status: 'completed', detail: plan.summary },
       });
-      // Whoever froze the plan first wins; return what is stored.
-      return outcomeOf(await loadPlan(deps, upgradeId));
+      return outcomeOf(plan);
     },
   };
 }

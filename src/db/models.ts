@@ -140,7 +140,7 @@ const upgradeSchema = new Schema(
     destinationType: { type: String, required: true },
     status: { type: String, required: true },
     upgradeDate: String,
-    /** The frozen quote: the domain's upgrade plan computed at validation, applied as-is afterwards. */
+    /** What portals show of the frozen plan (summary, quote, kind, date); the full plan is in `upgrade_plans`. */
     plan: { type: Schema.Types.Mixed, default: null },
     steps: { type: [stepSchema], default: [] },
     vendor: { type: Schema.Types.Mixed, default: null },
@@ -155,6 +155,16 @@ const upgradeSchema = new Schema(
 );
 upgradeSchema.index({ accountId: 1, status: 1 });
 upgradeSchema.index({ 'request.sourceSubscriptionId': 1 });
+
+const upgradePlanSchema = new Schema(
+  {
+    /** The upgrade id. Inserted once, never updated: inserting is how a plan is frozen (a second insert is refused). */
+    _id: { type: String, required: true },
+    /** The domain's full UpgradePlan (several KB). Kept out of the upgrade record, which is rewritten at every step. */
+    plan: { type: Schema.Types.Mixed, required: true },
+  },
+  strict,
+);
 
 const invoiceLineSchema = new Schema(
   {
@@ -258,6 +268,7 @@ export type SubscriptionDocument = InferSchemaType<typeof subscriptionSchema>;
 export type ProductDocument = InferSchemaType<typeof productSchema>;
 export type UpgradeDocument = InferSchemaType<typeof upgradeSchema>;
 export type InvoiceDocument = InferSchemaType<typeof invoiceSchema>;
+export type UpgradePlanDocument = InferSchemaType<typeof upgradePlanSchema>;
 export type HistoryEntryDocument = InferSchemaType<typeof historyEntrySchema>;
 export type NotificationDocument = InferSchemaType<typeof notificationSchema>;
 export type ApiKeyDocument = InferSchemaType<typeof apiKeySchema>;
@@ -269,6 +280,7 @@ export function createModels(connection: Connection) {
     subscriptions: connection.model('Subscription', subscriptionSchema, 'subscriptions') as Model<SubscriptionDocument>,
     products: connection.model('Product', productSchema, 'products') as Model<ProductDocument>,
     upgrades: connection.model('Upgrade', upgradeSchema, 'upgrades') as Model<UpgradeDocument>,
+    upgradePlans: connection.model('UpgradePlan', upgradePlanSchema, 'upgrade_plans') as Model<UpgradePlanDocument>,
     invoices: connection.model('Invoice', invoiceSchema, 'invoices') as Model<InvoiceDocument>,
     historyEntries: connection.model('HistoryEntry', historyEntrySchema, 'history_entries') as Model<HistoryEntryDocument>,
     notifications: connection.model('Notification', notificationSchema, 'notifications') as Model<NotificationDocument>,
