@@ -3,11 +3,9 @@ import type { UpgradeActivityDeps } from './deps';
 import { releaseSubscriptions } from '../src/db/subscription-locks';
 
 /*
- * Record keeping for the upgrade document: status, steps, outcome. Every write filters on `_id` alone and decides
- * its condition from a read just before: FerretDB 1.x pushes down to SQLite only a filter that is exactly
- * `{ _id }`; any other filter scans and decodes the whole collection, which made each write grow with the number of
- * upgrades. Its conditional updates are not atomic anyway, and within one upgrade the workflow runs these activities
- * one at a time.
+ * Record keeping for the upgrade document: status, steps, outcome. Every write filters on `_id` alone: FerretDB 1.x
+ * pushes nothing else down to SQLite, and even then each read and each update scans the collection, so the hot path
+ * writes blindly (one update per change) and reads only where a decision needs it (ending an upgrade once).
  */
 const FINAL_STATUSES = ['completed', 'rejected', 'failed'];
 
@@ -18,25 +16,26 @@ async function currentStatus(deps: UpgradeActivityDeps, upgradeId: string): Prom
 export type UpgradeStepInput = Omit<UpgradeStepRecord, 'at'> & { at?: string };
 
 export interface UpgradeRecordChange {
-  /** Ignored once the upgrade is final: a late retry of an earlier step must not reopen it. */
   status?: UpgradeStatus;
-  /** Appended once: a retried activity finds its step already there and adds nothing. */
   step?: UpgradeStepInput;
   set?: Record<string, unknown>;
   addToSet?: Record<string, readonly string[]>;
 }
 
-/** One read and at most one write of the upgrade record, whatever the activity changes in it. */
+/**
+ * One write of the upgrade record, without reading it first: the status, the step (`steps.<name>`, so recording it
+ * again only refreshes it) and the data together. No guard is needed for the status: within a run the workflow calls
+ * these activities one at a time, only `finish` ends an upgrade, and a new run exists only for an operator's retry.
+ */
 export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: string, change: UpgradeRecordChange): Promise<void> {
-  const record = await deps.models.upgrades.findById(upgradeId, { status: 1, steps: 1 }).lean();
-  if (!record) return;
   const $set: Record<string, unknown> = { ...change.set };
-  if (change.status && record.status !== change.status && !FINAL_STATUSES.includes(record.status)) $set.status = change.status;
+  if (change.status) $set.status = change.status;
+  if (change.step) {
+    const { name, ...step } = change.step;
+    $set[`steps.${name}`] = { ...step, at: step.at ? new Date(step.at) : deps.clock() };
+  }
   const update: Record<string, unknown> = {};
   if (Object.keys($set).length > 0) update.$set = $set;
-  if (change.step && !(record.steps ?? []).some((existing) => existing.name === change.step!.name)) {
-    update.$push = { steps: { ...change.step, at: change.step.at ? new Date(change.step.at) : deps.clock() } };
-  }
   if (change.addToSet) {
     update.$addToSet = Object.fromEntries(Object.entries(change.addToSet).map(([field, values]) => [field, { $each: [...values] }]));
   }

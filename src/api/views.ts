@@ -1,5 +1,5 @@
 import type { AccountDocument, InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../db/models';
-import { toAccount, toSubscription } from '../db/mappers';
+import { toAccount, toSubscription, upgradeStepsOf } from '../db/mappers';
 import type { Caller } from './auth';
 import { notFound } from './errors';
 
@@ -48,7 +48,7 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
     accountId: doc.accountId,
     request: doc.request,
     ...(doc.upgradeDate ? { upgradeDate: doc.upgradeDate } : {}),
-    steps: (doc.steps ?? []).map((step) => ({
+    steps: upgradeStepsOf(doc.steps).map((step) => ({
       name: step.name,
       status: step.status,
       at: iso(step.at) ?? '',

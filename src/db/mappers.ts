@@ -43,6 +43,14 @@ export function fromProduct(product: Product): ProductDocument & { _id: string }
   return { _id: productId, ...fields } as never;
 }
 
+/** The upgrade record's steps (a map by name) as a timeline, oldest first. */
+export function upgradeStepsOf(steps: unknown): Array<{ name: string; status: string; at: Date | string | undefined; detail?: string }> {
+  if (!steps || typeof steps !== 'object') return [];
+  return Object.entries(steps as Record<string, { status: string; at?: Date | string; detail?: string }>)
+    .map(([name, step]) => ({ name, status: step.status, at: step.at, ...(step.detail ? { detail: step.detail } : {}) }))
+    .sort((a, b) => new Date(a.at ?? 0).getTime() - new Date(b.at ?? 0).getTime());
+}
+
 export async function loadCatalog(models: Models): Promise<Catalog> {
   const products = await models.products.find().lean();
   return new Catalog(products.map((doc) => toProduct(doc as WithId<ProductDocument>)));

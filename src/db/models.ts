@@ -118,16 +118,6 @@ const productSchema = new Schema(
   strict,
 );
 
-const stepSchema = new Schema(
-  {
-    name: { type: String, required: true },
-    status: { type: String, required: true },
-    at: { type: Date, required: true },
-    detail: String,
-  },
-  nested,
-);
-
 const upgradeSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -142,7 +132,11 @@ const upgradeSchema = new Schema(
     upgradeDate: String,
     /** What portals show of the frozen plan (summary, quote, kind, date); the full plan is in `upgrade_plans`. */
     plan: { type: Schema.Types.Mixed, default: null },
-    steps: { type: [stepSchema], default: [] },
+    /**
+     * Steps by name: `{ validated: { status, at, detail } }`. A map, not an array, so that recording a step is a blind
+     * `$set` of `steps.<name>` — idempotent without reading the record first (each read costs FerretDB a scan).
+     */
+    steps: { type: Schema.Types.Mixed, default: {} },
     vendor: { type: Schema.Types.Mixed, default: null },
     seatReassignment: { type: Schema.Types.Mixed, default: null },
     subscriptionsTouched: { type: [String], default: [] },

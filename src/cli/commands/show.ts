@@ -1,5 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Models } from '../../db/models';
+import { upgradeStepsOf } from '../../db/mappers';
 import { queryUpgradeState } from '../../temporal/upgrade-client';
 import { FINAL_UPGRADE_STATUSES, type UpgradeState } from '../../../workflows/messages';
 import { CliError } from '../errors';
@@ -52,7 +53,7 @@ export async function showUpgrade(options: { models: Models; client?: Client; up
   const running = workflow?.status === 'RUNNING' || (doc && !(FINAL_UPGRADE_STATUSES as readonly string[]).includes(doc.status));
   const live: UpgradeState | undefined = client && running ? await queryUpgradeState(client, upgradeId, options.queryTimeoutMs ?? 3_000) : undefined;
   const invoices = (await models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean()) as Array<Record<string, any>>;
-  const recordSteps = ((doc?.steps ?? []) as Array<Record<string, any>>).map((step) => ({
+  const recordSteps = upgradeStepsOf(doc?.steps).map((step) => ({
     name: String(step.name),
     status: String(step.status),
     at: iso(step.at) ?? '',
