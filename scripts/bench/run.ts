@@ -204,7 +204,13 @@ async function main(): Promise<void> {
   };
   say(`machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB; N=${options.n}, C=${options.concurrency}, vendor completion delay ${options.completionDelayMs} ms`);
   const began = Date.now();
-  const services = await startServices({ headless: true, log: (message) => say(message) });
+  // MONGODB_URI / TEMPORAL_ADDRESS, when set, are used instead of the embedded FerretDB / dev server (e.g. MongoDB).
+  const services = await startServices({
+    headless: true,
+    log: (message) => say(message),
+    ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
+    ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
+  });
   let system: TestSystem | undefined;
   const workers: ChildWorker[] = [];
   try {
