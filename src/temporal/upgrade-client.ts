@@ -72,26 +72,34 @@ function searchAttributes(input: UpgradeWorkflowInput, display: UpgradeDisplay, 
   ];
 }
 
-/**
- * Starts the upgrade's workflow. USE_EXISTING: a second start of a running upgrade (same Idempotency-Key racing
- * itself) returns the running one; REJECT_DUPLICATE: a closed upgrade is never silently re-run by a start — re-runs
- * go through `restartFailedUpgradeWorkflow`.
- */
-export async function startUpgradeWorkflow(
+function startWithPolicies(
   client: Client,
   taskQueue: string,
   input: UpgradeWorkflowInput,
   display: UpgradeDisplay,
+  policies: { workflowIdConflictPolicy: WorkflowIdConflictPolicy; workflowIdReusePolicy: WorkflowIdReusePolicy },
+  staticSummary = upgradeSummary(input, display),
 ): Promise<WorkflowHandle> {
   return client.workflow.start(UPGRADE_WORKFLOW_TYPE, {
     taskQueue,
     workflowId: input.upgradeId,
     args: [input],
+    ...policies,
+    typedSearchAttributes: searchAttributes(input, display, 'accepted'),
+    staticSummary,
+    staticDetails: upgradeDetails(input, display),
+  });
+}
+
+/**
+ * Starts the upgrade's workflow. USE_EXISTING: a second start of a running upgrade (same Idempotency-Key racing
+ * itself) returns the running one; REJECT_DUPLICATE: a closed upgrade is never silently re-run by a start — re-runs
+ * go through `restartFailedUpgradeWorkflow`.
+ */
+export function startUpgradeWorkflow(client: Client, taskQueue: string, input: UpgradeWorkflowInput, display: UpgradeDisplay): Promise<WorkflowHandle> {
+  return startWithPolicies(client, taskQueue, input, display, {
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: searchAttributes(input, display, 'accepted'),
-    staticSummary: upgradeSummary(input, display),
-    staticDetails: upgradeDetails(input, display),
   });
 }
 
@@ -100,29 +108,17 @@ export async function startUpgradeWorkflow(
  * completed; FAIL: refuses if one is still running. The activities are keyed by the upgrade id, so the re-run never
  * makes a second vendor transition nor a second invoice.
  */
-export async function restartFailedUpgradeWorkflow(
-  client: Client,
-  taskQueue: string,
-  input: UpgradeWorkflowInput,
-  display: UpgradeDisplay,
-): Promise<WorkflowHandle> {
-  return client.workflow.start(UPGRADE_WORKFLOW_TYPE, {
+export function restartFailedUpgradeWorkflow(client: Client, taskQueue: string, input: UpgradeWorkflowInput, display: UpgradeDisplay): Promise<WorkflowHandle> {
+  return startWithPolicies(
+    client,
     taskQueue,
-    workflowId: input.upgradeId,
-    args: [input],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-    typedSearchAttributes: searchAttributes(input, display, 'accepted'),
-    staticSummary: `Retry — ${upgradeSummary(input, display)}`,
-    staticDetails: upgradeDetails(input, display),
-  });
+    input,
+    display,
+    { workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL, workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY },
+    `Retry — ${upgradeSummary(input, display)}`,
+  );
 }
 
-/**
- * The live state of a running upgrade, or undefined when it can't be had quickly (no worker polling, workflow gone,
- * server slow): callers then fall back to the database record. The deadline keeps a read from hanging on a query
- * that no worker will answer.
- */
 export async function queryUpgradeState(client: Client, upgradeId: string, timeoutMs: number): Promise<UpgradeState | undefined> {
   try {
     return await client.withDeadline(Date.now() + timeoutMs, () =>
