@@ -70,7 +70,7 @@ function subscriptionDoc(a: number, j: number, today: IsoDate, prices: ReadonlyM
     { id: subscriptionIdOf(a, j), productId, quantity: 5 + ((a * 13 + j * 5) % 40), unitPrice },
     { today, daysIntoCycle: (a * 7 + j * 3) % 20, monthsIntoTerm: ((a + j) % 6) + 1 },
   );
-  return { ...fromSubscription(subscription), lockedByUpgradeId: null, lockedAt: null, appliedUpgradeIds: [], createdAt: now, updatedAt: now };
+  return { ...fromSubscription(subscription), appliedUpgradeIds: [], createdAt: now, updatedAt: now };
 }
 
 export interface SeedReport {

@@ -1,4 +1,5 @@
 import { loadCatalog, toAccount, toSubscription } from '../db/mappers';
+import { lockHoldersOf } from '../db/subscription-locks';
 import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
 import {
   policyByName,
@@ -37,7 +38,15 @@ export async function loadSourceContext(
   deps: ResolvedDeps,
   caller: Caller,
   sourceSubscriptionId: string,
-): Promise<{ sourceDoc: LeanSubscription; source: Subscription; sourceAccount: Account; accountDocs: LeanSubscription[]; catalog: Catalog }> {
+): Promise<{
+  sourceDoc: LeanSubscription;
+  source: Subscription;
+  sourceAccount: Account;
+  accountDocs: LeanSubscription[];
+  /** Upgrade holding each of the account's locked subscriptions. */
+  lockedBy: Map<string, string>;
+  catalog: Catalog;
+}> {
   const { models } = deps;
   const sourceDoc = (await models.subscriptions.findById(sourceSubscriptionId).lean()) as LeanSubscription | null;
   if (!sourceDoc || !caller.mayActOnAccount(sourceDoc.accountId)) throw notFound(`Subscription ${sourceSubscriptionId}`);
@@ -48,6 +57,7 @@ export async function loadSourceContext(
   ]);
   if (!accountDoc) throw notFound(`Subscription ${sourceSubscriptionId}`); // an orphan is as good as missing
   return {
+    lockedBy: await lockHoldersOf(models, accountDocs.map((doc) => String(doc._id))),
     sourceDoc,
     source: toSubscription(sourceDoc),
     sourceAccount: toAccount(accountDoc as AccountDocument & { _id: unknown }),
@@ -73,16 +83,17 @@ export async function loadUpgradeContext(
       undefined;
     if (destinationDoc && !caller.mayActOnAccount(destinationDoc.accountId)) destinationDoc = undefined;
   }
-  const heldByOther = (lock: string | null | undefined) => Boolean(lock) && lock !== ownUpgradeId;
-  const busySubscriptionIds = [base.sourceDoc, ...(destinationDoc ? [destinationDoc] : [])]
-    .filter((doc) => heldByOther(doc.lockedByUpgradeId))
-    .map((doc) => String(doc._id));
+  const lockedBy = destinationDoc && !base.lockedBy.has(String(destinationDoc._id))
+    ? new Map([...base.lockedBy, ...(await lockHoldersOf(models, [String(destinationDoc._id)]))])
+    : base.lockedBy;
+  const involved = [base.sourceDoc, ...(destinationDoc ? [destinationDoc] : [])].map((doc) => String(doc._id));
+  const busySubscriptionIds = involved.filter((id) => lockedBy.has(id) && lockedBy.get(id) !== ownUpgradeId);
   return {
     source: base.source,
-    sourceLockedBy: base.sourceDoc.lockedByUpgradeId ?? null,
+    sourceLockedBy: lockedBy.get(String(base.sourceDoc._id)) ?? null,
     sourceAccount: base.sourceAccount,
     destination: destinationDoc ? toSubscription(destinationDoc) : undefined,
-    destinationLockedBy: destinationDoc?.lockedByUpgradeId ?? null,
+    destinationLockedBy: destinationDoc ? (lockedBy.get(String(destinationDoc._id)) ?? null) : null,
     accountSubscriptions: base.accountDocs.map((doc) => toSubscription(doc)),
     catalog: base.catalog,
     policy: policyByName(deps.config.ELIGIBILITY_POLICY),
@@ -90,8 +101,5 @@ export async function loadUpgradeContext(
   };
 }
 
-export function lockedSubscriptionIds(docs: readonly LeanSubscription[]): string[] {
-  return docs.filter((doc) => doc.lockedByUpgradeId).map((doc) => String(doc._id));
-}
 
 export type { Models };

@@ -9,8 +9,9 @@ import { notFound } from './errors';
  */
 type Lean<T> = T & { _id: unknown; createdAt?: Date; updatedAt?: Date };
 
-export function subscriptionView(doc: Lean<SubscriptionDocument>) {
-  return { ...toSubscription(doc), lockedByUpgradeId: doc.lockedByUpgradeId ?? null };
+/** `lockedBy`: the upgrade holding the subscription (from `subscription_locks`), if any. */
+export function subscriptionView(doc: Lean<SubscriptionDocument>, lockedBy: ReadonlyMap<string, string>) {
+  return { ...toSubscription(doc), lockedByUpgradeId: lockedBy.get(String(doc._id)) ?? null };
 }
 
 export function accountView(doc: Lean<AccountDocument>) {

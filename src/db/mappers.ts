@@ -33,7 +33,7 @@ export function toProduct(doc: WithId<ProductDocument>): Product {
   return withoutNulls({ ...fields, upgradePaths: fields.upgradePaths ?? [], prices: fields.prices ?? [], productId: String(doc._id) }) as unknown as Product;
 }
 
-export function fromSubscription(subscription: Subscription): Omit<SubscriptionDocument, 'lockedByUpgradeId' | 'lockedAt' | 'appliedUpgradeIds'> & { _id: string } {
+export function fromSubscription(subscription: Subscription): Omit<SubscriptionDocument, 'appliedUpgradeIds'> & { _id: string } {
   const { id, ...fields } = subscription;
   return { _id: id, ...fields } as never;
 }

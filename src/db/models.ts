@@ -5,7 +5,7 @@ import { Schema, type Connection, type InferSchemaType, type Model } from 'mongo
  * an invoice's id is `<upgradeId>:credit`, a notification's `<upgradeId>:<event>`, which makes "exactly once"
  * a property of the primary key rather than of careful code. No multi-document transactions anywhere (FerretDB
  * lacks them). FerretDB 1.x also does not apply a conditional update atomically (50 concurrent
- * `{lockedByUpgradeId: null} → $set` matched 9 times), so exclusivity comes from unique `_id` inserts, and every
+ * `{lock: null} → $set` updates matched 9 times), so exclusivity comes from unique `_id` inserts, and every
  * other write sets absolute values so that applying it twice changes nothing.
  */
 const strict = { strict: 'throw', versionKey: false, timestamps: true } as const;
@@ -73,9 +73,6 @@ const subscriptionSchema = new Schema(
     promotionId: String,
     protectedPrice: { type: new Schema({ unitPrice: Number, until: String }, nested), default: undefined },
     installmentPlan: { type: new Schema({ installments: [installmentSchema] }, nested), default: undefined },
-    /** Mirror of the lock document in `subscription_locks` (see subscription-locks.ts), for reads and listings. */
-    lockedByUpgradeId: { type: String, default: null },
-    lockedAt: { type: Date, default: null },
     /** Upgrades whose changes are already applied here: the guard that makes re-applying a no-op. */
     appliedUpgradeIds: { type: [String], default: [] },
   },
@@ -83,7 +80,6 @@ const subscriptionSchema = new Schema(
 );
 subscriptionSchema.index({ accountId: 1, productId: 1 });
 subscriptionSchema.index({ externalId: 1 });
-subscriptionSchema.index({ lockedByUpgradeId: 1 });
 
 const priceSchema = new Schema(
   {

@@ -4,8 +4,9 @@ import type { Models } from './models';
  * One running upgrade per subscription (source or destination). A lock is a document in `subscription_locks` whose
  * `_id` is the subscription id: taking it is an insert, and a duplicate-key error means someone holds it. Inserts
  * are the one write FerretDB 1.x applies atomically under concurrency (its conditional updates are not), and they
- * need no transaction. Taking is idempotent for the same upgrade (a retried activity, a repeated accept).
- * `subscriptions.lockedByUpgradeId` mirrors the holder for reads; the lock document is the truth.
+ * need no transaction. Taking is idempotent for the same upgrade (a retried activity, a repeated accept). The lock
+ * document is the only record of the holder: no field on the subscription mirrors it (that was an extra rewrite of
+ * a large collection per lock and release, and a second truth).
  */
 export type LockResult = { locked: true } | { locked: false; heldBy: Array<{ subscriptionId: string; upgradeId: string | null }> };
 
@@ -37,10 +38,6 @@ export async function lockSubscriptions(models: Models, upgradeId: string, subsc
     await releaseSubscriptions(models, upgradeId, taken);
     return { locked: false, heldBy: [{ subscriptionId, upgradeId: holder }] };
   }
-  // One write per id: FerretDB 1.x scans the whole collection for any filter other than exactly `{ _id }`.
-  for (const subscriptionId of taken) {
-    await models.subscriptions.updateOne({ _id: subscriptionId }, { $set: { lockedByUpgradeId: upgradeId, lockedAt: new Date() } });
-  }
   return { locked: true };
 }
 
@@ -50,11 +47,19 @@ export async function releaseSubscriptions(models: Models, upgradeId: string, su
   for (const subscriptionId of new Set(subscriptionIds)) {
     const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
     if (lock?.upgradeId !== upgradeId) continue;
-    // Mirror first: once the lock document is gone another upgrade may take it and write its own mirror.
-    await models.subscriptions.updateOne({ _id: subscriptionId }, { $set: { lockedByUpgradeId: null, lockedAt: null } });
     released += (await models.subscriptionLocks.deleteOne({ _id: subscriptionId })).deletedCount;
   }
   return released;
+}
+
+/** The upgrade holding each of these subscriptions, if any (one `_id` read per subscription). */
+export async function lockHoldersOf(models: Models, subscriptionIds: Iterable<string>): Promise<Map<string, string>> {
+  const holders = new Map<string, string>();
+  for (const subscriptionId of new Set(subscriptionIds)) {
+    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
+    if (lock) holders.set(subscriptionId, lock.upgradeId);
+  }
+  return holders;
 }
 
 /** Subscriptions (of these) locked by an upgrade other than `upgradeId`. */

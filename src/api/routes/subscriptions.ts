@@ -24,12 +24,12 @@ import {
   upgradeOptionsQuerySchema,
   upgradeOptionsSchema,
 } from '../schemas';
-import { loadSourceContext, lockedSubscriptionIds } from '../upgrade-context';
+import { loadSourceContext } from '../upgrade-context';
+import { lockHoldersOf } from '../../db/subscription-locks';
 import { ensureVisible, subscriptionView } from '../views';
 
 type LeanSubscription = SubscriptionDocument & { _id: unknown };
 
-const isDuplicateKey = (error: unknown): boolean => (error as { code?: number })?.code === 11000;
 
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
@@ -73,25 +73,19 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           externalId: item.externalId ?? randomUUID(),
           cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
         }));
-        const refused: string[] = [];
+        // Never overwrite a subscription an upgrade holds: its changes are in flight.
+        const held = await lockHoldersOf(models, ids);
+        const refused = ids.filter((id) => held.has(id));
         await Promise.all(
-          subscriptions.map(async (subscription) => {
-            const { id, partnerId, promotionId, ...fields } = subscription;
-            const optional = { partnerId, promotionId };
-            const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
-            const unset = Object.fromEntries(Object.entries(optional).filter(([, v]) => v === undefined).map(([k]) => [k, 1]));
-            try {
-              // Never overwrite a subscription an upgrade holds: the filter misses it and the upsert hits the _id.
-              await models.subscriptions.updateOne(
-                { _id: id, lockedByUpgradeId: null },
-                { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
-                { upsert: true },
-              );
-            } catch (error) {
-              if (isDuplicateKey(error)) refused.push(id);
-              else throw error;
-            }
-          }),
+          subscriptions
+            .filter((subscription) => !held.has(subscription.id))
+            .map(async (subscription) => {
+              const { id, partnerId, promotionId, ...fields } = subscription;
+              const optional = { partnerId, promotionId };
+              const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
+              const unset = Object.fromEntries(Object.entries(optional).filter(([, v]) => v === undefined).map(([k]) => [k, 1]));
+              await models.subscriptions.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { upsert: true });
+            }),
         );
         if (refused.length > 0) {
           throw new ApiError(409, 'SUBSCRIPTION_LOCKED', `Subscriptions held by a running upgrade were not re-imported: ${refused.join(', ')}`, {
@@ -101,7 +95,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         await deps.onSubscriptionsImported?.(subscriptions);
         const docs = (await models.subscriptions.find({ _id: { $in: ids } }).lean()) as LeanSubscription[];
         const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
-        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [subscriptionView(byId.get(id)!)] : [])) } };
+        const lockedBy = await lockHoldersOf(models, ids);
+        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [subscriptionView(byId.get(id)!, lockedBy)] : [])) } };
       },
     }),
     defineRoute({
@@ -125,10 +120,11 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const limit = query.limit ?? 100;
         const docs = (await models.subscriptions.find(filter).sort({ _id: 1 }).limit(limit + 1).lean()) as LeanSubscription[];
         const page = docs.slice(0, limit);
+        const lockedBy = await lockHoldersOf(models, page.map((doc) => String(doc._id)));
         return {
           status: 200,
           body: {
-            subscriptions: page.map(subscriptionView),
+            subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)),
             ...(docs.length > limit ? { nextCursor: String(page[page.length - 1]!._id) } : {}),
           },
         };
@@ -145,8 +141,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'The subscription', schema: subscriptionSchema } },
       errors: [404],
       async handler({ params, caller }) {
-        const doc = (await models.subscriptions.findById(params.id).lean()) as LeanSubscription | null;
-        return { status: 200, body: subscriptionView(ensureVisible(caller, doc, `Subscription ${params.id}`)) };
+        const doc = ensureVisible(caller, (await models.subscriptions.findById(params.id).lean()) as LeanSubscription | null, `Subscription ${params.id}`);
+        return { status: 200, body: subscriptionView(doc, await lockHoldersOf(models, [params.id])) };
       },
     }),
     defineRoute({
@@ -197,7 +193,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const context = await loadSourceContext(deps, caller, params.id);
         const now = deps.clock().toISOString();
         const policy = policyByName(deps.config.ELIGIBILITY_POLICY);
-        const busySubscriptionIds = lockedSubscriptionIds(context.accountDocs);
+        const busySubscriptionIds = [...context.lockedBy.keys()];
         const allSubscriptions = context.accountDocs.map((doc) => toSubscription(doc));
         const shared = {
           source: context.source,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { upgradeIdFor } from '../../../src/temporal/upgrade-ids';
-import { forceUnlock, P, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
+import { forceUnlock, lockHolder, P, seedWorld, startHarness, subscriptionInput, upgradeBody, type Harness, type World } from './harness';
 
 /** Every endpoint over real HTTP: its success and each documented error. */
 let h: Harness;
@@ -216,7 +216,7 @@ describe('upgrades', () => {
     expect(r.body.credit.lines[0]).toMatchObject({ days: 28, cycleDays: 30, quantity: 4, unitPrice: 735, amount: -2744 });
     expect(r.body.quote.total).toBe(r.body.quote.totalFees + r.body.quote.refund);
     expect(await h.database.models.upgrades.countDocuments()).toBe(before);
-    expect((await h.database.models.subscriptions.findById('sub-1').lean())!.lockedByUpgradeId).toBeNull();
+    expect(await lockHolder(h.database.models, 'sub-1')).toBeNull();
 
     const bad = await h.call('POST', '/v1/upgrades/quote', { body: upgradeBody({ sourceSubscriptionId: 'sub-trial', quantity: 5, targetProductId: P.office365E3 }) });
     expectError(bad, 422, 'NOT_ELIGIBLE');
@@ -234,7 +234,7 @@ describe('upgrades', () => {
 
     const record = await h.database.models.upgrades.findById(upgradeId).lean();
     expect(record).toMatchObject({ status: 'accepted', kind: 'partial', destinationType: 'new', accountId: 'cust-2', requestedByKeyId: 'operator-bootstrap' });
-    expect((await h.database.models.subscriptions.findById('sub-3').lean())!.lockedByUpgradeId).toBe(upgradeId);
+    expect(await lockHolder(h.database.models, 'sub-3')).toBe(upgradeId);
 
     const description = await h.temporal.workflow.getHandle(upgradeId).describe();
     expect(description.type).toBe('UpgradeWorkflow');
@@ -335,7 +335,7 @@ describe('upgrades', () => {
     expect(retried.body).toEqual({ upgradeId, status: 'accepted' });
     const record = await h.database.models.upgrades.findById(upgradeId).lean();
     expect(record).toMatchObject({ status: 'accepted', retries: 1, error: null });
-    expect((await h.database.models.subscriptions.findById('sub-1').lean())!.lockedByUpgradeId).toBe(upgradeId);
+    expect(await lockHolder(h.database.models, 'sub-1')).toBe(upgradeId);
     const description = await h.temporal.workflow.getHandle(upgradeId).describe();
     expect(description.status.name).toBe('RUNNING');
 

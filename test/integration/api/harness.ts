@@ -201,5 +201,9 @@ export const upgradeBody = (overrides: Record<string, unknown> = {}) => ({
 export async function forceUnlock(models: Models, subscriptionIds?: string[]): Promise<void> {
   const filter = subscriptionIds ? { _id: { $in: subscriptionIds } } : {};
   await models.subscriptionLocks.deleteMany(filter);
-  await models.subscriptions.updateMany(filter, { $set: { lockedByUpgradeId: null, lockedAt: null } });
+}
+
+/** The upgrade holding a subscription's lock, or null. */
+export async function lockHolder(models: Models, subscriptionId: string): Promise<string | null> {
+  return (await models.subscriptionLocks.findById(subscriptionId).lean())?.upgradeId ?? null;
 }

@@ -1,4 +1,4 @@
-import { seedWorld, startHarness, upgradeBody, type Harness, type World } from './harness';
+import { forceUnlock, lockHolder, seedWorld, startHarness, upgradeBody, type Harness, type World } from './harness';
 
 /** Idempotent, conflict-free starts: same key → one upgrade; one source → one running upgrade. */
 let h: Harness;
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 async function resetLocks() {
   await Promise.all([...started].map((id) => h.temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
-  await h.database.models.subscriptions.updateMany({}, { $set: { lockedByUpgradeId: null, lockedAt: null } });
+  await forceUnlock(h.database.models);
 }
 
 test('the same key and body, repeated, is the same upgrade', async () => {
@@ -49,7 +49,7 @@ test('20 concurrent starts with the same key → one upgrade, one workflow run',
   const runs = [];
   for await (const run of h.temporal.workflow.list({ query: `WorkflowId = "${upgradeId}"` })) runs.push(run);
   expect(runs).toHaveLength(1);
-  expect((await h.database.models.subscriptions.findById('sub-2').lean())!.lockedByUpgradeId).toBe(upgradeId);
+  expect(await lockHolder(h.database.models, 'sub-2')).toBe(upgradeId);
   await resetLocks();
 });
 
@@ -66,7 +66,7 @@ test('50 concurrent starts on one source with different keys → exactly one 202
   const winner = responses.find((r) => r.status === 202)!.body.upgradeId as string;
   started.add(winner);
   expect(await h.database.models.upgrades.countDocuments({ 'request.sourceSubscriptionId': 'sub-3' })).toBe(1);
-  expect((await h.database.models.subscriptions.findById('sub-3').lean())!.lockedByUpgradeId).toBe(winner);
+  expect(await lockHolder(h.database.models, 'sub-3')).toBe(winner);
   await resetLocks();
 });
 
@@ -79,7 +79,7 @@ test('a start whose workflow cannot be started releases its locks and records th
     const r = await broken.call('POST', '/v1/upgrades', { body: upgradeBody(), headers: { 'Idempotency-Key': 'broken' } });
     expect(r.status).toBe(503);
     expect(r.body.error.code).toBe('TEMPORAL_UNAVAILABLE');
-    expect((await broken.database.models.subscriptions.findById('sub-1').lean())!.lockedByUpgradeId).toBeNull();
+    expect(await lockHolder(broken.database.models, 'sub-1')).toBeNull();
     expect(await broken.database.models.upgrades.findById(r.body.error.details.upgradeId).lean()).toMatchObject({ status: 'failed' });
   } finally {
     await broken.close().catch(() => undefined);
