@@ -1,5 +1,5 @@
-/** Three projects: pure unit tests (fast, no services), replay of recorded histories (no server), and integration tests against the real
- * Temporal dev server, FerretDB and the Partner Center simulator started by globalSetup. */
+/** Four projects: pure unit tests (fast, no services), replay of recorded histories (no server), integration tests against the real
+ * Temporal dev server, FerretDB and the Partner Center simulator started by globalSetup, and the fault suite (chaos). */
 // Transpile only (isolatedModules is set in tsconfig.json): `npm test` type-checks the whole tree once with tsc first.
 const tsJest = ['ts-jest', { diagnostics: false }];
 
@@ -25,6 +25,17 @@ module.exports = {
       displayName: 'integration',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testPathIgnorePatterns: ['<rootDir>/test/integration/chaos/'],
+      transform: { '^.+\\.ts$': tsJest },
+      globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      globalTeardown: '<rootDir>/test/integration/global-teardown.ts',
+    },
+    {
+      // The fault suite kills worker processes and restarts a database: `npm test` runs it on its own, after the rest,
+      // because sharing two cores with other suites made it three times slower.
+      displayName: 'chaos',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/integration/chaos/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
       globalTeardown: '<rootDir>/test/integration/global-teardown.ts',

@@ -16,7 +16,7 @@ test('exactly once under worker SIGKILLs, a database restart, vendor faults and 
     concurrentStarts: 10,
     temporalAddress: process.env.TEMPORAL_ADDRESS,
     seed: 4242,
-    log: () => undefined,
+    log: (message) => process.stdout.write(`[chaos] ${new Date().toISOString().slice(11, 19)} ${message}\n`),
   });
   process.stdout.write(`${formatReport(report)}\n`);
   expect(report.violations).toEqual([]);
@@ -24,4 +24,4 @@ test('exactly once under worker SIGKILLs, a database restart, vendor faults and 
   expect(report.race).toMatchObject({ accepted: 1, conflicts: 9, other: 0 });
   const triedInPasses = report.passes.filter((pass) => pass.pass !== 'racing starts').reduce((sum, pass) => sum + pass.tried, 0);
   expect(triedInPasses).toBe(28);
-}, 240_000);
+}, 420_000);
