@@ -37,8 +37,9 @@ async function counters() {
   return (await fetch(`${system.simulatorUrl}/admin/counters`)).json() as Promise<{ transitionsCreatedBySubscription: Record<string, number> }>;
 }
 
-async function lockedSubscriptions() {
-  return system.db.models.subscriptionLocks.countDocuments({});
+/** Locks still held by this upgrade (scoped, so that one failing test cannot fail the next). */
+async function locksHeldBy(upgradeId: string) {
+  return system.db.models.subscriptionLocks.countDocuments({ upgradeId });
 }
 
 test('full upgrade to a new subscription converts the source in place, invoices once and reassigns seats automatically', async () => {
@@ -79,7 +80,7 @@ test('full upgrade to a new subscription converts the source in place, invoices 
   const description = await system.client.workflow.getHandle(upgradeId).describe();
   expect(description.searchAttributes.UpgradeStatus).toEqual(['completed']);
   expect(description.searchAttributes.UpgradeKind).toEqual(['full']);
-  expect(await lockedSubscriptions()).toBe(0);
+  expect(await locksHeldBy(upgradeId)).toBe(0);
 
   const view = await system.api('GET', `/v1/upgrades/${upgradeId}`);
   expect(view.status).toBe(200);
@@ -105,6 +106,10 @@ test('partial upgrade to a new subscription waits for the manual seat confirmati
   }
   const waiting = await system.api('GET', `/v1/upgrades/${upgradeId}`);
   expect(waiting.body.status).toBe('awaiting_manual_seat_reassignment');
+  // The status is recorded just before the notification is written: give the notification its moment.
+  for (let i = 0; i < 50 && (await system.db.models.notifications.countDocuments({ upgradeId, event: 'manual_seat_reassignment_required' })) === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'manual_seat_reassignment_required' })).toBe(1);
 
   const confirmed = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, { note: 'licences assigned in the admin centre' });
@@ -117,7 +122,7 @@ test('partial upgrade to a new subscription waits for the manual seat confirmati
   expect(created).toMatchObject({ quantity: 4, termEnd: source.termEnd, chargeEnd: source.chargeEnd, cancellationWindowEndsAt: source.cancellationWindowEndsAt });
   expect(created!.externalId).not.toBe(source.externalId);
   expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
-  expect(await lockedSubscriptions()).toBe(0);
+  expect(await locksHeldBy(upgradeId)).toBe(0);
 });
 
 test('partial upgrade into an existing subscription moves the seats and debits on the destination cycle', async () => {
@@ -214,7 +219,7 @@ test('a worker restarted while the vendor converts still yields exactly one tran
     expect(upgrade.status).toBe('completed');
     expect((await counters()).transitionsCreatedBySubscription[source.externalId]).toBe(1);
     expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
-    expect(await lockedSubscriptions()).toBe(0);
+    expect(await locksHeldBy(upgradeId)).toBe(0);
   } finally {
     await system.setFaults({ completionDelayMs: 200, errorRate5xx: 0 });
   }
