@@ -55,7 +55,8 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
   ): Promise<{ before: Subscription; after: Subscription } | undefined> {
     const stored = await deps.models.subscriptions.findById(change.subscriptionId).lean();
     if (!stored) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
-    if (stored.appliedUpgradeIds.includes(upgradeId)) return undefined; // applied by an earlier attempt
+    // `?? []`: documents written by a `$setOnInsert` upsert (the demo seed, imports) lack mongoose's array defaults.
+    if ((stored.appliedUpgradeIds ?? []).includes(upgradeId)) return undefined; // applied by an earlier attempt
     const before = toSubscription(stored);
     const installments = applyInstallmentChange(before.installmentPlan?.installments ?? [], installmentChange);
     const set: Record<string, unknown> = { ...change.set, ...(installments ? { installmentPlan: { installments } } : {}) };

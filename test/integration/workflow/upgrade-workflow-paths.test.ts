@@ -219,3 +219,21 @@ test('notifications reach the account webhook signed, once per event, after the 
     receiver.close();
   }
 });
+
+test('a subscription imported through the API (no mongoose defaults on upsert) upgrades like a seeded one', async () => {
+  const account = makeAccount();
+  const template = makeSubscription(account, { quantity: 6 });
+  await system.seed({ accounts: [account], subscriptions: [] });
+  const { id, externalId, accountId, productId, quantity, status, isTrial, term, billingFrequency, termStart, termEnd, chargeStart, chargeEnd, purchasedAt, unitPrice, currency, partnerId } = template;
+  const imported = await system.api('POST', '/v1/subscriptions/import', {
+    subscriptions: [{ id, externalId, accountId, productId, quantity, status, isTrial, term, billingFrequency, termStart, termEnd, chargeStart, chargeEnd, purchasedAt, unitPrice, currency, partnerId }],
+  });
+  expect(imported.status).toBe(200);
+  await system.seed({ accounts: [account], subscriptions: [template] }); // the in-process simulator learns it too
+  await system.db.models.subscriptions.updateOne({ _id: id }, { $unset: { appliedUpgradeIds: 1 } }); // as the import left it
+
+  const upgradeId = await startUpgrade({ sourceSubscriptionId: id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 2, destination: { type: 'new' } });
+  await confirmWhenWaiting(upgradeId);
+  expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
+  expect(await system.db.models.subscriptions.findById(id).lean()).toMatchObject({ quantity: 4 });
+});
