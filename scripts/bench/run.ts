@@ -102,22 +102,29 @@ async function runOurs(system: TestSystem, name: string, cases: readonly Upgrade
   const workerCpu = measureWorkers(workers, seconds, runs.length);
   const completed = runs.filter((run) => run.closed === 'completed').length;
   const phase: PhaseResult = {
-    name,
-    workers: workers.length,
-    n: cases.length,
-    concurrency: options.concurrency,
-    durationS: Math.round(seconds * 100) / 100,
-    perSecond: Math.round((completed / seconds) * 100) / 100,
-    completed,
-    failed: runs.length - completed,
-    startLatencyMs: summarize(runs.map((run) => run.startMs)),
-    endToEndLatencyMs: summarize(runs.filter((run) => run.endToEndMs !== undefined).map((run) => run.endToEndMs!)),
+    ...phaseFigures(name, workers.length, options.concurrency, seconds, runs, completed),
     workerCpu,
     processCpuS: cpuSecondsBetween(cpuBefore, processTreeCpuByName()),
   };
   const failures = runs.filter((run) => run.closed !== 'completed');
   if (failures.length) say(`${name}: ${failures.length} upgrade(s) did not complete, e.g. ${JSON.stringify(failures.slice(0, 3))}`);
   return { phase, runs };
+}
+
+/** Throughput and latency figures common to every phase. */
+function phaseFigures(name: string, workers: number, concurrency: number, seconds: number, runs: ReadonlyArray<{ startMs: number; endToEndMs?: number }>, completed: number) {
+  return {
+    name,
+    workers,
+    n: runs.length,
+    concurrency,
+    durationS: Math.round(seconds * 100) / 100,
+    perSecond: Math.round((completed / seconds) * 100) / 100,
+    completed,
+    failed: runs.length - completed,
+    startLatencyMs: summarize(runs.map((run) => run.startMs)),
+    endToEndLatencyMs: summarize(runs.filter((run) => run.endToEndMs !== undefined).map((run) => run.endToEndMs!)),
+  };
 }
 
 interface BaselineRun {
@@ -153,16 +160,7 @@ async function runBaseline(
   const completed = runs.filter((run) => run.ok).length;
   const processCpuS = cpuSecondsBetween(cpuBefore, processTreeCpuByName());
   return {
-    name,
-    workers: 1,
-    n: ids.length,
-    concurrency: options.concurrency,
-    durationS: Math.round(seconds * 100) / 100,
-    perSecond: Math.round((completed / seconds) * 100) / 100,
-    completed,
-    failed: runs.length - completed,
-    startLatencyMs: summarize(runs.map((run) => run.startMs)),
-    endToEndLatencyMs: summarize(runs.filter((run) => run.endToEndMs !== undefined).map((run) => run.endToEndMs!)),
+    ...phaseFigures(name, 1, options.concurrency, seconds, runs, completed),
     workerCpu: measureWorkers([worker], seconds, runs.length),
     processCpuS,
     history: await historyStats(system.client, sample(ids, options.historySample)),

@@ -11,7 +11,7 @@ import {
   type UpgradeRequest,
 } from '../../domain';
 import type { ResolvedDeps } from '../deps';
-import { ApiError, notFound, validationError, type FieldError } from '../errors';
+import { ApiError, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
 import {
   historyListSchema,
@@ -26,6 +26,7 @@ import {
 } from '../schemas';
 import { loadSourceContext } from '../upgrade-context';
 import { lockHoldersOf } from '../../db/subscription-locks';
+import { listPage } from '../listing';
 import { ensureVisible, subscriptionView } from '../views';
 
 type LeanSubscription = SubscriptionDocument & { _id: unknown };
@@ -110,23 +111,11 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'Subscriptions, by id', schema: subscriptionListSchema } },
       errors: [404],
       async handler({ query, caller }) {
-        if (query.accountId && (!caller.mayActOnAccount(query.accountId) || !(await models.accounts.exists({ _id: query.accountId })))) {
-          throw notFound(`Account ${query.accountId}`);
-        }
-        const filter: Record<string, unknown> = {};
-        if (query.accountId) filter.accountId = query.accountId;
-        else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
-        if (query.cursor) filter._id = { $gt: query.cursor };
-        const limit = query.limit ?? 100;
-        const docs = (await models.subscriptions.find(filter).sort({ _id: 1 }).limit(limit + 1).lean()) as LeanSubscription[];
-        const page = docs.slice(0, limit);
+        const { page, nextCursor } = await listPage(models, models.subscriptions, caller, query);
         const lockedBy = await lockHoldersOf(models, page.map((doc) => String(doc._id)));
         return {
           status: 200,
-          body: {
-            subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)),
-            ...(docs.length > limit ? { nextCursor: String(page[page.length - 1]!._id) } : {}),
-          },
+          body: { subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)), ...(nextCursor ? { nextCursor } : {}) },
         };
       },
     }),

@@ -33,6 +33,7 @@ import {
   upgradeSchema,
 } from '../schemas';
 import { loadUpgradeContext, type UpgradeContext } from '../upgrade-context';
+import { listPage } from '../listing';
 import { ensureVisible, upgradeView } from '../views';
 
 type LeanUpgrade = UpgradeDocument & { _id: unknown; createdAt?: Date; updatedAt?: Date };
@@ -276,24 +277,8 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       responses: { 200: { description: 'Upgrades, by id', schema: upgradeListSchema } },
       errors: [404],
       async handler({ query, caller }) {
-        if (query.accountId && (!caller.mayActOnAccount(query.accountId) || !(await models.accounts.exists({ _id: query.accountId })))) {
-          throw notFound(`Account ${query.accountId}`);
-        }
-        const filter: Record<string, unknown> = {};
-        if (query.accountId) filter.accountId = query.accountId;
-        else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
-        if (query.status) filter.status = query.status;
-        if (query.cursor) filter._id = { $gt: query.cursor };
-        const limit = query.limit ?? 100;
-        const docs = (await models.upgrades.find(filter).sort({ _id: 1 }).limit(limit + 1).lean()) as LeanUpgrade[];
-        const page = docs.slice(0, limit);
-        return {
-          status: 200,
-          body: {
-            upgrades: page.map((doc) => upgradeView(doc)),
-            ...(docs.length > limit ? { nextCursor: String(page[page.length - 1]!._id) } : {}),
-          },
-        };
+        const { page, nextCursor } = await listPage(models, models.upgrades, caller, query, query.status ? { status: query.status } : {});
+        return { status: 200, body: { upgrades: page.map((doc) => upgradeView(doc)), ...(nextCursor ? { nextCursor } : {}) } };
       },
     }),
     defineRoute({
