@@ -1,7 +1,7 @@
 import type { InvoiceDraft, InvoiceLine } from '../src/domain/proration';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
-import { loadPlan } from './validation';
+import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */

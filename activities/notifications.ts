@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
+import { findPlan } from './frozen-plans';
 
 /** The events an account's webhook receives; the two seat-reassignment messages are the seeds' (interworks). */
 export const NOTIFICATION_EVENTS = [
@@ -53,12 +54,14 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
      */
     async sendUpgradeNotification(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<'delivered' | 'no_webhook'> {
       const id = notificationIdFor(upgradeId, event, sequence);
-      let notification = await deps.models.notifications.findById(id).lean();
+      /** What delivery needs of the outbox entry. */
+      type OutboxEntry = { status: string; payload: unknown; webhookUrl?: string | null };
+      let notification: OutboxEntry | null = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
       if (!notification) {
         const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
         if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, 'UpgradeDataInconsistent');
         const account = await deps.models.accounts.findById(upgrade.accountId).lean();
-        const plan = (await deps.models.upgradePlans.findById(upgradeId).lean())?.plan as UpgradePlan | undefined;
+        const plan = await findPlan(deps, upgradeId); // absent when validation rejected the upgrade
         const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
         const payload = {
           id,
@@ -78,20 +81,23 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
             ...(sequence !== undefined ? { reminder: sequence } : {}),
           },
         };
+        const entry = {
+          _id: id,
+          upgradeId,
+          accountId: upgrade.accountId,
+          event,
+          payload,
+          webhookUrl: account?.webhookUrl ?? null,
+          status: account?.webhookUrl ? ('pending' as const) : ('no_webhook' as const),
+        };
         try {
-          await deps.models.notifications.create({
-            _id: id,
-            upgradeId,
-            accountId: upgrade.accountId,
-            event,
-            payload,
-            webhookUrl: account?.webhookUrl ?? null,
-            status: account?.webhookUrl ? 'pending' : 'no_webhook',
-          });
+          await deps.models.notifications.create(entry);
+          notification = entry;
         } catch (writeError) {
           if ((writeError as { code?: number }).code !== 11000) throw writeError;
+          // A racing attempt wrote it first: deliver what it wrote.
+          notification = await deps.models.notifications.findById(id).lean();
         }
-        notification = await deps.models.notifications.findById(id).lean();
       }
       if (!notification || notification.status === 'no_webhook') return 'no_webhook';
       if (notification.status === 'delivered') return 'delivered';

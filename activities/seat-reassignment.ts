@@ -4,7 +4,7 @@ import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/vendor/errors';
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
-import { loadPlan } from './validation';
+import { loadPlan } from './frozen-plans';
 import { recordStep, setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
 import type { VendorRecord } from './vendor-transition';
 

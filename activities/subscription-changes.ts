@@ -5,7 +5,7 @@ import { lockSubscriptions } from '../src/db/subscription-locks';
 import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
-import { loadPlan } from './validation';
+import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import type { VendorOutcome } from './vendor-transition';
 

@@ -9,10 +9,6 @@ import { releaseSubscriptions } from '../src/db/subscription-locks';
  */
 const FINAL_STATUSES = ['completed', 'rejected', 'failed'];
 
-async function currentStatus(deps: UpgradeActivityDeps, upgradeId: string): Promise<string | undefined> {
-  return (await deps.models.upgrades.findById(upgradeId, { status: 1 }).lean())?.status;
-}
-
 export type UpgradeStepInput = Omit<UpgradeStepRecord, 'at'> & { at?: string };
 
 export interface UpgradeRecordChange {
@@ -45,19 +41,25 @@ export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: 
 export const setUpgradeStatus = (deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus) => updateUpgradeRecord(deps, upgradeId, { status });
 export const recordStep = (deps: UpgradeActivityDeps, upgradeId: string, step: UpgradeStepInput) => updateUpgradeRecord(deps, upgradeId, { step });
 
-/** Sets the final status once; later calls (retries, a second path) change nothing. */
-async function finish(deps: UpgradeActivityDeps, upgradeId: string, fields: Record<string, unknown>): Promise<void> {
-  const current = await currentStatus(deps, upgradeId);
-  if (current === undefined || FINAL_STATUSES.includes(current)) return;
-  await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { ...fields, completedAt: deps.clock() } });
-}
-
-/** Every subscription the upgrade may hold a lock on: source, existing destination, and any it created. */
-async function subscriptionsOf(deps: UpgradeActivityDeps, upgradeId: string): Promise<string[]> {
-  const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1 }).lean();
-  if (!record) return [];
+/**
+ * Ends an upgrade: releases every lock it may hold (source, existing destination, any subscription it created), then
+ * sets the final status, the outcome and the closing step in one write — once: when an earlier attempt or another path
+ * already ended it, only the release (idempotent) happens again.
+ */
+async function endUpgrade(
+  deps: UpgradeActivityDeps,
+  upgradeId: string,
+  status: 'completed' | 'failed' | 'rejected',
+  fields: Record<string, unknown>,
+  step: UpgradeStepInput,
+): Promise<void> {
+  const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1, status: 1 }).lean();
+  if (!record) return;
   const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
-  return [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])].filter((id): id is string => Boolean(id));
+  const held = [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])];
+  await releaseSubscriptions(deps.models, upgradeId, held.filter((id): id is string => Boolean(id)));
+  if (FINAL_STATUSES.includes(record.status)) return;
+  await updateUpgradeRecord(deps, upgradeId, { status, set: { ...fields, completedAt: deps.clock() }, step });
 }
 
 export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
@@ -80,24 +82,21 @@ export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
             destinationType,
             status: 'accepted',
           },
+          // The step in the same write: a repeated accept only refreshes it.
+          $set: { 'steps.accepted': { status: 'completed', at: new Date(input.acceptedAt) } },
         },
         { upsert: true },
       );
-      await recordStep(deps, input.upgradeId, { name: 'accepted', status: 'completed', at: input.acceptedAt });
     },
 
     /** A business failure: locks released, the reason kept, nothing else changed. Idempotent. */
     async failUpgrade(upgradeId: string, outcome: 'failed' | 'rejected', error: { code: string; message: string; details?: unknown }): Promise<void> {
-      await releaseSubscriptions(deps.models, upgradeId, await subscriptionsOf(deps, upgradeId));
-      await finish(deps, upgradeId, { status: outcome, error });
-      await recordStep(deps, upgradeId, { name: outcome, status: 'failed', detail: `${error.code}: ${error.message}` });
+      await endUpgrade(deps, upgradeId, outcome, { error }, { name: outcome, status: 'failed', detail: `${error.code}: ${error.message}` });
     },
 
     /** Releases the locks and marks the upgrade completed. Idempotent. */
     async completeUpgrade(upgradeId: string): Promise<void> {
-      await releaseSubscriptions(deps.models, upgradeId, await subscriptionsOf(deps, upgradeId));
-      await finish(deps, upgradeId, { status: 'completed', error: null });
-      await recordStep(deps, upgradeId, { name: 'completed', status: 'completed' });
+      await endUpgrade(deps, upgradeId, 'completed', { error: null }, { name: 'completed', status: 'completed' });
     },
 
     /** Status changes the workflow decides on its own (e.g. waiting for a manual confirmation). */

@@ -5,6 +5,7 @@ import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } 
 import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
 import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
+import { findPlan, freezePlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 
 /** What the workflow needs to steer; the full plan stays in the database (keeps the history small). */
@@ -17,27 +18,6 @@ export interface ValidatedUpgrade {
   upgradeDate: string;
 }
 export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
-
-async function findPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan | undefined> {
-  return (await deps.models.upgradePlans.findById(upgradeId).lean())?.plan as UpgradePlan | undefined;
-}
-
-export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan> {
-  const plan = await findPlan(deps, upgradeId);
-  if (!plan) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
-  return plan;
-}
-
-/** Freezes the plan: the first insert wins, and every later attempt (a retry, a racing run) gets the frozen one. */
-async function freezePlan(deps: UpgradeActivityDeps, upgradeId: string, plan: UpgradePlan): Promise<UpgradePlan> {
-  try {
-    await deps.models.upgradePlans.create({ _id: upgradeId, plan });
-    return plan;
-  } catch (error) {
-    if ((error as { code?: number }).code !== 11000) throw error;
-    return loadPlan(deps, upgradeId);
-  }
-}
 
 /** The part of the plan portals show, kept on the upgrade record. */
 export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });

@@ -6,7 +6,7 @@ import { VendorBusinessRejectionError, VendorError, VendorThrottledError } from 
 import type { Transition } from '../src/vendor/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/vendor/transition-progress';
 import type { UpgradeActivityDeps } from './deps';
-import { loadPlan } from './validation';
+import { loadPlan } from './frozen-plans';
 import { setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
 
 /** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */

@@ -41,33 +41,32 @@ export async function lockSubscriptions(models: Models, upgradeId: string, subsc
   return { locked: true };
 }
 
-/** Releases the locks this upgrade holds among `subscriptionIds`; releasing twice, or a lock never taken, is a no-op. */
+/**
+ * Releases the locks this upgrade holds among `subscriptionIds`; releasing twice, or a lock never taken, is a no-op.
+ * One delete filtered on both the subscription and the holder, so another upgrade's lock is never removed.
+ */
 export async function releaseSubscriptions(models: Models, upgradeId: string, subscriptionIds: readonly string[]): Promise<number> {
-  let released = 0;
-  for (const subscriptionId of new Set(subscriptionIds)) {
-    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
-    if (lock?.upgradeId !== upgradeId) continue;
-    released += (await models.subscriptionLocks.deleteOne({ _id: subscriptionId })).deletedCount;
-  }
-  return released;
+  const ids = [...new Set(subscriptionIds)];
+  if (ids.length === 0) return 0;
+  return (await models.subscriptionLocks.deleteMany({ _id: { $in: ids }, upgradeId })).deletedCount;
 }
 
-/** The upgrade holding each of these subscriptions, if any (one `_id` read per subscription). */
+/**
+ * The upgrade holding each of these subscriptions, if any. One query for the lot: the locks collection only holds
+ * the subscriptions of running upgrades, so even a database that scans it (FerretDB) reads a few documents.
+ */
 export async function lockHoldersOf(models: Models, subscriptionIds: Iterable<string>): Promise<Map<string, string>> {
+  const ids = [...new Set(subscriptionIds)];
   const holders = new Map<string, string>();
-  for (const subscriptionId of new Set(subscriptionIds)) {
-    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
-    if (lock) holders.set(subscriptionId, lock.upgradeId);
+  if (ids.length === 0) return holders;
+  for (const lock of await models.subscriptionLocks.find({ _id: { $in: ids } }, { upgradeId: 1 }).lean()) {
+    holders.set(String(lock._id), lock.upgradeId);
   }
   return holders;
 }
 
 /** Subscriptions (of these) locked by an upgrade other than `upgradeId`. */
 export async function subscriptionsLockedByOthers(models: Models, subscriptionIds: readonly string[], upgradeId?: string): Promise<string[]> {
-  const held: string[] = [];
-  for (const subscriptionId of new Set(subscriptionIds)) {
-    const lock = await models.subscriptionLocks.findById(subscriptionId).lean();
-    if (lock && lock.upgradeId !== upgradeId) held.push(subscriptionId);
-  }
-  return held;
+  const holders = await lockHoldersOf(models, subscriptionIds);
+  return [...holders].filter(([, holder]) => holder !== upgradeId).map(([subscriptionId]) => subscriptionId);
 }

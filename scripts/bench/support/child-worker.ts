@@ -59,7 +59,10 @@ export interface ChildWorker {
 }
 
 export async function startChildWorker(options: ChildWorkerOptions): Promise<ChildWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', options.entry], {
+  // BENCH_WORKER_NODE_ARGS lets an engineer profile the workers of a real run, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // (node refuses --cpu-prof in NODE_OPTIONS).
+  const extraNodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...extraNodeArgs, '--import', 'tsx', options.entry], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,52 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { LRUCache } from 'lru-cache';
+import type { Models } from '../src/db/models';
+import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import type { UpgradeActivityDeps } from './deps';
+
+/*
+ * The plan an upgrade was validated with — quote, upgrade date, every change — is frozen by inserting it into
+ * `upgrade_plans` under the upgrade id: the first insert wins, and nothing ever updates it. Being immutable, a plan
+ * read once can be kept in memory: the five activities after validation would otherwise read it again each (the
+ * workflow does not carry it, to keep the history small). The cache is bounded and per database connection (tests
+ * run several databases in one process).
+ */
+const PLANS_KEPT_PER_DATABASE = 2_000;
+const plansByDatabase = new WeakMap<Models, LRUCache<string, UpgradePlan>>();
+
+function plansOf(models: Models): LRUCache<string, UpgradePlan> {
+  let plans = plansByDatabase.get(models);
+  if (!plans) {
+    plans = new LRUCache<string, UpgradePlan>({ max: PLANS_KEPT_PER_DATABASE });
+    plansByDatabase.set(models, plans);
+  }
+  return plans;
+}
+
+export async function findPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan | undefined> {
+  const plans = plansOf(deps.models);
+  const known = plans.get(upgradeId);
+  if (known) return known;
+  const plan = (await deps.models.upgradePlans.findById(upgradeId).lean())?.plan as UpgradePlan | undefined;
+  if (plan) plans.set(upgradeId, plan);
+  return plan;
+}
+
+export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string): Promise<UpgradePlan> {
+  const plan = await findPlan(deps, upgradeId);
+  if (!plan) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
+  return plan;
+}
+
+/** Freezes the plan: the first insert wins, and every later attempt (a retry, a racing run) gets the frozen one. */
+export async function freezePlan(deps: UpgradeActivityDeps, upgradeId: string, plan: UpgradePlan): Promise<UpgradePlan> {
+  try {
+    await deps.models.upgradePlans.create({ _id: upgradeId, plan });
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    plansOf(deps.models).delete(upgradeId);
+    return loadPlan(deps, upgradeId);
+  }
+  plansOf(deps.models).set(upgradeId, plan);
+  return plan;
+}
