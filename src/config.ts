@@ -42,6 +42,8 @@ export const configSchema = z
     /** How often a waiting manual seat reassignment is reminded, and after how many days it is escalated. */
     SEAT_REMINDER_INTERVAL_HOURS: z.coerce.number().int().min(1).default(24),
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),
+    /** How long an API process reuses the catalog it read for eligibility checks; an import through it drops it. 0 = off. */
+    CATALOG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(5),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;

@@ -41,7 +41,7 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
       temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     }
 
-    const app = createApp({ ...deps, models, temporalClient, config, logger });
+    const app = createApp({ catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000, ...deps, models, temporalClient, config, logger });
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });

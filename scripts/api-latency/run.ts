@@ -1,6 +1,6 @@
 /**
  * `npm run bench:api [-- --subscriptions 100000 --accounts 10000 --quick --concurrency 8 --options-requests 2000
- *                       --starts 500 --batch-size 2000]`
+ *                       --starts 500 --batch-size 2000 --database sqlite|postgresql]`
  *
  * Latency of the portal-facing API with a realistic amount of data (issue #6, "Performance"): with 100k
  * subscriptions across 10k accounts, GET /v1/subscriptions/:id/upgrade-options p50/p95/p99 (target p99 ≤ 25 ms) and
@@ -23,7 +23,8 @@ import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { connectDatabase, type Database } from '../../src/db/connection';
-import { startServices, type RunningServices } from '../../src/services/service-runner';
+import { addContainmentIndexes } from '../../src/services/postgresql';
+import { parseDatabaseBackend, startServices, type RunningServices } from '../../src/services/service-runner';
 import { startApiServer, type ApiServer } from '../../src/server';
 import { DbTiming, type CommandStats } from './db-timing';
 import { runLoad, summarize, type LatencySummary, type PlannedRequest } from './load';
@@ -44,6 +45,8 @@ interface Options {
   warmup: number;
   batchSize: number;
   phaseTimeoutS: number;
+  /** FerretDB's backend: embedded SQLite (what tests and `npm start` use) or PostgreSQL with containment indexes. */
+  database: 'sqlite' | 'postgresql';
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -71,6 +74,7 @@ function parseOptions(argv: readonly string[]): Options {
     'warmup',
     'batch-size',
     'phase-timeout-s',
+    'database',
   ]);
   for (const arg of argv) {
     if (arg.startsWith('--') && !known.has(arg.slice(2).split('=')[0]!)) throw new Error(`unknown flag ${arg}`);
@@ -87,6 +91,7 @@ function parseOptions(argv: readonly string[]): Options {
     warmup: int('warmup', quick ? 100 : 200, 0),
     batchSize: int('batch-size', 2_000),
     phaseTimeoutS: int('phase-timeout-s', quick ? 30 : 60),
+    database: parseDatabaseBackend(value('database')),
   };
   if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
   // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.
@@ -196,11 +201,12 @@ async function main(): Promise<void> {
     const services: RunningServices = await startServices({
       headless: true,
       persistent: false,
+      database: options.database,
       ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
       ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
     });
     cleanups.push(() => services.stop());
-    say(`services up in ${Math.round(performance.now() - t0)} ms (Temporal ${services.temporalAddress}, FerretDB ${services.mongodbUri})`);
+    say(`services up in ${Math.round(performance.now() - t0)} ms (Temporal ${services.temporalAddress}, FerretDB ${services.mongodbUri} on ${services.postgresql ? 'PostgreSQL' : options.database === 'sqlite' && !process.env.MONGODB_URI ? 'SQLite' : 'the given database'})`);
 
     // monitorCommands lets DbTiming see every command; otherwise this is the API's own connectDatabase.
     const database: Database = await connectDatabase(withMonitoring(services.mongodbUri), 'api_latency');
@@ -219,6 +225,11 @@ async function main(): Promise<void> {
         `${seedReport.subscriptionsPerSecond.toLocaleString('en-US')}/s, batches of ${seedReport.batchSize}) in ${(seedReport.totalMs / 1000).toFixed(1)} s`,
     );
 
+    if (services.postgresql) {
+      t0 = performance.now();
+      const created = addContainmentIndexes(services.postgresql, 'api_latency');
+      say(`PostgreSQL backend: ${created} containment (GIN) indexes beside FerretDB's btrees in ${Math.round(performance.now() - t0)} ms`);
+    }
     const queryPlans = await explainHotQueries(database);
     for (const plan of queryPlans) {
       say(

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --n 500 --concurrency 20 --quick --completion-delay-ms 0 --sample 100 --no-scale-out]`
+ * `npm run bench [-- --n 500 --concurrency 20 --quick --completion-delay-ms 0 --sample 100 --no-scale-out --database sqlite|postgresql]`
  *
  * Throughput and latency of upgrades through the HTTP API against the engine's own ceiling, in one run on one
  * Temporal dev server (started here, in memory):
@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { startServices } from '../../src/services/service-runner';
+import { addContainmentIndexes } from '../../src/services/postgresql';
+import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
 import { cpuSecondsBetween, processTreeCpuByName, REPO_ROOT, startChildWorker, type ChildWorker } from './support/child-worker';
@@ -32,6 +33,7 @@ interface BenchOptions {
   historySample: number;
   scaleOut: boolean;
   quick: boolean;
+  database: DatabaseBackend;
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions {
@@ -57,6 +59,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     completionDelayMs: int('completion-delay-ms', 0),
     historySample: int('sample', quick ? 40 : 100),
     scaleOut: !flag('no-scale-out'),
+    database: parseDatabaseBackend(value('database')),
   };
 }
 
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
   const services = await startServices({
     headless: true,
     log: (message) => say(message),
+    database: options.database,
     ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
     ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
   });
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
     const scaleCases = options.scaleOut ? makeUpgradeCases(options.n, 'two') : [];
     await system.seed([...warmupCases, ...oursCases, ...scaleCases]);
     say(`seeded ${warmupCases.length + oursCases.length + scaleCases.length} accounts in our database and the simulator`);
+    if (services.postgresql) say(`PostgreSQL backend: ${addContainmentIndexes(services.postgresql, system.database)} containment (GIN) indexes`);
 
     const first = await system.startWorker('worker-1');
     workers.push(first);

@@ -16,6 +16,8 @@ import { catalogRoutes } from './routes/catalog';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
+import { createCatalogSource } from '../db/catalog-source';
+import { loadCatalog } from '../db/mappers';
 
 export type { AppDeps } from './deps';
 
@@ -42,6 +44,7 @@ export function createApp(input: AppDeps): Express {
     clock: input.clock ?? (() => new Date()),
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
+    catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
   };
   const metrics = createMetrics();
   const app = express();

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
 import type { PartnerCenterClient } from '../vendor';
@@ -28,6 +29,8 @@ export interface AppDeps {
   queryTimeoutMs?: number;
   /** How long the seat-reassignment confirmation waits for the workflow's answer. */
   updateTimeoutMs?: number;
+  /** How long the catalog read for eligibility checks is reused (`CATALOG_CACHE_SECONDS`); 0 (default) reads it each time. */
+  catalogMaxAgeMs?: number;
 }
 
-export type ResolvedDeps = AppDeps & { clock: () => Date; queryTimeoutMs: number; updateTimeoutMs: number };
+export type ResolvedDeps = AppDeps & { clock: () => Date; queryTimeoutMs: number; updateTimeoutMs: number; catalog: CatalogSource };

@@ -1,4 +1,4 @@
-import { loadCatalog, toAccount, toSubscription } from '../db/mappers';
+import { toAccount, toSubscription } from '../db/mappers';
 import { lockHoldersOf } from '../db/subscription-locks';
 import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
 import {
@@ -53,7 +53,7 @@ export async function loadSourceContext(
   const [accountDoc, accountDocs, catalog] = await Promise.all([
     models.accounts.findById(sourceDoc.accountId).lean(),
     models.subscriptions.find({ accountId: sourceDoc.accountId }).lean() as Promise<LeanSubscription[]>,
-    loadCatalog(models),
+    deps.catalog.get(),
   ]);
   if (!accountDoc) throw notFound(`Subscription ${sourceSubscriptionId}`); // an orphan is as good as missing
   return {

@@ -43,25 +43,32 @@ export async function lockSubscriptions(models: Models, upgradeId: string, subsc
 
 /**
  * Releases the locks this upgrade holds among `subscriptionIds`; releasing twice, or a lock never taken, is a no-op.
- * One delete filtered on both the subscription and the holder, so another upgrade's lock is never removed.
+ * Each delete is filtered on the subscription and the holder, so another upgrade's lock is never removed.
  */
 export async function releaseSubscriptions(models: Models, upgradeId: string, subscriptionIds: readonly string[]): Promise<number> {
-  const ids = [...new Set(subscriptionIds)];
-  if (ids.length === 0) return 0;
-  return (await models.subscriptionLocks.deleteMany({ _id: { $in: ids }, upgradeId })).deletedCount;
+  const deleted = await Promise.all(
+    [...new Set(subscriptionIds)].map(async (subscriptionId) => (await models.subscriptionLocks.deleteOne({ _id: subscriptionId, upgradeId })).deletedCount),
+  );
+  return deleted.reduce((sum, count) => sum + count, 0);
 }
 
+/** Up to this many ids, lock holders are read with parallel exact `_id` lookups; beyond, with one `$in` query. */
+const PARALLEL_LOOKUPS_UP_TO = 16;
+
 /**
- * The upgrade holding each of these subscriptions, if any. One query for the lot: the locks collection only holds
- * the subscriptions of running upgrades, so even a database that scans it (FerretDB) reads a few documents.
+ * The upgrade holding each of these subscriptions, if any. An exact `_id` lookup is served by an index on every store
+ * we run on (MongoDB; FerretDB pushes it down to PostgreSQL or SQLite), while FerretDB evaluates `$in` itself over
+ * the whole collection: a few ids (an account's subscriptions, a source and its destination) are looked up in
+ * parallel, a page of many ids in one `$in` query.
  */
 export async function lockHoldersOf(models: Models, subscriptionIds: Iterable<string>): Promise<Map<string, string>> {
   const ids = [...new Set(subscriptionIds)];
+  const locks =
+    ids.length <= PARALLEL_LOOKUPS_UP_TO
+      ? await Promise.all(ids.map((id) => models.subscriptionLocks.findById(id, { upgradeId: 1 }).lean()))
+      : await models.subscriptionLocks.find({ _id: { $in: ids } }, { upgradeId: 1 }).lean();
   const holders = new Map<string, string>();
-  if (ids.length === 0) return holders;
-  for (const lock of await models.subscriptionLocks.find({ _id: { $in: ids } }, { upgradeId: 1 }).lean()) {
-    holders.set(String(lock._id), lock.upgradeId);
-  }
+  for (const lock of locks) if (lock) holders.set(String(lock._id), lock.upgradeId);
   return holders;
 }
 

@@ -16,6 +16,8 @@ export interface StartFerretDbOptions {
   /** SQLite files live here (one per database). */
   dataDir?: string;
   logFile?: string;
+  /** Use FerretDB's `postgresql` backend on this database instead of the embedded SQLite (benchmarks). */
+  postgresqlUrl?: string;
 }
 
 /**
@@ -30,12 +32,17 @@ export async function startFerretDb(options: StartFerretDbOptions = {}): Promise
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nce-ferretdb-'));
   const logFile = options.logFile ?? join(dataRootDir, 'logs', `ferretdb-${port}.log`);
   mkdirSync(dataDir, { recursive: true });
+  const backend = options.postgresqlUrl
+    ? ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`]
+    : [
+        '--handler=sqlite',
+        // FerretDB's SQLite runs in WAL mode. `synchronous(normal)` skips the fsync per commit (still safe when a
+        // process crashes, only a power loss can drop the last commits), which matters because every FerretDB write
+        // is a commit: with the default FULL, writes took ~17 ms each here. Throwaway state needs no fsync at all.
+        `--sqlite-url=file:${dataDir}/?_pragma=synchronous(${options.dataDir ? 'normal' : 'off'})`,
+      ];
   const args = [
-    '--handler=sqlite',
-    // FerretDB's SQLite runs in WAL mode. `synchronous(normal)` skips the fsync per commit (still safe when a process
-    // crashes, only a power loss can drop the last commits), which matters because every FerretDB write is a commit:
-    // with the default FULL, writes took ~17 ms each here. Throwaway state (tests, benchmarks) needs no fsync at all.
-    `--sqlite-url=file:${dataDir}/?_pragma=synchronous(${options.dataDir ? 'normal' : 'off'})`,
+    ...backend,
     `--listen-addr=127.0.0.1:${port}`,
     // its debug/metrics HTTP listener would otherwise take the fixed port 8088 and clash between instances
     `--debug-addr=127.0.0.1:${await findFreePort()}`,

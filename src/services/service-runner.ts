@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { startFerretDb, type FerretDbServer } from './ferretdb';
+import { startPostgresql, type PostgresqlServer } from './postgresql';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
 import { dataRootDir } from './tools';
 
@@ -13,6 +14,8 @@ export interface RunningServices {
   /** Only when we started the dev server ourselves. */
   temporalUiUrl?: string;
   mongodbUri: string;
+  /** FerretDB's PostgreSQL, when started with `database: 'postgresql'` (for `addContainmentIndexes`). */
+  postgresql?: PostgresqlServer;
   stop(): Promise<void>;
 }
 
@@ -26,14 +29,27 @@ export interface ServiceRunnerOptions {
   /** Keep Temporal and FerretDB state across runs under .data/ (npm start); tests use throwaway state. */
   persistent?: boolean;
   headless?: boolean;
+  /** FerretDB's backend when we start it: embedded SQLite (default) or a throwaway PostgreSQL (benchmarks). */
+  database?: 'sqlite' | 'postgresql';
   log?: (message: string) => void;
+}
+
+export type DatabaseBackend = NonNullable<ServiceRunnerOptions['database']>;
+
+/** `--database sqlite|postgresql` of the benchmark scripts. */
+export function parseDatabaseBackend(raw: string | undefined): DatabaseBackend {
+  if (raw === undefined) return 'sqlite';
+  if (raw === 'sqlite' || raw === 'postgresql') return raw;
+  throw new Error(`--database must be sqlite or postgresql, got ${raw}`);
 }
 
 export async function startServices(options: ServiceRunnerOptions): Promise<RunningServices> {
   const log = options.log ?? (() => undefined);
   const started: Array<TemporalDevServer | FerretDbServer> = [];
+  let postgresql: PostgresqlServer | undefined;
   const stop = async () => {
     await Promise.allSettled(started.map((service) => service.stop()));
+    await postgresql?.stop(); // after FerretDB, its client
   };
   try {
     const [temporal, ferret] = await Promise.all([
@@ -52,19 +68,26 @@ export async function startServices(options: ServiceRunnerOptions): Promise<Runn
           }),
       options.mongodbUri
         ? undefined
-        : startFerretDb({
-            port: options.mongoPort,
-            dataDir: options.persistent ? join(dataRootDir, 'ferretdb') : undefined,
-          }).then((server) => {
+        : (async () => {
+            if (options.database === 'postgresql') {
+              postgresql = await startPostgresql();
+              log(`PostgreSQL for FerretDB on ${postgresql.url}`);
+            }
+            const server = await startFerretDb({
+              port: options.mongoPort,
+              dataDir: options.persistent ? join(dataRootDir, 'ferretdb') : undefined,
+              ...(postgresql ? { postgresqlUrl: postgresql.url } : {}),
+            });
             started.push(server);
-            log(`FerretDB (MongoDB wire protocol) on ${server.uri}`);
+            log(`FerretDB (MongoDB wire protocol, ${postgresql ? 'PostgreSQL' : 'SQLite'} backend) on ${server.uri}`);
             return server;
-          }),
+          })(),
     ]);
     return {
       temporalAddress: options.temporalAddress ?? temporal!.address,
       temporalUiUrl: temporal && !options.headless ? temporal.uiUrl : undefined,
       mongodbUri: options.mongodbUri ?? ferret!.uri,
+      ...(postgresql ? { postgresql } : {}),
       stop,
     };
   } catch (error) {

@@ -101,7 +101,9 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
         } catch (error) {
           throw validationError([{ path: 'products', message: (error as Error).message }]);
         }
-        return { status: 200, body: await storeProducts(models, body.products as Product[], body.replace ?? false) };
+        const result = await storeProducts(models, body.products as Product[], body.replace ?? false);
+        deps.catalog.invalidate();
+        return { status: 200, body: result };
       },
     }),
     defineRoute({
@@ -132,6 +134,7 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
             return models.products.updateOne({ _id }, { $set: withoutPromotion }, { upsert: true });
           }),
         );
+        deps.catalog.invalidate();
         return { status: 200, body: { imported: products.length, removed: 0, productIds: products.map((p) => p.productId), skippedPrices } };
       },
     }),

@@ -1,5 +1,4 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { loadCatalog } from '../../db/mappers';
 import { lockSubscriptions, releaseSubscriptions } from '../../db/subscription-locks';
 import type { InvoiceDocument, UpgradeDocument } from '../../db/models';
 import { planUpgrade, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../../domain';
@@ -347,7 +346,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           await releaseSubscriptions(models, params.id, lockIds);
           throw new ApiError(409, 'UPGRADE_NOT_FAILED', `Upgrade ${params.id} is already being retried`);
         }
-        const catalog = await loadCatalog(models);
+        const catalog = await deps.catalog.get();
         const sourceDoc = await models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean();
         const input: UpgradeWorkflowInput = {
           upgradeId: params.id,

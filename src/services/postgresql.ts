@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { canConnect, findFreePort, startManagedProcess, waitUntilReady, type ManagedProcess } from './managed-process';
+import { dataRootDir } from './tools';
+
+/**
+ * A throwaway PostgreSQL server from Debian's packages, as the storage of FerretDB's `postgresql` backend — the
+ * benchmarks' second database (`--database postgresql`): unlike the embedded SQLite backend, it filters in the
+ * database and, with the containment indexes of `addContainmentIndexes`, answers `{_id}` and `{accountId}` from an
+ * index, as MongoDB would. Durability is off (fsync, synchronous commit): the data lives for one run.
+ */
+export interface PostgresqlServer {
+  /** postgres://… URL of the `ferretdb` database. */
+  readonly url: string;
+  readonly process: ManagedProcess;
+  /** Runs SQL with psql against the `ferretdb` database (ON_ERROR_STOP). */
+  runSql(sql: string): string;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'ferretdb';
+
+/** The newest PostgreSQL server installed by Debian's packages (`/usr/lib/postgresql/<major>/bin`). */
+export function postgresqlBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const majors = readdirSync(root)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
+  return majors[0] ? join(root, majors[0], 'bin') : undefined;
+}
+
+export async function startPostgresql(options: { port?: number; logFile?: string } = {}): Promise<PostgresqlServer> {
+  const binDir = postgresqlBinDir();
+  if (!binDir) throw new Error("PostgreSQL not installed: run `npm run setup` as root (installs Debian's postgresql package)");
+  const port = options.port ?? (await findFreePort());
+  const dataDir = mkdtempSync(join(tmpdir(), 'nce-postgresql-'));
+  const logFile = options.logFile ?? join(dataRootDir, 'logs', `postgresql-${port}.log`);
+  // PostgreSQL refuses to run as root: as root, the server runs as Debian's `postgres` user.
+  const asRoot = userInfo().uid === 0;
+  const asServiceUser = (command: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]);
+  if (asRoot) {
+    chmodSync(dataDir, 0o700);
+    chownSync(dataDir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
+  }
+  const [initCommand, initArgs] = asServiceUser(join(binDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+  execFileSync(initCommand, initArgs, { stdio: 'ignore' });
+
+  const [command, args] = asServiceUser(join(binDir, 'postgres'), [
+    '-D', dataDir,
+    '-p', String(port),
+    '-k', dataDir,
+    '-c', 'listen_addresses=127.0.0.1',
+    '-c', 'fsync=off',
+    '-c', 'synchronous_commit=off',
+    '-c', 'full_page_writes=off',
+    '-c', 'shared_buffers=256MB',
+    // FerretDB sends `WHERE _jsonb->$1 @> $2` as a cached prepared statement. After five runs PostgreSQL may switch
+    // to a generic plan, in which the field name is a parameter and no expression index can match: every lookup
+    // would scan the table again. Custom plans see `_jsonb->'accountId'` and use the index.
+    '-c', 'plan_cache_mode=force_custom_plan',
+  ]);
+  const service = startManagedProcess({ name: 'PostgreSQL', command, args, logFile });
+  await waitUntilReady(service, () => canConnect('127.0.0.1', port), { timeoutMs: 30_000, logFile });
+
+  const psql = join(binDir, 'psql');
+  const runSql = (sql: string, database = DATABASE) =>
+    execFileSync(psql, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  await retryUntil(() => runSql(`CREATE DATABASE ${DATABASE}`, 'postgres'), 10_000);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`,
+    process: service,
+    runSql: (sql) => runSql(sql),
+    async stop() {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The server accepts TCP a moment before it accepts sessions ("the database system is starting up"). */
+async function retryUntil(action: () => unknown, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      action();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+/**
+ * FerretDB 1.x's postgresql backend turns a mongoose index into a btree on `(_jsonb -> 'field')`, but filters with
+ * `_jsonb -> 'field' @> value`, which a btree cannot serve. For every field of every such index in the database's
+ * schema (FerretDB keeps one schema per MongoDB database), this adds a GIN index on the same expression, which serves
+ * `@>`: the equality lookups our code makes become index scans. Idempotent; returns the indexes created.
+ */
+export function addContainmentIndexes(server: Pick<PostgresqlServer, 'runSql'>, mongoDatabase: string): number {
+  const schema = mongoDatabase.replace(/'/g, "''");
+  const sql = `
+DO $$
+DECLARE
+  btree record;
+  field text;
+  index_name text;
+  created integer := 0;
+BEGIN
+  FOR btree IN
+    SELECT tablename, indexdef FROM pg_indexes
+    WHERE schemaname = '${schema}' AND indexdef LIKE '%USING btree%' AND indexdef LIKE '%_jsonb -> %'
+  LOOP
+    FOR field IN SELECT (regexp_matches(btree.indexdef, '_jsonb -> ''([^'']+)''::text', 'g'))[1] LOOP
+      index_name := btree.tablename || '_' || substr(md5(field), 1, 8) || '_gin';
+      IF NOT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = '${schema}' AND indexname = index_name) THEN
+        EXECUTE format('CREATE INDEX %I ON %I.%I USING gin ((_jsonb -> %L))', index_name, '${schema}', btree.tablename, field);
+        created := created + 1;
+      END IF;
+    END LOOP;
+  END LOOP;
+  RAISE NOTICE 'created %', created;
+END $$;
+SELECT count(*) FROM pg_indexes WHERE schemaname = '${schema}' AND indexname LIKE '%\\_gin';`;
+  return Number(server.runSql(sql).trim().split('\n').pop());
+}
