@@ -111,7 +111,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         };
         await isDuplicateKey(deps.models.subscriptions.create(created as never));
         // Born locked by this upgrade (until it completes), like the source: no second upgrade while seats move.
-        await lockSubscriptions(deps.models, upgradeId, [destinationSubscriptionId]);
+        await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId]);
         await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
       }
       await updateUpgradeRecord(deps, upgradeId, {

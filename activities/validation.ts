@@ -57,7 +57,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       const frozen = await findPlan(deps, upgradeId);
       if (frozen) {
         const plan = frozen;
-        const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(plan));
+        const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, lockedSubscriptionIds(plan));
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
 
@@ -89,7 +89,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       });
       if (!result.ok) return { ok: false, reasons: [...result.reasons] };
 
-      const lock = await lockSubscriptions(deps.models, upgradeId, lockedSubscriptionIds(result.plan));
+      const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, lockedSubscriptionIds(result.plan));
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {

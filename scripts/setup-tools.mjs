@@ -121,6 +121,20 @@ async function installChromium() {
   return 'chromium installed from Debian packages';
 }
 
+/**
+ * Debian's PostgreSQL server, the storage of FerretDB's `postgresql` backend in the benchmarks' `--database postgresql`
+ * (src/services/postgresql.ts starts a throwaway cluster; nothing runs as a system service). Not needed by the tests.
+ */
+async function installPostgresql() {
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'postgres'))) : [];
+  if (majors.length > 0) return `postgresql present (${majors.sort().join(', ')})`;
+  if (!has('apt-get') || process.getuid?.() !== 0) return "postgresql missing and apt-get unavailable (or not root): install Debian's `postgresql` package for `--database postgresql` benchmarks";
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  return 'postgresql installed from Debian packages';
+}
+
 async function main() {
   const started = Date.now();
   mkdirSync(binDir, { recursive: true });
@@ -129,6 +143,7 @@ async function main() {
   await timed('Temporal CLI', installTemporal);
   await timed('FerretDB', installFerretDb);
   await timed('Chromium (UI test)', installChromium);
+  await timed('PostgreSQL (benchmarks with --database postgresql)', installPostgresql);
   for (const tool of ['temporal', 'ferretdb']) {
     const path = join(binDir, tool);
     if (existsSync(path)) log(`${tool}: ${versionOf(path, ['--version']).split('\n')[0]}`);

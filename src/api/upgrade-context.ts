@@ -1,5 +1,5 @@
 import { toAccount, toSubscription } from '../db/mappers';
-import { lockHoldersOf } from '../db/subscription-locks';
+import { lockHoldersInAccount, lockHoldersOf } from '../db/subscription-locks';
 import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
 import {
   policyByName,
@@ -57,7 +57,7 @@ export async function loadSourceContext(
   ]);
   if (!accountDoc) throw notFound(`Subscription ${sourceSubscriptionId}`); // an orphan is as good as missing
   return {
-    lockedBy: await lockHoldersOf(models, accountDocs.map((doc) => String(doc._id))),
+    lockedBy: await lockHoldersInAccount(models, sourceDoc.accountId),
     sourceDoc,
     source: toSubscription(sourceDoc),
     sourceAccount: toAccount(accountDoc as AccountDocument & { _id: unknown }),

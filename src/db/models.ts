@@ -234,10 +234,13 @@ const subscriptionLockSchema = new Schema(
     /** The subscription id: a second lock on it is a duplicate-key error, which even FerretDB applies atomically. */
     _id: { type: String, required: true },
     upgradeId: { type: String, required: true },
+    /** The subscription's account: an account's busy subscriptions are one indexed query (upgrade-options, starts). */
+    accountId: { type: String, required: true },
   },
   strict,
 );
 subscriptionLockSchema.index({ upgradeId: 1 });
+subscriptionLockSchema.index({ accountId: 1 });
 
 const apiKeySchema = new Schema(
   {

@@ -12,24 +12,25 @@ export type LockResult = { locked: true } | { locked: false; heldBy: Array<{ sub
 
 const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
 
-async function takeLock(models: Models, upgradeId: string, subscriptionId: string): Promise<string | null> {
+async function takeLock(models: Models, upgradeId: string, accountId: string, subscriptionId: string): Promise<string | null> {
   try {
-    await models.subscriptionLocks.create({ _id: subscriptionId, upgradeId });
+    await models.subscriptionLocks.create({ _id: subscriptionId, upgradeId, accountId });
     return upgradeId;
   } catch (error) {
     if (!isDuplicateKey(error)) throw error;
     const holder = await models.subscriptionLocks.findById(subscriptionId).lean();
     // Released between our insert and this read: try once more rather than report a phantom holder.
-    if (!holder) return takeLock(models, upgradeId, subscriptionId);
+    if (!holder) return takeLock(models, upgradeId, accountId, subscriptionId);
     return holder.upgradeId;
   }
 }
 
-export async function lockSubscriptions(models: Models, upgradeId: string, subscriptionIds: readonly string[]): Promise<LockResult> {
+/** Locks the subscriptions (all of one account: an upgrade never spans accounts) for this upgrade, all or nothing. */
+export async function lockSubscriptions(models: Models, upgradeId: string, accountId: string, subscriptionIds: readonly string[]): Promise<LockResult> {
   const taken: string[] = [];
   // Sorted so two upgrades that want the same pair always contend on the same first lock.
   for (const subscriptionId of [...new Set(subscriptionIds)].sort()) {
-    const holder = await takeLock(models, upgradeId, subscriptionId);
+    const holder = await takeLock(models, upgradeId, accountId, subscriptionId);
     if (holder === upgradeId) {
       taken.push(subscriptionId);
       continue;
@@ -52,24 +53,33 @@ export async function releaseSubscriptions(models: Models, upgradeId: string, su
   return deleted.reduce((sum, count) => sum + count, 0);
 }
 
-/** Up to this many ids, lock holders are read with parallel exact `_id` lookups; beyond, with one `$in` query. */
-const PARALLEL_LOOKUPS_UP_TO = 16;
+/** Up to this many ids (a source and its destination), lock holders are read with exact `_id` lookups. */
+const EXACT_LOOKUPS_UP_TO = 2;
 
 /**
- * The upgrade holding each of these subscriptions, if any. An exact `_id` lookup is served by an index on every store
- * we run on (MongoDB; FerretDB pushes it down to PostgreSQL or SQLite), while FerretDB evaluates `$in` itself over
- * the whole collection: a few ids (an account's subscriptions, a source and its destination) are looked up in
- * parallel, a page of many ids in one `$in` query.
+ * The upgrade holding each of these subscriptions, if any. An exact `_id` lookup is served from an index by every
+ * store we run on (MongoDB; FerretDB pushes it down to PostgreSQL or SQLite), so a source and its destination are
+ * looked up by `_id`; a page or an import of many ids is one `$in` query (which FerretDB evaluates over the locks
+ * collection — only the running upgrades' locks). An account's subscriptions: `lockHoldersInAccount`.
  */
 export async function lockHoldersOf(models: Models, subscriptionIds: Iterable<string>): Promise<Map<string, string>> {
   const ids = [...new Set(subscriptionIds)];
   const locks =
-    ids.length <= PARALLEL_LOOKUPS_UP_TO
+    ids.length <= EXACT_LOOKUPS_UP_TO
       ? await Promise.all(ids.map((id) => models.subscriptionLocks.findById(id, { upgradeId: 1 }).lean()))
       : await models.subscriptionLocks.find({ _id: { $in: ids } }, { upgradeId: 1 }).lean();
   const holders = new Map<string, string>();
   for (const lock of locks) if (lock) holders.set(String(lock._id), lock.upgradeId);
   return holders;
+}
+
+/**
+ * The upgrade holding each locked subscription of the account, in one query on the indexed `accountId` (FerretDB
+ * evaluates `$in` itself over the whole collection, but pushes an equality down to PostgreSQL's index).
+ */
+export async function lockHoldersInAccount(models: Models, accountId: string): Promise<Map<string, string>> {
+  const locks = await models.subscriptionLocks.find({ accountId }, { upgradeId: 1 }).lean();
+  return new Map(locks.map((lock) => [String(lock._id), lock.upgradeId]));
 }
 
 /** Subscriptions (of these) locked by an upgrade other than `upgradeId`. */

@@ -109,7 +109,7 @@ function quoteBody(plan: UpgradePlan) {
 
 export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[] {
   const { models, temporalClient } = deps;
-  const takeLocks = (upgradeId: string, ids: string[]) => lockSubscriptions(models, upgradeId, ids);
+  const takeLocks = (upgradeId: string, accountId: string, ids: string[]) => lockSubscriptions(models, upgradeId, accountId, ids);
   const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
   const seatReassignment = {
     reminderIntervalMs: deps.config.SEAT_REMINDER_INTERVAL_HOURS * 3_600_000,
@@ -175,7 +175,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         if (!result.ok) throw ineligible(result.reasons, context);
 
         const lockIds = subscriptionsOf(body);
-        const lock = await takeLocks(upgradeId, lockIds);
+        const lock = await takeLocks(upgradeId, context.source.accountId, lockIds);
         if (!lock.locked) {
           throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
         }
@@ -336,7 +336,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         }
         const request = doc.request as UpgradeRequest;
         const lockIds = subscriptionsOf(request);
-        const lock = await takeLocks(params.id, lockIds);
+        const lock = await takeLocks(params.id, doc.accountId, lockIds);
         if (!lock.locked) throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
         const claimed = await models.upgrades.updateOne(
           { _id: params.id, status: 'failed' },

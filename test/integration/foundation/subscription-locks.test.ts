@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromSubscription } from '../../../src/db/mappers';
-import { lockHoldersOf, lockSubscriptions, releaseSubscriptions, subscriptionsLockedByOthers } from '../../../src/db/subscription-locks';
+import { lockHoldersInAccount, lockHoldersOf, lockSubscriptions, releaseSubscriptions, subscriptionsLockedByOthers } from '../../../src/db/subscription-locks';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 
 /** Locks on the real database server (FerretDB in CI), under real concurrency. */
@@ -15,8 +15,11 @@ afterAll(async () => {
   await db.close();
 });
 
+let account: ReturnType<typeof makeAccount>;
+
+/** Subscriptions of a fresh account (kept in `account`). */
 async function seedSubscriptions(count: number): Promise<string[]> {
-  const account = makeAccount();
+  account = makeAccount();
   const subscriptions = Array.from({ length: count }, () => makeSubscription(account));
   await db.models.subscriptions.insertMany(subscriptions.map((s) => fromSubscription(s)));
   return subscriptions.map((s) => s.id);
@@ -24,7 +27,7 @@ async function seedSubscriptions(count: number): Promise<string[]> {
 
 test('50 upgrades racing for one subscription: exactly one gets it', async () => {
   const [subscriptionId] = await seedSubscriptions(1);
-  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => lockSubscriptions(db.models, `upg_race_${i}`, [subscriptionId!])));
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => lockSubscriptions(db.models, `upg_race_${i}`, account.id, [subscriptionId!])));
   const winners = results.map((result, i) => (result.locked ? i : -1)).filter((i) => i >= 0);
   expect(winners).toHaveLength(1);
   const loser = results.find((result) => !result.locked);
@@ -34,13 +37,26 @@ test('50 upgrades racing for one subscription: exactly one gets it', async () =>
 
 test('locking a pair is all or nothing, idempotent for the holder, and released only by the holder', async () => {
   const [a, b] = await seedSubscriptions(2);
-  expect(await lockSubscriptions(db.models, 'upg_b', [b!])).toEqual({ locked: true });
-  expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toMatchObject({ locked: false });
+  expect(await lockSubscriptions(db.models, 'upg_b', account.id, [b!])).toEqual({ locked: true });
+  expect(await lockSubscriptions(db.models, 'upg_a', account.id, [a!, b!])).toMatchObject({ locked: false });
   expect(await subscriptionsLockedByOthers(db.models, [a!, b!], 'upg_x')).toEqual([b]); // a was given back
-  expect(await lockSubscriptions(db.models, 'upg_b', [b!])).toEqual({ locked: true }); // same holder again
+  expect(await lockSubscriptions(db.models, 'upg_b', account.id, [b!])).toEqual({ locked: true }); // same holder again
   expect(await releaseSubscriptions(db.models, 'upg_a', [a!, b!])).toBe(0); // not the holder
   expect(await releaseSubscriptions(db.models, 'upg_b', [a!, b!])).toBe(1);
   expect(await releaseSubscriptions(db.models, 'upg_b', [a!, b!])).toBe(0);
-  expect(await lockSubscriptions(db.models, 'upg_a', [a!, b!])).toEqual({ locked: true });
+  expect(await lockSubscriptions(db.models, 'upg_a', account.id, [a!, b!])).toEqual({ locked: true });
   expect([...(await lockHoldersOf(db.models, [a!, b!])).values()]).toEqual(['upg_a', 'upg_a']);
+});
+
+test("an account's locked subscriptions are read in one query, with their holders", async () => {
+  const [a, b, c] = await seedSubscriptions(3);
+  const accountId = account.id;
+  expect(await lockSubscriptions(db.models, 'upg_one', accountId, [a!])).toEqual({ locked: true });
+  expect(await lockSubscriptions(db.models, 'upg_two', accountId, [b!])).toEqual({ locked: true });
+  const otherSubscriptions = await seedSubscriptions(1);
+  expect(await lockSubscriptions(db.models, 'upg_other', account.id, otherSubscriptions)).toEqual({ locked: true });
+  expect(Object.fromEntries(await lockHoldersInAccount(db.models, accountId))).toEqual({ [a!]: 'upg_one', [b!]: 'upg_two' });
+  expect((await lockHoldersOf(db.models, [a!, b!, c!])).size).toBe(2); // the $in path agrees
+  await releaseSubscriptions(db.models, 'upg_one', [a!]);
+  expect([...(await lockHoldersInAccount(db.models, accountId)).keys()]).toEqual([b]);
 });
