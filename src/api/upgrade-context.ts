@@ -83,7 +83,8 @@ export async function loadUpgradeContext(
       undefined;
     if (destinationDoc && !caller.mayActOnAccount(destinationDoc.accountId)) destinationDoc = undefined;
   }
-  const lockedBy = destinationDoc && !base.lockedBy.has(String(destinationDoc._id))
+  // base.lockedBy holds every lock of the source's account: only a destination elsewhere needs its own read.
+  const lockedBy = destinationDoc && destinationDoc.accountId !== base.sourceDoc.accountId
     ? new Map([...base.lockedBy, ...(await lockHoldersOf(models, [String(destinationDoc._id)]))])
     : base.lockedBy;
   const involved = [base.sourceDoc, ...(destinationDoc ? [destinationDoc] : [])].map((doc) => String(doc._id));
