@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
@@ -23,6 +23,19 @@ export const notificationIdFor = (upgradeId: string, event: NotificationEvent, s
 export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
   const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
   return `t=${timestampSeconds},v1=${digest}`;
+}
+
+/**
+ * The receiver's side of `signWebhook`: true when `header` signs `body` with `secret` and its timestamp is within
+ * `toleranceSeconds` of `nowSeconds` (an old delivery replayed by someone else is refused).
+ */
+export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, nowSeconds: number, toleranceSeconds = 300): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
+  if (!match) return false;
+  const timestamp = Number(match[1]);
+  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(signWebhook(secret, body, timestamp).slice(`t=${timestamp},v1=`.length), 'hex');
+  return timingSafeEqual(expected, Buffer.from(match[2]!, 'hex'));
 }
 
 function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, error: { code: string; message: string } | undefined): string {

@@ -3,12 +3,14 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { UpgradeActivities } from '../activities';
 import type { NotificationEvent } from '../activities/notifications';
 import type { VendorOutcome } from '../activities/vendor-transition';
@@ -24,6 +26,14 @@ import {
   type UpgradeWorkflowInput,
 } from './messages';
 import { UPGRADE_DESTINATION_TYPE, UPGRADE_KIND, UPGRADE_STATUS } from './search-attributes';
+
+/**
+ * Patch ids, one per change to the command sequence of a released shape (SPEC §5: `patched()`, replay-tested).
+ * - ONE_UPSERT_PER_STATE_CHANGE: the kind and destination type ride on the `awaiting_vendor` status upsert, and a
+ *   status that does not change is not upserted again. Each upsert is a visibility write on the server (measured:
+ *   9 upserts doubled the dev server's CPU per run); before it, 9 upserts per run, after it 7.
+ */
+export const PATCHES = { ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change' } as const;
 
 /*
  * Activity groups, each with the timeouts and retries its kind of work needs.
@@ -112,10 +122,14 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     state.currentDetails = details;
     setCurrentDetails(details);
   };
-  const setStatus = (status: UpgradeStatus, details: string) => {
+  /** Set once the run has passed the point where the patch applies (histories recorded before it replay without). */
+  let oneUpsertPerStateChange = false;
+  const setStatus = (status: UpgradeStatus, details: string, alsoUpsert: SearchAttributeUpdatePair[] = []) => {
+    const unchanged = status === state.status;
     state.status = status;
     describeProgress(details);
-    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }]);
+    if (unchanged && oneUpsertPerStateChange && alsoUpsert.length === 0) return;
+    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }, ...alsoUpsert]);
   };
   const step = (name: string, status: 'completed' | 'failed' | 'skipped', detail?: string) => {
     state.steps.push({ name, status, at: new Date().toISOString(), ...(detail ? { detail } : {}) });
@@ -159,14 +173,16 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       details: { reasons: validated.reasons },
     });
   }
-  upsertSearchAttributes([
+  const planAttributes: SearchAttributeUpdatePair[] = [
     { key: UPGRADE_KIND, value: validated.kind },
     { key: UPGRADE_DESTINATION_TYPE, value: validated.destinationType },
-  ]);
+  ];
+  oneUpsertPerStateChange = patched(PATCHES.ONE_UPSERT_PER_STATE_CHANGE);
+  if (!oneUpsertPerStateChange) upsertSearchAttributes(planAttributes);
   step('validated', 'completed', validated.summary);
 
   // 2. Vendor transition, followed asynchronously to completion.
-  setStatus('awaiting_vendor', 'Requesting the transition from Partner Center');
+  setStatus('awaiting_vendor', 'Requesting the transition from Partner Center', oneUpsertPerStateChange ? planAttributes : []);
   try {
     await vendorRequest.requestVendorTransition.executeWithOptions(
       { summary: 'Partner Center: POST transition (stable MS-RequestId)' },

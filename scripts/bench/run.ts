@@ -4,7 +4,8 @@
  * Throughput and latency of upgrades through the HTTP API against the engine's own ceiling, in one run on one
  * Temporal dev server (started here, in memory):
  *   1. ours     — N upgrades (the four kinds in turn) through POST /v1/upgrades at concurrency C, manual seat
- *                 reassignments confirmed as soon as GET /v1/upgrades/:id says so; one `src/worker.ts` process.
+ *                 reassignments confirmed as soon as the account's webhook says one is needed (as a portal would;
+ *                 GET /v1/upgrades/:id if no webhook came within 2 s); one `src/worker.ts` process.
  *   2. baseline — N no-op workflows with as many activities as a real upgrade history holds, same worker settings,
  *                 started with the Temporal client at concurrency C; and again through a trivial HTTP endpoint.
  *   3. ours ×2  — phase 1 with two worker processes on the task queue (scale-out).
@@ -100,7 +101,7 @@ async function runOurs(system: TestSystem, name: string, cases: readonly Upgrade
   for (const worker of workers) worker.resetMeasurement();
   const cpuBefore = processTreeCpuByName();
   const began = performance.now();
-  const runs = await runWithConcurrency(cases, options.concurrency, (item) => driveUpgrade(system, item, { pollInitialMs: 50 }));
+  const runs = await runWithConcurrency(cases, options.concurrency, (item) => driveUpgrade(system, item));
   const seconds = (performance.now() - began) / 1000;
   const workerCpu = measureWorkers(workers, seconds, runs.length);
   const completed = runs.filter((run) => run.closed === 'completed').length;
@@ -227,7 +228,7 @@ async function main(): Promise<void> {
     const first = await system.startWorker('worker-1');
     workers.push(first);
     say(`upgrade worker pid ${first.pid} ready; warming up with ${warmupCases.length} upgrades (2 of each kind)`);
-    const warm = await runWithConcurrency(warmupCases, warmupCases.length, (item) => driveUpgrade(system!, item, { pollInitialMs: 50 }));
+    const warm = await runWithConcurrency(warmupCases, warmupCases.length, (item) => driveUpgrade(system!, item));
     const warmFailures = warm.filter((run) => run.closed !== 'completed');
     if (warmFailures.length) throw new Error(`warm-up upgrades did not complete: ${JSON.stringify(warmFailures)}`);
     const perKind: Record<string, { eventsPerRun: number; activitiesPerRun: number }> = {};

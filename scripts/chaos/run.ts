@@ -169,7 +169,7 @@ async function runPass(
   let disrupting: Promise<void> = Promise.resolve();
   let done = 0;
   const runs = await runWithConcurrency(cases, options.concurrency, async (item) => {
-    const run = await driveUpgrade(cluster.system, item, { pollInitialMs: 200, timeoutMs: options.upgradeTimeoutMs, startAttempts: 8, confirmAnyKind: true });
+    const run = await driveUpgrade(cluster.system, item, { timeoutMs: options.upgradeTimeoutMs, startAttempts: 8, confirmAnyKind: true });
     finished += 1;
     while (pending.length && finished / cases.length >= pending[0]!.atProgress) {
       const next = pending.shift()!;
@@ -381,7 +381,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (accepted.length === 1) {
         const winnerIndex = answers.indexOf(accepted[0]!);
         const winner = { ...item, idempotencyKey: `${item.idempotencyKey}-race-${winnerIndex}` };
-        const run = await driveUpgrade(tracked, winner, { pollInitialMs: 200, timeoutMs: options.upgradeTimeoutMs, startAttempts: 3, confirmAnyKind: true });
+        const run = await driveUpgrade(tracked, winner, { timeoutMs: options.upgradeTimeoutMs, startAttempts: 3, confirmAnyKind: true });
         passes.push(await checkPass(cluster, 'racing starts', { cases: [winner], runs: [run], rejected: new Set(), disruptions: 0, seconds: 0 }, violations));
       }
     }

@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, type WorkflowBundle } from '@tempora
 import { quietReplayRuntime, replayHistories, replayHistory } from '../../src/cli/commands/replay';
 import { upgradeIdOfHistory, type History } from '../../src/cli/commands/history';
 import { WORKFLOWS_PATH } from '../../src/worker-factory';
+import { PATCHES } from '../../workflows/upgrade-workflow';
 
 /**
  * Every released shape of UpgradeWorkflow, recorded from real runs by `npm run record-histories`, must replay against
@@ -23,6 +24,7 @@ const EXPECTED_SHAPES = [
   'eligibility-rejected-at-execution',
 ];
 
+/** `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.json`: the current shape. */
 const recorded: Array<{ name: string; workflowId: string; history: History }> = readdirSync(HISTORIES_DIR)
   .filter((file) => file.endsWith('.json'))
   .sort()
@@ -43,8 +45,8 @@ beforeAll(async () => {
   ]);
 }, 60_000);
 
-test('a history is recorded for every upgrade kind and failure path', () => {
-  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining(EXPECTED_SHAPES));
+test('a history is recorded for every upgrade kind and failure path, before and after each patch', () => {
+  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining([...EXPECTED_SHAPES, ...EXPECTED_SHAPES.map((name) => `${name}.v1`)]));
   for (const entry of recorded) {
     expect(entry.workflowId).toMatch(/^upg_/);
     const types = entry.history.events!.map((event) => String(event.eventType));
@@ -66,11 +68,46 @@ test('a deliberate non-deterministic change (a timer before the first activity) 
   if (outcome.ok) return;
   expect(outcome.errorName).toBe('DeterminismViolationError');
   expect(outcome.problem.eventId).toBe(5);
-  expect(outcome.problem.recorded).toBe('ActivityTaskScheduled (activity recordUpgradeAccepted)');
+  expect(outcome.problem.recorded).toBe('ActivityTaskScheduled (activity recordUpgradeAccepted: "Record the upgrade as accepted")');
   expect(outcome.problem.codeDid).toMatch(/started a timer/);
   expect(outcome.problem.explanation).toContain('patched()');
 
   // Every history is affected, and the batch replay reports each one.
   const all = await replayHistories(recorded, { workflowBundle: nondeterministic });
   expect(all.filter((result) => !result.ok)).toHaveLength(recorded.length);
+});
+
+/** The search attribute upserts of a history, as "Key=value" lists, and its patch markers. */
+function upsertsAndPatches(history: History): { upserts: string[][]; patches: string[] } {
+  const upserts: string[][] = [];
+  const patches: string[] = [];
+  for (const event of history.events ?? []) {
+    const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+    if (fields) upserts.push(Object.entries(fields).map(([key, payload]) => `${key}=${Buffer.from(payload.data!).toString('utf8')}`).sort());
+    const patchData = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    if (patchData) patches.push(JSON.parse(Buffer.from(patchData).toString('utf8')).id);
+  }
+  return { upserts, patches };
+}
+
+test('ONE_UPSERT_PER_STATE_CHANGE: the kind rides on the awaiting_vendor upsert, which happens once; older runs keep their shape', () => {
+  const shape = (name: string) => upsertsAndPatches(recorded.find((entry) => entry.name === name)!.history);
+  const awaitingVendor = (upserts: string[][]) => upserts.filter((fields) => fields.includes('UpgradeStatus="awaiting_vendor"'));
+
+  const before = shape('full-to-new.v1');
+  expect(before.patches).toEqual([]);
+  expect(awaitingVendor(before.upserts)).toEqual([['UpgradeStatus="awaiting_vendor"'], ['UpgradeStatus="awaiting_vendor"']]);
+  expect(before.upserts).toContainEqual(['UpgradeDestinationType="new"', 'UpgradeKind="full"']);
+
+  const after = shape('full-to-new');
+  expect(after.patches).toEqual([PATCHES.ONE_UPSERT_PER_STATE_CHANGE]);
+  expect(awaitingVendor(after.upserts)).toEqual([['UpgradeDestinationType="new"', 'UpgradeKind="full"', 'UpgradeStatus="awaiting_vendor"']]);
+  // The SDK records the patch in TemporalChangeVersion (one upsert per patch): 9 upserts → 7 of ours + 1.
+  expect(before.upserts).toHaveLength(9);
+  expect(after.upserts).toHaveLength(8);
+  for (const name of EXPECTED_SHAPES) {
+    const { upserts } = shape(name);
+    const statuses = upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')));
+    expect(statuses.filter((status, index) => status === statuses[index - 1])).toEqual([]);
+  }
 });

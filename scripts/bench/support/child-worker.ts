@@ -148,6 +148,9 @@ export async function startChildWorker(options: ChildWorkerOptions): Promise<Chi
   };
 }
 
+/** What the workers sign webhooks with and the benchmark's receiver checks. */
+export const BENCH_WEBHOOK_SIGNING_SECRET = 'bench-webhook-signing-secret';
+
 /** Env for `src/worker.ts` (the real upgrade worker process). */
 export function upgradeWorkerEnv(settings: {
   temporalAddress: string;
@@ -165,7 +168,7 @@ export function upgradeWorkerEnv(settings: {
     MONGODB_DATABASE: settings.database,
     VENDOR_BASE_URL: settings.vendorBaseUrl,
     TEMPORAL_TASK_QUEUE: settings.taskQueue,
-    WEBHOOK_SIGNING_SECRET: 'bench-webhook-signing-secret',
+    WEBHOOK_SIGNING_SECRET: BENCH_WEBHOOK_SIGNING_SECRET,
   };
 }
 

@@ -35,8 +35,11 @@ export interface UpgradeRun {
 }
 
 export interface DriveOptions {
-  /** First poll of GET /v1/upgrades/:id for a manual seat confirmation, then ×1.5 up to 1 s. */
-  pollInitialMs?: number;
+  /**
+   * How long to wait for the `manual_seat_reassignment_required` webhook before looking at GET /v1/upgrades/:id
+   * instead (a portal's reconciliation for a delivery that never came); default 2 s.
+   */
+  fallbackPollMs?: number;
   /** Give up on one upgrade after this long (the fault suite then reports it as stuck). */
   timeoutMs?: number;
   /** Retry the start request on 5xx / network errors (the fault suite restarts the database under it). */
@@ -46,12 +49,12 @@ export interface DriveOptions {
 }
 
 /**
- * One upgrade the way a portal does it: POST /v1/upgrades with an idempotency key; for the kinds that need it, poll
- * GET /v1/upgrades/:id until it waits for the manual seat reassignment and confirm it at once; wait for the workflow
- * to close (Temporal long poll, no extra load on the API).
+ * One upgrade the way a portal does it: POST /v1/upgrades with an idempotency key; for the kinds that need it, wait
+ * for the account's `manual_seat_reassignment_required` webhook (or, when none comes, see GET /v1/upgrades/:id say
+ * so) and confirm at once; wait for the workflow to close (Temporal long poll, no extra load on the API).
  */
 export async function driveUpgrade(system: TestSystem, item: UpgradeCase, options: DriveOptions = {}): Promise<UpgradeRun> {
-  const pollInitialMs = options.pollInitialMs ?? 100;
+  const fallbackPollMs = options.fallbackPollMs ?? 2_000;
   const timeoutMs = options.timeoutMs ?? 300_000;
   const began = performance.now();
   let start: { status: number; body: any; ms: number } | undefined;
@@ -84,21 +87,25 @@ export async function driveUpgrade(system: TestSystem, item: UpgradeCase, option
   void result.then((value) => (closed = value));
 
   if (options.confirmAnyKind || needsManualSeatConfirmation(item.kind)) {
-    let wait = pollInitialMs;
+    // A webhook is believed once: if confirming on it is refused, only what GET says counts from then on.
+    let trustWebhook = true;
     while (!closed && performance.now() < deadline) {
-      await sleep(wait);
-      wait = Math.min(wait * 1.5, 1_000);
+      const notified = trustWebhook
+        ? await Promise.race([system.webhooks.waitFor(upgradeId, 'manual_seat_reassignment_required', fallbackPollMs), result.then(() => false)])
+        : await sleep(fallbackPollMs).then(() => false);
       if (closed) break;
-      const view = await system.http('GET', `/v1/upgrades/${upgradeId}`).catch(() => undefined);
-      if (!view || view.status !== 200) continue;
-      if (FINAL_STATUSES.has(view.body.status)) break;
-      if (view.body.status === 'awaiting_manual_seat_reassignment') {
-        const confirmation = await system.http('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {}).catch(() => undefined);
-        if (confirmation?.status === 200) {
-          run.confirmed = true;
-          break;
-        }
+      if (!notified) {
+        const view = await system.http('GET', `/v1/upgrades/${upgradeId}`).catch(() => undefined);
+        if (!view || view.status !== 200) continue;
+        if (FINAL_STATUSES.has(view.body.status)) break;
+        if (view.body.status !== 'awaiting_manual_seat_reassignment') continue;
       }
+      const confirmation = await system.http('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {}).catch(() => undefined);
+      if (confirmation?.status === 200) {
+        run.confirmed = true;
+        break;
+      }
+      trustWebhook = false;
     }
   }
   const remaining = Math.max(0, deadline - performance.now());

@@ -10,8 +10,9 @@ import { startApiServer, type ApiServer } from '../../../src/server';
 import { findFreePort } from '../../../src/services/managed-process';
 import { createPartnerCenterSimulator, type FaultOverrides, type PartnerCenterSimulator, type RunningSimulator, type SimulatorCounters } from '../../../src/vendor/simulator';
 import { registerWithSimulator, simulatorSeedFor } from '../../../src/vendor/simulator-registration';
-import { startChildWorker, UPGRADE_WORKER_ENTRY, UPGRADE_WORKER_READY_TEXT, upgradeWorkerEnv, type ChildWorker } from './child-worker';
+import { BENCH_WEBHOOK_SIGNING_SECRET, startChildWorker, UPGRADE_WORKER_ENTRY, UPGRADE_WORKER_READY_TEXT, upgradeWorkerEnv, type ChildWorker } from './child-worker';
 import type { UpgradeCase } from './scenarios';
+import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
 
 /**
  * The system under test for the benchmark and the fault suite, on services the caller started: the in-process
@@ -45,6 +46,8 @@ export interface TestSystem {
   readonly simulatorUrl: string;
   readonly api: ApiServer;
   readonly client: Client;
+  /** Every seeded account's webhook points here: drivers learn of a manual seat reassignment from it. */
+  readonly webhooks: WebhookReceiver;
   seed(cases: readonly UpgradeCase[]): Promise<void>;
   http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   setFaults(faults: FaultOverrides): Promise<void>;
@@ -82,6 +85,7 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     rateLimit: { windowMs: 60_000, limit: 100_000_000 },
   });
   const workers: ChildWorker[] = [];
+  const webhooks = await startWebhookReceiver(BENCH_WEBHOOK_SIGNING_SECRET);
 
   return {
     db,
@@ -91,6 +95,7 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     simulatorUrl: running.url,
     api,
     client,
+    webhooks,
     async seed(cases) {
       const products = demoProducts();
       await db.models.products.bulkWrite(
@@ -99,7 +104,7 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
       const chunk = 50;
       for (let start = 0; start < cases.length; start += chunk) {
         const slice = cases.slice(start, start + chunk);
-        const accounts: Account[] = slice.map((c) => c.account);
+        const accounts: Account[] = slice.map((c) => ({ ...c.account, webhookUrl: webhooks.url }));
         const subscriptions: Subscription[] = slice.flatMap((c) => (c.destination ? [c.source, c.destination] : [c.source]));
         await db.models.accounts.bulkWrite(
           accounts.map(({ id, ...fields }) => ({ replaceOne: { filter: { _id: id }, replacement: { _id: id, ...fields } as never, upsert: true } })),
@@ -149,6 +154,7 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     async close() {
       await Promise.allSettled(workers.map((worker) => worker.stop(5_000)));
       await api.close();
+      await webhooks.close();
       await connection.close();
       await running.close();
       await db.connection.dropDatabase().catch(() => undefined);

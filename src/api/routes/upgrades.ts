@@ -298,11 +298,13 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         const nothingWaiting = () =>
           new ApiError(409, 'NOTHING_AWAITING_CONFIRMATION', `Upgrade ${params.id} is not waiting for a seat reassignment confirmation`);
         if (isFinal(doc.status)) throw nothingWaiting();
-        const live = await queryUpgradeState(temporalClient, params.id, deps.queryTimeoutMs);
-        const waiting = live
-          ? live.status === 'awaiting_manual_seat_reassignment' || live.seatReassignment?.state === 'awaiting_confirmation'
-          : doc.status === 'awaiting_manual_seat_reassignment';
-        if (!waiting) throw nothingWaiting();
+        // The record says so once the workflow waits (written before the webhook goes out): go straight to the update,
+        // whose validator is the authority. Otherwise ask the workflow, which may be a moment ahead of its record.
+        if (doc.status !== 'awaiting_manual_seat_reassignment') {
+          const live = await queryUpgradeState(temporalClient, params.id, deps.queryTimeoutMs);
+          const waiting = live && (live.status === 'awaiting_manual_seat_reassignment' || live.seatReassignment?.state === 'awaiting_confirmation');
+          if (!waiting) throw nothingWaiting();
+        }
         try {
           const state = await temporalClient.withDeadline(Date.now() + deps.updateTimeoutMs, () =>
             temporalClient.workflow.getHandle(params.id).executeUpdate(confirmSeatReassignmentUpdate, {
