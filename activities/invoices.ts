@@ -7,56 +7,65 @@ import { updateUpgradeRecord } from './upgrade-record';
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
 export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
 
+/** True when every write error of a (bulk) insert is a duplicate key: what was missing got inserted. */
+function onlyDuplicateKeys(error: unknown): boolean {
+  const failure = error as { code?: number; writeErrors?: Array<{ code?: number; err?: { code?: number } }> };
+  if (failure.writeErrors?.length) return failure.writeErrors.every((writeError) => (writeError.code ?? writeError.err?.code) === 11000);
+  return failure.code === 11000;
+}
+
 export function createInvoiceActivities(deps: UpgradeActivityDeps) {
-  async function issue(upgradeId: string, accountId: string, draft: InvoiceDraft, subscriptionId: string, describe: (line: InvoiceLine) => string) {
+  /** The invoice document for a draft; its `_id` is the idempotency key. */
+  function invoiceDocument(upgradeId: string, accountId: string, draft: InvoiceDraft, subscriptionId: string, describe: (line: InvoiceLine) => string) {
     const id = invoiceIdFor(upgradeId, draft.kind);
-    try {
-      await deps.models.invoices.create({
-        _id: id,
-        idempotencyKey: id,
-        upgradeId,
-        accountId,
-        subscriptionId,
-        type: draft.kind,
-        // The credit waits for finance to settle it against the next bill (the seeds' "credit pending invoice").
-        status: draft.kind === 'credit' ? 'pending' : 'issued',
-        currency: draft.currency,
-        lines: draft.lines.map((line) => ({
-          subscriptionId: line.subscriptionId ?? subscriptionId,
-          productId: line.productId,
-          description: describe(line),
-          periodStart: line.periodStart,
-          periodEnd: line.periodEnd,
-          days: line.days,
-          cycleDays: line.cycleDays,
-          quantity: line.quantity,
-          unitPrice: line.unitPrice,
-          amount: line.amount,
-        })),
-        subtotal: draft.subtotal,
-        taxBasisPoints: draft.taxRateBasisPoints,
-        tax: draft.tax,
-        total: draft.total,
-      });
-    } catch (error) {
-      if ((error as { code?: number }).code !== 11000) throw error; // already issued by an earlier attempt
-    }
-    return id;
+    return {
+      _id: id,
+      idempotencyKey: id,
+      upgradeId,
+      accountId,
+      subscriptionId,
+      type: draft.kind,
+      // The credit waits for finance to settle it against the next bill (the seeds' "credit pending invoice").
+      status: draft.kind === 'credit' ? 'pending' : 'issued',
+      currency: draft.currency,
+      lines: draft.lines.map((line) => ({
+        subscriptionId: line.subscriptionId ?? subscriptionId,
+        productId: line.productId,
+        description: describe(line),
+        periodStart: line.periodStart,
+        periodEnd: line.periodEnd,
+        days: line.days,
+        cycleDays: line.cycleDays,
+        quantity: line.quantity,
+        unitPrice: line.unitPrice,
+        amount: line.amount,
+      })),
+      subtotal: draft.subtotal,
+      taxBasisPoints: draft.taxRateBasisPoints,
+      tax: draft.tax,
+      total: draft.total,
+    };
   }
 
   return {
     /** The credit for the source's unused days and the debit for the destination, each exactly once. */
     async issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<{ creditInvoiceId: string; debitInvoiceId: string }> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const upgrade = await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean();
-      const accountId = upgrade!.accountId;
+      const accountId = plan.accountId ?? (await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean())!.accountId;
       const days = (line: InvoiceLine) => `${line.days}/${line.cycleDays} days, ${line.periodStart}..${line.periodEnd}`;
-      const creditInvoiceId = await issue(upgradeId, accountId, plan.credit, plan.sourceSubscriptionId, (line) =>
+      const credit = invoiceDocument(upgradeId, accountId, plan.credit, plan.sourceSubscriptionId, (line) =>
         `Upgrade credit: ${line.quantity} × ${line.productId}, unused ${days(line)}`,
       );
-      const debitInvoiceId = await issue(upgradeId, accountId, plan.debit, destinationSubscriptionId, (line) =>
+      const debit = invoiceDocument(upgradeId, accountId, plan.debit, destinationSubscriptionId, (line) =>
         `Upgrade charge: ${line.quantity} × ${line.productId}, ${days(line)}`,
       );
+      // Both in one unordered insert; one an earlier attempt already issued fails alone on its key (11000).
+      try {
+        await deps.models.invoices.insertMany([credit, debit], { ordered: false });
+      } catch (error) {
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
+      const [creditInvoiceId, debitInvoiceId] = [credit._id, debit._id];
       await updateUpgradeRecord(deps, upgradeId, {
         status: 'invoicing',
         addToSet: { invoiceIds: [creditInvoiceId, debitInvoiceId] },

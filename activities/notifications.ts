@@ -61,56 +61,57 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
 
   return {
     /**
-     * Writes the event to the outbox (once) and delivers it to the account's webhook, signed. A failed delivery
-     * throws so Temporal retries it with backoff; the delivery id header lets the receiver drop a duplicate if our
-     * "delivered" write is lost after its 2xx.
+     * Writes the event to the outbox (once: its id is the key, the first write wins) and delivers it to the account's
+     * webhook, signed. A failed delivery throws so Temporal retries it with backoff; the delivery id header lets the
+     * receiver drop a duplicate if our "delivered" write is lost after its 2xx.
      */
     async sendUpgradeNotification(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<'delivered' | 'no_webhook'> {
       const id = notificationIdFor(upgradeId, event, sequence);
       /** What delivery needs of the outbox entry. */
       type OutboxEntry = { status: string; payload: unknown; webhookUrl?: string | null };
-      let notification: OutboxEntry | null = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
-      if (!notification) {
-        const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
-        if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, 'UpgradeDataInconsistent');
-        const account = await deps.models.accounts.findById(upgrade.accountId).lean();
-        const plan = await findPlan(deps, upgradeId); // absent when validation rejected the upgrade
-        const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
-        const payload = {
-          id,
-          event,
-          upgradeId,
-          accountId: upgrade.accountId,
-          occurredAt: deps.clock().toISOString(),
-          message: messageFor(event, plan, error),
-          upgrade: {
-            status: upgrade.status,
-            kind: upgrade.kind,
-            destinationType: upgrade.destinationType,
-            sourceSubscriptionId: plan?.sourceSubscriptionId ?? (upgrade.request as { sourceSubscriptionId?: string }).sourceSubscriptionId,
-            targetProductId: plan?.targetProductId ?? (upgrade.request as { targetProductId?: string }).targetProductId,
-            quantity: plan?.quantity,
-            ...(error ? { error } : {}),
-            ...(sequence !== undefined ? { reminder: sequence } : {}),
-          },
-        };
-        const entry = {
-          _id: id,
-          upgradeId,
-          accountId: upgrade.accountId,
-          event,
-          payload,
-          webhookUrl: account?.webhookUrl ?? null,
-          status: account?.webhookUrl ? ('pending' as const) : ('no_webhook' as const),
-        };
-        try {
-          await deps.models.notifications.create(entry);
-          notification = entry;
-        } catch (writeError) {
-          if ((writeError as { code?: number }).code !== 11000) throw writeError;
-          // A racing attempt wrote it first: deliver what it wrote.
-          notification = await deps.models.notifications.findById(id).lean();
-        }
+      // Written first, read only if it exists: a retry after a failed delivery finds the entry by its key.
+      let notification: OutboxEntry | null;
+      const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
+      if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, 'UpgradeDataInconsistent');
+      const [account, plan] = await Promise.all([
+        deps.models.accounts.findById(upgrade.accountId, { webhookUrl: 1 }).lean(),
+        findPlan(deps, upgradeId), // absent when validation rejected the upgrade
+      ]);
+      const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
+      const payload = {
+        id,
+        event,
+        upgradeId,
+        accountId: upgrade.accountId,
+        occurredAt: deps.clock().toISOString(),
+        message: messageFor(event, plan, error),
+        upgrade: {
+          status: upgrade.status,
+          kind: upgrade.kind,
+          destinationType: upgrade.destinationType,
+          sourceSubscriptionId: plan?.sourceSubscriptionId ?? (upgrade.request as { sourceSubscriptionId?: string }).sourceSubscriptionId,
+          targetProductId: plan?.targetProductId ?? (upgrade.request as { targetProductId?: string }).targetProductId,
+          quantity: plan?.quantity,
+          ...(error ? { error } : {}),
+          ...(sequence !== undefined ? { reminder: sequence } : {}),
+        },
+      };
+      const entry = {
+        _id: id,
+        upgradeId,
+        accountId: upgrade.accountId,
+        event,
+        payload,
+        webhookUrl: account?.webhookUrl ?? null,
+        status: account?.webhookUrl ? ('pending' as const) : ('no_webhook' as const),
+      };
+      try {
+        await deps.models.notifications.create(entry);
+        notification = entry;
+      } catch (writeError) {
+        if ((writeError as { code?: number }).code !== 11000) throw writeError;
+        // Written by an earlier attempt (or a racing one): deliver what it wrote, as it wrote it.
+        notification = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
       }
       if (!notification || notification.status === 'no_webhook') return 'no_webhook';
       if (notification.status === 'delivered') return 'delivered';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { loadSubscription, toSubscription } from '../src/db/mappers';
+import { toSubscription } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
@@ -52,7 +52,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     upgradeId: string,
     change: SubscriptionChange,
     installmentChange: InstallmentPlanChange | undefined,
-  ): Promise<{ before: Subscription; after: Subscription } | undefined> {
+  ): Promise<{ before: Subscription } | undefined> {
     const stored = await deps.models.subscriptions.findById(change.subscriptionId).lean();
     if (!stored) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
     // `?? []`: documents written by a `$setOnInsert` upsert (the demo seed, imports) lack mongoose's array defaults.
@@ -66,8 +66,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
       { _id: change.subscriptionId },
       { $set: set, ...(change.unset.length ? { $unset: unset } : {}), $addToSet: { appliedUpgradeIds: upgradeId } },
     );
-    const after = await loadSubscription(deps.models, change.subscriptionId);
-    return { before, after: after! };
+    return { before };
   }
 
   async function writeHistory(upgradeId: string, subscriptionId: string, event: string, at: string, description: string, before: unknown, after: unknown) {

@@ -61,21 +61,31 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
 
-      const source = await loadSubscription(deps.models, request.sourceSubscriptionId);
+      // One round of reads in parallel. The API gave the source's account (input.accountId), so its subscriptions
+      // normally hold the source and an existing destination too; either is read on its own only when they do not.
+      const involved = request.destination.type === 'existing' ? [request.sourceSubscriptionId, request.destination.subscriptionId] : [request.sourceSubscriptionId];
+      const [accountOfInput, subscriptionsOfInput, catalog, busy] = await Promise.all([
+        loadAccount(deps.models, input.accountId),
+        loadAccountSubscriptions(deps.models, input.accountId),
+        loadCatalog(deps.models),
+        subscriptionsLockedByOthers(deps.models, involved, upgradeId),
+      ]);
+      const inAccount = (id: string) => subscriptionsOfInput.find((subscription) => subscription.id === id);
+      const source = inAccount(request.sourceSubscriptionId) ?? (await loadSubscription(deps.models, request.sourceSubscriptionId));
       if (!source) {
         return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: `source subscription ${request.sourceSubscriptionId} does not exist` }] };
       }
-      const [sourceAccount, destination, catalog, accountSubscriptions] = await Promise.all([
-        loadAccount(deps.models, source.accountId),
-        request.destination.type === 'existing' ? loadSubscription(deps.models, request.destination.subscriptionId) : undefined,
-        loadCatalog(deps.models),
-        loadAccountSubscriptions(deps.models, source.accountId),
-      ]);
+      const sameAccount = source.accountId === input.accountId;
+      const [sourceAccount, accountSubscriptions] = sameAccount
+        ? [accountOfInput, subscriptionsOfInput]
+        : await Promise.all([loadAccount(deps.models, source.accountId), loadAccountSubscriptions(deps.models, source.accountId)]);
+      const destinationId = request.destination.type === 'existing' ? request.destination.subscriptionId : undefined;
+      const destination = destinationId
+        ? (accountSubscriptions.find((subscription) => subscription.id === destinationId) ?? (await loadSubscription(deps.models, destinationId)))
+        : undefined;
       if (!sourceAccount) {
         throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, 'UpgradeDataInconsistent');
       }
-      const involved = request.destination.type === 'existing' ? [source.id, request.destination.subscriptionId] : [source.id];
-      const busy = await subscriptionsLockedByOthers(deps.models, involved, upgradeId);
       const result = planUpgrade({
         request,
         source,

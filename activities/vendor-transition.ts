@@ -73,6 +73,14 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
     return (upgrade?.vendor ?? undefined) as VendorRecord | undefined;
   }
 
+  /** For plans frozen before they carried the tenant: the source's account's. */
+  async function tenantOfSource(sourceSubscriptionId: string): Promise<string> {
+    const source = await loadSubscription(deps.models, sourceSubscriptionId);
+    const account = source && (await loadAccount(deps.models, source.accountId));
+    if (!account) throw ApplicationFailure.nonRetryable(`source ${sourceSubscriptionId} or its account vanished`, 'UpgradeDataInconsistent');
+    return account.tenantId;
+  }
+
   return {
     /**
      * Asks Partner Center for the transition, once per upgrade. A transition already recorded is returned as-is
@@ -87,11 +95,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
 
       await setUpgradeStatus(deps, upgradeId, 'awaiting_vendor');
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const source = await loadSubscription(deps.models, plan.sourceSubscriptionId);
-      const account = source && (await loadAccount(deps.models, source.accountId));
-      if (!source || !account) {
-        throw ApplicationFailure.nonRetryable(`source ${plan.sourceSubscriptionId} or its account vanished`, 'UpgradeDataInconsistent');
-      }
+      const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
       // No transition recorded means no earlier run got one from the vendor (a run only ends before recording it on a
       // final rejection), so an operator retry may ask again under a fresh request id.
       const attempt = recorded && !retryingRejected ? recorded.attempt : runAttempt;
@@ -99,7 +103,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       let transition: Transition;
       try {
         transition = await deps.vendor.createTransition(
-          account.tenantId,
+          customerTenantId,
           plan.vendor.fromSubscriptionId,
           {
             toCatalogItemId: plan.vendor.toCatalogItemId,
@@ -118,7 +122,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       const record: VendorRecord = {
         attempt,
         requestId,
-        customerTenantId: account.tenantId,
+        customerTenantId,
         vendorSubscriptionId: plan.vendor.fromSubscriptionId,
         transition,
         requestedAt: deps.clock().toISOString(),

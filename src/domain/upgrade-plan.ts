@@ -50,6 +50,8 @@ export interface SeatReassignmentDecision {
 }
 
 export interface VendorTransitionParameters {
+  /** The customer's tenant the transition is asked for (absent from plans frozen before it was added: read the account). */
+  customerTenantId?: string;
   chargeType: VendorChargeType;
   transitionType: VendorTransitionType;
   fromCatalogItemId: string;
@@ -77,6 +79,8 @@ export interface UpgradeQuote {
 }
 
 export interface UpgradePlan {
+  /** The source's account (absent from plans frozen before it was added: read the upgrade record). */
+  accountId?: string;
   upgradeDate: IsoDate;
   kind: UpgradeKind;
   destinationType: DestinationType;
@@ -390,6 +394,7 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
   return {
     ok: true,
     plan: {
+      accountId: sourceAccount.id,
       upgradeDate,
       kind,
       destinationType,
@@ -399,6 +404,7 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
       targetProductId,
       ...(destination ? { destinationSubscriptionId: destination.id } : kind === 'full' ? { destinationSubscriptionId: source.id } : {}),
       vendor: {
+        customerTenantId: sourceAccount.tenantId,
         chargeType: destination ? 'moveQuantity' : 'convert',
         transitionType: seatReassignment.mode === 'automatic' ? 'transition_with_license_transfer' : 'transition_only',
         fromCatalogItemId: source.productId,

@@ -1,3 +1,4 @@
+import type { UpgradeActivityDeps } from '../../../activities';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -39,6 +40,8 @@ export interface SystemHarness {
   apiUrl: string;
   taskQueue: string;
   worker: Worker;
+  /** What the worker's activities were built with: a test can run an activity again, as a retry would. */
+  activityDeps: UpgradeActivityDeps;
   /** Seeds products, accounts and subscriptions in our DB and in the simulator. */
   seed(data: { accounts: Account[]; subscriptions: Subscription[]; products?: Product[] }): Promise<void>;
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
@@ -62,7 +65,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   const client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
   const taskQueue = `it-${name}-${suffix}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-  const deps = {
+  const deps: UpgradeActivityDeps = {
     models: db.models,
     vendor,
     clock: () => new Date(),
@@ -99,6 +102,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
     client,
     apiUrl,
     taskQueue,
+    activityDeps: deps,
     get worker() {
       return worker;
     },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { daysInclusive, utcDateOf } from '../../../src/domain/dates';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
+import { createUpgradeActivities } from '../../../activities';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
@@ -223,4 +224,42 @@ test('a worker restarted while the vendor converts still yields exactly one tran
   } finally {
     await system.setFaults({ completionDelayMs: 200, errorRate5xx: 0 });
   }
+});
+
+test('the steps after the conversion, run again as a retry would, write nothing twice and fill in what an interrupted attempt missed', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 6 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 6,
+    destination: { type: 'new' },
+  });
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('completed');
+  const activities = createUpgradeActivities(system.activityDeps);
+  const invoicesOf = () => system.db.models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean();
+  const [credit, debit] = await invoicesOf();
+  const subscriptionBefore = await system.db.models.subscriptions.findById(source.id).lean();
+
+  // An attempt that stopped after the credit: the retry issues the debit alone, identical, and keeps the credit.
+  await system.db.models.invoices.deleteOne({ _id: debit!._id });
+  await expect(activities.issueInvoices(upgradeId, source.id)).resolves.toEqual({ creditInvoiceId: credit!._id, debitInvoiceId: debit!._id });
+  const reissued = await invoicesOf();
+  expect(reissued.map((invoice) => [invoice._id, invoice.total, invoice.lines.length])).toEqual([credit, debit].map((invoice) => [invoice!._id, invoice!.total, invoice!.lines.length]));
+  expect(reissued[0]!.createdAt).toEqual(credit!.createdAt);
+  await activities.issueInvoices(upgradeId, source.id);
+  expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
+
+  // Applying the changes again changes nothing and writes no second history entry.
+  await expect(activities.applySubscriptionChanges(upgradeId, upgrade.vendor.outcome)).resolves.toEqual({ destinationSubscriptionId: source.id });
+  const subscriptionAfter = await system.db.models.subscriptions.findById(source.id).lean();
+  expect(subscriptionAfter).toEqual(subscriptionBefore);
+  expect(await system.db.models.historyEntries.countDocuments({ upgradeId })).toBe(1);
+
+  // A notification sent again finds its outbox entry: still one per event.
+  const outbox = await system.db.models.notifications.find({ upgradeId }).lean();
+  await expect(activities.sendUpgradeNotification(upgradeId, 'upgrade_completed')).resolves.toBe('no_webhook');
+  expect(await system.db.models.notifications.find({ upgradeId }).lean()).toEqual(outbox);
 });
