@@ -3,7 +3,9 @@
  * another event loop than the API's, which runs in the main thread of the same process.
  *
  * Fixed concurrency (closed loop): `concurrency` loops, each sends its next request when the previous one finished,
- * over keep-alive loopback connections (one socket per loop). Bounded by the request list and by `maxDurationMs`.
+ * over keep-alive loopback connections (one socket per loop). Or a fixed arrival rate (open loop, `ratePerSecond`):
+ * each request is sent when it is due, on as many keep-alive sockets as are in flight, and timed from when it was due.
+ * Bounded by the request list and by `maxDurationMs`.
  */
 import { Agent, request as httpRequest } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -37,7 +39,7 @@ function send(agent: Agent, base: URL, planned: PlannedRequest): Promise<{ statu
 }
 
 async function run(job: LoadJob): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const agent = new Agent({ keepAlive: true, maxSockets: job.ratePerSecond ? Infinity : job.concurrency });
   const base = new URL(job.baseUrl);
   const latenciesMs: number[] = new Array(job.requests.length);
   const statuses: Record<string, number> = {};
@@ -47,26 +49,39 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const started = performance.now();
   const deadline = started + job.maxDurationMs;
 
-  const loop = async () => {
-    while (next < job.requests.length && performance.now() < deadline) {
-      const index = next++;
-      const planned = job.requests[index]!;
-      const t0 = performance.now();
-      let status: number;
-      let body = '';
-      try {
-        ({ status, body } = await send(agent, base, planned));
-      } catch (error) {
-        status = 0;
-        body = (error as Error).message;
-      }
-      latenciesMs[index] = performance.now() - t0;
-      sent++;
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (!job.expectStatus.includes(status) && unexpected.length < 5) unexpected.push({ status, body: body.slice(0, 500) });
+  /** Sends request `index` and records its latency from `dueAt`. */
+  const exchange = async (index: number, dueAt: number) => {
+    let status: number;
+    let body = '';
+    try {
+      ({ status, body } = await send(agent, base, job.requests[index]!));
+    } catch (error) {
+      status = 0;
+      body = (error as Error).message;
     }
+    latenciesMs[index] = performance.now() - dueAt;
+    sent++;
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    if (!job.expectStatus.includes(status) && unexpected.length < 5) unexpected.push({ status, body: body.slice(0, 500) });
   };
-  await Promise.all(Array.from({ length: job.concurrency }, loop));
+
+  if (job.ratePerSecond) {
+    const inFlight: Array<Promise<void>> = [];
+    const intervalMs = 1000 / job.ratePerSecond;
+    while (next < job.requests.length) {
+      const dueAt = started + next * intervalMs;
+      if (dueAt >= deadline) break;
+      const wait = dueAt - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      inFlight.push(exchange(next++, dueAt));
+    }
+    await Promise.all(inFlight);
+  } else {
+    const loop = async () => {
+      while (next < job.requests.length && performance.now() < deadline) await exchange(next++, performance.now());
+    };
+    await Promise.all(Array.from({ length: job.concurrency }, loop));
+  }
   const durationMs = performance.now() - started;
   agent.destroy();
   return {

@@ -10,7 +10,14 @@ export interface PlannedRequest {
 
 export interface LoadJob {
   baseUrl: string;
+  /** Closed loop: this many requests in flight, each sent when the one before it finished. */
   concurrency: number;
+  /**
+   * Open loop instead (a steady load): request i is due at i / ratePerSecond seconds, sent then whatever is still in
+   * flight, and its latency counts from when it was due — so a server that falls behind is not excused by the load
+   * generator politely waiting for it (no coordinated omission).
+   */
+  ratePerSecond?: number;
   requests: PlannedRequest[];
   expectStatus: number[];
   maxDurationMs: number;

@@ -1,11 +1,15 @@
 /**
  * `npm run bench:api [-- --subscriptions 100000 --accounts 10000 --quick --concurrency 8 --options-requests 2000
- *                       --starts 500 --batch-size 2000 --database sqlite|postgresql]`
+ *                       --starts 500 --options-rates 25,50,100 --start-rates 10,20,40 --rate-seconds 10
+ *                       --batch-size 2000 --database sqlite|postgresql]`
  *
  * Latency of the portal-facing API with a realistic amount of data (issue #6, "Performance"): with 100k
  * subscriptions across 10k accounts, GET /v1/subscriptions/:id/upgrade-options p50/p95/p99 (target p99 ≤ 25 ms) and
- * POST /v1/upgrades p50/p95/p99 (target p99 ≤ 50 ms), at a fixed concurrency, against baselines measured in the same
- * run under the same load so that the figures compare across machines:
+ * POST /v1/upgrades p50/p95/p99 (target p99 ≤ 50 ms)
+ *   - at steady loads (open loop: a fixed number of requests per second, each timed from when it was due), the
+ *     targets' setting: the verdicts say up to which rate each target holds;
+ *   - at a fixed concurrency (closed loop, `--concurrency`): the capacity, i.e. requests/s with the machine saturated,
+ * against baselines measured in the same run under the same closed-loop load so that the figures compare across machines:
  *   - `floor`            GET of an unknown path: the full middleware stack (logging, helmet, metrics), no I/O;
  *   - `get-subscription` GET /v1/subscriptions/:id: authentication, rate limit, zod, one `_id` read;
  *   - `health`           GET /health: a database ping and one Temporal RPC.
@@ -41,6 +45,10 @@ interface Options {
   concurrency: number;
   optionsRequests: number;
   starts: number;
+  /** Steady loads (requests per second) for upgrade-options and for starts, each held for `rateSeconds`. */
+  optionsRates: number[];
+  startRates: number[];
+  rateSeconds: number;
   sequential: number;
   warmup: number;
   batchSize: number;
@@ -70,6 +78,9 @@ function parseOptions(argv: readonly string[]): Options {
     'concurrency',
     'options-requests',
     'starts',
+    'options-rates',
+    'start-rates',
+    'rate-seconds',
     'sequential',
     'warmup',
     'batch-size',
@@ -79,6 +90,13 @@ function parseOptions(argv: readonly string[]): Options {
   for (const arg of argv) {
     if (arg.startsWith('--') && !known.has(arg.slice(2).split('=')[0]!)) throw new Error(`unknown flag ${arg}`);
   }
+  const rates = (name: string, fallback: number[]) => {
+    const raw = value(name);
+    if (raw === undefined) return fallback;
+    const parsed = raw.split(',').map(Number);
+    if (parsed.some((rate) => !Number.isFinite(rate) || rate <= 0)) throw new Error(`--${name} must be comma-separated positive rates, got ${raw}`);
+    return parsed;
+  };
   const quick = flag('quick');
   const options: Options = {
     quick,
@@ -87,6 +105,9 @@ function parseOptions(argv: readonly string[]): Options {
     concurrency: int('concurrency', 8),
     optionsRequests: int('options-requests', quick ? 1_000 : 2_000),
     starts: int('starts', quick ? 200 : 500),
+    optionsRates: rates('options-rates', quick ? [25, 50] : [25, 50, 100]),
+    startRates: rates('start-rates', quick ? [10, 20] : [10, 20, 40]),
+    rateSeconds: int('rate-seconds', quick ? 5 : 10),
     sequential: int('sequential', quick ? 100 : 200),
     warmup: int('warmup', quick ? 100 : 200, 0),
     batchSize: int('batch-size', 2_000),
@@ -95,7 +116,8 @@ function parseOptions(argv: readonly string[]): Options {
   };
   if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
   // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.
-  const startsNeeded = options.starts + Math.ceil(options.warmup / 4) + options.sequential;
+  const startsNeeded =
+    options.starts + Math.ceil(options.warmup / 4) + options.sequential + options.startRates.reduce((sum, rate) => sum + Math.ceil(rate * options.rateSeconds), 0);
   if (startsNeeded > options.accounts) throw new Error(`${startsNeeded} starts need as many accounts; raise --accounts or lower --starts/--sequential`);
   return options;
 }
@@ -155,10 +177,16 @@ async function explainHotQueries(database: Database): Promise<QueryPlan[]> {
   return plans;
 }
 
+/** Closed loop (a fixed number in flight) or open loop (a fixed arrival rate). */
+type Load = { concurrency: number } | { ratePerSecond: number };
+const describeLoad = (load: Load) => ('ratePerSecond' in load ? `${load.ratePerSecond}/s` : `c=${load.concurrency}`);
+
 interface PhaseResult {
   name: string;
   request: string;
+  /** The closed loop's concurrency (1 for open-loop phases, whose load is `ratePerSecond`). */
   concurrency: number;
+  ratePerSecond?: number;
   latencyMs: LatencySummary;
   perSecond: number;
   statuses: Record<string, number>;
@@ -293,8 +321,10 @@ async function main(): Promise<void> {
     };
 
     const phases: PhaseResult[] = [];
-    const phase = async (name: string, request: string, concurrency: number, make: () => PlannedRequest, n: number, expect: number[]) => {
+    const phase = async (name: string, request: string, load: Load, make: () => PlannedRequest, n: number, expect: number[]) => {
       if (interrupted) throw new Error('interrupted');
+      const concurrency = 'concurrency' in load ? load.concurrency : 1;
+      const ratePerSecond = 'ratePerSecond' in load ? load.ratePerSecond : undefined;
       if (options.warmup > 0 && concurrency > 1) {
         const warm = name === 'start' ? Math.ceil(options.warmup / 4) : options.warmup;
         await runLoad({
@@ -310,9 +340,11 @@ async function main(): Promise<void> {
       const result = await runLoad({
         baseUrl: api.url,
         concurrency,
+        ...(ratePerSecond ? { ratePerSecond } : {}),
         requests: repeat(n, make),
         expectStatus: expect,
-        maxDurationMs: options.phaseTimeoutS * 1000,
+        // An open-loop phase is sent in n / rate seconds: the timeout only guards against a server that stopped.
+        maxDurationMs: (ratePerSecond ? Math.ceil(n / ratePerSecond) + options.phaseTimeoutS : options.phaseTimeoutS) * 1000,
       });
       const commands = dbTiming.stats();
       if (interrupted) throw new Error('interrupted');
@@ -322,6 +354,7 @@ async function main(): Promise<void> {
         name,
         request,
         concurrency,
+        ...(ratePerSecond ? { ratePerSecond } : {}),
         latencyMs: summarize(result.latenciesMs),
         perSecond: Math.round(count / (result.durationMs / 1000)),
         statuses: result.statuses,
@@ -338,7 +371,7 @@ async function main(): Promise<void> {
       phases.push(out);
       const l = out.latencyMs;
       say(
-        `${name.padEnd(24)} n=${l.n} c=${concurrency} p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms, ${out.perSecond}/s; ` +
+        `${name.padEnd(24)} n=${l.n} ${describeLoad(load)} p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} max ${l.max} ms, ${out.perSecond}/s; ` +
           `DB ${out.db.commandsPerRequest} cmds ${out.db.msPerRequest} ms/req${out.temporalStartMsPerRequest !== undefined ? `; Temporal start ${out.temporalStartMsPerRequest} ms/req` : ''}` +
           `${result.timedOut ? ' (TIMED OUT)' : ''}; statuses ${JSON.stringify(out.statuses)}`,
       );
@@ -348,47 +381,58 @@ async function main(): Promise<void> {
 
     const n = options.optionsRequests;
     const c = options.concurrency;
-    const floor = await phase('floor', 'GET /v1/unknown (404, middleware only)', c, () => ({ method: 'GET', path: '/v1/unknown', headers: auth }), n, [404]);
+    const floor = await phase('floor', 'GET /v1/unknown (404, middleware only)', { concurrency: c }, () => ({ method: 'GET', path: '/v1/unknown', headers: auth }), n, [404]);
     const getSub = await phase(
       'get-subscription',
       'GET /v1/subscriptions/:id',
-      c,
+      { concurrency: c },
       () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}`, headers: auth }),
       n,
       [200],
     );
-    const health = await phase('health', 'GET /health', c, () => ({ method: 'GET', path: '/health', headers: {} }), n, [200]);
+    const health = await phase('health', 'GET /health', { concurrency: c }, () => ({ method: 'GET', path: '/health', headers: {} }), n, [200]);
     const upgradeOptions = await phase(
       'upgrade-options',
       'GET /v1/subscriptions/:id/upgrade-options',
-      c,
+      { concurrency: c },
       () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}/upgrade-options`, headers: auth }),
       n,
       [200],
     );
-    const start = await phase('start', 'POST /v1/upgrades (new destination)', c, startRequest, options.starts, [202]);
+    const start = await phase('start', 'POST /v1/upgrades (new destination)', { concurrency: c }, startRequest, options.starts, [202]);
+    const optionsRequest = (): PlannedRequest => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}/upgrade-options`, headers: auth });
+    const steadyOptions: PhaseResult[] = [];
+    for (const rate of options.optionsRates) {
+      steadyOptions.push(
+        await phase(`upgrade-options @${rate}/s`, 'GET /v1/subscriptions/:id/upgrade-options', { ratePerSecond: rate }, optionsRequest, Math.ceil(rate * options.rateSeconds), [200]),
+      );
+    }
+    const steadyStarts: PhaseResult[] = [];
+    for (const rate of options.startRates) {
+      steadyStarts.push(await phase(`start @${rate}/s`, 'POST /v1/upgrades (new destination)', { ratePerSecond: rate }, startRequest, Math.ceil(rate * options.rateSeconds), [202]));
+    }
     const optionsSequential = await phase(
       'upgrade-options (c=1)',
       'GET /v1/subscriptions/:id/upgrade-options',
-      1,
+      { concurrency: 1 },
       () => ({ method: 'GET', path: `/v1/subscriptions/${anySubscription()}/upgrade-options`, headers: auth }),
       options.sequential,
       [200],
     );
-    const startSequential = await phase('start (c=1)', 'POST /v1/upgrades (new destination)', 1, startRequest, options.sequential, [202]);
+    const startSequential = await phase('start (c=1)', 'POST /v1/upgrades (new destination)', { concurrency: 1 }, startRequest, options.sequential, [202]);
 
     // ---- report
     const ratio = (a: LatencySummary, b: LatencySummary) => Math.round((a.p99 / b.p99) * 100) / 100;
     // A phase with failed requests has no valid latency (a refused connection is fast): no verdict for it.
     const verdict = (p: PhaseResult, target: number) => (p.errors > 0 ? `INVALID (${p.errors} errors)` : p.latencyMs.p99 <= target ? 'PASS' : 'MISS');
     const rows: string[][] = [
-      ['phase', 'n', 'c', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'req/s', 'target p99', '', 'p99 ÷ floor', 'p99 ÷ get-sub'],
+      ['phase', 'n', 'load', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'req/s', 'target p99', '', 'p99 ÷ floor', 'p99 ÷ get-sub'],
       ...phases.map((p) => {
-        const target = p.name === 'upgrade-options' ? TARGET_P99_MS.upgradeOptions : p.name === 'start' ? TARGET_P99_MS.start : undefined;
+        const target = p.request.includes('upgrade-options') ? TARGET_P99_MS.upgradeOptions : p.request.startsWith('POST /v1/upgrades') ? TARGET_P99_MS.start : undefined;
         return [
           p.name,
           String(p.latencyMs.n),
-          String(p.concurrency),
+          p.ratePerSecond ? `${p.ratePerSecond}/s` : `c=${p.concurrency}`,
           p.latencyMs.p50.toFixed(1),
           p.latencyMs.p95.toFixed(1),
           p.latencyMs.p99.toFixed(1),
@@ -427,9 +471,23 @@ async function main(): Promise<void> {
         );
       }
     }
+    /** The highest steady rate up to which every rate met the target (0: not even the lowest). */
+    const holdsUpTo = (steady: readonly PhaseResult[], target: number) => {
+      let rate = 0;
+      for (const p of [...steady].sort((a, b) => a.ratePerSecond! - b.ratePerSecond!)) {
+        if (verdict(p, target) !== 'PASS') break;
+        rate = p.ratePerSecond!;
+      }
+      return rate;
+    };
+    const steadyLine = (label: string, steady: readonly PhaseResult[], target: number) =>
+      `${label} at a steady load (target p99 ≤ ${target} ms): ` +
+      steady.map((p) => `${p.ratePerSecond}/s p99 ${p.latencyMs.p99.toFixed(1)} ms ${verdict(p, target)}`).join(', ') +
+      ` → holds up to ${holdsUpTo(steady, target)}/s`;
     process.stdout.write(
-      `\nupgrade-options p99 ${upgradeOptions.latencyMs.p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS.upgradeOptions}): ${verdict(upgradeOptions, TARGET_P99_MS.upgradeOptions)}; ` +
-        `start p99 ${start.latencyMs.p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS.start}): ${verdict(start, TARGET_P99_MS.start)}; ` +
+      `\n${steadyLine('upgrade-options', steadyOptions, TARGET_P99_MS.upgradeOptions)}\n${steadyLine('start', steadyStarts, TARGET_P99_MS.start)}\n` +
+        `capacity (closed loop, c=${c}, machine saturated): upgrade-options ${upgradeOptions.perSecond}/s with p99 ${upgradeOptions.latencyMs.p99.toFixed(1)} ms (${verdict(upgradeOptions, TARGET_P99_MS.upgradeOptions)}), ` +
+        `start ${start.perSecond}/s with p99 ${start.latencyMs.p99.toFixed(1)} ms (${verdict(start, TARGET_P99_MS.start)}); ` +
         `baselines p99: floor ${floor.latencyMs.p99.toFixed(1)}, get-subscription ${getSub.latencyMs.p99.toFixed(1)}, health ${health.latencyMs.p99.toFixed(1)} ms\n`,
     );
 
@@ -448,6 +506,12 @@ async function main(): Promise<void> {
           queryPlans,
           targets: { upgradeOptionsP99Ms: TARGET_P99_MS.upgradeOptions, startP99Ms: TARGET_P99_MS.start },
           verdict: {
+            steady: {
+              upgradeOptions: steadyOptions.map((p) => ({ ratePerSecond: p.ratePerSecond, p99: p.latencyMs.p99, verdict: verdict(p, TARGET_P99_MS.upgradeOptions) })),
+              start: steadyStarts.map((p) => ({ ratePerSecond: p.ratePerSecond, p99: p.latencyMs.p99, verdict: verdict(p, TARGET_P99_MS.start) })),
+              upgradeOptionsHoldsUpToPerSecond: holdsUpTo(steadyOptions, TARGET_P99_MS.upgradeOptions),
+              startHoldsUpToPerSecond: holdsUpTo(steadyStarts, TARGET_P99_MS.start),
+            },
             upgradeOptions: verdict(upgradeOptions, TARGET_P99_MS.upgradeOptions),
             start: verdict(start, TARGET_P99_MS.start),
             upgradeOptionsP99VsGetSubscription: ratio(upgradeOptions.latencyMs, getSub.latencyMs),
