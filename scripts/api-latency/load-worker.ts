@@ -42,6 +42,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: job.ratePerSecond ? Infinity : job.concurrency });
   const base = new URL(job.baseUrl);
   const latenciesMs: number[] = new Array(job.requests.length);
+  const statusByIndex: number[] = new Array(job.requests.length);
   const statuses: Record<string, number> = {};
   const unexpected: Array<{ status: number; body: string }> = [];
   let next = 0;
@@ -60,6 +61,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
       body = (error as Error).message;
     }
     latenciesMs[index] = performance.now() - dueAt;
+    statusByIndex[index] = status;
     sent++;
     statuses[status] = (statuses[status] ?? 0) + 1;
     if (!job.expectStatus.includes(status) && unexpected.length < 5) unexpected.push({ status, body: body.slice(0, 500) });
@@ -86,6 +88,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
   agent.destroy();
   return {
     latenciesMs: latenciesMs.slice(0, next).filter((v) => v !== undefined),
+    statusByIndex: statusByIndex.slice(0, next),
     sent,
     durationMs,
     statuses,

@@ -25,6 +25,8 @@ export interface LoadJob {
 
 export interface LoadResult {
   latenciesMs: number[];
+  /** The status of each request sent, by its index in the job's list (0: no response). */
+  statusByIndex: number[];
   sent: number;
   durationMs: number;
   statuses: Record<string, number>;

@@ -1,13 +1,14 @@
 /**
  * `npm run bench:api [-- --subscriptions 100000 --accounts 10000 --quick --concurrency 8 --options-requests 2000
- *                       --starts 500 --options-rates 25,50,100 --start-rates 10,20,40 --rate-seconds 10
+ *                       --starts 500 --options-rates 25,50,100 --start-rates 10,20,40 --mixed 40,10 --rate-seconds 10
  *                       --batch-size 2000 --database sqlite|postgresql]`
  *
  * Latency of the portal-facing API with a realistic amount of data (issue #6, "Performance"): with 100k
  * subscriptions across 10k accounts, GET /v1/subscriptions/:id/upgrade-options p50/p95/p99 (target p99 ≤ 25 ms) and
  * POST /v1/upgrades p50/p95/p99 (target p99 ≤ 50 ms)
  *   - at steady loads (open loop: a fixed number of requests per second, each timed from when it was due), the
- *     targets' setting: the verdicts say up to which rate each target holds;
+ *     targets' setting: the verdicts say up to which rate each target holds; then both at once (`--mixed`
+ *     options/s,starts/s), as portals send them;
  *   - at a fixed concurrency (closed loop, `--concurrency`): the capacity, i.e. requests/s with the machine saturated,
  * against baselines measured in the same run under the same closed-loop load so that the figures compare across machines:
  *   - `floor`            GET of an unknown path: the full middleware stack (logging, helmet, metrics), no I/O;
@@ -48,6 +49,8 @@ interface Options {
   /** Steady loads (requests per second) for upgrade-options and for starts, each held for `rateSeconds`. */
   optionsRates: number[];
   startRates: number[];
+  /** Both at once: upgrade-options and starts per second, interleaved evenly. */
+  mixed: [number, number];
   rateSeconds: number;
   sequential: number;
   warmup: number;
@@ -80,6 +83,7 @@ function parseOptions(argv: readonly string[]): Options {
     'starts',
     'options-rates',
     'start-rates',
+    'mixed',
     'rate-seconds',
     'sequential',
     'warmup',
@@ -107,6 +111,7 @@ function parseOptions(argv: readonly string[]): Options {
     starts: int('starts', quick ? 200 : 500),
     optionsRates: rates('options-rates', quick ? [25, 50] : [25, 50, 100]),
     startRates: rates('start-rates', quick ? [10, 20] : [10, 20, 40]),
+    mixed: rates('mixed', [40, 10]) as [number, number],
     rateSeconds: int('rate-seconds', quick ? 5 : 10),
     sequential: int('sequential', quick ? 100 : 200),
     warmup: int('warmup', quick ? 100 : 200, 0),
@@ -116,8 +121,12 @@ function parseOptions(argv: readonly string[]): Options {
   };
   if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
   // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.
+  if (options.mixed.length !== 2) throw new Error('--mixed takes two rates: upgrade-options/s,starts/s');
   const startsNeeded =
-    options.starts + Math.ceil(options.warmup / 4) + options.sequential + options.startRates.reduce((sum, rate) => sum + Math.ceil(rate * options.rateSeconds), 0);
+    options.starts +
+    Math.ceil(options.warmup / 4) +
+    options.sequential +
+    [...options.startRates, options.mixed[1]].reduce((sum, rate) => sum + Math.ceil(rate * options.rateSeconds) + 1, 0);
   if (startsNeeded > options.accounts) throw new Error(`${startsNeeded} starts need as many accounts; raise --accounts or lower --starts/--sequential`);
   return options;
 }
@@ -411,6 +420,52 @@ async function main(): Promise<void> {
     for (const rate of options.startRates) {
       steadyStarts.push(await phase(`start @${rate}/s`, 'POST /v1/upgrades (new destination)', { ratePerSecond: rate }, startRequest, Math.ceil(rate * options.rateSeconds), [202]));
     }
+    // Both at once, starts spread evenly among the upgrade-options requests; each kind summarised on its own.
+    const [mixedOptionsRate, mixedStartRate] = options.mixed;
+    const mixedTotal = mixedOptionsRate + mixedStartRate;
+    const mixedRequests = Array.from({ length: Math.ceil(mixedTotal * options.rateSeconds) }, (_, i) =>
+      Math.floor(((i + 1) * mixedStartRate) / mixedTotal) > Math.floor((i * mixedStartRate) / mixedTotal) ? startRequest() : optionsRequest(),
+    );
+    dbTiming.reset();
+    temporalStartMs.length = 0;
+    const mixedResult = await runLoad({
+      baseUrl: api.url,
+      concurrency: 1,
+      ratePerSecond: mixedTotal,
+      requests: mixedRequests,
+      expectStatus: [200, 202],
+      maxDurationMs: (options.rateSeconds + options.phaseTimeoutS) * 1000,
+    });
+    const mixedCommands = dbTiming.stats();
+    const mixedPhase = (kind: 'GET' | 'POST', name: string, request: string, ratePerSecond: number, expect: number): PhaseResult => {
+      const indexes = mixedResult.statusByIndex.map((_, i) => i).filter((i) => mixedRequests[i]!.method === kind);
+      const statuses: Record<string, number> = {};
+      for (const i of indexes) statuses[mixedResult.statusByIndex[i]!] = (statuses[mixedResult.statusByIndex[i]!] ?? 0) + 1;
+      const out: PhaseResult = {
+        name,
+        request,
+        concurrency: 1,
+        ratePerSecond,
+        latencyMs: summarize(indexes.map((i) => mixedResult.latenciesMs[i]!)),
+        perSecond: ratePerSecond,
+        statuses,
+        errors: indexes.filter((i) => mixedResult.statusByIndex[i] !== expect).length,
+        unexpected: mixedResult.unexpected,
+        timedOut: mixedResult.timedOut,
+        // The database figures are the mixed phase's as a whole, per request of either kind.
+        db: {
+          commandsPerRequest: Math.round((mixedCommands.reduce((sum, command) => sum + command.count, 0) / Math.max(1, mixedRequests.length)) * 10) / 10,
+          msPerRequest: Math.round((dbTiming.totalMs() / Math.max(1, mixedRequests.length)) * 100) / 100,
+          commands: mixedCommands,
+        },
+      };
+      phases.push(out);
+      say(`${name.padEnd(24)} n=${out.latencyMs.n} p50 ${out.latencyMs.p50} p95 ${out.latencyMs.p95} p99 ${out.latencyMs.p99} max ${out.latencyMs.max} ms; statuses ${JSON.stringify(statuses)}`);
+      return out;
+    };
+    const mixedOptions = mixedPhase('GET', `mixed: upgrade-options @${mixedOptionsRate}/s`, 'GET /v1/subscriptions/:id/upgrade-options (with starts)', mixedOptionsRate, 200);
+    const mixedStarts = mixedPhase('POST', `mixed: start @${mixedStartRate}/s`, 'POST /v1/upgrades (with upgrade-options)', mixedStartRate, 202);
+
     const optionsSequential = await phase(
       'upgrade-options (c=1)',
       'GET /v1/subscriptions/:id/upgrade-options',
@@ -428,7 +483,11 @@ async function main(): Promise<void> {
     const rows: string[][] = [
       ['phase', 'n', 'load', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'req/s', 'target p99', '', 'p99 ÷ floor', 'p99 ÷ get-sub'],
       ...phases.map((p) => {
-        const target = p.request.includes('upgrade-options') ? TARGET_P99_MS.upgradeOptions : p.request.startsWith('POST /v1/upgrades') ? TARGET_P99_MS.start : undefined;
+        const target = p.request.startsWith('GET /v1/subscriptions/:id/upgrade-options')
+          ? TARGET_P99_MS.upgradeOptions
+          : p.request.startsWith('POST /v1/upgrades')
+            ? TARGET_P99_MS.start
+            : undefined;
         return [
           p.name,
           String(p.latencyMs.n),
@@ -486,6 +545,8 @@ async function main(): Promise<void> {
       ` → holds up to ${holdsUpTo(steady, target)}/s`;
     process.stdout.write(
       `\n${steadyLine('upgrade-options', steadyOptions, TARGET_P99_MS.upgradeOptions)}\n${steadyLine('start', steadyStarts, TARGET_P99_MS.start)}\n` +
+        `both at once (${mixedOptionsRate} upgrade-options/s + ${mixedStartRate} starts/s): upgrade-options p99 ${mixedOptions.latencyMs.p99.toFixed(1)} ms ${verdict(mixedOptions, TARGET_P99_MS.upgradeOptions)}, ` +
+        `start p99 ${mixedStarts.latencyMs.p99.toFixed(1)} ms ${verdict(mixedStarts, TARGET_P99_MS.start)}\n` +
         `capacity (closed loop, c=${c}, machine saturated): upgrade-options ${upgradeOptions.perSecond}/s with p99 ${upgradeOptions.latencyMs.p99.toFixed(1)} ms (${verdict(upgradeOptions, TARGET_P99_MS.upgradeOptions)}), ` +
         `start ${start.perSecond}/s with p99 ${start.latencyMs.p99.toFixed(1)} ms (${verdict(start, TARGET_P99_MS.start)}); ` +
         `baselines p99: floor ${floor.latencyMs.p99.toFixed(1)}, get-subscription ${getSub.latencyMs.p99.toFixed(1)}, health ${health.latencyMs.p99.toFixed(1)} ms\n`,
@@ -511,6 +572,14 @@ async function main(): Promise<void> {
               start: steadyStarts.map((p) => ({ ratePerSecond: p.ratePerSecond, p99: p.latencyMs.p99, verdict: verdict(p, TARGET_P99_MS.start) })),
               upgradeOptionsHoldsUpToPerSecond: holdsUpTo(steadyOptions, TARGET_P99_MS.upgradeOptions),
               startHoldsUpToPerSecond: holdsUpTo(steadyStarts, TARGET_P99_MS.start),
+              mixed: {
+                upgradeOptionsPerSecond: mixedOptionsRate,
+                startsPerSecond: mixedStartRate,
+                upgradeOptionsP99: mixedOptions.latencyMs.p99,
+                upgradeOptions: verdict(mixedOptions, TARGET_P99_MS.upgradeOptions),
+                startP99: mixedStarts.latencyMs.p99,
+                start: verdict(mixedStarts, TARGET_P99_MS.start),
+              },
             },
             upgradeOptions: verdict(upgradeOptions, TARGET_P99_MS.upgradeOptions),
             start: verdict(start, TARGET_P99_MS.start),
