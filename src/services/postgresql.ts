@@ -103,6 +103,14 @@ async function retryUntil(action: () => unknown, timeoutMs: number): Promise<voi
  * schema (FerretDB keeps one schema per MongoDB database), this adds a GIN index on the same expression, which serves
  * `@>`: the equality lookups our code makes become index scans. Idempotent; returns the indexes created.
  */
+/**
+ * `VACUUM ANALYZE` of the whole cluster database: fresh planner statistics and visibility maps after a bulk load, so
+ * that autovacuum does not start in the middle of a measurement and the planner knows the new indexes' tables.
+ */
+export function vacuumAnalyze(server: Pick<PostgresqlServer, 'runSql'>): void {
+  server.runSql('VACUUM ANALYZE;');
+}
+
 export function addContainmentIndexes(server: Pick<PostgresqlServer, 'runSql'>, mongoDatabase: string): number {
   const schema = mongoDatabase.replace(/'/g, "''");
   const sql = `
