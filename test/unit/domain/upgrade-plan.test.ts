@@ -49,7 +49,9 @@ describe('full → new (converted in place)', () => {
   });
 
   it('asks the vendor to convert with licence transfer; seats move automatically', () => {
+    expect(p.accountId).toBe('acc-1');
     expect(p.vendor).toEqual({
+      customerTenantId: 'tenant-1',
       chargeType: 'convert',
       transitionType: 'transition_with_license_transfer',
       fromCatalogItemId: BASIC,
