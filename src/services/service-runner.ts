@@ -37,8 +37,8 @@ export interface ServiceRunnerOptions {
 export type DatabaseBackend = NonNullable<ServiceRunnerOptions['database']>;
 
 /** `--database sqlite|postgresql` of the benchmark scripts. */
-export function parseDatabaseBackend(raw: string | undefined): DatabaseBackend {
-  if (raw === undefined) return 'sqlite';
+export function parseDatabaseBackend(raw: string | undefined, fallback: DatabaseBackend = 'sqlite'): DatabaseBackend {
+  if (raw === undefined) return fallback;
   if (raw === 'sqlite' || raw === 'postgresql') return raw;
   throw new Error(`--database must be sqlite or postgresql, got ${raw}`);
 }
