@@ -51,7 +51,9 @@ async function main() {
   }
 
   const effective = { ...config, TEMPORAL_ADDRESS: services.temporalAddress, MONGODB_URI: services.mongodbUri, VENDOR_BASE_URL: vendorBaseUrl };
-  const database = await connectDatabase(services.mongodbUri, config.MONGODB_DATABASE);
+  const database = await connectDatabase(services.mongodbUri, config.MONGODB_DATABASE, {
+    watchdog: { onRebuild: (reason) => logger.warn({ reason }, 'database client rebuilt') },
+  });
   stops.unshift(() => database.close());
   await seedDemoData(database);
   if (simulatorUrl) await registerDatabaseWithSimulator(database, simulatorUrl);

@@ -28,7 +28,9 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
     let models = deps.models;
     if (!models) {
       if (!config.MONGODB_URI) throw new Error('MONGODB_URI is not set: run `npm start` for embedded services, or point it at a database');
-      const database: Database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE);
+      const database: Database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE, {
+        watchdog: { onRebuild: (reason) => logger.warn({ reason }, 'database client rebuilt') },
+      });
       opened.push(() => database.close());
       models = database.models;
     }

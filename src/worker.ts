@@ -27,7 +27,9 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
   if (registration.error) logger.warn({ error: registration.error }, 'could not register search attributes; create them with the Temporal CLI');
   else if (registration.added.length) logger.info({ added: registration.added }, 'search attributes registered');
 
-  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE);
+  const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE, {
+    watchdog: { onRebuild: (reason) => logger.warn({ reason }, 'database client rebuilt') },
+  });
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const worker = await createUpgradeWorker({
     connection,

@@ -151,6 +151,9 @@ test('partial upgrade into an existing subscription moves the seats and debits o
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
+  // Confirming again: the record may still say it waits, but the workflow (the update's validator) has the last word.
+  const again = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {});
+  expect([again.status, again.body.error?.code]).toEqual([409, 'NOTHING_AWAITING_CONFIRMATION']);
   const upgrade = await system.waitForUpgrade(upgradeId);
   expect(upgrade.status).toBe('completed');
 
