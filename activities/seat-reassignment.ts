@@ -5,7 +5,7 @@ import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { recordStep, setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
+import { recordStep, updateUpgradeRecord } from './upgrade-record';
 import type { VendorRecord } from './vendor-transition';
 
 export interface AutomaticReassignmentResult {
@@ -23,9 +23,9 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
      * workflow falls back to manual reassignment when the retries run out.
      */
     async reassignSeatsAutomatically(upgradeId: string): Promise<AutomaticReassignmentResult> {
-      await setUpgradeStatus(deps, upgradeId, 'reassigning_seats');
+      // The status and the vendor's outcome in one round trip.
+      const upgrade = await deps.models.upgrades.findOneAndUpdate({ _id: upgradeId }, { $set: { status: 'reassigning_seats' } }).lean(); // FerretDB 1.x: no projection on findAndModify
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
       const vendor = upgrade?.vendor as VendorRecord | undefined;
       if (vendor?.outcome?.licenseReassignment === 'completed') {
         await recordStep(deps, upgradeId, { name: 'seats_reassigned', status: 'completed', detail: 'by Microsoft (licence transfer)' });

@@ -7,7 +7,7 @@ import type { Transition } from '../src/vendor/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/vendor/transition-progress';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { setUpgradeStatus, updateUpgradeRecord } from './upgrade-record';
+import { updateUpgradeRecord } from './upgrade-record';
 
 /** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */
 export interface VendorRecord {
@@ -89,11 +89,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
      */
     async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<{ requestId: string; attempt: number }> {
-      const recorded = await vendorRecordOf(upgradeId);
+      // The status and the read of what an earlier attempt recorded in one round trip (the workflow waits on the
+      // vendor from here on, whether or not a transition is recorded already).
+      const before = await deps.models.upgrades.findOneAndUpdate({ _id: upgradeId }, { $set: { status: 'awaiting_vendor' } }).lean(); // FerretDB 1.x: no projection on findAndModify
+      const recorded = (before?.vendor ?? undefined) as VendorRecord | undefined;
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded && !retryingRejected) return { requestId: recorded.requestId, attempt: recorded.attempt };
 
-      await setUpgradeStatus(deps, upgradeId, 'awaiting_vendor');
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
       // No transition recorded means no earlier run got one from the vendor (a run only ends before recording it on a
