@@ -102,6 +102,10 @@ export interface PassSummary {
 export interface ChaosReport {
   passes: PassSummary[];
   race?: { tried: number; accepted: number; conflicts: number; other: number };
+  /** What the accounts' webhook receiver got (a refused delivery had a bad signature: a violation). */
+  webhooks?: { delivered: number; redelivered: number; refused: number };
+  /** Times a worker logged `database client rebuilt` (src/db/connection.ts). */
+  databaseClientRebuilds: number;
   violations: string[];
   seconds: number;
 }
@@ -293,12 +297,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   let system: TestSystem | undefined;
   const workers: ChildWorker[] = [];
   const openUpgrades = new Set<string>();
+  let databaseClientRebuilds = 0;
+  let webhooks: ChaosReport['webhooks'];
   try {
     services = await startServices({ temporalAddress: options.temporalAddress, mongodbUri: ferret.uri, headless: true, log });
     system = await startTestSystem({
       temporalAddress: services.temporalAddress,
       mongodbUri: ferret.uri,
       faults: { completionDelayMs: 300, licenseReassignmentDelayMs: 100 },
+      onWorkerOutput: (worker, line) => {
+        if (!line.includes('database client rebuilt')) return;
+        databaseClientRebuilds += 1;
+        log(`${worker}: database client rebuilt`);
+      },
     });
     const cluster: Cluster = {
       system,
@@ -387,6 +398,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
 
     await checkNothingRunning(tracked, violations);
+    webhooks = system.webhooks.counts();
+    if (webhooks.refused > 0) violations.push(`${webhooks.refused} webhook deliveries refused by the receiver (bad signature or body)`);
   } finally {
     await Promise.allSettled(workers.map((worker) => worker.stop(5_000)));
     await system?.close().catch(() => undefined);
@@ -394,7 +407,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await ferret.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { passes, ...(race ? { race } : {}), violations, seconds: Math.round((performance.now() - began) / 1000) };
+  return { passes, ...(race ? { race } : {}), ...(webhooks ? { webhooks } : {}), databaseClientRebuilds, violations, seconds: Math.round((performance.now() - began) / 1000) };
 }
 
 export function formatReport(report: ChaosReport): string {
@@ -405,6 +418,8 @@ export function formatReport(report: ChaosReport): string {
     ),
   ];
   if (report.race) lines.push(`racing starts: ${report.race.tried} simultaneous → ${report.race.accepted} accepted (202), ${report.race.conflicts} conflicts (409), ${report.race.other} other`);
+  if (report.webhooks) lines.push(`webhooks: ${report.webhooks.delivered} delivered, ${report.webhooks.redelivered} redelivered (same X-NCE-Delivery), ${report.webhooks.refused} refused`);
+  lines.push(`database client rebuilt ${report.databaseClientRebuilds} time(s) in the workers`);
   lines.push(report.violations.length ? `VIOLATIONS (${report.violations.length}):\n${report.violations.map((v) => `  - ${v}`).join('\n')}` : `no violations (${report.seconds} s)`);
   return lines.join('\n');
 }

@@ -24,4 +24,7 @@ test('exactly once under worker SIGKILLs, a database restart, vendor faults and 
   expect(report.race).toMatchObject({ accepted: 1, conflicts: 9, other: 0 });
   const triedInPasses = report.passes.filter((pass) => pass.pass !== 'racing starts').reduce((sum, pass) => sum + pass.tried, 0);
   expect(triedInPasses).toBe(28);
+  // Every upgrade told its account how it ended (completed or failed), signed so the receiver accepted it.
+  expect(report.webhooks?.refused).toBe(0);
+  expect(report.webhooks?.delivered).toBeGreaterThanOrEqual(triedInPasses);
 }, 420_000);
