@@ -10,7 +10,7 @@ export interface Database {
 
 /**
  * The client watchdog (see `watchClient`). A rebuild needs `failuresBeforeRebuild` pings in a row, `intervalMs` apart,
- * to fail within `pingTimeoutMs` while a fresh client reaches the same server.
+ * to fail within `pingTimeoutMs`, each while a fresh client reaches the same server.
  */
 export interface ClientWatchdogOptions {
   intervalMs: number;
@@ -59,7 +59,8 @@ async function reachableWithFreshClient(uri: string, timeoutMs: number): Promise
  * 'drain' on a socket that was closed without an error, and nothing else settles it); from the next network error on,
  * server selection fails every time, although the database is up again. The models stay bound to the connection, so
  * closing and reopening it is invisible to their callers; operations in flight at that moment fail and are retried
- * (activities by Temporal, requests by the portal). A database that is really down is left to the driver.
+ * (activities by Temporal, requests by the portal). A database that is really down is left to the driver: the count
+ * starts again whenever a fresh client cannot reach it either, so a restart alone never triggers a rebuild.
  */
 function watchClient(connection: Connection, uri: string, connectOptions: ConnectOptions, options: ClientWatchdogOptions): { stop(): Promise<void> } {
   let failures = 0;
@@ -72,9 +73,13 @@ function watchClient(connection: Connection, uri: string, connectOptions: Connec
       failures = 0;
       return;
     } catch (error) {
+      // Only failures while the server answers others count: a database that is down is the driver's to wait for.
+      if (!(await reachableWithFreshClient(uri, options.pingTimeoutMs))) {
+        failures = 0;
+        return;
+      }
       failures += 1;
       if (failures < options.failuresBeforeRebuild || stopped) return;
-      if (!(await reachableWithFreshClient(uri, options.pingTimeoutMs)) || stopped) return;
       const reason = `${failures} pings failed (last: ${error instanceof Error ? error.message : String(error)}) while a fresh client reaches the server`;
       await within(connection.close(), options.pingTimeoutMs, 'closing the stuck client').catch(() => undefined);
       if (stopped) return;
