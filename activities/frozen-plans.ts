@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Models } from '../src/db/models';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
+import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /*
  * The plan an upgrade was validated with — quote, upgrade date, every change — is frozen by inserting it into
@@ -43,7 +44,7 @@ export async function freezePlan(deps: UpgradeActivityDeps, upgradeId: string, p
   try {
     await deps.models.upgradePlans.create({ _id: upgradeId, plan });
   } catch (error) {
-    if ((error as { code?: number }).code !== 11000) throw error;
+    if (!isDuplicateKeyError(error)) throw error;
     plansOf(deps.models).delete(upgradeId);
     return loadPlan(deps, upgradeId);
   }

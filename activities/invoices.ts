@@ -3,16 +3,10 @@ import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
+import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
 export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
-
-/** True when every write error of a (bulk) insert is a duplicate key: what was missing got inserted. */
-function onlyDuplicateKeys(error: unknown): boolean {
-  const failure = error as { code?: number; writeErrors?: Array<{ code?: number; err?: { code?: number } }> };
-  if (failure.writeErrors?.length) return failure.writeErrors.every((writeError) => (writeError.code ?? writeError.err?.code) === 11000);
-  return failure.code === 11000;
-}
 
 export function createInvoiceActivities(deps: UpgradeActivityDeps) {
   /** The invoice document for a draft; its `_id` is the idempotency key. */
@@ -63,7 +57,7 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
       try {
         await deps.models.invoices.insertMany([credit, debit], { ordered: false });
       } catch (error) {
-        if (!onlyDuplicateKeys(error)) throw error;
+        if (!isDuplicateKeyError(error)) throw error;
       }
       const [creditInvoiceId, debitInvoiceId] = [credit._id, debit._id];
       await updateUpgradeRecord(deps, upgradeId, {

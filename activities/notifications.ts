@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan } from './frozen-plans';
+import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** The events an account's webhook receives; the two seat-reassignment messages are the seeds' (interworks). */
 export const NOTIFICATION_EVENTS = [
@@ -109,7 +110,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
         await deps.models.notifications.create(entry);
         notification = entry;
       } catch (writeError) {
-        if ((writeError as { code?: number }).code !== 11000) throw writeError;
+        if (!isDuplicateKeyError(writeError)) throw writeError;
         // Written by an earlier attempt (or a racing one): deliver what it wrote, as it wrote it.
         notification = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
       }

@@ -5,7 +5,7 @@ import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { recordStep, updateUpgradeRecord } from './upgrade-record';
+import { recordStep, setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
 import type { VendorRecord } from './vendor-transition';
 
 export interface AutomaticReassignmentResult {
@@ -23,8 +23,7 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
      * workflow falls back to manual reassignment when the retries run out.
      */
     async reassignSeatsAutomatically(upgradeId: string): Promise<AutomaticReassignmentResult> {
-      // The status and the vendor's outcome in one round trip.
-      const upgrade = await deps.models.upgrades.findOneAndUpdate({ _id: upgradeId }, { $set: { status: 'reassigning_seats' } }).lean(); // FerretDB 1.x: no projection on findAndModify
+      const upgrade = await setUpgradeStatusReadingRecord(deps, upgradeId, 'reassigning_seats'); // and the vendor's outcome
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const vendor = upgrade?.vendor as VendorRecord | undefined;
       if (vendor?.outcome?.licenseReassignment === 'completed') {

@@ -8,6 +8,7 @@ import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import type { VendorOutcome } from './vendor-transition';
+import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** Internal id of the subscription a partial → new upgrade creates: derived, so a re-run finds the same one. */
 export function newSubscriptionIdFor(upgradeId: string): string {
@@ -37,7 +38,7 @@ async function isDuplicateKey(promise: Promise<unknown>): Promise<boolean> {
     await promise;
     return false;
   } catch (error) {
-    if ((error as { code?: number }).code === 11000) return true;
+    if (isDuplicateKeyError(error)) return true;
     throw error;
   }
 }

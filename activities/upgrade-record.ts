@@ -39,6 +39,13 @@ export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: 
 }
 
 export const setUpgradeStatus = (deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus) => updateUpgradeRecord(deps, upgradeId, { status });
+
+/**
+ * Sets the status and returns the record as it was, in one round trip (for a step that needs what an earlier step
+ * recorded, e.g. the vendor transition). The whole record: FerretDB 1.x refuses a projection on findAndModify.
+ */
+export const setUpgradeStatusReadingRecord = (deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus) =>
+  deps.models.upgrades.findOneAndUpdate({ _id: upgradeId }, { $set: { status } }).lean();
 export const recordStep = (deps: UpgradeActivityDeps, upgradeId: string, step: UpgradeStepInput) => updateUpgradeRecord(deps, upgradeId, { step });
 
 /**

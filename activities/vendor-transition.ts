@@ -7,7 +7,7 @@ import type { Transition } from '../src/vendor/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/vendor/transition-progress';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { updateUpgradeRecord } from './upgrade-record';
+import { setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
 
 /** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */
 export interface VendorRecord {
@@ -91,7 +91,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
     async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<{ requestId: string; attempt: number }> {
       // The status and the read of what an earlier attempt recorded in one round trip (the workflow waits on the
       // vendor from here on, whether or not a transition is recorded already).
-      const before = await deps.models.upgrades.findOneAndUpdate({ _id: upgradeId }, { $set: { status: 'awaiting_vendor' } }).lean(); // FerretDB 1.x: no projection on findAndModify
+      const before = await setUpgradeStatusReadingRecord(deps, upgradeId, 'awaiting_vendor');
       const recorded = (before?.vendor ?? undefined) as VendorRecord | undefined;
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded && !retryingRejected) return { requestId: recorded.requestId, attempt: recorded.attempt };

@@ -1,4 +1,5 @@
 import type { Models } from './models';
+import { isDuplicateKeyError as isDuplicateKey } from './duplicate-key';
 
 /**
  * One running upgrade per subscription (source or destination). A lock is a document in `subscription_locks` whose
@@ -10,7 +11,6 @@ import type { Models } from './models';
  */
 export type LockResult = { locked: true } | { locked: false; heldBy: Array<{ subscriptionId: string; upgradeId: string | null }> };
 
-const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
 
 async function takeLock(models: Models, upgradeId: string, accountId: string, subscriptionId: string): Promise<string | null> {
   try {

@@ -34,11 +34,11 @@ import {
 import { loadUpgradeContext, type UpgradeContext } from '../upgrade-context';
 import { listPage } from '../listing';
 import { ensureVisible, upgradeView } from '../views';
+import { isDuplicateKeyError as isDuplicateKey } from '../../db/duplicate-key';
 
 type LeanUpgrade = UpgradeDocument & { _id: unknown; createdAt?: Date; updatedAt?: Date };
 type LeanInvoice = InvoiceDocument & { _id: unknown; createdAt?: Date };
 
-const isDuplicateKey = (error: unknown): boolean => (error as { code?: number })?.code === 11000;
 const isFinal = (status: string): boolean => (FINAL_UPGRADE_STATUSES as readonly string[]).includes(status);
 const location = (upgradeId: string) => ({ Location: `/v1/upgrades/${upgradeId}` });
 
