@@ -29,7 +29,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config';
 import { connectDatabase, type Database } from '../../src/db/connection';
 import { addContainmentIndexes, vacuumAnalyze } from '../../src/services/postgresql';
-import { parseDatabaseBackend, startServices, type RunningServices } from '../../src/services/service-runner';
+import { parseDatabaseBackend, startServices, type DatabaseBackend, type RunningServices } from '../../src/services/service-runner';
 import { startApiServer, type ApiServer } from '../../src/server';
 import { DbTiming, type CommandStats } from './db-timing';
 import { runLoad, summarize, type LatencySummary, type PlannedRequest } from './load';
@@ -58,6 +58,12 @@ interface Options {
   phaseTimeoutS: number;
   /** FerretDB's backend: embedded SQLite (what tests and `npm start` use) or PostgreSQL with containment indexes. */
   database: 'sqlite' | 'postgresql';
+}
+
+/** The in-memory server builds no secondary index but unique ones: at 100,000 subscriptions every lookup would scan. */
+function indexedDatabase(backend: DatabaseBackend): Exclude<DatabaseBackend, 'memory'> {
+  if (backend === 'memory') throw new Error('--database memory builds no secondary indexes: use postgresql (default) or sqlite');
+  return backend;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -119,7 +125,7 @@ function parseOptions(argv: readonly string[]): Options {
     phaseTimeoutS: int('phase-timeout-s', quick ? 30 : 60),
     // The benchmarks' figures come from FerretDB on PostgreSQL (indexed lookups); `--database sqlite` measures the
     // embedded backend that tests and `npm start` use, whose every filter but `_id` scans the collection.
-    database: parseDatabaseBackend(value('database'), 'postgresql'),
+    database: indexedDatabase(parseDatabaseBackend(value('database'), 'postgresql')),
   };
   if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
   // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.

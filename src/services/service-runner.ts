@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { startFerretDb, type FerretDbServer } from './ferretdb';
+import { startInMemoryMongo, type InMemoryMongoServer } from './in-memory-mongo';
 import { startPostgresql, type PostgresqlServer } from './postgresql';
 import { startTemporalDevServer, type TemporalDevServer } from './temporal-dev-server';
 import { dataRootDir } from './tools';
@@ -29,23 +30,29 @@ export interface ServiceRunnerOptions {
   /** Keep Temporal and FerretDB state across runs under .data/ (npm start); tests use throwaway state. */
   persistent?: boolean;
   headless?: boolean;
-  /** FerretDB's backend when we start it: embedded SQLite (default) or a throwaway PostgreSQL (benchmarks). */
-  database?: 'sqlite' | 'postgresql';
+  /**
+   * The MongoDB-wire database when we start one: FerretDB on its embedded SQLite (default) or on a throwaway
+   * PostgreSQL (benchmarks), or the benchmarks' in-memory server (`memory`, see in-memory-mongo.ts).
+   */
+  database?: 'sqlite' | 'postgresql' | 'memory';
   log?: (message: string) => void;
 }
 
 export type DatabaseBackend = NonNullable<ServiceRunnerOptions['database']>;
 
-/** `--database sqlite|postgresql` of the benchmark scripts. */
+const DATABASE_BACKENDS: readonly DatabaseBackend[] = ['sqlite', 'postgresql', 'memory'];
+
+/** `--database sqlite|postgresql|memory` of the benchmark scripts. */
 export function parseDatabaseBackend(raw: string | undefined, fallback: DatabaseBackend = 'sqlite'): DatabaseBackend {
   if (raw === undefined) return fallback;
-  if (raw === 'sqlite' || raw === 'postgresql') return raw;
-  throw new Error(`--database must be sqlite or postgresql, got ${raw}`);
+  const backend = DATABASE_BACKENDS.find((candidate) => candidate === raw);
+  if (!backend) throw new Error(`--database must be ${DATABASE_BACKENDS.join(', ')}, got ${raw}`);
+  return backend;
 }
 
 export async function startServices(options: ServiceRunnerOptions): Promise<RunningServices> {
   const log = options.log ?? (() => undefined);
-  const started: Array<TemporalDevServer | FerretDbServer> = [];
+  const started: Array<TemporalDevServer | FerretDbServer | InMemoryMongoServer> = [];
   let postgresql: PostgresqlServer | undefined;
   const stop = async () => {
     await Promise.allSettled(started.map((service) => service.stop()));
@@ -69,6 +76,12 @@ export async function startServices(options: ServiceRunnerOptions): Promise<Runn
       options.mongodbUri
         ? undefined
         : (async () => {
+            if (options.database === 'memory') {
+              const server = await startInMemoryMongo({ log });
+              started.push(server);
+              log(`in-memory MongoDB-wire server (mongo-java-server, not durable) on ${server.uri}`);
+              return server;
+            }
             if (options.database === 'postgresql') {
               postgresql = await startPostgresql();
               log(`PostgreSQL for FerretDB on ${postgresql.url}`);
