@@ -6,7 +6,7 @@ import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
 import { recordStep, setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
-import type { VendorRecord } from './vendor-transition';
+import type { VendorOutcome, VendorRecord } from './vendor-transition';
 
 export interface AutomaticReassignmentResult {
   movedUsers: number;
@@ -21,13 +21,19 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
      * we swap licences user by user through the Graph-style assignLicense call. Users already holding the target
      * count as moved, so a retry continues where the last attempt stopped. Throws (retryably) on a shortage; the
      * workflow falls back to manual reassignment when the retries run out.
+     * `vendorLicenseReassignment`: the vendor outcome's, as the workflow knows it (runs recorded before it pass none).
      */
-    async reassignSeatsAutomatically(upgradeId: string): Promise<AutomaticReassignmentResult> {
-      const upgrade = await setUpgradeStatusReadingRecord(deps, upgradeId, 'reassigning_seats'); // and the vendor's outcome
+    async reassignSeatsAutomatically(upgradeId: string, vendorLicenseReassignment?: VendorOutcome['licenseReassignment']): Promise<AutomaticReassignmentResult> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const doneByVendor = { name: 'seats_reassigned', status: 'completed', detail: 'by Microsoft (licence transfer)' } as const;
+      if (vendorLicenseReassignment === 'completed') {
+        await updateUpgradeRecord(deps, upgradeId, { status: 'reassigning_seats', step: doneByVendor });
+        return { movedUsers: plan.quantity, by: 'vendor' };
+      }
+      const upgrade = await setUpgradeStatusReadingRecord(deps, upgradeId, 'reassigning_seats'); // and the vendor's record
       const vendor = upgrade?.vendor as VendorRecord | undefined;
       if (vendor?.outcome?.licenseReassignment === 'completed') {
-        await recordStep(deps, upgradeId, { name: 'seats_reassigned', status: 'completed', detail: 'by Microsoft (licence transfer)' });
+        await recordStep(deps, upgradeId, doneByVendor);
         return { movedUsers: plan.quantity, by: 'vendor' };
       }
       if (!vendor) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor record`, 'VendorTransitionMissing');

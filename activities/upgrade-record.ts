@@ -23,7 +23,13 @@ export interface UpgradeRecordChange {
  * again only refreshes it) and the data together. No guard is needed for the status: within a run the workflow calls
  * these activities one at a time, only `finish` ends an upgrade, and a new run exists only for an operator's retry.
  */
-export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: string, change: UpgradeRecordChange): Promise<void> {
+export async function updateUpgradeRecord(
+  deps: UpgradeActivityDeps,
+  upgradeId: string,
+  change: UpgradeRecordChange,
+  /** Extra conditions on the record (e.g. not ended yet); the write is skipped when they do not hold. */
+  onlyIf: Record<string, unknown> = {},
+): Promise<void> {
   const $set: Record<string, unknown> = { ...change.set };
   if (change.status) $set.status = change.status;
   if (change.step) {
@@ -35,7 +41,7 @@ export async function updateUpgradeRecord(deps: UpgradeActivityDeps, upgradeId: 
   if (change.addToSet) {
     update.$addToSet = Object.fromEntries(Object.entries(change.addToSet).map(([field, values]) => [field, { $each: [...values] }]));
   }
-  if (Object.keys(update).length > 0) await deps.models.upgrades.updateOne({ _id: upgradeId }, update);
+  if (Object.keys(update).length > 0) await deps.models.upgrades.updateOne({ ...onlyIf, _id: upgradeId }, update);
 }
 
 export const setUpgradeStatus = (deps: UpgradeActivityDeps, upgradeId: string, status: UpgradeStatus) => updateUpgradeRecord(deps, upgradeId, { status });
@@ -51,7 +57,8 @@ export const recordStep = (deps: UpgradeActivityDeps, upgradeId: string, step: U
 /**
  * Ends an upgrade: releases every lock it may hold (source, existing destination, any subscription it created), then
  * sets the final status, the outcome and the closing step in one write — once: when an earlier attempt or another path
- * already ended it, only the release (idempotent) happens again.
+ * already ended it, only the release (idempotent) happens again. The subscriptions come from the caller when it knows
+ * them all (a completed run), from the record otherwise.
  */
 async function endUpgrade(
   deps: UpgradeActivityDeps,
@@ -59,23 +66,31 @@ async function endUpgrade(
   status: 'completed' | 'failed' | 'rejected',
   fields: Record<string, unknown>,
   step: UpgradeStepInput,
+  knownHeld?: readonly string[],
 ): Promise<void> {
+  const ending: UpgradeRecordChange = { status, set: { ...fields, completedAt: deps.clock() }, step };
+  if (knownHeld) {
+    await releaseSubscriptions(deps.models, upgradeId, knownHeld);
+    await updateUpgradeRecord(deps, upgradeId, ending, { status: { $nin: FINAL_STATUSES } });
+    return;
+  }
   const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1, status: 1 }).lean();
   if (!record) return;
   const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
   const held = [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])];
   await releaseSubscriptions(deps.models, upgradeId, held.filter((id): id is string => Boolean(id)));
   if (FINAL_STATUSES.includes(record.status)) return;
-  await updateUpgradeRecord(deps, upgradeId, { status, set: { ...fields, completedAt: deps.clock() }, step });
+  await updateUpgradeRecord(deps, upgradeId, ending);
 }
 
 export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
   return {
     /**
-     * Writes the upgrade record if the API has not (a run started by the CLI or an operator), and marks it
-     * `validating`. The API normally inserted it already, with the caller's fingerprint.
+     * Writes the upgrade record and its `accepted` step if the API has not (a run started by the CLI or an operator's
+     * retry). A run the API started finds both written already (`recordedByApi`) and writes nothing.
      */
     async recordUpgradeAccepted(input: UpgradeWorkflowInput): Promise<void> {
+      if (input.recordedByApi) return; // inserted with its `accepted` step by POST /v1/upgrades
       const destinationType = input.request.destination.type;
       await deps.models.upgrades.updateOne(
         { _id: input.upgradeId },
@@ -101,9 +116,12 @@ export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
       await endUpgrade(deps, upgradeId, outcome, { error }, { name: outcome, status: 'failed', detail: `${error.code}: ${error.message}` });
     },
 
-    /** Releases the locks and marks the upgrade completed. Idempotent. */
-    async completeUpgrade(upgradeId: string): Promise<void> {
-      await endUpgrade(deps, upgradeId, 'completed', { error: null }, { name: 'completed', status: 'completed' });
+    /**
+     * Releases the locks and marks the upgrade completed. Idempotent. `held`: every subscription the run locked
+     * (source, destination), which spares reading them back; runs recorded before it pass none.
+     */
+    async completeUpgrade(upgradeId: string, held?: readonly string[]): Promise<void> {
+      await endUpgrade(deps, upgradeId, 'completed', { error: null }, { name: 'completed', status: 'completed' }, held);
     },
 
     /** Status changes the workflow decides on its own (e.g. waiting for a manual confirmation). */

@@ -87,14 +87,15 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * (re-runs and resets never create a second one); the request id is derived from the upgrade id, so even a
      * crash between the vendor's answer and our write is absorbed by the vendor's MS-RequestId idempotency.
      * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
+     * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
-    async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<{ requestId: string; attempt: number }> {
+    async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<VendorRecord> {
       // The status and the read of what an earlier attempt recorded in one round trip (the workflow waits on the
       // vendor from here on, whether or not a transition is recorded already).
       const before = await setUpgradeStatusReadingRecord(deps, upgradeId, 'awaiting_vendor');
       const recorded = (before?.vendor ?? undefined) as VendorRecord | undefined;
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
-      if (recorded && !retryingRejected) return { requestId: recorded.requestId, attempt: recorded.attempt };
+      if (recorded && !retryingRejected) return recorded;
 
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
@@ -133,16 +134,18 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         set: { vendor: record },
         step: { name: `vendor_transition_requested${attempt ? `_${attempt}` : ''}`, status: 'completed', detail: `MS-RequestId ${requestId}` },
       });
-      return { requestId, attempt };
+      return record;
     },
 
     /**
      * Follows the asynchronous transition until Partner Center reports it finished. One long activity that polls
      * with a growing interval and heartbeats, instead of a workflow loop of short activities: the history stays
      * small however long the vendor takes, and a worker crash resumes polling from the last heartbeat.
+     * `requested`: what `requestVendorTransition` returned; runs recorded before it returned the whole record pass
+     * `{ requestId, attempt }` only, and the record is read instead.
      */
-    async awaitVendorTransition(upgradeId: string): Promise<VendorOutcome> {
-      const record = await vendorRecordOf(upgradeId);
+    async awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome> {
+      const record = requested?.transition ? (requested as VendorRecord) : await vendorRecordOf(upgradeId);
       if (!record) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, 'VendorTransitionMissing');
       if (record.outcome) return record.outcome;
       const context = Context.current();

@@ -36,6 +36,11 @@ export interface UpgradeWorkflowInput {
   requestFingerprint: string;
   /** 0 for the first run; an operator retry of a failed upgrade passes the next number. */
   runAttempt?: number;
+  /**
+   * True when the API inserted the upgrade record, with its `accepted` step, before starting the run: the run's
+   * first activity then has nothing to write. Runs started otherwise (CLI, operator retry) write it themselves.
+   */
+  recordedByApi?: boolean;
   /** Operator-facing tunables, fixed per run so replays see the same values. */
   seatReassignment?: { reminderIntervalMs: number; escalateAfterMs: number };
 }

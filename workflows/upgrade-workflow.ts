@@ -13,7 +13,7 @@ import {
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { UpgradeActivities } from '../activities';
 import type { NotificationEvent } from '../activities/notifications';
-import type { VendorOutcome } from '../activities/vendor-transition';
+import type { VendorOutcome, VendorRecord } from '../activities/vendor-transition';
 import {
   confirmSeatReassignmentUpdate,
   getUpgradeStateQuery,
@@ -183,8 +183,9 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
 
   // 2. Vendor transition, followed asynchronously to completion.
   setStatus('awaiting_vendor', 'Requesting the transition from Partner Center', oneUpsertPerStateChange ? planAttributes : []);
+  let requested: VendorRecord;
   try {
-    await vendorRequest.requestVendorTransition.executeWithOptions(
+    requested = await vendorRequest.requestVendorTransition.executeWithOptions(
       { summary: 'Partner Center: POST transition (stable MS-RequestId)' },
       [upgradeId, input.runAttempt ?? 0],
     );
@@ -201,7 +202,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   try {
     outcome = await vendorFollow.awaitVendorTransition.executeWithOptions(
       { summary: 'Partner Center: follow the transition until Completed or Failed' },
-      [upgradeId],
+      [upgradeId, requested],
     );
   } catch (error) {
     return endUnsuccessfully('failed', { code: 'VENDOR_TRANSITION_UNREADABLE', message: `could not follow the vendor transition: ${String(error)}` });
@@ -244,7 +245,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   if (seatState.mode === 'automatic') {
     setStatus('reassigning_seats', 'Reassigning user licences to the new product');
     try {
-      await seats.reassignSeatsAutomatically.executeWithOptions({ summary: 'Reassign licences automatically' }, [upgradeId]);
+      await seats.reassignSeatsAutomatically.executeWithOptions({ summary: 'Reassign licences automatically' }, [upgradeId, outcome.licenseReassignment]);
       reassignedAutomatically = true;
       seatState = { ...seatState, state: 'done' };
     } catch (error) {
@@ -286,7 +287,9 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   // 6. Notify, 7. release and finish.
   setStatus('notifying', 'Sending the completion notification');
   await sendNotification('upgrade_completed');
-  await record.completeUpgrade.executeWithOptions({ summary: 'Release locks, record the upgrade as completed' }, [upgradeId]);
+  // Every subscription the run locked: the source, an existing destination, the one it created or filled.
+  const held = [...new Set([input.request.sourceSubscriptionId, destinationSubscriptionId, ...(input.request.destination.type === 'existing' ? [input.request.destination.subscriptionId] : [])])];
+  await record.completeUpgrade.executeWithOptions({ summary: 'Release locks, record the upgrade as completed' }, [upgradeId, held]);
   setStatus('completed', `Completed: ${validated.summary}`);
   step('completed', 'completed');
   log.info('upgrade completed', { upgradeId, workflowId: workflowInfo().workflowId });

@@ -191,6 +191,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
             destinationType: result.plan.destinationType,
             status: 'accepted',
             upgradeDate: result.plan.upgradeDate,
+            steps: { accepted: { status: 'completed', at: acceptedAt } },
             createdAt: acceptedAt,
           });
         } catch (error) {
@@ -214,6 +215,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           acceptedAt: acceptedAt.toISOString(),
           requestFingerprint: fingerprint,
           seatReassignment,
+          recordedByApi: true,
         };
         try {
           await startUpgradeWorkflow(temporalClient, taskQueue, input, display(context, body));

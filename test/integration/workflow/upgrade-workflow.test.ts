@@ -3,6 +3,7 @@ import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { daysInclusive, utcDateOf } from '../../../src/domain/dates';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { createUpgradeActivities } from '../../../activities';
+import { lockSubscriptions } from '../../../src/db/subscription-locks';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
@@ -242,6 +243,16 @@ test('the steps after the conversion, run again as a retry would, write nothing 
   const upgrade = await system.waitForUpgrade(upgradeId);
   expect(upgrade.status).toBe('completed');
   const activities = createUpgradeActivities(system.activityDeps);
+
+  // Completing again (first: the steps re-run below set earlier statuses), told which subscriptions it held, one of
+  // them still locked as after a crash before the release: the lock goes, the record keeps its first ending.
+  const ended = await system.db.models.upgrades.findById(upgradeId).lean();
+  await lockSubscriptions(system.db.models, upgradeId, account.id, [source.id]);
+  expect(await locksHeldBy(upgradeId)).toBe(1);
+  await activities.completeUpgrade(upgradeId, [source.id]);
+  expect(await system.db.models.upgrades.findById(upgradeId).lean()).toEqual(ended);
+  expect(await locksHeldBy(upgradeId)).toBe(0);
+
   const invoicesOf = () => system.db.models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean();
   const [credit, debit] = await invoicesOf();
   const subscriptionBefore = await system.db.models.subscriptions.findById(source.id).lean();
@@ -265,4 +276,15 @@ test('the steps after the conversion, run again as a retry would, write nothing 
   const outbox = await system.db.models.notifications.find({ upgradeId }).lean();
   await expect(activities.sendUpgradeNotification(upgradeId, 'upgrade_completed')).resolves.toBe('no_webhook');
   expect(await system.db.models.notifications.find({ upgradeId }).lean()).toEqual(outbox);
+
+  // The vendor steps again: the recorded transition and its outcome come back, no second request, no poll needed.
+  const transitionsCreated = async () => (await counters()).transitionsCreatedBySubscription[source.externalId];
+  expect(await transitionsCreated()).toBe(1);
+  const requested = await activities.requestVendorTransition(upgradeId, 0);
+  expect(requested).toEqual(upgrade.vendor);
+  await expect(activities.awaitVendorTransition(upgradeId, requested)).resolves.toEqual(upgrade.vendor.outcome);
+  expect(await transitionsCreated()).toBe(1);
+
+  // The API wrote the accepted step with the record; the run's first activity added nothing to it.
+  expect(ended!.steps.accepted).toEqual({ status: 'completed', at: ended!.createdAt });
 });
