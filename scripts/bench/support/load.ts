@@ -29,6 +29,8 @@ export interface UpgradeRun {
   /** From sending the start request to the workflow closing. */
   endToEndMs?: number;
   confirmed: boolean;
+  /** GET /v1/upgrades/:id made because no webhook came in time (each asks the running workflow: a query). */
+  fallbackPolls: number;
   /** Status the workflow ended with (undefined if it did not close in time). */
   closed?: 'completed' | 'failed';
   error?: string;
@@ -37,7 +39,8 @@ export interface UpgradeRun {
 export interface DriveOptions {
   /**
    * How long to wait for the `manual_seat_reassignment_required` webhook before looking at GET /v1/upgrades/:id
-   * instead (a portal's reconciliation for a delivery that never came); default 2 s.
+   * instead (a portal's reconciliation for a delivery that never came); default 2 s (the fault suite, where a
+   * SIGKILL can delay a delivery). Each look is a query of the running workflow.
    */
   fallbackPollMs?: number;
   /** Give up on one upgrade after this long (the fault suite then reports it as stuck). */
@@ -71,10 +74,10 @@ export async function driveUpgrade(system: TestSystem, item: UpgradeCase, option
   }
   const startMs = performance.now() - began;
   if (!start || start.status !== 202) {
-    return { kind: item.kind, startStatus: start?.status ?? 0, startMs, confirmed: false, error: start ? `start answered ${start.status}: ${JSON.stringify(start.body)}` : lastError };
+    return { kind: item.kind, startStatus: start?.status ?? 0, startMs, confirmed: false, fallbackPolls: 0, error: start ? `start answered ${start.status}: ${JSON.stringify(start.body)}` : lastError };
   }
   const upgradeId = String(start.body.upgradeId);
-  const run: UpgradeRun = { kind: item.kind, upgradeId, startStatus: 202, startMs, confirmed: false };
+  const run: UpgradeRun = { kind: item.kind, upgradeId, startStatus: 202, startMs, confirmed: false, fallbackPolls: 0 };
   const deadline = began + timeoutMs;
   const result = system.client.workflow
     .getHandle(upgradeId)
@@ -95,6 +98,7 @@ export async function driveUpgrade(system: TestSystem, item: UpgradeCase, option
         : await sleep(fallbackPollMs).then(() => false);
       if (closed) break;
       if (!notified) {
+        run.fallbackPolls += 1;
         const view = await system.http('GET', `/v1/upgrades/${upgradeId}`).catch(() => undefined);
         if (!view || view.status !== 200) continue;
         if (FINAL_STATUSES.has(view.body.status)) break;
