@@ -26,7 +26,7 @@ import { addContainmentIndexes } from '../../src/services/postgresql';
 import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
-import { SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';
+import { kindOf, SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';
 import { startUpgradeWorkflow } from '../../src/temporal/upgrade-client';
 import type { UpgradeWorkflowInput } from '../../workflows/messages';
 import { cpuSecondsBetween, processTreeCpuByName, REPO_ROOT, startChildWorker, type ChildWorker } from './support/child-worker';
@@ -196,8 +196,9 @@ async function runBaseline(
  * same-shape worker's queue; its no-op activities ignore the input's ids.
  */
 async function startSameShapeUpgrade(system: TestSystem, taskQueue: string, workflowId: string): Promise<void> {
-  const manual = !workflowId.includes('-full_to_new-');
-  const full = workflowId.includes('-full_');
+  const kind = kindOf(workflowId);
+  const full = kind === 'full_to_new' || kind === 'full_to_existing';
+  const intoExisting = kind === 'full_to_existing' || kind === 'partial_to_existing';
   const input: UpgradeWorkflowInput = {
     upgradeId: workflowId,
     accountId: `acc_${workflowId}`,
@@ -205,7 +206,7 @@ async function startSameShapeUpgrade(system: TestSystem, taskQueue: string, work
       sourceSubscriptionId: `sub_${workflowId}_src`,
       targetProductId: 'businessStandard',
       quantity: full ? 10 : 4,
-      destination: manual && workflowId.includes('_existing-') ? { type: 'existing', subscriptionId: `sub_${workflowId}_dst` } : { type: 'new' },
+      destination: intoExisting ? { type: 'existing', subscriptionId: `sub_${workflowId}_dst` } : { type: 'new' },
     },
     requestedByKeyId: 'bench',
     acceptedAt: new Date().toISOString(),
@@ -296,14 +297,19 @@ async function main(): Promise<void> {
     ours.phase.history = await historyStats(system.client, sample(ours.runs.filter((run) => run.upgradeId).map((run) => run.upgradeId!), options.historySample));
     phases.push(ours.phase);
 
-    const baselineQueue = `${system.taskQueue}-baseline`;
-    const baselineWorker = await startChildWorker({
-      name: 'baseline-worker',
-      entry: join(REPO_ROOT, 'scripts', 'bench', 'baseline-worker.ts'),
-      env: { TEMPORAL_ADDRESS: services.temporalAddress, TEMPORAL_TASK_QUEUE: baselineQueue },
-      readyText: BASELINE_WORKER_READY_TEXT,
-    });
-    workers.push(baselineWorker);
+    /** A comparison worker (scripts/bench/<name>.ts) on a task queue of its own. */
+    const startComparisonWorker = async (name: string, readyText: string) => {
+      const taskQueue = `${system!.taskQueue}-${name}`;
+      const worker = await startChildWorker({
+        name,
+        entry: join(REPO_ROOT, 'scripts', 'bench', `${name}.ts`),
+        env: { TEMPORAL_ADDRESS: services.temporalAddress, TEMPORAL_TASK_QUEUE: taskQueue },
+        readyText,
+      });
+      workers.push(worker);
+      return { worker, taskQueue };
+    };
+    const { worker: baselineWorker, taskQueue: baselineQueue } = await startComparisonWorker('baseline-worker', BASELINE_WORKER_READY_TEXT);
     await runWithConcurrency(Array.from({ length: 8 }, (_, i) => `warm-baseline-${i}`), 8, (workflowId) =>
       system!.client.workflow.execute(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] }),
     );
@@ -325,14 +331,7 @@ async function main(): Promise<void> {
     await endpoint.close();
     await baselineWorker.stop();
 
-    const sameShapeQueue = `${system.taskQueue}-same-shape`;
-    const sameShapeWorker = await startChildWorker({
-      name: 'same-shape-worker',
-      entry: join(REPO_ROOT, 'scripts', 'bench', 'same-shape-worker.ts'),
-      env: { TEMPORAL_ADDRESS: services.temporalAddress, TEMPORAL_TASK_QUEUE: sameShapeQueue },
-      readyText: SAME_SHAPE_WORKER_READY_TEXT,
-    });
-    workers.push(sameShapeWorker);
+    const { worker: sameShapeWorker, taskQueue: sameShapeQueue } = await startComparisonWorker('same-shape-worker', SAME_SHAPE_WORKER_READY_TEXT);
     const startSameShape = (workflowId: string) => startSameShapeUpgrade(system!, sameShapeQueue, workflowId);
     await runWithConcurrency(UPGRADE_KINDS.map((kind) => sameShapeWorkflowId('warm-same-shape', kind, 0)), UPGRADE_KINDS.length, async (workflowId) => {
       await startSameShape(workflowId);

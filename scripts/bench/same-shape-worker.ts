@@ -24,7 +24,8 @@ export const SAME_SHAPE_WORKER_READY_TEXT = 'same-shape worker running';
 
 export const sameShapeWorkflowId = (prefix: string, kind: UpgradeKind, index: number) => `${prefix}-${kind}-${index}`;
 
-function kindOf(upgradeId: string): UpgradeKind {
+/** The kind a `sameShapeWorkflowId` names. */
+export function kindOf(upgradeId: string): UpgradeKind {
   const kind = UPGRADE_KINDS.find((candidate) => upgradeId.includes(`-${candidate}-`));
   if (!kind) throw new Error(`no upgrade kind in workflow id ${upgradeId}`);
   return kind;
