@@ -20,7 +20,7 @@ export default tseslint.config(
         {
           patterns: [
             { group: ['node:*', 'fs', 'crypto', 'http', 'https', 'net', 'child_process'], message: 'workflow code is sandboxed: no Node APIs' },
-            { group: ['mongoose', 'express', 'pino', '**/src/db/**', '**/src/api/**', '**/src/config', '**/src/vendor/partner-center-client'], message: 'workflow code must not do I/O; call an activity' },
+            { group: ['mongoose', 'express', 'pino', '**/src/db/**', '**/src/api/**', '**/src/config', '**/src/partner-center/partner-center-client'], message: 'workflow code must not do I/O; call an activity' },
           ],
         },
       ],

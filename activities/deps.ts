@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility';
-import type { PartnerCenterClient } from '../src/vendor/partner-center-client';
+import type { PartnerCenterClient } from '../src/partner-center/partner-center-client';
 
 /** Everything the upgrade activities touch, injected by the worker (real) or by tests (real DB + simulator). */
 export interface UpgradeActivityDeps {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { loadCatalog } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
-import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/vendor/errors';
+import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/partner-center/errors';
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';

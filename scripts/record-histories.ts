@@ -27,12 +27,12 @@ import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { DEMO_PRODUCT_IDS, demoProducts } from '../src/domain/demo-catalog';
 import { POLICY_PROFILES } from '../src/domain/eligibility';
 import type { Account, Installment, Subscription } from '../src/domain/types';
-import { startServices } from '../src/services/service-runner';
-import { projectRoot } from '../src/services/tools';
-import { createPartnerCenterSimulator } from '../src/vendor/simulator';
-import { registerWithSimulator, simulatorSeedFor } from '../src/vendor/simulator-registration';
-import { staticTokenProvider } from '../src/vendor/token-providers';
-import { createPartnerCenterClient } from '../src/vendor/partner-center-client';
+import { startServices } from '../src/local-services/service-runner';
+import { projectRoot } from '../src/local-services/tools';
+import { createPartnerCenterSimulator } from '../src/partner-center/simulator';
+import { registerWithSimulator, simulatorSeedFor } from '../src/partner-center/simulator-registration';
+import { staticTokenProvider } from '../src/partner-center/token-providers';
+import { createPartnerCenterClient } from '../src/partner-center/partner-center-client';
 import { createUpgradeWorker, WORKFLOWS_PATH } from '../src/worker-factory';
 
 export const HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories');

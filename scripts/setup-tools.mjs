@@ -123,7 +123,7 @@ async function installChromium() {
 
 /**
  * Debian's PostgreSQL server, the storage of FerretDB's `postgresql` backend in the benchmarks' `--database postgresql`
- * (src/services/postgresql.ts starts a throwaway cluster; nothing runs as a system service). Not needed by the tests.
+ * (src/local-services/postgresql.ts starts a throwaway cluster; nothing runs as a system service). Not needed by the tests.
  */
 async function installPostgresql() {
   const root = '/usr/lib/postgresql';

@@ -4,7 +4,7 @@ import { utcDateOf } from './domain/dates';
 import { DEMO_PRODUCT_IDS, demoProducts } from './domain/demo-catalog';
 import type { Account, Subscription } from './domain/types';
 import { sampleSubscription } from './sample-data';
-import { registerWithSimulator, simulatorSeedFor } from './vendor/simulator-registration';
+import { registerWithSimulator, simulatorSeedFor } from './partner-center/simulator-registration';
 
 /**
  * Demo data for `npm start`: the Microsoft 365 demo catalog, two customers and subscriptions whose current charge

@@ -6,7 +6,7 @@ import { policyByName } from './domain/eligibility';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
-import { createVendorClient } from './vendor-factory';
+import { createVendorClient } from './partner-center-factory';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */

@@ -12,7 +12,7 @@
  *                 what the engine charges for our commands (upserts, update, summaries), apart from our activities.
  *   4. ours ×2  — phase 1 with two worker processes on the task queue (scale-out).
  * The database: FerretDB on PostgreSQL (default), on SQLite, or an in-memory MongoDB-wire server (`memory`:
- * src/services/in-memory-mongo.ts), which shows what our code costs apart from the database engine.
+ * src/local-services/in-memory-mongo.ts), which shows what our code costs apart from the database engine.
  * Worker CPU and peak RSS come from /proc of the worker processes. Prints a table, writes bench-results/*.json.
  * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency.
  */
@@ -22,8 +22,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { addContainmentIndexes } from '../../src/services/postgresql';
-import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/services/service-runner';
+import { addContainmentIndexes } from '../../src/local-services/postgresql';
+import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/local-services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
 import { kindOf, SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';

@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
-import type { PartnerCenterClient } from '../vendor';
+import type { PartnerCenterClient } from '../partner-center';
 
 /** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
 export interface AppDeps {

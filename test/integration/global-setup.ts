@@ -1,4 +1,4 @@
-import { startServices, type RunningServices } from '../../src/services/service-runner';
+import { startServices, type RunningServices } from '../../src/local-services/service-runner';
 
 declare global {
    

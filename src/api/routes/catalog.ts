@@ -11,7 +11,7 @@ import {
   type Product,
   type Term,
 } from '../../domain';
-import type { ServiceProduct } from '../../vendor';
+import type { ServiceProduct } from '../../partner-center';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound, validationError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { canConnect } from '../../../src/services/managed-process';
-import { startFerretDb } from '../../../src/services/ferretdb';
+import { canConnect } from '../../../src/local-services/managed-process';
+import { startFerretDb } from '../../../src/local-services/ferretdb';
 import { connectDatabase } from '../../../src/db/connection';
 
 /**
@@ -40,7 +40,7 @@ test('FerretDB starts ready for mongoose and stops cleanly', async () => {
 
 test('services die with their parent even when it is killed with SIGKILL', async () => {
   const script = `
-    const { startFerretDb } = require('./src/services/ferretdb');
+    const { startFerretDb } = require('./src/local-services/ferretdb');
     startFerretDb().then((f) => { process.stdout.write(JSON.stringify({ pid: f.process.pid, uri: f.uri }) + '\\n'); setInterval(() => {}, 1000); });
   `;
   const parent = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -13,11 +13,11 @@ import { demoProducts } from '../../../src/domain/demo-catalog';
 import { POLICY_PROFILES } from '../../../src/domain/eligibility';
 import type { Account, Subscription } from '../../../src/domain/types';
 import { createUpgradeWorker, WORKFLOWS_PATH } from '../../../src/worker-factory';
-import { createPartnerCenterClient } from '../../../src/vendor/partner-center-client';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator, type RunningSimulator } from '../../../src/vendor/simulator';
-import type { FaultOverrides } from '../../../src/vendor/simulator';
-import { registerWithSimulator, simulatorSeedFor } from '../../../src/vendor/simulator-registration';
-import { staticTokenProvider } from '../../../src/vendor/token-providers';
+import { createPartnerCenterClient } from '../../../src/partner-center/partner-center-client';
+import { createPartnerCenterSimulator, type PartnerCenterSimulator, type RunningSimulator } from '../../../src/partner-center/simulator';
+import type { FaultOverrides } from '../../../src/partner-center/simulator';
+import { registerWithSimulator, simulatorSeedFor } from '../../../src/partner-center/simulator-registration';
+import { staticTokenProvider } from '../../../src/partner-center/token-providers';
 
 /**
  * The whole system in one test file, on the real services from globalSetup: FerretDB (own database), the Temporal

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
-import { startTemporalDevServer, type TemporalDevServer } from '../../../src/services/temporal-dev-server';
-import { projectRoot } from '../../../src/services/tools';
+import { startTemporalDevServer, type TemporalDevServer } from '../../../src/local-services/temporal-dev-server';
+import { projectRoot } from '../../../src/local-services/tools';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 

@@ -1,5 +1,5 @@
 /** The simulator's admin API: seeding, fault changes, counters, clock and reset. */
-import { DEFAULT_FAULTS } from '../../../src/vendor/simulator';
+import { DEFAULT_FAULTS } from '../../../src/partner-center/simulator';
 import { BASIC, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 let fixture: SimulatorFixture;

@@ -8,7 +8,7 @@ import {
   staticTokenProvider,
   summarizeTransition,
   VendorResponseInvalidError,
-} from '../../../src/vendor';
+} from '../../../src/partner-center';
 import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 /** A client whose fetch answers every call with `body`. */

@@ -5,8 +5,8 @@ import {
   type Transition,
   VendorConflictError,
   VendorUnavailableError,
-} from '../../../src/vendor';
-import type { SimulatorCounters } from '../../../src/vendor/simulator';
+} from '../../../src/partner-center';
+import type { SimulatorCounters } from '../../../src/partner-center/simulator';
 import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 let fixture: SimulatorFixture;

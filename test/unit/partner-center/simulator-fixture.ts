@@ -7,14 +7,14 @@ import {
   type PartnerCenterClient,
   type PartnerCenterClientOptions,
   staticTokenProvider,
-} from '../../../src/vendor';
+} from '../../../src/partner-center';
 import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
   type PartnerCenterSimulatorOptions,
   type RunningSimulator,
   type SimulatorSeed,
-} from '../../../src/vendor/simulator';
+} from '../../../src/partner-center/simulator';
 
 export const TENANT = 'c0ffee00-0000-4000-8000-000000000001';
 export const OTHER_TENANT = 'c0ffee00-0000-4000-8000-000000000002';

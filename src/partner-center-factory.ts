@@ -1,6 +1,6 @@
 import type { Config } from './config';
-import { createPartnerCenterClient, type PartnerCenterClient } from './vendor/partner-center-client';
-import { clientCredentialsTokenProvider, staticTokenProvider } from './vendor/token-providers';
+import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/partner-center-client';
+import { clientCredentialsTokenProvider, staticTokenProvider } from './partner-center/token-providers';
 import type { Logger } from 'pino';
 
 /** The Partner Center client from configuration: OAuth client credentials in production, a static token otherwise. */

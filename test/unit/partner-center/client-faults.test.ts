@@ -12,8 +12,8 @@ import {
   VendorResponseInvalidError,
   VendorThrottledError,
   VendorUnavailableError,
-} from '../../../src/vendor';
-import { createPartnerCenterSimulator } from '../../../src/vendor/simulator';
+} from '../../../src/partner-center';
+import { createPartnerCenterSimulator } from '../../../src/partner-center/simulator';
 import {
   E1,
   errorOf,

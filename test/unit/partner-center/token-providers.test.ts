@@ -7,7 +7,7 @@ import {
   staticTokenProvider,
   VendorAuthError,
   VendorUnavailableError,
-} from '../../../src/vendor';
+} from '../../../src/partner-center';
 
 interface TokenEndpoint {
   url: string;

@@ -1,5 +1,5 @@
 /** Every endpoint, through the real client, over HTTP, against the simulator. */
-import { summarizeTransition } from '../../../src/vendor';
+import { summarizeTransition } from '../../../src/partner-center';
 import {
   BASIC,
   E1,
