@@ -47,11 +47,19 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const accountId = plan.accountId ?? (await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean())!.accountId;
       const days = (line: InvoiceLine) => `${line.days}/${line.cycleDays} days, ${line.periodStart}..${line.periodEnd}`;
-      const credit = invoiceDocument(upgradeId, accountId, plan.credit, plan.sourceSubscriptionId, (line) =>
-        `Upgrade credit: ${line.quantity} × ${line.productId}, unused ${days(line)}`,
+      const credit = invoiceDocument(
+        upgradeId,
+        accountId,
+        plan.credit,
+        plan.sourceSubscriptionId,
+        (line) => `Upgrade credit: ${line.quantity} × ${line.productId}, unused ${days(line)}`,
       );
-      const debit = invoiceDocument(upgradeId, accountId, plan.debit, destinationSubscriptionId, (line) =>
-        `Upgrade charge: ${line.quantity} × ${line.productId}, ${days(line)}`,
+      const debit = invoiceDocument(
+        upgradeId,
+        accountId,
+        plan.debit,
+        destinationSubscriptionId,
+        (line) => `Upgrade charge: ${line.quantity} × ${line.productId}, ${days(line)}`,
       );
       // Both in one unordered insert; one an earlier attempt already issued fails alone on its key (11000).
       try {

@@ -23,7 +23,10 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
      * workflow falls back to manual reassignment when the retries run out.
      * `vendorLicenseReassignment`: the vendor outcome's, as the workflow knows it (runs recorded before it pass none).
      */
-    async reassignSeatsAutomatically(upgradeId: string, vendorLicenseReassignment?: VendorOutcome['licenseReassignment']): Promise<AutomaticReassignmentResult> {
+    async reassignSeatsAutomatically(
+      upgradeId: string,
+      vendorLicenseReassignment?: VendorOutcome['licenseReassignment'],
+    ): Promise<AutomaticReassignmentResult> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const doneByVendor = { name: 'seats_reassigned', status: 'completed', detail: 'by Microsoft (licence transfer)' } as const;
       if (vendorLicenseReassignment === 'completed') {

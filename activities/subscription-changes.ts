@@ -95,11 +95,22 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
       if (plan.destinationChange) {
         const destinationResult = await applyChange(upgradeId, plan.destinationChange, installmentFor(plan.destinationChange.subscriptionId));
         if (destinationResult) {
-          await writeHistory(upgradeId, plan.destinationChange.subscriptionId, 'upgrade_destination', at, plan.summary, plan.destinationChange.before, plan.destinationChange.set);
+          await writeHistory(
+            upgradeId,
+            plan.destinationChange.subscriptionId,
+            'upgrade_destination',
+            at,
+            plan.summary,
+            plan.destinationChange.before,
+            plan.destinationChange.set,
+          );
         }
       } else if (plan.newSubscription) {
         if (!vendorOutcome.toSubscriptionId) {
-          throw ApplicationFailure.nonRetryable('the vendor completed a partial upgrade without returning the new subscription id', 'VendorResponseInvalidError');
+          throw ApplicationFailure.nonRetryable(
+            'the vendor completed a partial upgrade without returning the new subscription id',
+            'VendorResponseInvalidError',
+          );
         }
         destinationSubscriptionId = newSubscriptionIdFor(upgradeId);
         const created = {

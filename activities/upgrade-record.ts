@@ -78,7 +78,11 @@ async function endUpgrade(
   if (!record) return;
   const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
   const held = [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])];
-  await releaseSubscriptions(deps.models, upgradeId, held.filter((id): id is string => Boolean(id)));
+  await releaseSubscriptions(
+    deps.models,
+    upgradeId,
+    held.filter((id): id is string => Boolean(id)),
+  );
   if (FINAL_STATUSES.includes(record.status)) return;
   await updateUpgradeRecord(deps, upgradeId, ending);
 }

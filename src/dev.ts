@@ -78,7 +78,9 @@ async function main() {
   say(`API            ${api.url}   (docs ${api.url}/docs, health ${api.url}/health)`);
   if (services.temporalUiUrl) say(`Temporal UI    ${services.temporalUiUrl}`);
   say(`Operator key   ${config.OPERATOR_API_KEY}${config.operatorKeyGenerated ? '   (generated for this run; set OPERATOR_API_KEY to keep one)' : ''}`);
-  say(`Try: curl -s -X POST ${api.url}/v1/upgrades -H "Authorization: Bearer ${config.OPERATOR_API_KEY}" -H "Idempotency-Key: demo-1" -H "Content-Type: application/json" -d '{"sourceSubscriptionId":"sub_contoso_basic","targetProductId":"CFQ7TTC0LDPB:0001:DEMO","quantity":4,"destination":{"type":"new"}}'`);
+  say(
+    `Try: curl -s -X POST ${api.url}/v1/upgrades -H "Authorization: Bearer ${config.OPERATOR_API_KEY}" -H "Idempotency-Key: demo-1" -H "Content-Type: application/json" -d '{"sourceSubscriptionId":"sub_contoso_basic","targetProductId":"CFQ7TTC0LDPB:0001:DEMO","quantity":4,"destination":{"type":"new"}}'`,
+  );
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C to stop`);
 
   let stopping = false;
@@ -95,6 +97,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`[nce] failed to start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`[nce] failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -91,9 +91,7 @@ export const getUpgradeStateQuery = defineQuery<UpgradeState>('getUpgradeState')
  * The portal or an operator confirms that the seats were reassigned by hand. An update (not a signal) so the caller
  * learns at once whether the confirmation was accepted (it is refused when nothing waits for one).
  */
-export const confirmSeatReassignmentUpdate = defineUpdate<UpgradeState, [SeatReassignmentConfirmation]>(
-  'confirmSeatReassignment',
-);
+export const confirmSeatReassignmentUpdate = defineUpdate<UpgradeState, [SeatReassignmentConfirmation]>('confirmSeatReassignment');
 
 /** Fire-and-forget variant for tools that can only signal (e.g. `temporal workflow signal`). */
 export const seatReassignmentConfirmedSignal = defineSignal<[SeatReassignmentConfirmation]>('seatReassignmentConfirmed');

@@ -55,7 +55,14 @@ const vendorRequest = proxyActivities<UpgradeActivities>({
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: ['VendorBusinessRejectionError', 'VendorNotFoundError', 'VendorAuthError', 'VendorResponseInvalidError', 'UpgradeDataInconsistent', 'UpgradePlanMissing'],
+    nonRetryableErrorTypes: [
+      'VendorBusinessRejectionError',
+      'VendorNotFoundError',
+      'VendorAuthError',
+      'VendorResponseInvalidError',
+      'UpgradeDataInconsistent',
+      'UpgradePlanMissing',
+    ],
   },
 });
 
@@ -105,16 +112,20 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     // Visible at once to the caller of the update and to queries; the main loop persists it.
     state.seatReassignment = { ...state.seatReassignment, state: 'confirmed', confirmedBy: given.confirmedBy, confirmedAt: confirmation.at };
   };
-  setHandler(confirmSeatReassignmentUpdate, (given: SeatReassignmentConfirmation) => {
-    acceptConfirmation(given);
-    return state;
-  }, {
-    validator: (_given: SeatReassignmentConfirmation) => {
-      if (state.seatReassignment?.state !== 'awaiting_confirmation') {
-        throw new Error(`no manual seat reassignment is awaiting confirmation (status ${state.status})`);
-      }
+  setHandler(
+    confirmSeatReassignmentUpdate,
+    (given: SeatReassignmentConfirmation) => {
+      acceptConfirmation(given);
+      return state;
     },
-  });
+    {
+      validator: (_given: SeatReassignmentConfirmation) => {
+        if (state.seatReassignment?.state !== 'awaiting_confirmation') {
+          throw new Error(`no manual seat reassignment is awaiting confirmation (status ${state.status})`);
+        }
+      },
+    },
+  );
   setHandler(seatReassignmentConfirmedSignal, acceptConfirmation);
 
   /** What the run is doing now, for the Temporal UI's current details and the state query alike. */
@@ -138,7 +149,11 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   /** Notifications never block or fail an upgrade: after the retries, the outbox keeps the entry. */
   const sendNotification = async (event: NotificationEvent, sequence?: number) => {
     try {
-      await notify.sendUpgradeNotification.executeWithOptions({ summary: `Notify: ${event}${sequence === undefined ? "" : ` #${sequence}`}` }, [upgradeId, event, sequence]);
+      await notify.sendUpgradeNotification.executeWithOptions({ summary: `Notify: ${event}${sequence === undefined ? '' : ` #${sequence}`}` }, [
+        upgradeId,
+        event,
+        sequence,
+      ]);
     } catch (error) {
       log.warn('notification undeliverable', { upgradeId, event, error: String(error) });
       await record.markNotificationUndeliverable.executeWithOptions({ summary: `Keep ${event} in the outbox as undeliverable` }, [upgradeId, event, sequence]);
@@ -162,10 +177,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   // 1. Validate & lock (the plan and the upgrade date are frozen here).
   await record.recordUpgradeAccepted.executeWithOptions({ summary: 'Record the upgrade as accepted' }, [input]);
   setStatus('validating', 'Re-checking eligibility and locking the subscriptions');
-  const validated = await record.validateAndLockUpgrade.executeWithOptions(
-    { summary: 'Validate eligibility, lock subscriptions, freeze the quote' },
-    [input],
-  );
+  const validated = await record.validateAndLockUpgrade.executeWithOptions({ summary: 'Validate eligibility, lock subscriptions, freeze the quote' }, [input]);
   if (!validated.ok) {
     return endUnsuccessfully('rejected', {
       code: 'NOT_ELIGIBLE',
@@ -185,10 +197,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   setStatus('awaiting_vendor', 'Requesting the transition from Partner Center', oneUpsertPerStateChange ? planAttributes : []);
   let requested: VendorRecord;
   try {
-    requested = await vendorRequest.requestVendorTransition.executeWithOptions(
-      { summary: 'Partner Center: POST transition (stable MS-RequestId)' },
-      [upgradeId, input.runAttempt ?? 0],
-    );
+    requested = await vendorRequest.requestVendorTransition.executeWithOptions({ summary: 'Partner Center: POST transition (stable MS-RequestId)' }, [
+      upgradeId,
+      input.runAttempt ?? 0,
+    ]);
   } catch (error) {
     const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
     return endUnsuccessfully('failed', {
@@ -200,10 +212,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   setStatus('awaiting_vendor', 'Waiting for Partner Center to complete the conversion (asynchronous, can take up to 24 h)');
   let outcome: VendorOutcome;
   try {
-    outcome = await vendorFollow.awaitVendorTransition.executeWithOptions(
-      { summary: 'Partner Center: follow the transition until Completed or Failed' },
-      [upgradeId, requested],
-    );
+    outcome = await vendorFollow.awaitVendorTransition.executeWithOptions({ summary: 'Partner Center: follow the transition until Completed or Failed' }, [
+      upgradeId,
+      requested,
+    ]);
   } catch (error) {
     return endUnsuccessfully('failed', { code: 'VENDOR_TRANSITION_UNREADABLE', message: `could not follow the vendor transition: ${String(error)}` });
   }
@@ -218,18 +230,15 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
 
   // 3. From here on nothing is rolled back: the vendor has converted. Each step retries until it succeeds.
   setStatus('applying', 'Vendor completed; applying subscription changes (retried until they succeed)');
-  const { destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions(
-    { summary: 'Apply subscription changes and history' },
-    [upgradeId, outcome],
-  );
+  const { destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions({ summary: 'Apply subscription changes and history' }, [
+    upgradeId,
+    outcome,
+  ]);
   step('subscriptions_applied', 'completed');
 
   // 4. Credit and debit invoices, each exactly once.
   setStatus('invoicing', 'Issuing the credit and debit invoices (retried until they succeed)');
-  const invoices = await record.issueInvoices.executeWithOptions({ summary: 'Issue credit and debit invoices' }, [
-    upgradeId,
-    destinationSubscriptionId,
-  ]);
+  const invoices = await record.issueInvoices.executeWithOptions({ summary: 'Issue credit and debit invoices' }, [upgradeId, destinationSubscriptionId]);
   step('invoices_issued', 'completed');
 
   // 5. Seat reassignment: automatic where SPEC §4 allows, manual (with reminders) otherwise or as the fallback.
@@ -249,7 +258,11 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       reassignedAutomatically = true;
       seatState = { ...seatState, state: 'done' };
     } catch (error) {
-      seatState = { ...seatState, mode: 'manual', reason: `automatic reassignment kept failing: ${error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error)}` };
+      seatState = {
+        ...seatState,
+        mode: 'manual',
+        reason: `automatic reassignment kept failing: ${error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error)}`,
+      };
     }
     state.seatReassignment = seatState;
   }
@@ -261,7 +274,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     seatState = { ...seatState, state: 'awaiting_confirmation' };
     state.seatReassignment = seatState;
     setStatus('awaiting_manual_seat_reassignment', `Waiting for confirmation of manual licence reassignment (${seatState.reason})`);
-    await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` }, [upgradeId, seatState, true]);
+    await record.recordSeatReassignmentState.executeWithOptions(
+      { summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` },
+      [upgradeId, seatState, true],
+    );
     await sendNotification('manual_seat_reassignment_required');
     const reminderMs = input.seatReassignment?.reminderIntervalMs ?? DEFAULT_SEAT_REMINDER_MS;
     const escalateMs = input.seatReassignment?.escalateAfterMs ?? DEFAULT_SEAT_ESCALATION_MS;
@@ -275,8 +291,13 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
         state.seatReassignment = seatState;
         await sendNotification('manual_seat_reassignment_escalated');
       }
-      describeProgress(`Waiting for confirmation of manual licence reassignment; ${seatState.remindersSent} reminder(s) sent${seatState.escalated ? ', escalated' : ''}`);
-      await record.recordSeatReassignmentState.executeWithOptions({ summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` }, [upgradeId, seatState, true]);
+      describeProgress(
+        `Waiting for confirmation of manual licence reassignment; ${seatState.remindersSent} reminder(s) sent${seatState.escalated ? ', escalated' : ''}`,
+      );
+      await record.recordSeatReassignmentState.executeWithOptions(
+        { summary: `Record seat reassignment: ${seatState.state}, ${seatState.remindersSent} reminder(s)` },
+        [upgradeId, seatState, true],
+      );
     }
     seatState = { ...seatState, state: 'confirmed', confirmedBy: confirmation!.confirmedBy, confirmedAt: confirmation!.at };
     state.seatReassignment = seatState;
@@ -288,7 +309,13 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   setStatus('notifying', 'Sending the completion notification');
   await sendNotification('upgrade_completed');
   // Every subscription the run locked: the source, an existing destination, the one it created or filled.
-  const held = [...new Set([input.request.sourceSubscriptionId, destinationSubscriptionId, ...(input.request.destination.type === 'existing' ? [input.request.destination.subscriptionId] : [])])];
+  const held = [
+    ...new Set([
+      input.request.sourceSubscriptionId,
+      destinationSubscriptionId,
+      ...(input.request.destination.type === 'existing' ? [input.request.destination.subscriptionId] : []),
+    ]),
+  ];
   await record.completeUpgrade.executeWithOptions({ summary: 'Release locks, record the upgrade as completed' }, [upgradeId, held]);
   setStatus('completed', `Completed: ${validated.summary}`);
   step('completed', 'completed');

@@ -251,7 +251,9 @@ async function main(): Promise<void> {
       ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
     });
     cleanups.push(() => services.stop());
-    say(`services up in ${Math.round(performance.now() - t0)} ms (Temporal ${services.temporalAddress}, FerretDB ${services.mongodbUri} on ${services.postgresql ? 'PostgreSQL' : options.database === 'sqlite' && !process.env.MONGODB_URI ? 'SQLite' : 'the given database'})`);
+    say(
+      `services up in ${Math.round(performance.now() - t0)} ms (Temporal ${services.temporalAddress}, FerretDB ${services.mongodbUri} on ${services.postgresql ? 'PostgreSQL' : options.database === 'sqlite' && !process.env.MONGODB_URI ? 'SQLite' : 'the given database'})`,
+    );
 
     // monitorCommands lets DbTiming see every command; otherwise this is the API's own connectDatabase.
     const database: Database = await connectDatabase(withMonitoring(services.mongodbUri), 'api_latency');
@@ -401,7 +403,14 @@ async function main(): Promise<void> {
 
     const n = options.optionsRequests;
     const c = options.concurrency;
-    const floor = await phase('floor', 'GET /v1/unknown (404, middleware only)', { concurrency: c }, () => ({ method: 'GET', path: '/v1/unknown', headers: auth }), n, [404]);
+    const floor = await phase(
+      'floor',
+      'GET /v1/unknown (404, middleware only)',
+      { concurrency: c },
+      () => ({ method: 'GET', path: '/v1/unknown', headers: auth }),
+      n,
+      [404],
+    );
     const getSub = await phase(
       'get-subscription',
       'GET /v1/subscriptions/:id',
@@ -424,12 +433,28 @@ async function main(): Promise<void> {
     const steadyOptions: PhaseResult[] = [];
     for (const rate of options.optionsRates) {
       steadyOptions.push(
-        await phase(`upgrade-options @${rate}/s`, 'GET /v1/subscriptions/:id/upgrade-options', { ratePerSecond: rate }, optionsRequest, Math.ceil(rate * options.rateSeconds), [200]),
+        await phase(
+          `upgrade-options @${rate}/s`,
+          'GET /v1/subscriptions/:id/upgrade-options',
+          { ratePerSecond: rate },
+          optionsRequest,
+          Math.ceil(rate * options.rateSeconds),
+          [200],
+        ),
       );
     }
     const steadyStarts: PhaseResult[] = [];
     for (const rate of options.startRates) {
-      steadyStarts.push(await phase(`start @${rate}/s`, 'POST /v1/upgrades (new destination)', { ratePerSecond: rate }, startRequest, Math.ceil(rate * options.rateSeconds), [202]));
+      steadyStarts.push(
+        await phase(
+          `start @${rate}/s`,
+          'POST /v1/upgrades (new destination)',
+          { ratePerSecond: rate },
+          startRequest,
+          Math.ceil(rate * options.rateSeconds),
+          [202],
+        ),
+      );
     }
     // Both at once, starts spread evenly among the upgrade-options requests; each kind summarised on its own.
     const [mixedOptionsRate, mixedStartRate] = options.mixed;
@@ -471,10 +496,18 @@ async function main(): Promise<void> {
         },
       };
       phases.push(out);
-      say(`${name.padEnd(24)} n=${out.latencyMs.n} p50 ${out.latencyMs.p50} p95 ${out.latencyMs.p95} p99 ${out.latencyMs.p99} max ${out.latencyMs.max} ms; statuses ${JSON.stringify(statuses)}`);
+      say(
+        `${name.padEnd(24)} n=${out.latencyMs.n} p50 ${out.latencyMs.p50} p95 ${out.latencyMs.p95} p99 ${out.latencyMs.p99} max ${out.latencyMs.max} ms; statuses ${JSON.stringify(statuses)}`,
+      );
       return out;
     };
-    const mixedOptions = mixedPhase('GET', `mixed: upgrade-options @${mixedOptionsRate}/s`, 'GET /v1/subscriptions/:id/upgrade-options (with starts)', mixedOptionsRate, 200);
+    const mixedOptions = mixedPhase(
+      'GET',
+      `mixed: upgrade-options @${mixedOptionsRate}/s`,
+      'GET /v1/subscriptions/:id/upgrade-options (with starts)',
+      mixedOptionsRate,
+      200,
+    );
     const mixedStarts = mixedPhase('POST', `mixed: start @${mixedStartRate}/s`, 'POST /v1/upgrades (with upgrade-options)', mixedStartRate, 202);
 
     const optionsSequential = await phase(
@@ -579,7 +612,11 @@ async function main(): Promise<void> {
           targets: { upgradeOptionsP99Ms: TARGET_P99_MS.upgradeOptions, startP99Ms: TARGET_P99_MS.start },
           verdict: {
             steady: {
-              upgradeOptions: steadyOptions.map((p) => ({ ratePerSecond: p.ratePerSecond, p99: p.latencyMs.p99, verdict: verdict(p, TARGET_P99_MS.upgradeOptions) })),
+              upgradeOptions: steadyOptions.map((p) => ({
+                ratePerSecond: p.ratePerSecond,
+                p99: p.latencyMs.p99,
+                verdict: verdict(p, TARGET_P99_MS.upgradeOptions),
+              })),
               start: steadyStarts.map((p) => ({ ratePerSecond: p.ratePerSecond, p99: p.latencyMs.p99, verdict: verdict(p, TARGET_P99_MS.start) })),
               upgradeOptionsHoldsUpToPerSecond: holdsUpTo(steadyOptions, TARGET_P99_MS.upgradeOptions),
               startHoldsUpToPerSecond: holdsUpTo(steadyStarts, TARGET_P99_MS.start),

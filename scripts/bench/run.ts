@@ -99,7 +99,8 @@ interface PhaseResult {
 
 const say = (message: string) => process.stdout.write(`[bench] ${message}\n`);
 /** CPU milliseconds of every process (Temporal, database, workers, API, simulator, load) per run of a phase. */
-const cpuMsPerRun = (phase: PhaseResult) => Math.round((Object.values(phase.processCpuS).reduce((sum, seconds) => sum + seconds, 0) * 1000) / Math.max(1, phase.n));
+const cpuMsPerRun = (phase: PhaseResult) =>
+  Math.round((Object.values(phase.processCpuS).reduce((sum, seconds) => sum + seconds, 0) * 1000) / Math.max(1, phase.n));
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 function measureWorkers(workers: readonly ChildWorker[], seconds: number, runs: number): PhaseResult['workerCpu'] {
@@ -115,7 +116,13 @@ function measureWorkers(workers: readonly ChildWorker[], seconds: number, runs: 
   });
 }
 
-async function runOurs(system: TestSystem, name: string, cases: readonly UpgradeCase[], options: BenchOptions, workers: readonly ChildWorker[]): Promise<{ phase: PhaseResult; runs: UpgradeRun[] }> {
+async function runOurs(
+  system: TestSystem,
+  name: string,
+  cases: readonly UpgradeCase[],
+  options: BenchOptions,
+  workers: readonly ChildWorker[],
+): Promise<{ phase: PhaseResult; runs: UpgradeRun[] }> {
   for (const worker of workers) worker.resetMeasurement();
   const cpuBefore = processTreeCpuByName();
   const began = performance.now();
@@ -135,7 +142,14 @@ async function runOurs(system: TestSystem, name: string, cases: readonly Upgrade
 }
 
 /** Throughput and latency figures common to every phase. */
-function phaseFigures(name: string, workers: number, concurrency: number, seconds: number, runs: ReadonlyArray<{ startMs: number; endToEndMs?: number }>, completed: number) {
+function phaseFigures(
+  name: string,
+  workers: number,
+  concurrency: number,
+  seconds: number,
+  runs: ReadonlyArray<{ startMs: number; endToEndMs?: number }>,
+  completed: number,
+) {
   return {
     name,
     workers,
@@ -269,7 +283,11 @@ async function main(): Promise<void> {
   let system: TestSystem | undefined;
   const workers: ChildWorker[] = [];
   try {
-    system = await startTestSystem({ temporalAddress: services.temporalAddress, mongodbUri: services.mongodbUri, faults: { completionDelayMs: options.completionDelayMs } });
+    system = await startTestSystem({
+      temporalAddress: services.temporalAddress,
+      mongodbUri: services.mongodbUri,
+      faults: { completionDelayMs: options.completionDelayMs },
+    });
     const warmupCases = makeUpgradeCases(2 * UPGRADE_KINDS.length, 'warm');
     const oursCases = makeUpgradeCases(options.n, 'one');
     const scaleCases = options.scaleOut ? makeUpgradeCases(options.n, 'two') : [];
@@ -289,12 +307,20 @@ async function main(): Promise<void> {
       perKind[kind] = await historyStats(system.client, ids);
     }
     const activityCount = Math.round(UPGRADE_KINDS.reduce((sum, kind) => sum + perKind[kind]!.activitiesPerRun, 0) / UPGRADE_KINDS.length);
-    say(`activities per upgrade history: ${UPGRADE_KINDS.map((kind) => `${kind} ${perKind[kind]!.activitiesPerRun}`).join(', ')} → baseline uses ${activityCount}`);
+    say(
+      `activities per upgrade history: ${UPGRADE_KINDS.map((kind) => `${kind} ${perKind[kind]!.activitiesPerRun}`).join(', ')} → baseline uses ${activityCount}`,
+    );
 
     const phases: PhaseResult[] = [];
     say(`phase 1: ${options.n} upgrades through the HTTP API, 1 worker process`);
     const ours = await runOurs(system, 'ours (HTTP API, 1 worker)', oursCases, options, [first]);
-    ours.phase.history = await historyStats(system.client, sample(ours.runs.filter((run) => run.upgradeId).map((run) => run.upgradeId!), options.historySample));
+    ours.phase.history = await historyStats(
+      system.client,
+      sample(
+        ours.runs.filter((run) => run.upgradeId).map((run) => run.upgradeId!),
+        options.historySample,
+      ),
+    );
     phases.push(ours.phase);
 
     /** A comparison worker (scripts/bench/<name>.ts) on a task queue of its own. */
@@ -310,33 +336,57 @@ async function main(): Promise<void> {
       return { worker, taskQueue };
     };
     const { worker: baselineWorker, taskQueue: baselineQueue } = await startComparisonWorker('baseline-worker', BASELINE_WORKER_READY_TEXT);
-    await runWithConcurrency(Array.from({ length: 8 }, (_, i) => `warm-baseline-${i}`), 8, (workflowId) =>
-      system!.client.workflow.execute(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] }),
+    await runWithConcurrency(
+      Array.from({ length: 8 }, (_, i) => `warm-baseline-${i}`),
+      8,
+      (workflowId) => system!.client.workflow.execute(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] }),
     );
     say(`phase 2: baseline, ${options.n} no-op workflows × ${activityCount} activities via the Temporal client`);
     phases.push(
-      await runBaseline(system, `baseline (client, ${activityCount} no-op activities)`, options, baselineWorker, async (workflowId) => {
-        await system!.client.workflow.start(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] });
-      }, 'baseline-client'),
+      await runBaseline(
+        system,
+        `baseline (client, ${activityCount} no-op activities)`,
+        options,
+        baselineWorker,
+        async (workflowId) => {
+          await system!.client.workflow.start(BaselineWorkflow, { taskQueue: baselineQueue, workflowId, args: [activityCount] });
+        },
+        'baseline-client',
+      ),
     );
     const endpoint = await startTrivialStartEndpoint(system, baselineQueue, activityCount);
     say(`phase 3: baseline started through a trivial HTTP endpoint`);
     phases.push(
-      await runBaseline(system, 'baseline (trivial HTTP endpoint)', options, baselineWorker, async (workflowId) => {
-        const response = await fetch(`${endpoint.url}/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workflowId }) });
-        if (response.status !== 202) throw new Error(`baseline endpoint answered ${response.status}`);
-        await response.arrayBuffer();
-      }, 'baseline-http'),
+      await runBaseline(
+        system,
+        'baseline (trivial HTTP endpoint)',
+        options,
+        baselineWorker,
+        async (workflowId) => {
+          const response = await fetch(`${endpoint.url}/start`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ workflowId }),
+          });
+          if (response.status !== 202) throw new Error(`baseline endpoint answered ${response.status}`);
+          await response.arrayBuffer();
+        },
+        'baseline-http',
+      ),
     );
     await endpoint.close();
     await baselineWorker.stop();
 
     const { worker: sameShapeWorker, taskQueue: sameShapeQueue } = await startComparisonWorker('same-shape-worker', SAME_SHAPE_WORKER_READY_TEXT);
     const startSameShape = (workflowId: string) => startSameShapeUpgrade(system!, sameShapeQueue, workflowId);
-    await runWithConcurrency(UPGRADE_KINDS.map((kind) => sameShapeWorkflowId('warm-same-shape', kind, 0)), UPGRADE_KINDS.length, async (workflowId) => {
-      await startSameShape(workflowId);
-      await system!.client.workflow.getHandle(workflowId).result();
-    });
+    await runWithConcurrency(
+      UPGRADE_KINDS.map((kind) => sameShapeWorkflowId('warm-same-shape', kind, 0)),
+      UPGRADE_KINDS.length,
+      async (workflowId) => {
+        await startSameShape(workflowId);
+        await system!.client.workflow.getHandle(workflowId).result();
+      },
+    );
     say(`phase 4: our workflow with no-op activities (same commands, no database, vendor or HTTP) via the Temporal client`);
     phases.push(
       await runBaseline(system, 'our workflow, no-op activities', options, sameShapeWorker, startSameShape, 'same-shape', (prefix, index) =>
@@ -393,11 +443,18 @@ async function main(): Promise<void> {
     );
     process.stdout.write(
       `CPU seconds per program during each phase (and in all, per run):\n${phases
-        .map((phase) => `  ${phase.name}: ${Object.entries(phase.processCpuS).map(([name, seconds]) => `${name} ${seconds}`).join(', ')} — ${cpuMsPerRun(phase)} ms per run`)
+        .map(
+          (phase) =>
+            `  ${phase.name}: ${Object.entries(phase.processCpuS)
+              .map(([name, seconds]) => `${name} ${seconds}`)
+              .join(', ')} — ${cpuMsPerRun(phase)} ms per run`,
+        )
         .join('\n')}\n\n`,
     );
     const target = 0.7;
-    say(`ratio ours/baseline (throughput): ${ratios.oursVsBaselineClient} vs client-started baseline, ${ratios.oursVsBaselineHttp} vs HTTP-started baseline (target ≥ ${target}: ${ratios.oursVsBaselineClient >= target ? 'met' : 'NOT met'})`);
+    say(
+      `ratio ours/baseline (throughput): ${ratios.oursVsBaselineClient} vs client-started baseline, ${ratios.oursVsBaselineHttp} vs HTTP-started baseline (target ≥ ${target}: ${ratios.oursVsBaselineClient >= target ? 'met' : 'NOT met'})`,
+    );
     say(
       `where the gap is: our workflow with no-op activities runs at ${ratios.sameShapeVsBaselineClient} of the plain baseline (what the engine charges for ` +
         `its commands: status upserts, patch marker, update, summaries); ours runs at ${ratios.oursVsSameShape} of that (our activities: database, vendor, webhooks, API)`,
@@ -406,8 +463,16 @@ async function main(): Promise<void> {
       `the same by CPU per run (all processes): ours/baseline ${ratios.byCpuPerRun.oursVsBaselineClient}, our workflow with no-op activities/baseline ` +
         `${ratios.byCpuPerRun.sameShapeVsBaselineClient}, ours/that ${ratios.byCpuPerRun.oursVsSameShape}`,
     );
-    say(`GET polls per upgrade for want of a webhook within ${options.fallbackPollMs} ms: ${phases.filter((phase) => phase.fallbackPollsPerRun !== undefined).map((phase) => `${phase.name} ${phase.fallbackPollsPerRun}`).join(', ')}`);
-    if (ratios.twoWorkersVsOne !== undefined) say(`scale-out: 2 workers / 1 worker = ${ratios.twoWorkersVsOne}× (same C=${options.concurrency}, same ${machine.cores}-core machine running every process)`);
+    say(
+      `GET polls per upgrade for want of a webhook within ${options.fallbackPollMs} ms: ${phases
+        .filter((phase) => phase.fallbackPollsPerRun !== undefined)
+        .map((phase) => `${phase.name} ${phase.fallbackPollsPerRun}`)
+        .join(', ')}`,
+    );
+    if (ratios.twoWorkersVsOne !== undefined)
+      say(
+        `scale-out: 2 workers / 1 worker = ${ratios.twoWorkersVsOne}× (same C=${options.concurrency}, same ${machine.cores}-core machine running every process)`,
+      );
 
     const results = {
       when: new Date().toISOString(),
@@ -435,7 +500,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`[bench] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },
 );

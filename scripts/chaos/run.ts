@@ -227,7 +227,9 @@ async function checkPass(cluster: Cluster, name: string, result: PassResult, vio
       for (const original of seeded) {
         const now = subscriptions.find((s) => s._id === original.id);
         if (!now || now.quantity !== original.quantity || now.productId !== original.productId || now.status !== original.status) {
-          violate(`${label}: rejected but ${original.id} changed (${JSON.stringify({ quantity: now?.quantity, productId: now?.productId, status: now?.status })})`);
+          violate(
+            `${label}: rejected but ${original.id} changed (${JSON.stringify({ quantity: now?.quantity, productId: now?.productId, status: now?.status })})`,
+          );
         }
       }
       if (subscriptions.length !== seeded.length) violate(`${label}: rejected but ${subscriptions.length - seeded.length} subscription(s) created`);
@@ -330,7 +332,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await system.seed([...killCases, ...dbCases, ...raceCases]);
     const rejected = new Set([...markRejections(killCases, options.rejectShare, rng), ...markRejections(dbCases, options.rejectShare, rng)]);
     await system.setFaults({ errorRate5xx: options.errorRate5xx, throttle: options.throttle, rejectTransitionsForSubscriptions: [...rejected] });
-    log(`seeded ${killCases.length + dbCases.length + raceCases.length} accounts; vendor: ${options.errorRate5xx * 100}% 503, ${options.throttle.requestsPerWindow} req/${options.throttle.windowMs} ms per customer then 429, ${rejected.size} source(s) rejected permanently`);
+    log(
+      `seeded ${killCases.length + dbCases.length + raceCases.length} accounts; vendor: ${options.errorRate5xx * 100}% 503, ${options.throttle.requestsPerWindow} req/${options.throttle.windowMs} ms per customer then 429, ${rejected.size} source(s) rejected permanently`,
+    );
 
     let current = await system.startWorker('worker');
     workers.push(current);
@@ -364,14 +368,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     if (killCases.length) {
       log(`pass 1: ${killCases.length} upgrades, ${options.workerKills} worker SIGKILLs`);
       const moments = Array.from({ length: options.workerKills }, () => 0.05 + rng() * 0.8).sort((a, b) => a - b);
-      const result = await runPass(cluster, options, killCases, rejected, moments.map((atProgress) => ({ atProgress, run: killWorker })));
+      const result = await runPass(
+        cluster,
+        options,
+        killCases,
+        rejected,
+        moments.map((atProgress) => ({ atProgress, run: killWorker })),
+      );
       passes.push(await checkPass(cluster, 'worker SIGKILL', result, violations));
     }
 
     if (dbCases.length) {
       log(`pass 2: ${dbCases.length} upgrades, ${options.dbRestarts} database restart(s)`);
       const moments = Array.from({ length: options.dbRestarts }, () => 0.2 + rng() * 0.5).sort((a, b) => a - b);
-      const result = await runPass(cluster, options, dbCases, rejected, moments.map((atProgress) => ({ atProgress, run: () => cluster.restartDatabase(options.dbDowntimeMs) })));
+      const result = await runPass(
+        cluster,
+        options,
+        dbCases,
+        rejected,
+        moments.map((atProgress) => ({ atProgress, run: () => cluster.restartDatabase(options.dbDowntimeMs) })),
+      );
       passes.push(await checkPass(cluster, 'database restart', result, violations));
     }
 
@@ -380,14 +396,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       log(`pass 3: ${options.concurrentStarts} simultaneous starts on ${item.source.id}`);
       const answers = await Promise.all(
         Array.from({ length: options.concurrentStarts }, (_, i) =>
-          tracked.http('POST', '/v1/upgrades', item.body, { 'idempotency-key': `${item.idempotencyKey}-race-${i}` }).catch((error) => ({ status: 0, body: String(error), ms: 0 })),
+          tracked
+            .http('POST', '/v1/upgrades', item.body, { 'idempotency-key': `${item.idempotencyKey}-race-${i}` })
+            .catch((error) => ({ status: 0, body: String(error), ms: 0 })),
         ),
       );
       const accepted = answers.filter((answer) => answer.status === 202);
       const conflicts = answers.filter((answer) => answer.status === 409).length;
       race = { tried: answers.length, accepted: accepted.length, conflicts, other: answers.length - accepted.length - conflicts };
       if (accepted.length !== 1) violations.push(`[race] ${accepted.length} starts accepted (want exactly 1)`);
-      if (race.other) violations.push(`[race] ${race.other} answers neither 202 nor 409: ${[...new Set(answers.filter((a) => a.status !== 202 && a.status !== 409).map((a) => a.status))].join(', ')}`);
+      if (race.other)
+        violations.push(
+          `[race] ${race.other} answers neither 202 nor 409: ${[...new Set(answers.filter((a) => a.status !== 202 && a.status !== 409).map((a) => a.status))].join(', ')}`,
+        );
       // The winner must still finish like any other upgrade (same idempotency key ⇒ same upgrade).
       if (accepted.length === 1) {
         const winnerIndex = answers.indexOf(accepted[0]!);
@@ -407,7 +428,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     await ferret.stop().catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   }
-  return { passes, ...(race ? { race } : {}), ...(webhooks ? { webhooks } : {}), databaseClientRebuilds, violations, seconds: Math.round((performance.now() - began) / 1000) };
+  return {
+    passes,
+    ...(race ? { race } : {}),
+    ...(webhooks ? { webhooks } : {}),
+    databaseClientRebuilds,
+    violations,
+    seconds: Math.round((performance.now() - began) / 1000),
+  };
 }
 
 export function formatReport(report: ChaosReport): string {
@@ -417,10 +445,20 @@ export function formatReport(report: ChaosReport): string {
       report.passes.map((p) => [p.pass, p.tried, p.completed, p.failedAsExpected, p.disruptions, p.duplicates, p.violations, p.seconds]),
     ),
   ];
-  if (report.race) lines.push(`racing starts: ${report.race.tried} simultaneous → ${report.race.accepted} accepted (202), ${report.race.conflicts} conflicts (409), ${report.race.other} other`);
-  if (report.webhooks) lines.push(`webhooks: ${report.webhooks.delivered} delivered, ${report.webhooks.redelivered} redelivered (same X-NCE-Delivery), ${report.webhooks.refused} refused`);
+  if (report.race)
+    lines.push(
+      `racing starts: ${report.race.tried} simultaneous → ${report.race.accepted} accepted (202), ${report.race.conflicts} conflicts (409), ${report.race.other} other`,
+    );
+  if (report.webhooks)
+    lines.push(
+      `webhooks: ${report.webhooks.delivered} delivered, ${report.webhooks.redelivered} redelivered (same X-NCE-Delivery), ${report.webhooks.refused} refused`,
+    );
   lines.push(`database client rebuilt ${report.databaseClientRebuilds} time(s) in the workers`);
-  lines.push(report.violations.length ? `VIOLATIONS (${report.violations.length}):\n${report.violations.map((v) => `  - ${v}`).join('\n')}` : `no violations (${report.seconds} s)`);
+  lines.push(
+    report.violations.length
+      ? `VIOLATIONS (${report.violations.length}):\n${report.violations.map((v) => `  - ${v}`).join('\n')}`
+      : `no violations (${report.seconds} s)`,
+  );
   return lines.join('\n');
 }
 
@@ -463,7 +501,7 @@ if (require.main === module) {
       process.exit(report.violations.length ? 1 : 0);
     },
     (error: unknown) => {
-      process.stderr.write(`[chaos] failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.stderr.write(`[chaos] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(2);
     },
   );

@@ -10,10 +10,7 @@ import type { PartnerCenterClient } from '../partner-center';
 export interface AppDeps {
   models: Models;
   temporalClient: Client;
-  config: Pick<
-    Config,
-    'OPERATOR_API_KEY' | 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'
-  >;
+  config: Pick<Config, 'OPERATOR_API_KEY' | 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'>;
   logger: Logger;
   /** Partner Center client, for `POST /v1/catalog/sync`. */
   vendor?: Pick<PartnerCenterClient, 'getServicesDefinition'>;

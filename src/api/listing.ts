@@ -22,7 +22,11 @@ export async function listPage<T>(
   else if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
   if (query.cursor) filter._id = { $gt: query.cursor };
   const limit = query.limit ?? 100;
-  const docs = (await collection.find(filter as never).sort({ _id: 1 }).limit(limit + 1).lean()) as Array<T & { _id: unknown }>;
+  const docs = (await collection
+    .find(filter as never)
+    .sort({ _id: 1 })
+    .limit(limit + 1)
+    .lean()) as Array<T & { _id: unknown }>;
   const page = docs.slice(0, limit);
   return { page, ...(docs.length > limit ? { nextCursor: String(page[page.length - 1]!._id) } : {}) };
 }

@@ -61,7 +61,7 @@ export interface RouteDefinition<P = unknown, Q = unknown, B = unknown, H = unkn
 }
 
 // Each route keeps its own generic parameters; the registry only needs the erased form.
-export type AnyRoute = RouteDefinition<any, any, any, any>;  
+export type AnyRoute = RouteDefinition<any, any, any, any>;
 
 export function defineRoute<P = Record<string, never>, Q = Record<string, never>, B = undefined, H = Record<string, never>>(
   route: RouteDefinition<P, Q, B, H>,
@@ -171,7 +171,11 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], options
         caller: callerOf(res) ?? { keyId: 'anonymous', role: 'customer', accountIds: new Set(), mayActOnAccount: () => false },
       });
       for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
-      if (result.text !== undefined) res.status(result.status).type(result.contentType ?? 'text/plain').send(result.text);
+      if (result.text !== undefined)
+        res
+          .status(result.status)
+          .type(result.contentType ?? 'text/plain')
+          .send(result.text);
       else if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });

@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  BILLING_FREQUENCIES,
-  ELIGIBILITY_CODES,
-  TERMS,
-  isIsoDate,
-  isIsoInstant,
-  isKnownCurrency,
-} from '../domain';
+import { BILLING_FREQUENCIES, ELIGIBILITY_CODES, TERMS, isIsoDate, isIsoInstant, isKnownCurrency } from '../domain';
 import { UPGRADE_STATUSES } from '../../workflows/messages';
 
 /**
@@ -27,18 +20,12 @@ export const productIdSchema = z
   .string()
   .max(128)
   .regex(/^[A-Za-z0-9._-]+:[A-Za-z0-9._-]+:[A-Za-z0-9._-]+$/, 'must be a catalog item id product:sku:availability');
-export const isoDateSchema = z
-  .string()
-  .refine(isIsoDate, 'must be a calendar date YYYY-MM-DD')
-  .meta({ format: 'date', example: '2025-04-12' });
+export const isoDateSchema = z.string().refine(isIsoDate, 'must be a calendar date YYYY-MM-DD').meta({ format: 'date', example: '2025-04-12' });
 export const isoInstantSchema = z
   .string()
   .refine(isIsoInstant, 'must be an ISO-8601 instant with a zone, e.g. 2025-04-12T09:30:00Z')
   .meta({ format: 'date-time' });
-export const currencySchema = z
-  .string()
-  .refine(isKnownCurrency, 'must be a known ISO 4217 currency code')
-  .meta({ example: 'EUR' });
+export const currencySchema = z.string().refine(isKnownCurrency, 'must be a known ISO 4217 currency code').meta({ example: 'EUR' });
 /** Integer minor units (cents for EUR), never a float. */
 export const minorUnitsSchema = z.number().int().min(0).meta({ description: 'integer amount in minor units' });
 const signedMinorUnits = z.number().int().meta({ description: 'integer amount in minor units (negative = credit)' });
@@ -55,9 +42,7 @@ const percentSchema = (min: number, max: number) =>
     .max(max)
     .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-9, 'at most two decimals');
 
-export const eligibilityReasonSchema = z
-  .object({ code: z.enum(ELIGIBILITY_CODES), message: z.string() })
-  .meta({ id: 'EligibilityReason' });
+export const eligibilityReasonSchema = z.object({ code: z.enum(ELIGIBILITY_CODES), message: z.string() }).meta({ id: 'EligibilityReason' });
 export const verdictSchema = z.object({ eligible: z.boolean(), reasons: z.array(eligibilityReasonSchema) });
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -158,7 +143,10 @@ export const accountUpsertSchema = z
     partnerId: z.string().min(1).max(64).optional(),
     currency: currencySchema,
     taxRate: percentSchema(0, 100).optional().meta({ description: 'percent, e.g. 19 or 8.25 (at most two decimals)' }),
-    webhookUrl: z.url({ protocol: /^https?$/ }).max(2_000).optional(),
+    webhookUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2_000)
+      .optional(),
     markupPercent: percentSchema(-100, 1_000).optional().meta({ description: 'end customers of standard resellers: markup on list price, percent' }),
     specialPrices: z.array(specialPriceSchema).max(500).optional(),
     parentResellerId: idSchema.optional(),

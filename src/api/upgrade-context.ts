@@ -1,14 +1,7 @@
 import { toAccount, toSubscription } from '../db/mappers';
 import { lockHoldersInAccount, lockHoldersOf } from '../db/subscription-locks';
 import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
-import {
-  policyByName,
-  type Account,
-  type Catalog,
-  type EligibilityPolicy,
-  type Subscription,
-  type UpgradeRequest,
-} from '../domain';
+import { policyByName, type Account, type Catalog, type EligibilityPolicy, type Subscription, type UpgradeRequest } from '../domain';
 import type { Caller } from './auth';
 import type { ResolvedDeps } from './deps';
 import { notFound } from './errors';
@@ -66,27 +59,21 @@ export async function loadSourceContext(
   };
 }
 
-export async function loadUpgradeContext(
-  deps: ResolvedDeps,
-  caller: Caller,
-  request: UpgradeRequest,
-  ownUpgradeId?: string,
-): Promise<UpgradeContext> {
+export async function loadUpgradeContext(deps: ResolvedDeps, caller: Caller, request: UpgradeRequest, ownUpgradeId?: string): Promise<UpgradeContext> {
   const { models } = deps;
   const base = await loadSourceContext(deps, caller, request.sourceSubscriptionId);
   let destinationDoc: LeanSubscription | undefined;
   if (request.destination.type === 'existing') {
     const id = request.destination.subscriptionId;
     destinationDoc =
-      base.accountDocs.find((doc) => String(doc._id) === id) ??
-      ((await models.subscriptions.findById(id).lean()) as LeanSubscription | null) ??
-      undefined;
+      base.accountDocs.find((doc) => String(doc._id) === id) ?? ((await models.subscriptions.findById(id).lean()) as LeanSubscription | null) ?? undefined;
     if (destinationDoc && !caller.mayActOnAccount(destinationDoc.accountId)) destinationDoc = undefined;
   }
   // base.lockedBy holds every lock of the source's account: only a destination elsewhere needs its own read.
-  const lockedBy = destinationDoc && destinationDoc.accountId !== base.sourceDoc.accountId
-    ? new Map([...base.lockedBy, ...(await lockHoldersOf(models, [String(destinationDoc._id)]))])
-    : base.lockedBy;
+  const lockedBy =
+    destinationDoc && destinationDoc.accountId !== base.sourceDoc.accountId
+      ? new Map([...base.lockedBy, ...(await lockHoldersOf(models, [String(destinationDoc._id)]))])
+      : base.lockedBy;
   const involved = [base.sourceDoc, ...(destinationDoc ? [destinationDoc] : [])].map((doc) => String(doc._id));
   const busySubscriptionIds = involved.filter((id) => lockedBy.has(id) && lockedBy.get(id) !== ownUpgradeId);
   return {
@@ -101,6 +88,5 @@ export async function loadUpgradeContext(
     busySubscriptionIds,
   };
 }
-
 
 export type { Models };

@@ -36,8 +36,7 @@ export function invoiceView(doc: Lean<InvoiceDocument>) {
   };
 }
 
-const iso = (value: unknown): string | undefined =>
-  value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined;
+const iso = (value: unknown): string | undefined => (value instanceof Date ? value.toISOString() : typeof value === 'string' ? value : undefined);
 
 export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<InvoiceDocument>> = []) {
   const plan = (doc.plan ?? null) as Record<string, unknown> | null;
@@ -66,7 +65,14 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
     seatReassignment: doc.seatReassignment ?? null,
     vendor: doc.vendor ?? null,
     error: doc.error ?? null,
-    plan: plan ? { ...(typeof plan.summary === 'string' ? { summary: plan.summary } : {}), ...(plan.quote ? { quote: plan.quote } : {}), ...(plan.kind ? { kind: plan.kind } : {}), ...(plan.upgradeDate ? { upgradeDate: plan.upgradeDate } : {}) } : null,
+    plan: plan
+      ? {
+          ...(typeof plan.summary === 'string' ? { summary: plan.summary } : {}),
+          ...(plan.quote ? { quote: plan.quote } : {}),
+          ...(plan.kind ? { kind: plan.kind } : {}),
+          ...(plan.upgradeDate ? { upgradeDate: plan.upgradeDate } : {}),
+        }
+      : null,
     retries: doc.retries ?? 0,
     ...(doc.createdAt ? { createdAt: doc.createdAt.toISOString() } : {}),
     completedAt: iso(doc.completedAt) ?? null,

@@ -74,7 +74,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
     .argument('[upgradeId]', 'fetch the history of this upgrade from Temporal')
     .option('--file <history.json>', 'replay a history file instead (export-history, the Web UI download, `temporal workflow show -o json`)')
     .option('--run-id <runId>', 'a specific run (default: the latest)')
-    .option('--workflows <path>', 'workflow code to replay against (default: this checkout\'s workflows/)')
+    .option('--workflows <path>', "workflow code to replay against (default: this checkout's workflows/)")
     .option('--json', 'print JSON instead of text')
     .action(async (upgradeId: string | undefined, options: { file?: string; runId?: string; workflows?: string; json?: boolean }) => {
       if (Boolean(upgradeId) === Boolean(options.file)) throw new UsageError('give either an upgrade id or --file <history.json>, not both');
@@ -83,25 +83,39 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       const workflowId = upgradeId ?? upgradeIdOfHistory(history) ?? 'replayed-history';
       const outcome = await replayHistory(history, workflowId, options.workflows ? { workflowsPath: resolve(options.workflows) } : {});
       if (options.json) printJson(outcome);
-      else print(formatReplayOutcome(outcome, options.file ? `${options.file} (${workflowId})` : `upgrade ${workflowId}`, options.workflows ? `the workflow code in ${options.workflows}` : undefined));
+      else
+        print(
+          formatReplayOutcome(
+            outcome,
+            options.file ? `${options.file} (${workflowId})` : `upgrade ${workflowId}`,
+            options.workflows ? `the workflow code in ${options.workflows}` : undefined,
+          ),
+        );
       if (!outcome.ok) exitCode = EXIT_FAILURE;
     });
 
   program
     .command('export-history')
-    .description('save an upgrade\'s event history as JSON (for the replay suite or a bug report)')
+    .description("save an upgrade's event history as JSON (for the replay suite or a bug report)")
     .argument('<upgradeId>')
     .option('--out <file>', 'write to this file (default: stdout)')
     .option('--run-id <runId>', 'a specific run (default: the latest)')
     .action(async (upgradeId: string, options: { out?: string; runId?: string }) => {
-      const result = await exportHistory({ client: await temporal(), upgradeId, ...(options.runId ? { runId: options.runId } : {}), ...(options.out ? { out: options.out } : {}) });
+      const result = await exportHistory({
+        client: await temporal(),
+        upgradeId,
+        ...(options.runId ? { runId: options.runId } : {}),
+        ...(options.out ? { out: options.out } : {}),
+      });
       if (options.out) io.stderr(`wrote ${result.eventCount} events of ${upgradeId} to ${options.out}\n`);
       else io.stdout(result.json);
     });
 
   program
     .command('retry')
-    .description('re-run a failed upgrade through the API (POST /v1/upgrades/:id/retry): idempotent, never a second vendor transition or invoice; refused unless the upgrade failed')
+    .description(
+      're-run a failed upgrade through the API (POST /v1/upgrades/:id/retry): idempotent, never a second vendor transition or invoice; refused unless the upgrade failed',
+    )
     .argument('<upgradeId>')
     .option('--json', 'print JSON instead of text')
     .action(async (upgradeId: string, options: { json?: boolean }) => {

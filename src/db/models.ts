@@ -102,10 +102,7 @@ const productSchema = new Schema(
     maxQuantity: { type: Number, required: true },
     prices: { type: [priceSchema], default: [] },
     promotion: {
-      type: new Schema(
-        { promotionId: String, description: String, discountBasisPoints: Number, validFrom: String, validTo: String },
-        nested,
-      ),
+      type: new Schema({ promotionId: String, description: String, discountBasisPoints: Number, validFrom: String, validTo: String }, nested),
       default: undefined,
     },
     upgradePaths: { type: [String], default: [] },

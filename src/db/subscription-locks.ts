@@ -11,7 +11,6 @@ import { isDuplicateKeyError as isDuplicateKey } from './duplicate-key';
  */
 export type LockResult = { locked: true } | { locked: false; heldBy: Array<{ subscriptionId: string; upgradeId: string | null }> };
 
-
 async function takeLock(models: Models, upgradeId: string, accountId: string, subscriptionId: string): Promise<string | null> {
   try {
     await models.subscriptionLocks.create({ _id: subscriptionId, upgradeId, accountId });

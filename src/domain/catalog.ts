@@ -136,9 +136,7 @@ export class Catalog {
   }
 
   priceFor(productId: string, term: Term, billingFrequency: BillingFrequency, currency: string): Price | undefined {
-    return this.byId
-      .get(productId)
-      ?.prices.find((p) => p.term === term && p.billingFrequency === billingFrequency && p.currency === currency);
+    return this.byId.get(productId)?.prices.find((p) => p.term === term && p.billingFrequency === billingFrequency && p.currency === currency);
   }
 }
 

@@ -153,13 +153,11 @@ const named = (catalog: Catalog, productId: string): string => `${catalog.nameOf
 const SOURCE_RULES: readonly Rule[] = [
   {
     code: 'SOURCE_NOT_ACTIVE',
-    check: ({ source }) =>
-      source.status === 'active' ? undefined : `source subscription ${source.id} is ${source.status}, not active`,
+    check: ({ source }) => (source.status === 'active' ? undefined : `source subscription ${source.id} is ${source.status}, not active`),
   },
   {
     code: 'SOURCE_IS_TRIAL',
-    check: ({ source }) =>
-      source.isTrial ? `source subscription ${source.id} is a trial; trials are converted, not upgraded` : undefined,
+    check: ({ source }) => (source.isTrial ? `source subscription ${source.id} is a trial; trials are converted, not upgraded` : undefined),
   },
   {
     code: 'SOURCE_IN_CANCELLATION_WINDOW',
@@ -217,13 +215,11 @@ const SOURCE_RULES: readonly Rule[] = [
   },
   {
     code: 'UPGRADE_IN_PROGRESS',
-    check: ({ source, busy }) =>
-      busy.has(source.id) ? `source subscription ${source.id} already has an upgrade running` : undefined,
+    check: ({ source, busy }) => (busy.has(source.id) ? `source subscription ${source.id} already has an upgrade running` : undefined),
   },
   {
     code: 'NOT_AUTHORIZED_FOR_ACCOUNT',
-    check: ({ source, mayActOn }) =>
-      mayActOn(source.accountId) ? undefined : `the caller may not act on account ${source.accountId}`,
+    check: ({ source, mayActOn }) => (mayActOn(source.accountId) ? undefined : `the caller may not act on account ${source.accountId}`),
   },
   {
     code: 'PARTNER_ID_REQUIRED',
@@ -316,9 +312,7 @@ const EXISTING_DESTINATION_RULES: readonly Rule<Subscription>[] = [
           ? undefined
           : `destination subscription ${dest.id} ends ${dest.termEnd}, not after the source's ${source.termEnd} (the ${policy.name} policy requires a later end date)`;
       }
-      return dest.termEnd >= source.termEnd
-        ? undefined
-        : `destination subscription ${dest.id} ends ${dest.termEnd}, before the source's ${source.termEnd}`;
+      return dest.termEnd >= source.termEnd ? undefined : `destination subscription ${dest.id} ends ${dest.termEnd}, before the source's ${source.termEnd}`;
     },
   },
   {

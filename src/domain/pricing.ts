@@ -40,17 +40,13 @@ export function currentUnitPrice(query: UnitPriceQuery): UnitPriceQuote | undefi
   if (!product || !listPrice) return undefined;
 
   const promotion = activePromotion(product, date);
-  const promotedPrice = promotion
-    ? applyBasisPoints(listPrice.unitPrice, Number(BASIS_POINTS_PER_UNIT) - promotion.discountBasisPoints)
-    : listPrice.unitPrice;
+  const promotedPrice = promotion ? applyBasisPoints(listPrice.unitPrice, Number(BASIS_POINTS_PER_UNIT) - promotion.discountBasisPoints) : listPrice.unitPrice;
   const base = { unitCost: listPrice.unitCost, ...(promotion ? { promotion } : {}) };
 
   if (!isEndCustomerOfStandardReseller(account)) {
     return { ...base, unitPrice: promotedPrice, basis: promotion ? 'promotion' : 'list' };
   }
-  const special = account.specialPrices?.find(
-    (p) => p.productId === productId && p.term === term && p.billingFrequency === billingFrequency,
-  );
+  const special = account.specialPrices?.find((p) => p.productId === productId && p.term === term && p.billingFrequency === billingFrequency);
   if (special) return { ...base, unitPrice: special.unitPrice, basis: 'special_price' };
   const markup = account.markupBasisPoints ?? 0;
   return {

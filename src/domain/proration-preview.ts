@@ -13,9 +13,7 @@ export interface ProrationPreviewRequest {
   upgradeDate: IsoDate;
   quantity: number;
   source: { quantity: number; unitPrice: number; chargeStart: IsoDate; chargeEnd: IsoDate; termStart?: IsoDate; termEnd?: IsoDate };
-  destination:
-    | { type: 'new'; unitPrice: number }
-    | { type: 'existing'; unitPrice: number; chargeStart: IsoDate; chargeEnd: IsoDate; termEnd?: IsoDate };
+  destination: { type: 'new'; unitPrice: number } | { type: 'existing'; unitPrice: number; chargeStart: IsoDate; chargeEnd: IsoDate; termEnd?: IsoDate };
   billingFrequency?: BillingFrequency;
 }
 
@@ -125,8 +123,7 @@ export function previewProration(input: unknown): ProrationPreviewResult {
   }
   const destinationPrice = destination && read.integer(destination, 'unitPrice', 'destination.unitPrice', 0);
   const destinationCycle = destination && destinationType === 'existing' ? read.cycle(destination, 'destination') : sourceCycle;
-  const destinationTermEnd =
-    destination && destinationType === 'existing' ? read.date(destination, 'termEnd', 'destination.termEnd', true) : termEnd;
+  const destinationTermEnd = destination && destinationType === 'existing' ? read.date(destination, 'termEnd', 'destination.termEnd', true) : termEnd;
 
   if (quantity !== undefined && sourceQuantity !== undefined && quantity > sourceQuantity) {
     read.fail('quantity', `quantity ${quantity} is above the source's ${sourceQuantity} seats`);

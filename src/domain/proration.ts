@@ -98,12 +98,7 @@ export interface InvoiceDraft {
   total: number;
 }
 
-export function draftInvoice(
-  kind: InvoiceKind,
-  currency: string,
-  lines: readonly InvoiceLine[],
-  taxRateBasisPoints: number,
-): InvoiceDraft {
+export function draftInvoice(kind: InvoiceKind, currency: string, lines: readonly InvoiceLine[], taxRateBasisPoints: number): InvoiceDraft {
   const subtotal = sumMinor(lines.map((line) => line.amount));
   const tax = taxOn(subtotal, taxRateBasisPoints);
   return { kind, currency, lines, subtotal, taxRateBasisPoints, tax, total: sumMinor([subtotal, tax]) };

@@ -9,14 +9,7 @@ import { utcDateOf, type IsoDate, type IsoInstant } from './dates';
 import { checkEligibility, type CallerScope, type EligibilityPolicy, type EligibilityReason } from './eligibility';
 import { formatMoney, sumMinor } from './money';
 import { currentUnitPrice, taxRateFor } from './pricing';
-import {
-  draftInvoice,
-  futurePendingInstallments,
-  prorateLine,
-  remainingInstallments,
-  type InvoiceDraft,
-  type ScheduledInstallment,
-} from './proration';
+import { draftInvoice, futurePendingInstallments, prorateLine, remainingInstallments, type InvoiceDraft, type ScheduledInstallment } from './proration';
 import type { Account, Installment, Subscription, UpgradeRequest } from './types';
 
 export type UpgradeKind = 'full' | 'partial';
@@ -122,8 +115,7 @@ export interface UpgradePlanInput {
 
 export type UpgradePlanResult = { ok: true; plan: UpgradePlan } | { ok: false; reasons: readonly EligibilityReason[] };
 
-const toPending = (scheduled: readonly ScheduledInstallment[]): Installment[] =>
-  scheduled.map((installment) => ({ ...installment, status: 'pending' }));
+const toPending = (scheduled: readonly ScheduledInstallment[]): Installment[] => scheduled.map((installment) => ({ ...installment, status: 'pending' }));
 
 function decideSeatReassignment(
   kind: UpgradeKind,

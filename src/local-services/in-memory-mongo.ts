@@ -26,9 +26,13 @@ const LAUNCHER_CLASS = 'InMemoryMongoServer';
 export function buildInMemoryMongo(log: (message: string) => void = () => undefined): void {
   if (existsSync(join(BUILD_DIR, 'classes', `${LAUNCHER_CLASS}.class`)) && existsSync(join(BUILD_DIR, 'lib'))) return;
   log('building the in-memory MongoDB-wire server (mongo-java-server) with Maven');
-  execFileSync('mvn', ['-q', '-B', '-f', join(SOURCE_DIR, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(BUILD_DIR, 'lib')}`, 'compile'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  execFileSync(
+    'mvn',
+    ['-q', '-B', '-f', join(SOURCE_DIR, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(BUILD_DIR, 'lib')}`, 'compile'],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
 }
 
 export async function startInMemoryMongo(options: { port?: number; log?: (message: string) => void } = {}): Promise<InMemoryMongoServer> {

@@ -40,7 +40,8 @@ export async function startPostgresql(options: { port?: number; logFile?: string
   const logFile = options.logFile ?? join(dataRootDir, 'logs', `postgresql-${port}.log`);
   // PostgreSQL refuses to run as root: as root, the server runs as Debian's `postgres` user.
   const asRoot = userInfo().uid === 0;
-  const asServiceUser = (command: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args]);
+  const asServiceUser = (command: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
   if (asRoot) {
     chmodSync(dataDir, 0o700);
     chownSync(dataDir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
@@ -49,18 +50,27 @@ export async function startPostgresql(options: { port?: number; logFile?: string
   execFileSync(initCommand, initArgs, { stdio: 'ignore' });
 
   const [command, args] = asServiceUser(join(binDir, 'postgres'), [
-    '-D', dataDir,
-    '-p', String(port),
-    '-k', dataDir,
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
-    '-c', 'full_page_writes=off',
-    '-c', 'shared_buffers=256MB',
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    dataDir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'synchronous_commit=off',
+    '-c',
+    'full_page_writes=off',
+    '-c',
+    'shared_buffers=256MB',
     // FerretDB sends `WHERE _jsonb->$1 @> $2` as a cached prepared statement. After five runs PostgreSQL may switch
     // to a generic plan, in which the field name is a parameter and no expression index can match: every lookup
     // would scan the table again. Custom plans see `_jsonb->'accountId'` and use the index.
-    '-c', 'plan_cache_mode=force_custom_plan',
+    '-c',
+    'plan_cache_mode=force_custom_plan',
   ]);
   const service = startManagedProcess({ name: 'PostgreSQL', command, args, logFile });
   await waitUntilReady(service, () => canConnect('127.0.0.1', port), { timeoutMs: 30_000, logFile });

@@ -15,7 +15,15 @@ export interface TemporalDevServer {
 
 /** CLI `--search-attribute` values for our custom attributes, from their single definition. */
 export function searchAttributeFlags(): string[] {
-  const cliTypeName: Record<string, string> = { KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList' };
+  const cliTypeName: Record<string, string> = {
+    KEYWORD: 'Keyword',
+    TEXT: 'Text',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    BOOL: 'Bool',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
+  };
   return UPGRADE_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName[key.type] ?? 'Keyword'}`]);
 }
 
@@ -38,12 +46,18 @@ export async function startTemporalDevServer(options: StartTemporalOptions = {})
   const namespace = options.namespace ?? 'default';
   const logFile = options.logFile ?? join(dataRootDir, 'logs', `temporal-${port}.log`);
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--namespace', namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--namespace',
+    namespace,
+    '--log-level',
+    'warn',
     ...searchAttributeFlags(),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...(options.headless ? ['--headless'] : []),

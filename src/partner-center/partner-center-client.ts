@@ -78,12 +78,7 @@ export interface PartnerCenterClient {
     eligibilityType?: EligibilityType,
     ids?: CallIds,
   ): Promise<TransitionEligibility[]>;
-  createTransition(
-    customerTenantId: string,
-    subscriptionId: string,
-    request: CreateTransitionRequest,
-    ids: CreateTransitionIds,
-  ): Promise<Transition>;
+  createTransition(customerTenantId: string, subscriptionId: string, request: CreateTransitionRequest, ids: CreateTransitionIds): Promise<Transition>;
   listTransitions(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<Transition[]>;
   getSubscription(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<VendorSubscription>;
   listSubscriptions(customerTenantId: string, ids?: CallIds): Promise<VendorSubscription[]>;
@@ -168,10 +163,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       // Duck-typed: the DOMException from AbortSignal.timeout may come from another realm.
       const timedOut = typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError';
       options.logger?.warn({ operation: spec.operation, requestId, correlationId, err: cause }, 'vendor call failed');
-      throw new VendorUnavailableError(
-        `${spec.operation}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'network error'}`,
-        { ...context, cause },
-      );
+      throw new VendorUnavailableError(`${spec.operation}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'network error'}`, { ...context, cause });
     }
     options.logger?.debug(
       {

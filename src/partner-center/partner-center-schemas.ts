@@ -23,10 +23,7 @@ function caseInsensitiveObject<Shape extends z.ZodRawShape>(shape: Shape) {
 }
 
 /** A string enum matched case-insensitively after trimming, with aliases for other spellings. */
-function tolerantEnum<const Values extends readonly [string, ...string[]]>(
-  values: Values,
-  aliases: Readonly<Record<string, Values[number]>> = {},
-) {
+function tolerantEnum<const Values extends readonly [string, ...string[]]>(values: Values, aliases: Readonly<Record<string, Values[number]>> = {}) {
   const canonicalByLowercase = new Map<string, Values[number]>([
     ...values.map((value): [string, Values[number]] => [value.toLowerCase(), value]),
     ...Object.entries(aliases).map(([alias, value]): [string, Values[number]] => [alias.toLowerCase(), value]),

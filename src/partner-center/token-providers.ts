@@ -46,8 +46,7 @@ export function clientCredentialsTokenProvider(options: ClientCredentialsOptions
   const fetchImpl = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const refreshMarginMs = options.refreshMarginMs ?? 60_000;
-  const tokenUrl =
-    options.tokenUrl ?? `https://login.microsoftonline.com/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
+  const tokenUrl = options.tokenUrl ?? `https://login.microsoftonline.com/${encodeURIComponent(options.tenantId)}/oauth2/v2.0/token`;
 
   let cached: { token: string; expiresAt: number } | undefined;
   let inFlight: Promise<string> | undefined;

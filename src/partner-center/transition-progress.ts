@@ -29,9 +29,7 @@ function phaseState(event: TransitionEvent | undefined): PhaseState {
 export function summarizeTransition(transition: Transition): TransitionProgress {
   const conversion = phaseState(latestEvent(transition.events, 'Conversion'));
   const licenseReassignment =
-    transition.transitionType === 'transition_with_license_transfer'
-      ? phaseState(latestEvent(transition.events, 'LicenseReassignment'))
-      : 'not_requested';
+    transition.transitionType === 'transition_with_license_transfer' ? phaseState(latestEvent(transition.events, 'LicenseReassignment')) : 'not_requested';
   const finished = conversion === 'failed' || (conversion === 'completed' && licenseReassignment !== 'pending');
   const errors = transition.events.filter((event) => event.status === 'Failed').flatMap((event) => event.errors);
   return { conversion, licenseReassignment, finished, errors };
@@ -48,10 +46,7 @@ function firstConversionTimestamp(transition: Transition): number | undefined {
  * the first Conversion event (compared as instants, so `…7488618Z` and `…748Z` agree); an `id`,
  * when both carry one, decides alone.
  */
-export function findMatchingTransition(
-  transitions: readonly Transition[],
-  created: Transition,
-): Transition | undefined {
+export function findMatchingTransition(transitions: readonly Transition[], created: Transition): Transition | undefined {
   if (created.id !== undefined) {
     const byId = transitions.find((candidate) => candidate.id === created.id);
     if (byId !== undefined) return byId;

@@ -1,17 +1,6 @@
-import {
-  type Client,
-  type WorkflowHandle,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-} from '@temporalio/client';
+import { type Client, type WorkflowHandle, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import {
-  UPGRADE_WORKFLOW_TYPE,
-  getUpgradeStateQuery,
-  type UpgradeState,
-  type UpgradeStatus,
-  type UpgradeWorkflowInput,
-} from '../../workflows/messages';
+import { UPGRADE_WORKFLOW_TYPE, getUpgradeStateQuery, type UpgradeState, type UpgradeStatus, type UpgradeWorkflowInput } from '../../workflows/messages';
 import {
   UPGRADE_ACCOUNT_ID,
   UPGRADE_DESTINATION_TYPE,
@@ -121,9 +110,7 @@ export function restartFailedUpgradeWorkflow(client: Client, taskQueue: string, 
 
 export async function queryUpgradeState(client: Client, upgradeId: string, timeoutMs: number): Promise<UpgradeState | undefined> {
   try {
-    return await client.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.getHandle(upgradeId).query(getUpgradeStateQuery),
-    );
+    return await client.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(upgradeId).query(getUpgradeStateQuery));
   } catch {
     return undefined;
   }

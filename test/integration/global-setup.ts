@@ -1,7 +1,6 @@
 import { startServices, type RunningServices } from '../../src/local-services/service-runner';
 
 declare global {
-   
   var __NCE_SERVICES__: RunningServices | undefined;
 }
 

@@ -83,7 +83,12 @@ function upsertsAndPatches(history: History): { upserts: string[][]; patches: st
   const patches: string[] = [];
   for (const event of history.events ?? []) {
     const fields = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
-    if (fields) upserts.push(Object.entries(fields).map(([key, payload]) => `${key}=${Buffer.from(payload.data!).toString('utf8')}`).sort());
+    if (fields)
+      upserts.push(
+        Object.entries(fields)
+          .map(([key, payload]) => `${key}=${Buffer.from(payload.data!).toString('utf8')}`)
+          .sort(),
+      );
     const patchData = event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
     if (patchData) patches.push(JSON.parse(Buffer.from(patchData).toString('utf8')).id);
   }

@@ -74,7 +74,14 @@ export async function driveUpgrade(system: TestSystem, item: UpgradeCase, option
   }
   const startMs = performance.now() - began;
   if (!start || start.status !== 202) {
-    return { kind: item.kind, startStatus: start?.status ?? 0, startMs, confirmed: false, fallbackPolls: 0, error: start ? `start answered ${start.status}: ${JSON.stringify(start.body)}` : lastError };
+    return {
+      kind: item.kind,
+      startStatus: start?.status ?? 0,
+      startMs,
+      confirmed: false,
+      fallbackPolls: 0,
+      error: start ? `start answered ${start.status}: ${JSON.stringify(start.body)}` : lastError,
+    };
   }
   const upgradeId = String(start.body.upgradeId);
   const run: UpgradeRun = { kind: item.kind, upgradeId, startStatus: 202, startMs, confirmed: false, fallbackPolls: 0 };
@@ -146,7 +153,10 @@ export function summarize(values: readonly number[]): LatencySummary {
 }
 
 /** Events, scheduled activities and workflow tasks of closed runs (fetchHistory). */
-export async function historyStats(client: Client, workflowIds: readonly string[]): Promise<{ sampled: number; eventsPerRun: number; activitiesPerRun: number; workflowTasksPerRun: number }> {
+export async function historyStats(
+  client: Client,
+  workflowIds: readonly string[],
+): Promise<{ sampled: number; eventsPerRun: number; activitiesPerRun: number; workflowTasksPerRun: number }> {
   let events = 0;
   let activities = 0;
   let workflowTasks = 0;
@@ -159,7 +169,12 @@ export async function historyStats(client: Client, workflowIds: readonly string[
   });
   const n = Math.max(1, workflowIds.length);
   const round = (value: number) => Math.round(value * 10) / 10;
-  return { sampled: workflowIds.length, eventsPerRun: round(events / n), activitiesPerRun: round(activities / n), workflowTasksPerRun: round(workflowTasks / n) };
+  return {
+    sampled: workflowIds.length,
+    eventsPerRun: round(events / n),
+    activitiesPerRun: round(activities / n),
+    workflowTasksPerRun: round(workflowTasks / n),
+  };
 }
 
 /** Evenly spread sample of at most `size` items. */

@@ -8,9 +8,22 @@ import { demoProducts } from '../../../src/domain/demo-catalog';
 import type { Account, Subscription } from '../../../src/domain/types';
 import { startApiServer, type ApiServer } from '../../../src/server';
 import { findFreePort } from '../../../src/local-services/managed-process';
-import { createPartnerCenterSimulator, type FaultOverrides, type PartnerCenterSimulator, type RunningSimulator, type SimulatorCounters } from '../../../src/partner-center/simulator';
+import {
+  createPartnerCenterSimulator,
+  type FaultOverrides,
+  type PartnerCenterSimulator,
+  type RunningSimulator,
+  type SimulatorCounters,
+} from '../../../src/partner-center/simulator';
 import { registerWithSimulator, simulatorSeedFor } from '../../../src/partner-center/simulator-registration';
-import { BENCH_WEBHOOK_SIGNING_SECRET, startChildWorker, UPGRADE_WORKER_ENTRY, UPGRADE_WORKER_READY_TEXT, upgradeWorkerEnv, type ChildWorker } from './child-worker';
+import {
+  BENCH_WEBHOOK_SIGNING_SECRET,
+  startChildWorker,
+  UPGRADE_WORKER_ENTRY,
+  UPGRADE_WORKER_READY_TEXT,
+  upgradeWorkerEnv,
+  type ChildWorker,
+} from './child-worker';
 import type { UpgradeCase } from './scenarios';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver';
 
@@ -61,7 +74,9 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
   const database = options.database ?? `bench_${suffix}`;
   const taskQueue = options.taskQueue ?? `bench-upgrades-${suffix}`;
   const db = await connectDatabase(options.mongodbUri, database);
-  const simulator = createPartnerCenterSimulator({ faults: { global: { latencyMs: 0, completionDelayMs: 0, licenseReassignmentDelayMs: 0, ...options.faults } } });
+  const simulator = createPartnerCenterSimulator({
+    faults: { global: { latencyMs: 0, completionDelayMs: 0, licenseReassignmentDelayMs: 0, ...options.faults } },
+  });
   const running: RunningSimulator = await simulator.listen(0, '127.0.0.1');
   const connection = await Connection.connect({ address: options.temporalAddress });
   const client = new Client({ connection, namespace: 'default' });
@@ -134,7 +149,11 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
       return { status: response.status, body: parsed, ms };
     },
     async setFaults(faults) {
-      const response = await fetch(`${running.url}/admin/faults`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+      const response = await fetch(`${running.url}/admin/faults`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
       if (!response.ok) throw new Error(`simulator refused faults: ${response.status} ${await response.text()}`);
     },
     async counters() {

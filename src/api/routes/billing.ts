@@ -3,12 +3,7 @@ import type { InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../
 import type { ResolvedDeps } from '../deps';
 import { validationError, type FieldError } from '../errors';
 import { defineRoute, forbiddenKeys, type AnyRoute } from '../routing';
-import {
-  invoiceListQuerySchema,
-  invoiceListSchema,
-  prorationPreviewRequestSchema,
-  prorationPreviewResponseSchema,
-} from '../schemas';
+import { invoiceListQuerySchema, invoiceListSchema, prorationPreviewRequestSchema, prorationPreviewResponseSchema } from '../schemas';
 import { ensureVisible, invoiceView } from '../views';
 
 type LeanInvoice = InvoiceDocument & { _id: unknown; createdAt?: Date };
@@ -18,9 +13,7 @@ function unknownFields(body: unknown): FieldError[] {
   const result = prorationPreviewRequestSchema.safeParse(body);
   if (result.success) return [];
   return result.error.issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path.map(String), key].join('.'), message: 'unknown field' }))
-      : [],
+    issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ path: [...issue.path.map(String), key].join('.'), message: 'unknown field' })) : [],
   );
 }
 
@@ -50,7 +43,11 @@ export function billingRoutes(deps: ResolvedDeps): AnyRoute[] {
           filter.upgradeId = query.upgradeId;
         }
         if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
-        const docs = (await models.invoices.find(filter).sort({ _id: 1 }).limit(query.limit ?? 100).lean()) as LeanInvoice[];
+        const docs = (await models.invoices
+          .find(filter)
+          .sort({ _id: 1 })
+          .limit(query.limit ?? 100)
+          .lean()) as LeanInvoice[];
         return { status: 200, body: { invoices: docs.map(invoiceView) } };
       },
     }),

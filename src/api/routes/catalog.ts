@@ -66,8 +66,7 @@ export function productsFromServicesDefinition(definition: readonly ServiceProdu
       }
     }
     const offerType = (['standard', 'specialized', 'trial'] as const).find((t) => t === item.offerType.toLowerCase()) ?? 'standard';
-    const segment =
-      (['commercial', 'education', 'government', 'nonprofit'] as const).find((s) => s === item.segment?.toLowerCase()) ?? 'commercial';
+    const segment = (['commercial', 'education', 'government', 'nonprofit'] as const).find((s) => s === item.segment?.toLowerCase()) ?? 'commercial';
     return {
       productId: item.catalogItemId,
       name: item.title,

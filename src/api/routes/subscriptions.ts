@@ -1,15 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { toSubscription } from '../../db/mappers';
 import type { SubscriptionDocument } from '../../db/models';
-import {
-  CANCELLATION_WINDOW_HOURS,
-  addHours,
-  evaluateUpgradeOptions,
-  planUpgrade,
-  policyByName,
-  type Subscription,
-  type UpgradeRequest,
-} from '../../domain';
+import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, policyByName, type Subscription, type UpgradeRequest } from '../../domain';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -30,7 +22,6 @@ import { listPage } from '../listing';
 import { ensureVisible, subscriptionView } from '../views';
 
 type LeanSubscription = SubscriptionDocument & { _id: unknown };
-
 
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
@@ -64,7 +55,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const knownProducts = new Set(products.map((p) => String(p._id)));
         items.forEach((item, index) => {
           if (!knownAccounts.has(item.accountId)) problems.push({ path: `subscriptions.${index}.accountId`, message: `unknown account ${item.accountId}` });
-          if (!knownProducts.has(item.productId)) problems.push({ path: `subscriptions.${index}.productId`, message: `product ${item.productId} is not in the catalog` });
+          if (!knownProducts.has(item.productId))
+            problems.push({ path: `subscriptions.${index}.productId`, message: `product ${item.productId} is not in the catalog` });
         });
         if (problems.length > 0) throw validationError(problems);
 
@@ -84,7 +76,11 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
               const { id, partnerId, promotionId, ...fields } = subscription;
               const optional = { partnerId, promotionId };
               const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
-              const unset = Object.fromEntries(Object.entries(optional).filter(([, v]) => v === undefined).map(([k]) => [k, 1]));
+              const unset = Object.fromEntries(
+                Object.entries(optional)
+                  .filter(([, v]) => v === undefined)
+                  .map(([k]) => [k, 1]),
+              );
               await models.subscriptions.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) }, { upsert: true });
             }),
         );
@@ -105,14 +101,17 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       path: '/v1/subscriptions',
       operationId: 'listSubscriptions',
       tag: 'Subscriptions',
-      summary: "List subscriptions (of one account, or of every account the key may see)",
+      summary: 'List subscriptions (of one account, or of every account the key may see)',
       access: 'authenticated',
       query: subscriptionListQuerySchema,
       responses: { 200: { description: 'Subscriptions, by id', schema: subscriptionListSchema } },
       errors: [404],
       async handler({ query, caller }) {
         const { page, nextCursor } = await listPage(models, models.subscriptions, caller, query);
-        const lockedBy = await lockHoldersOf(models, page.map((doc) => String(doc._id)));
+        const lockedBy = await lockHoldersOf(
+          models,
+          page.map((doc) => String(doc._id)),
+        );
         return {
           status: 200,
           body: { subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)), ...(nextCursor ? { nextCursor } : {}) },

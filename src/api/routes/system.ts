@@ -33,9 +33,7 @@ export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[
       async handler() {
         const [temporal, database] = await Promise.all([
           timed(async () => {
-            await deps.temporalClient.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () =>
-              deps.temporalClient.workflowService.getSystemInfo({}),
-            );
+            await deps.temporalClient.withDeadline(Date.now() + HEALTH_TIMEOUT_MS, () => deps.temporalClient.workflowService.getSystemInfo({}));
             return true;
           }),
           timed(async () => {

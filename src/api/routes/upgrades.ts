@@ -3,18 +3,8 @@ import { lockSubscriptions, releaseSubscriptions } from '../../db/subscription-l
 import type { InvoiceDocument, UpgradeDocument } from '../../db/models';
 import { planUpgrade, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../../domain';
 import { requestFingerprint, upgradeIdFor } from '../../temporal/upgrade-ids';
-import {
-  queryUpgradeState,
-  restartFailedUpgradeWorkflow,
-  startUpgradeWorkflow,
-  type UpgradeDisplay,
-} from '../../temporal/upgrade-client';
-import {
-  FINAL_UPGRADE_STATUSES,
-  confirmSeatReassignmentUpdate,
-  type UpgradeStatus,
-  type UpgradeWorkflowInput,
-} from '../../../workflows/messages';
+import { queryUpgradeState, restartFailedUpgradeWorkflow, startUpgradeWorkflow, type UpgradeDisplay } from '../../temporal/upgrade-client';
+import { FINAL_UPGRADE_STATUSES, confirmSeatReassignmentUpdate, type UpgradeStatus, type UpgradeWorkflowInput } from '../../../workflows/messages';
 import type { Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
@@ -293,7 +283,9 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       params: idParamsSchema,
       body: seatReassignmentConfirmSchema,
       bodyOptional: true,
-      responses: { 200: { description: 'Confirmed; the upgrade continues', schema: upgradeSchema.pick({ upgradeId: true, status: true, seatReassignment: true }) } },
+      responses: {
+        200: { description: 'Confirmed; the upgrade continues', schema: upgradeSchema.pick({ upgradeId: true, status: true, seatReassignment: true }) },
+      },
       errors: [404, 409, 503],
       async handler({ params, body, caller }) {
         const doc = await loadVisibleUpgrade(caller, params.id);
@@ -373,7 +365,10 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           await restartFailedUpgradeWorkflow(temporalClient, taskQueue, input, retryDisplay);
         } catch (error) {
           await releaseSubscriptions(models, params.id, lockIds);
-          await models.upgrades.updateOne({ _id: params.id, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
+          await models.upgrades.updateOne(
+            { _id: params.id, status: 'accepted' },
+            { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } },
+          );
           if (error instanceof WorkflowExecutionAlreadyStartedError) {
             throw new ApiError(409, 'RETRY_NOT_POSSIBLE', 'Temporal refused the re-run: the last run of this upgrade did not fail, or one is still running');
           }

@@ -27,7 +27,12 @@ export function historyAsJson(history: History): string {
   return `${historyToJSON(history)}\n`;
 }
 
-export async function exportHistory(options: { client: Client; upgradeId: string; runId?: string; out?: string }): Promise<{ json: string; eventCount: number }> {
+export async function exportHistory(options: {
+  client: Client;
+  upgradeId: string;
+  runId?: string;
+  out?: string;
+}): Promise<{ json: string; eventCount: number }> {
   const history = await fetchUpgradeHistory(options.client, options.upgradeId, options.runId);
   const json = historyAsJson(history);
   if (options.out) await writeFile(options.out, json);

@@ -22,8 +22,7 @@ export interface DeterminismProblem {
 }
 
 export type ReplayOutcome =
-  | { ok: true; workflowId: string; eventCount: number }
-  | { ok: false; workflowId: string; eventCount: number; errorName: string; problem: DeterminismProblem };
+  { ok: true; workflowId: string; eventCount: number } | { ok: false; workflowId: string; eventCount: number; errorName: string; problem: DeterminismProblem };
 
 export interface ReplayCodeOptions {
   /** A prebuilt bundle (tests bundle once per file); otherwise `workflowsPath` is bundled. */
@@ -127,7 +126,7 @@ function eventTypeName(eventType: unknown): string {
   const name = typeof eventType === 'string' ? eventType : String(eventType ?? '');
   if (/^\d+$/.test(name)) {
     // Numeric enum from a binary history: resolve the name through the proto enum.
-     
+
     const { temporal } = require('@temporalio/proto') as typeof import('@temporalio/proto');
     return pascal(temporal.api.enums.v1.EventType[Number(name)] ?? name);
   }
@@ -183,7 +182,10 @@ export function explainReplayFailure(message: string, history: History): Determi
       raw: message,
     };
   }
-  const mismatch = /(Activity type|Activity id|Timer id|Workflow type|[A-Za-z ]+) of (?:scheduled |started )?event '([^']*)' does not match [a-z ]+ of [a-z ]+ command '([^']*)'/i.exec(inner);
+  const mismatch =
+    /(Activity type|Activity id|Timer id|Workflow type|[A-Za-z ]+) of (?:scheduled |started )?event '([^']*)' does not match [a-z ]+ of [a-z ]+ command '([^']*)'/i.exec(
+      inner,
+    );
   if (mismatch) {
     const what = mismatch[1]!.toLowerCase();
     return {

@@ -22,7 +22,9 @@ export async function retryUpgrade(options: { apiUrl: string; operatorKey?: stri
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });
   } catch (error) {
-    throw new CliError(`cannot reach the API at ${options.apiUrl} (${error instanceof Error ? (error.cause as Error | undefined)?.message ?? error.message : String(error)}); set API_URL`);
+    throw new CliError(
+      `cannot reach the API at ${options.apiUrl} (${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}); set API_URL`,
+    );
   }
   const text = await response.text();
   let body: any;
@@ -38,7 +40,7 @@ export async function retryUpgrade(options: { apiUrl: string; operatorKey?: stri
     response.status === 401 || response.status === 403
       ? ' (is OPERATOR_API_KEY the operator key of this API?)'
       : response.status === 404
-        ? ' (no such upgrade in this API\'s database)'
+        ? " (no such upgrade in this API's database)"
         : '';
   throw new CliError(`retry refused: ${code}: ${message}${hint}`);
 }

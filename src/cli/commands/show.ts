@@ -132,19 +132,37 @@ export function formatUpgradeReport(report: UpgradeReport): string {
   lines.push('', 'Invoices:');
   if (report.invoices.length === 0) lines.push('  (none)');
   for (const invoice of report.invoices) {
-    lines.push(`  ${invoice.id}  ${invoice.type.padEnd(6)} ${invoice.status.padEnd(7)} total ${money(invoice.total, invoice.currency)} (tax ${money(invoice.tax, invoice.currency)})`);
+    lines.push(
+      `  ${invoice.id}  ${invoice.type.padEnd(6)} ${invoice.status.padEnd(7)} total ${money(invoice.total, invoice.currency)} (tax ${money(invoice.tax, invoice.currency)})`,
+    );
   }
   const seats = report.seatReassignment as { mode?: string; state?: string; remindersSent?: number; escalated?: boolean; confirmedBy?: string } | null;
   if (seats) {
-    lines.push('', `Seat reassignment: ${seats.mode ?? '?'}, ${seats.state ?? '?'}${seats.remindersSent ? `, ${seats.remindersSent} reminder(s)` : ''}${seats.escalated ? ', escalated' : ''}${seats.confirmedBy ? `, confirmed by ${seats.confirmedBy}` : ''}`);
+    lines.push(
+      '',
+      `Seat reassignment: ${seats.mode ?? '?'}, ${seats.state ?? '?'}${seats.remindersSent ? `, ${seats.remindersSent} reminder(s)` : ''}${seats.escalated ? ', escalated' : ''}${seats.confirmedBy ? `, confirmed by ${seats.confirmedBy}` : ''}`,
+    );
   }
-  const vendor = report.vendor as { requestId?: string; attempt?: number; transition?: { id?: string; status?: string }; outcome?: { conversion?: string } } | null;
+  const vendor = report.vendor as {
+    requestId?: string;
+    attempt?: number;
+    transition?: { id?: string; status?: string };
+    outcome?: { conversion?: string };
+  } | null;
   if (vendor) {
-    lines.push(`Vendor transition: ${vendor.transition?.id ?? '(none)'} ${vendor.outcome?.conversion ?? vendor.transition?.status ?? ''} (MS-RequestId ${vendor.requestId}, attempt ${vendor.attempt ?? 0})`.replace(/\s+\(/, ' ('));
+    lines.push(
+      `Vendor transition: ${vendor.transition?.id ?? '(none)'} ${vendor.outcome?.conversion ?? vendor.transition?.status ?? ''} (MS-RequestId ${vendor.requestId}, attempt ${vendor.attempt ?? 0})`.replace(
+        /\s+\(/,
+        ' (',
+      ),
+    );
   }
   if (report.workflow) {
     const run = report.workflow;
-    lines.push('', `Temporal run ${run.runId}: ${run.status}, ${run.historyLength} events, task queue ${run.taskQueue}, started ${run.startTime}${run.closeTime ? `, closed ${run.closeTime}` : ''}`);
+    lines.push(
+      '',
+      `Temporal run ${run.runId}: ${run.status}, ${run.historyLength} events, task queue ${run.taskQueue}, started ${run.startTime}${run.closeTime ? `, closed ${run.closeTime}` : ''}`,
+    );
   } else {
     lines.push('', 'Temporal: no workflow with this id (history retention may have removed it)');
   }

@@ -93,15 +93,11 @@ export function createPartnerCenterSimulator(options: PartnerCenterSimulatorOpti
       return;
     }
     if (typeof error === 'object' && error !== null && 'type' in error && error.type === 'entity.parse.failed') {
-      response
-        .status(400)
-        .json(partnerCenterError(400, ORDER_ERROR.invalidInput, 'The request body is not valid JSON.').body);
+      response.status(400).json(partnerCenterError(400, ORDER_ERROR.invalidInput, 'The request body is not valid JSON.').body);
       return;
     }
     (options.onUnexpectedError ?? console.error)(error);
-    response
-      .status(500)
-      .json(partnerCenterError(500, ORDER_ERROR.serviceException, 'Unexpected simulator error.').body);
+    response.status(500).json(partnerCenterError(500, ORDER_ERROR.serviceException, 'Unexpected simulator error.').body);
   });
 
   return {

@@ -51,20 +51,13 @@ const toWireError = (error: { code: number; description: string }): SimulatedEve
 });
 
 /** Codes 1–4 for moving seats from `source` into the existing `destination`. */
-export function destinationErrors(
-  source: SimulatedSubscription,
-  destination: SimulatedSubscription,
-  now: number,
-): TargetSubscriptionError[] {
+export function destinationErrors(source: SimulatedSubscription, destination: SimulatedSubscription, now: number): TargetSubscriptionError[] {
   const errors: TargetSubscriptionError[] = [];
   if (destination.status !== 'active') errors.push(TARGET_SUBSCRIPTION_ERRORS.notActive);
   const cancellableUntil = destination.cancellationAllowedUntilDate;
-  if (cancellableUntil !== null && now < Date.parse(cancellableUntil))
-    errors.push(TARGET_SUBSCRIPTION_ERRORS.inCancellationWindow);
-  if (termMonths(destination.termDuration) < termMonths(source.termDuration))
-    errors.push(TARGET_SUBSCRIPTION_ERRORS.termShorter);
-  if (Date.parse(destination.commitmentEndDate) < Date.parse(source.commitmentEndDate))
-    errors.push(TARGET_SUBSCRIPTION_ERRORS.endsEarlier);
+  if (cancellableUntil !== null && now < Date.parse(cancellableUntil)) errors.push(TARGET_SUBSCRIPTION_ERRORS.inCancellationWindow);
+  if (termMonths(destination.termDuration) < termMonths(source.termDuration)) errors.push(TARGET_SUBSCRIPTION_ERRORS.termShorter);
+  if (Date.parse(destination.commitmentEndDate) < Date.parse(source.commitmentEndDate)) errors.push(TARGET_SUBSCRIPTION_ERRORS.endsEarlier);
   return errors;
 }
 
@@ -86,9 +79,7 @@ export function transitionEligibilities(
   now: number,
 ) {
   const sourceActive = source.status === 'active';
-  const sourceErrors = sourceActive
-    ? []
-    : [{ code: 'SubscriptionNotActive', description: SOURCE_NOT_ACTIVE_DESCRIPTION }];
+  const sourceErrors = sourceActive ? [] : [{ code: 'SubscriptionNotActive', description: SOURCE_NOT_ACTIVE_DESCRIPTION }];
   const items = upgradeTargetsOf(state, source).map((target) => {
     const licenseTransferErrors = faults.conflictingServices ? [toWireError(CONFLICTING_SERVICES_ERROR)] : [];
     // Seats go into existing subscriptions only for immediate, non-trial transitions (§1.1).
@@ -97,10 +88,7 @@ export function transitionEligibilities(
         ? []
         : state
             .subscriptionsOf(source.customerTenantId)
-            .filter(
-              (candidate) =>
-                candidate.id !== source.id && candidate.offerId.toLowerCase() === target.catalogItemId.toLowerCase(),
-            )
+            .filter((candidate) => candidate.id !== source.id && candidate.offerId.toLowerCase() === target.catalogItemId.toLowerCase())
             .map((candidate) => {
               const errors = destinationErrors(source, candidate, now).map(toWireError);
               return {

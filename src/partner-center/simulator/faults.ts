@@ -91,8 +91,7 @@ export class FaultPlan {
   replace(configuration: FaultConfiguration): void {
     this.global = { ...DEFAULT_FAULTS, ...configuration.global };
     this.tenantOverrides.clear();
-    for (const [tenantId, overrides] of Object.entries(configuration.tenants ?? {}))
-      this.tenantOverrides.set(tenantId, overrides);
+    for (const [tenantId, overrides] of Object.entries(configuration.tenants ?? {})) this.tenantOverrides.set(tenantId, overrides);
   }
 
   resolve(customerTenantId: string | undefined): FaultSettings {

@@ -10,12 +10,7 @@ export class SimulatedHttpError extends Error {
 }
 
 /** Partner Center error body (PARTNER-CENTER.md §3.1). */
-export function partnerCenterError(
-  status: number,
-  code: number | string,
-  description: string,
-  data?: readonly unknown[],
-): SimulatedHttpError {
+export function partnerCenterError(status: number, code: number | string, description: string, data?: readonly unknown[]): SimulatedHttpError {
   return new SimulatedHttpError(status, {
     code,
     description,

@@ -8,10 +8,8 @@ import { createPartnerCenterSimulator } from './create-simulator';
 async function main(): Promise<void> {
   const port = Number(process.env.SIMULATOR_PORT ?? 4010);
   const host = process.env.SIMULATOR_HOST ?? '127.0.0.1';
-  const randomSeed =
-    process.env.SIMULATOR_RANDOM_SEED === undefined ? undefined : Number(process.env.SIMULATOR_RANDOM_SEED);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new Error(`SIMULATOR_PORT must be a port number, got ${process.env.SIMULATOR_PORT}`);
+  const randomSeed = process.env.SIMULATOR_RANDOM_SEED === undefined ? undefined : Number(process.env.SIMULATOR_RANDOM_SEED);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`SIMULATOR_PORT must be a port number, got ${process.env.SIMULATOR_PORT}`);
   const running = await createPartnerCenterSimulator({ randomSeed }).listen(port, host);
   console.log(`Partner Center simulator listening on ${running.url} (admin API under ${running.url}/admin)`);
   const shutdown = () => {

@@ -42,9 +42,7 @@ export const userSeedSchema = z.object({
   customerTenantId: z.string().min(1),
   userPrincipalName: z.string().min(1),
   displayName: z.string().optional(),
-  assignedLicenses: z
-    .array(z.object({ skuId: z.string().min(1), disabledPlans: z.array(z.string()).default([]) }))
-    .default([]),
+  assignedLicenses: z.array(z.object({ skuId: z.string().min(1), disabledPlans: z.array(z.string()).default([]) })).default([]),
 });
 export type SimulatedUser = z.infer<typeof userSeedSchema>;
 
@@ -162,10 +160,7 @@ export class SimulatorState {
     for (const tenant of seed.tenants) this.tenants.set(idKey(tenant.customerTenantId), tenant);
     for (const subscription of seed.subscriptions) {
       if (!this.tenants.has(idKey(subscription.customerTenantId))) {
-        this.tenants.set(
-          idKey(subscription.customerTenantId),
-          tenantSeedSchema.parse({ customerTenantId: subscription.customerTenantId }),
-        );
+        this.tenants.set(idKey(subscription.customerTenantId), tenantSeedSchema.parse({ customerTenantId: subscription.customerTenantId }));
       }
       this.subscriptions.set(idKey(subscription.id), subscription);
     }
@@ -189,15 +184,11 @@ export class SimulatorState {
   /** A subscription only if it belongs to that customer: other tenants' ids are "not found". */
   subscriptionOf(customerTenantId: string, subscriptionId: string): SimulatedSubscription | undefined {
     const subscription = this.subscriptions.get(idKey(subscriptionId));
-    return subscription !== undefined && idKey(subscription.customerTenantId) === idKey(customerTenantId)
-      ? subscription
-      : undefined;
+    return subscription !== undefined && idKey(subscription.customerTenantId) === idKey(customerTenantId) ? subscription : undefined;
   }
 
   subscriptionsOf(customerTenantId: string): SimulatedSubscription[] {
-    return [...this.subscriptions.values()].filter(
-      (subscription) => idKey(subscription.customerTenantId) === idKey(customerTenantId),
-    );
+    return [...this.subscriptions.values()].filter((subscription) => idKey(subscription.customerTenantId) === idKey(customerTenantId));
   }
 
   usersOf(customerTenantId: string): SimulatedUser[] {

@@ -16,22 +16,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import {
-  CONFLICTING_SERVICES_ERROR,
-  destinationErrors,
-  SOURCE_NOT_ACTIVE_DESCRIPTION,
-  upgradeTargetsOf,
-} from './eligibility';
+import { CONFLICTING_SERVICES_ERROR, destinationErrors, SOURCE_NOT_ACTIVE_DESCRIPTION, upgradeTargetsOf } from './eligibility';
 import type { FaultPlan, FaultSettings } from './faults';
 import { ORDER_ERROR, partnerCenterError } from './http-errors';
-import {
-  type EventName,
-  type EventStatus,
-  idKey,
-  type SimulatedEventError,
-  type SimulatedTransition,
-  type SimulatorState,
-} from './state';
+import { type EventName, type EventStatus, idKey, type SimulatedEventError, type SimulatedTransition, type SimulatorState } from './state';
 
 /** Longer delays are left to lazy settlement on read, so the process holds no long-lived timers. */
 export const MAX_TIMER_DELAY_MS = 10 * 60_000;
@@ -40,9 +28,7 @@ export const MAX_TIMER_DELAY_MS = 10 * 60_000;
 function canonicalKeys(shapeKeys: readonly string[], input: unknown): unknown {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
   const byLowercase = new Map(shapeKeys.map((key) => [key.toLowerCase(), key]));
-  return Object.fromEntries(
-    Object.entries(input).map(([key, value]) => [byLowercase.get(key.toLowerCase()) ?? key, value]),
-  );
+  return Object.fromEntries(Object.entries(input).map(([key, value]) => [byLowercase.get(key.toLowerCase()) ?? key, value]));
 }
 
 const transitionRequestShape = {
@@ -57,10 +43,7 @@ const transitionRequestShape = {
   promotionId: z.string().nullish(),
   events: z.array(z.unknown()).nullish(),
 };
-const transitionRequestSchema = z.preprocess(
-  (input) => canonicalKeys(Object.keys(transitionRequestShape), input),
-  z.object(transitionRequestShape),
-);
+const transitionRequestSchema = z.preprocess((input) => canonicalKeys(Object.keys(transitionRequestShape), input), z.object(transitionRequestShape));
 
 const CONVERSION_FAILED: SimulatedEventError = {
   code: 'other',
@@ -91,8 +74,7 @@ export class TransitionEngine {
   create(customerTenantId: string, subscriptionId: string, requestId: string, rawBody: unknown): SimulatedTransition {
     this.state.counters.postTransitionCalls += 1;
     const source = this.state.subscriptionOf(customerTenantId, subscriptionId);
-    if (source === undefined)
-      throw partnerCenterError(404, 'NotFound', `Subscription ${subscriptionId} was not found for this customer.`);
+    if (source === undefined) throw partnerCenterError(404, 'NotFound', `Subscription ${subscriptionId} was not found for this customer.`);
 
     const repeated = this.state.transitions.find(
       (transition) =>
@@ -102,15 +84,9 @@ export class TransitionEngine {
     );
     if (repeated !== undefined) return repeated;
 
-    const running = this.state.transitions.find(
-      (transition) => !transition.finished && this.involves(transition, source.id),
-    );
+    const running = this.state.transitions.find((transition) => !transition.finished && this.involves(transition, source.id));
     if (running !== undefined) {
-      throw partnerCenterError(
-        409,
-        'concurrency_conflicts',
-        `Another transition on subscription ${source.id} is still in progress.`,
-      );
+      throw partnerCenterError(409, 'concurrency_conflicts', `Another transition on subscription ${source.id} is still in progress.`);
     }
 
     const parsed = transitionRequestSchema.safeParse(rawBody);
@@ -125,14 +101,9 @@ export class TransitionEngine {
     const faults = this.faults.resolve(customerTenantId);
 
     if (faults.rejectTransitionsForSubscriptions.some((id) => idKey(id) === idKey(source.id))) {
-      throw partnerCenterError(
-        400,
-        'subscription_not_provisioned',
-        'The transition was rejected for this subscription (simulated permanent rejection).',
-      );
+      throw partnerCenterError(400, 'subscription_not_provisioned', 'The transition was rejected for this subscription (simulated permanent rejection).');
     }
-    if (source.status !== 'active')
-      throw partnerCenterError(400, ORDER_ERROR.subscriptionIsNotActive, SOURCE_NOT_ACTIVE_DESCRIPTION);
+    if (source.status !== 'active') throw partnerCenterError(400, ORDER_ERROR.subscriptionIsNotActive, SOURCE_NOT_ACTIVE_DESCRIPTION);
     if (request.quantity < 1) throw partnerCenterError(400, ORDER_ERROR.invalidInput, 'Quantity must be at least 1.');
     if (request.quantity > source.quantity) {
       throw partnerCenterError(
@@ -141,15 +112,9 @@ export class TransitionEngine {
         `Quantity ${request.quantity} exceeds the source quantity ${source.quantity}; seats cannot be added during a transition.`,
       );
     }
-    const target = upgradeTargetsOf(this.state, source).find(
-      (product) => idKey(product.catalogItemId) === idKey(request.toCatalogItemId),
-    );
+    const target = upgradeTargetsOf(this.state, source).find((product) => idKey(product.catalogItemId) === idKey(request.toCatalogItemId));
     if (target === undefined) {
-      throw partnerCenterError(
-        400,
-        ORDER_ERROR.invalidOfferId,
-        `${request.toCatalogItemId} is not an eligible transition target for ${source.offerId}.`,
-      );
+      throw partnerCenterError(400, ORDER_ERROR.invalidOfferId, `${request.toCatalogItemId} is not an eligible transition target for ${source.offerId}.`);
     }
     if (request.transitionType === 'transition_with_license_transfer' && faults.conflictingServices) {
       throw partnerCenterError(400, CONFLICTING_SERVICES_ERROR.code, CONFLICTING_SERVICES_ERROR.description, [
@@ -161,18 +126,10 @@ export class TransitionEngine {
     if (request.toSubscriptionId != null) {
       const destination = this.state.subscriptionOf(customerTenantId, request.toSubscriptionId);
       if (destination === undefined || idKey(destination.id) === idKey(source.id)) {
-        throw partnerCenterError(
-          400,
-          ORDER_ERROR.invalidInput,
-          `Destination subscription ${request.toSubscriptionId} is not a valid target.`,
-        );
+        throw partnerCenterError(400, ORDER_ERROR.invalidInput, `Destination subscription ${request.toSubscriptionId} is not a valid target.`);
       }
       if (idKey(destination.offerId) !== idKey(target.catalogItemId)) {
-        throw partnerCenterError(
-          400,
-          ORDER_ERROR.invalidOfferId,
-          `Destination subscription ${destination.id} is not on offer ${target.catalogItemId}.`,
-        );
+        throw partnerCenterError(400, ORDER_ERROR.invalidOfferId, `Destination subscription ${destination.id} is not on offer ${target.catalogItemId}.`);
       }
       const [firstError, ...otherErrors] = destinationErrors(source, destination, this.now());
       if (firstError !== undefined) {
@@ -183,26 +140,15 @@ export class TransitionEngine {
           [firstError, ...otherErrors].map((error) => `TargetSubscriptionErrorCode:${error.name}`),
         );
       }
-      if (
-        this.state.transitions.some((transition) => !transition.finished && this.involves(transition, destination.id))
-      ) {
-        throw partnerCenterError(
-          409,
-          'concurrency_conflicts',
-          `Another transition on subscription ${destination.id} is still in progress.`,
-        );
+      if (this.state.transitions.some((transition) => !transition.finished && this.involves(transition, destination.id))) {
+        throw partnerCenterError(409, 'concurrency_conflicts', `Another transition on subscription ${destination.id} is still in progress.`);
       }
       destinationId = destination.id;
     }
 
     const createdAt = this.now();
     const conversionAt = createdAt + faults.completionDelayMs;
-    const kind =
-      destinationId !== undefined
-        ? 'to_existing'
-        : request.quantity === source.quantity
-          ? 'full_to_new'
-          : 'partial_to_new';
+    const kind = destinationId !== undefined ? 'to_existing' : request.quantity === source.quantity ? 'full_to_new' : 'partial_to_new';
     const transition: SimulatedTransition = {
       id: randomUUID(),
       customerTenantId: source.customerTenantId,
@@ -220,9 +166,7 @@ export class TransitionEngine {
       events: [{ name: 'Conversion', status: 'Started', timestamp: new Date(createdAt).toISOString(), errors: [] }],
       conversionOutcome: {
         at: conversionAt,
-        fails:
-          faults.failTransitionsForSubscriptions.some((id) => idKey(id) === idKey(source.id)) ||
-          this.draw(faults.transitionFailureRate),
+        fails: faults.failTransitionsForSubscriptions.some((id) => idKey(id) === idKey(source.id)) || this.draw(faults.transitionFailureRate),
       },
       licenseReassignmentOutcome:
         request.transitionType === 'transition_with_license_transfer'
@@ -236,17 +180,14 @@ export class TransitionEngine {
     this.state.transitions.push(transition);
     this.state.countTransitionCreated(transition);
     this.scheduleSettlement(transition.conversionOutcome.at);
-    if (transition.licenseReassignmentOutcome !== undefined)
-      this.scheduleSettlement(transition.licenseReassignmentOutcome.at);
+    if (transition.licenseReassignmentOutcome !== undefined) this.scheduleSettlement(transition.licenseReassignmentOutcome.at);
     // Not settled here: even with a zero delay the POST answers Conversion/Started, as Microsoft does.
     return transition;
   }
 
   transitionsOf(customerTenantId: string, subscriptionId: string): SimulatedTransition[] {
     return this.state.transitions.filter(
-      (transition) =>
-        idKey(transition.customerTenantId) === idKey(customerTenantId) &&
-        idKey(transition.fromSubscriptionId) === idKey(subscriptionId),
+      (transition) => idKey(transition.customerTenantId) === idKey(customerTenantId) && idKey(transition.fromSubscriptionId) === idKey(subscriptionId),
     );
   }
 
@@ -278,13 +219,7 @@ export class TransitionEngine {
     }
     const reassignment = transition.licenseReassignmentOutcome;
     const reassignmentEvent = this.lastEvent(transition, 'LicenseReassignment');
-    if (
-      reassignment === undefined ||
-      reassignmentEvent === undefined ||
-      isTerminal(reassignmentEvent.status) ||
-      now < reassignment.at
-    )
-      return;
+    if (reassignment === undefined || reassignmentEvent === undefined || isTerminal(reassignmentEvent.status) || now < reassignment.at) return;
     if (reassignment.fails) {
       this.addEvent(transition, 'LicenseReassignment', 'Failed', reassignment.at, [LICENSE_REASSIGNMENT_FAILED]);
     } else {
@@ -370,13 +305,7 @@ export class TransitionEngine {
     return transition.events.filter((event) => event.name === name).at(-1);
   }
 
-  private addEvent(
-    transition: SimulatedTransition,
-    name: EventName,
-    status: EventStatus,
-    at: number,
-    errors: SimulatedEventError[] = [],
-  ) {
+  private addEvent(transition: SimulatedTransition, name: EventName, status: EventStatus, at: number, errors: SimulatedEventError[] = []) {
     transition.events.push({ name, status, timestamp: new Date(at).toISOString(), errors });
   }
 

@@ -20,14 +20,7 @@ import type { FaultSettings } from './faults';
 import { graphError, ORDER_ERROR, partnerCenterError, SimulatedHttpError } from './http-errors';
 import { assignLicense, subscribedSkus } from './licensing';
 import type { SimulatorContext } from './simulator-context';
-import {
-  collection,
-  productToWire,
-  subscriptionToWire,
-  transitionListToWire,
-  transitionToWire,
-  userToWire,
-} from './wire';
+import { collection, productToWire, subscriptionToWire, transitionListToWire, transitionToWire, userToWire } from './wire';
 
 type ErrorStyle = 'partnerCenter' | 'graph';
 interface RouteResult {
@@ -39,15 +32,8 @@ type RouteHandler = (request: Request, faults: FaultSettings) => RouteResult;
 /** A body that breaks every response contract the client validates. */
 const MALFORMED_BODY = { items: 'not-a-list', value: 42, quantity: 'many', events: 'none' };
 
-function injectedError(
-  style: ErrorStyle,
-  status: number,
-  code: number | string,
-  message: string,
-  headers: Record<string, string> = {},
-) {
-  const error =
-    style === 'graph' ? graphError(status, String(code), message) : partnerCenterError(status, code, message);
+function injectedError(style: ErrorStyle, status: number, code: number | string, message: string, headers: Record<string, string> = {}) {
+  const error = style === 'graph' ? graphError(status, String(code), message) : partnerCenterError(status, code, message);
   return new SimulatedHttpError(error.status, error.body, headers);
 }
 
@@ -78,15 +64,8 @@ export function vendorRoutes(context: SimulatorContext): Router {
       throw injectedError(style, 401, 'Unauthorized', 'The access token is missing or invalid.');
     }
     if (faults.throttle !== null) {
-      const partnerId =
-        customerTenantId === undefined
-          ? 'unknown-partner'
-          : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner');
-      const retryAfterSeconds = context.throttle.take(
-        `${partnerId}|${customerTenantId ?? '*'}`,
-        faults.throttle,
-        context.now(),
-      );
+      const partnerId = customerTenantId === undefined ? 'unknown-partner' : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner');
+      const retryAfterSeconds = context.throttle.take(`${partnerId}|${customerTenantId ?? '*'}`, faults.throttle, context.now());
       if (retryAfterSeconds !== undefined) {
         context.state.counters.throttledResponses += 1;
         throw injectedError(style, 429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', {
@@ -96,15 +75,9 @@ export function vendorRoutes(context: SimulatorContext): Router {
     }
     if (faults.errorRate5xx > 0 && context.random() < faults.errorRate5xx) {
       context.state.counters.injected5xxResponses += 1;
-      throw injectedError(
-        style,
-        503,
-        ORDER_ERROR.serviceException,
-        'The service is temporarily unavailable (simulated).',
-      );
+      throw injectedError(style, 503, ORDER_ERROR.serviceException, 'The service is temporarily unavailable (simulated).');
     }
-    if (faults.forbidden)
-      throw injectedError(style, 403, 'Forbidden', 'The caller lacks the required role (simulated).');
+    if (faults.forbidden) throw injectedError(style, 403, 'Forbidden', 'The caller lacks the required role (simulated).');
 
     context.engine.settleDue();
     const result = handler(request, faults);
@@ -114,16 +87,14 @@ export function vendorRoutes(context: SimulatorContext): Router {
 
   const requireCustomer = (request: Request) => {
     const customerTenantId = param(request, 'customerTenantId');
-    if (context.state.tenant(customerTenantId) === undefined)
-      throw partnerCenterError(404, 'NotFound', `Customer ${customerTenantId} was not found.`);
+    if (context.state.tenant(customerTenantId) === undefined) throw partnerCenterError(404, 'NotFound', `Customer ${customerTenantId} was not found.`);
     return customerTenantId;
   };
   const requireSubscription = (request: Request) => {
     const customerTenantId = requireCustomer(request);
     const subscriptionId = param(request, 'subscriptionId');
     const subscription = context.state.subscriptionOf(customerTenantId, subscriptionId);
-    if (subscription === undefined)
-      throw partnerCenterError(404, 'NotFound', `Subscription ${subscriptionId} was not found for this customer.`);
+    if (subscription === undefined) throw partnerCenterError(404, 'NotFound', `Subscription ${subscriptionId} was not found for this customer.`);
     return subscription;
   };
   const requireGraphTenant = (request: Request) => {
@@ -139,11 +110,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
   router.get(
     '/v1/customers/:customerTenantId/subscriptions',
     vendorRoute('partnerCenter', (request) => ({
-      body: collection(
-        context.state
-          .subscriptionsOf(requireCustomer(request))
-          .map((subscription) => subscriptionToWire(subscription, context.state)),
-      ),
+      body: collection(context.state.subscriptionsOf(requireCustomer(request)).map((subscription) => subscriptionToWire(subscription, context.state))),
     })),
   );
 
@@ -172,12 +139,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
       const customerTenantId = requireCustomer(request);
       // Partner Center generates a request id when the caller sends none (so no idempotency then).
       const requestId = request.get('MS-RequestId') ?? randomUUID();
-      const transition = context.engine.create(
-        customerTenantId,
-        param(request, 'subscriptionId'),
-        requestId,
-        request.body,
-      );
+      const transition = context.engine.create(customerTenantId, param(request, 'subscriptionId'), requestId, request.body);
       return { body: transitionToWire(transition, faults.responseDialect) };
     }),
   );
@@ -187,10 +149,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
     vendorRoute('partnerCenter', (request, faults) => {
       const subscription = requireSubscription(request);
       return {
-        body: transitionListToWire(
-          context.engine.transitionsOf(subscription.customerTenantId, subscription.id),
-          faults.responseDialect,
-        ),
+        body: transitionListToWire(context.engine.transitionsOf(subscription.customerTenantId, subscription.id), faults.responseDialect),
       };
     }),
   );
@@ -221,9 +180,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
     vendorRoute('graph', (request, faults) => {
       const customerTenantId = requireGraphTenant(request);
       return {
-        body: userToWire(
-          assignLicense(context.state, faults, customerTenantId, param(request, 'userId'), request.body),
-        ),
+        body: userToWire(assignLicense(context.state, faults, customerTenantId, param(request, 'userId'), request.body)),
       };
     }),
   );

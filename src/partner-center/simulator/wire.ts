@@ -3,14 +3,7 @@
  * own samples and SDK use (PARTNER-CENTER.md §1.2–1.4), so clients can be tested against them.
  */
 import type { FaultSettings } from './faults';
-import type {
-  SimulatedEvent,
-  SimulatedProduct,
-  SimulatedSubscription,
-  SimulatedTransition,
-  SimulatedUser,
-  SimulatorState,
-} from './state';
+import type { SimulatedEvent, SimulatedProduct, SimulatedSubscription, SimulatedTransition, SimulatedUser, SimulatorState } from './state';
 
 export type ResponseDialect = FaultSettings['responseDialect'];
 
@@ -23,14 +16,7 @@ function eventToWire(event: SimulatedEvent, dialect: ResponseDialect) {
   return {
     name: sdk && event.name === 'LicenseReassignment' ? 'SeatReassignment' : event.name,
     // The 2021 sample wrote "Started " with a trailing space.
-    status:
-      event.status === 'Started'
-        ? sdk
-          ? 'InProgress'
-          : dialect === 'docSample'
-            ? 'Started '
-            : 'Started'
-        : event.status,
+    status: event.status === 'Started' ? (sdk ? 'InProgress' : dialect === 'docSample' ? 'Started ' : 'Started') : event.status,
     timestamp: event.timestamp,
     errors: event.errors,
     attributes: { objectType: 'TransitionEvent' },

@@ -38,7 +38,14 @@ beforeAll(async () => {
   }
 }, 60_000);
 afterAll(async () => {
-  await Promise.all(started.map((id) => h.temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
+  await Promise.all(
+    started.map((id) =>
+      h.temporal.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
   await h?.close();
 });
 
@@ -53,37 +60,93 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'PUT /v1/catalog', request: () => ({ method: 'PUT', path: '/v1/catalog', body: { products: demoProducts().slice(0, 1) } }), allowed: 200, operatorOnly: true, unscoped: true },
+  {
+    name: 'PUT /v1/catalog',
+    request: () => ({ method: 'PUT', path: '/v1/catalog', body: { products: demoProducts().slice(0, 1) } }),
+    allowed: 200,
+    operatorOnly: true,
+    unscoped: true,
+  },
   { name: 'POST /v1/catalog/sync', request: () => ({ method: 'POST', path: '/v1/catalog/sync' }), allowed: 503, operatorOnly: true, unscoped: true },
   { name: 'GET /v1/catalog/products', request: () => ({ method: 'GET', path: '/v1/catalog/products' }), allowed: 200, unscoped: true },
-  { name: 'GET /v1/catalog/products/:id', request: () => ({ method: 'GET', path: `/v1/catalog/products/${demoProducts()[0]!.productId}` }), allowed: 200, unscoped: true },
-  { name: 'POST /v1/api-keys', request: (t) => ({ method: 'POST', path: '/v1/api-keys', body: { role: 'customer', accountIds: [ACCOUNT[t]] } }), allowed: 201, operatorOnly: true },
-  { name: 'DELETE /v1/api-keys/:id', request: () => ({ method: 'DELETE', path: '/v1/api-keys/key_nonexistent' }), allowed: 404, operatorOnly: true, unscoped: true },
+  {
+    name: 'GET /v1/catalog/products/:id',
+    request: () => ({ method: 'GET', path: `/v1/catalog/products/${demoProducts()[0]!.productId}` }),
+    allowed: 200,
+    unscoped: true,
+  },
+  {
+    name: 'POST /v1/api-keys',
+    request: (t) => ({ method: 'POST', path: '/v1/api-keys', body: { role: 'customer', accountIds: [ACCOUNT[t]] } }),
+    allowed: 201,
+    operatorOnly: true,
+  },
+  {
+    name: 'DELETE /v1/api-keys/:id',
+    request: () => ({ method: 'DELETE', path: '/v1/api-keys/key_nonexistent' }),
+    allowed: 404,
+    operatorOnly: true,
+    unscoped: true,
+  },
   {
     name: 'POST /v1/accounts',
-    request: (t) => ({ method: 'POST', path: '/v1/accounts', body: { id: ACCOUNT[t], name: 'x', tenantId: `tenant-${ACCOUNT[t]}`, role: 'indirect_reseller', partnerId: t === 'foreign' ? 'MPN-R2' : 'MPN-R1', currency: 'USD', taxRate: 19, parentResellerId: t === 'foreign' ? 'reseller-2' : 'reseller-1' } }),
+    request: (t) => ({
+      method: 'POST',
+      path: '/v1/accounts',
+      body: {
+        id: ACCOUNT[t],
+        name: 'x',
+        tenantId: `tenant-${ACCOUNT[t]}`,
+        role: 'indirect_reseller',
+        partnerId: t === 'foreign' ? 'MPN-R2' : 'MPN-R1',
+        currency: 'USD',
+        taxRate: 19,
+        parentResellerId: t === 'foreign' ? 'reseller-2' : 'reseller-1',
+      },
+    }),
     allowed: 200,
     operatorOnly: true,
   },
   {
     name: 'POST /v1/subscriptions/import',
-    request: (t) => ({ method: 'POST', path: '/v1/subscriptions/import', body: { subscriptions: [subscriptionInput({ id: `imported-${t}`, accountId: ACCOUNT[t] })] } }),
+    request: (t) => ({
+      method: 'POST',
+      path: '/v1/subscriptions/import',
+      body: { subscriptions: [subscriptionInput({ id: `imported-${t}`, accountId: ACCOUNT[t] })] },
+    }),
     allowed: 200,
     operatorOnly: true,
   },
   { name: 'GET /v1/subscriptions?accountId', request: (t) => ({ method: 'GET', path: `/v1/subscriptions?accountId=${ACCOUNT[t]}` }), allowed: 200 },
   { name: 'GET /v1/subscriptions/:id', request: (t) => ({ method: 'GET', path: `/v1/subscriptions/${SUBSCRIPTION[t]}` }), allowed: 200 },
   { name: 'GET /v1/subscriptions/:id/history', request: (t) => ({ method: 'GET', path: `/v1/subscriptions/${SUBSCRIPTION[t]}/history` }), allowed: 200 },
-  { name: 'GET /v1/subscriptions/:id/upgrade-options', request: (t) => ({ method: 'GET', path: `/v1/subscriptions/${SUBSCRIPTION[t]}/upgrade-options` }), allowed: 200 },
-  { name: 'POST /v1/upgrades/quote', request: (t) => ({ method: 'POST', path: '/v1/upgrades/quote', body: upgradeBody({ sourceSubscriptionId: SUBSCRIPTION[t] }) }), allowed: 200 },
+  {
+    name: 'GET /v1/subscriptions/:id/upgrade-options',
+    request: (t) => ({ method: 'GET', path: `/v1/subscriptions/${SUBSCRIPTION[t]}/upgrade-options` }),
+    allowed: 200,
+  },
+  {
+    name: 'POST /v1/upgrades/quote',
+    request: (t) => ({ method: 'POST', path: '/v1/upgrades/quote', body: upgradeBody({ sourceSubscriptionId: SUBSCRIPTION[t] }) }),
+    allowed: 200,
+  },
   {
     name: 'POST /v1/upgrades',
-    request: (t) => ({ method: 'POST', path: '/v1/upgrades', body: upgradeBody({ sourceSubscriptionId: SUBSCRIPTION[t] }), headers: { 'Idempotency-Key': `authz-${++counter}` } }),
+    request: (t) => ({
+      method: 'POST',
+      path: '/v1/upgrades',
+      body: upgradeBody({ sourceSubscriptionId: SUBSCRIPTION[t] }),
+      headers: { 'Idempotency-Key': `authz-${++counter}` },
+    }),
     allowed: 202,
   },
   { name: 'GET /v1/upgrades/:id', request: (t) => ({ method: 'GET', path: `/v1/upgrades/${UPGRADE[t]}` }), allowed: 200 },
   { name: 'GET /v1/upgrades?accountId', request: (t) => ({ method: 'GET', path: `/v1/upgrades?accountId=${ACCOUNT[t]}` }), allowed: 200 },
-  { name: 'POST /v1/upgrades/:id/seat-reassignment', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/seat-reassignment`, body: {} }), allowed: 409 },
+  {
+    name: 'POST /v1/upgrades/:id/seat-reassignment',
+    request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/seat-reassignment`, body: {} }),
+    allowed: 409,
+  },
   { name: 'POST /v1/upgrades/:id/retry', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/retry` }), allowed: 409, operatorOnly: true },
   { name: 'GET /v1/invoices?subscriptionId', request: (t) => ({ method: 'GET', path: `/v1/invoices?subscriptionId=${SUBSCRIPTION[t]}` }), allowed: 200 },
   { name: 'GET /v1/invoices?upgradeId', request: (t) => ({ method: 'GET', path: `/v1/invoices?upgradeId=${UPGRADE[t]}` }), allowed: 200 },
@@ -92,7 +155,13 @@ const CASES: Case[] = [
     request: () => ({
       method: 'POST',
       path: '/v1/billing/proration-preview',
-      body: { currency: 'USD', upgradeDate: '2025-04-10', quantity: 5, source: { quantity: 5, unitPrice: 1250, chargeStart: '2025-04-10', chargeEnd: '2025-05-09' }, destination: { type: 'new', unitPrice: 2200 } },
+      body: {
+        currency: 'USD',
+        upgradeDate: '2025-04-10',
+        quantity: 5,
+        source: { quantity: 5, unitPrice: 1250, chargeStart: '2025-04-10', chargeEnd: '2025-05-09' },
+        destination: { type: 'new', unitPrice: 2200 },
+      },
     }),
     allowed: 200,
     operatorOnly: true,

@@ -24,7 +24,7 @@ beforeAll(async () => {
             upgradeTargets: [{ catalogItemId: P.businessStandard, title: undefined }],
             prices: [
               { termDuration: 'P1Y', billingCycle: 'Monthly', currency: 'USD', unitPrice: '6.30', erpPrice: '7.35' },
-              { termDuration: 'P2Y', billingCycle: 'monthly', currency: 'USD', unitPrice: "1.00", erpPrice: undefined },
+              { termDuration: 'P2Y', billingCycle: 'monthly', currency: 'USD', unitPrice: '1.00', erpPrice: undefined },
             ],
           },
         ];
@@ -46,7 +46,21 @@ const expectError = (r: { status: number; body: any }, status: number, code: str
 describe('catalog', () => {
   test('PUT /v1/catalog upserts, validates and refuses duplicates', async () => {
     const r = await h.call('PUT', '/v1/catalog', {
-      body: { products: [{ productId: 'X:1:2', name: 'X', offerType: 'standard', segment: 'commercial', minQuantity: 1, maxQuantity: 5, prices: [], upgradePaths: [], entraSkuId: 'e' }] },
+      body: {
+        products: [
+          {
+            productId: 'X:1:2',
+            name: 'X',
+            offerType: 'standard',
+            segment: 'commercial',
+            minQuantity: 1,
+            maxQuantity: 5,
+            prices: [],
+            upgradePaths: [],
+            entraSkuId: 'e',
+          },
+        ],
+      },
     });
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ imported: 1, removed: 0, productIds: ['X:1:2'] });
@@ -114,7 +128,15 @@ describe('api keys and accounts', () => {
   });
 
   test('POST /v1/accounts creates (201) then updates (200); percentages become basis points', async () => {
-    const body = { name: 'New Co', tenantId: 't-new', role: 'end_customer', currency: 'EUR', taxRate: 8.25, markupPercent: 12.5, parentResellerId: 'reseller-1' };
+    const body = {
+      name: 'New Co',
+      tenantId: 't-new',
+      role: 'end_customer',
+      currency: 'EUR',
+      taxRate: 8.25,
+      markupPercent: 12.5,
+      parentResellerId: 'reseller-1',
+    };
     const created = await h.call('POST', '/v1/accounts', { body });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ taxRateBasisPoints: 825, markupBasisPoints: 1250, currency: 'EUR' });
@@ -142,13 +164,20 @@ describe('subscriptions', () => {
     expect(sub.lockedByUpgradeId).toBeNull();
 
     const bad = await h.call('POST', '/v1/subscriptions/import', {
-      body: { subscriptions: [subscriptionInput({ accountId: 'ghost', productId: 'NO:0:0' }), subscriptionInput({ termEnd: '2024-01-01', chargeStart: '2025-02-30' })] },
+      body: {
+        subscriptions: [
+          subscriptionInput({ accountId: 'ghost', productId: 'NO:0:0' }),
+          subscriptionInput({ termEnd: '2024-01-01', chargeStart: '2025-02-30' }),
+        ],
+      },
     });
     expectError(bad, 400, 'VALIDATION_FAILED');
     expect(bad.body.error.details.fields.map((f: { path: string }) => f.path)).toEqual(
       expect.arrayContaining(['subscriptions.1.termEnd', 'subscriptions.1.chargeStart']),
     );
-    const unknown = await h.call('POST', '/v1/subscriptions/import', { body: { subscriptions: [subscriptionInput({ accountId: 'ghost', productId: 'NO:0:0' })] } });
+    const unknown = await h.call('POST', '/v1/subscriptions/import', {
+      body: { subscriptions: [subscriptionInput({ accountId: 'ghost', productId: 'NO:0:0' })] },
+    });
     expect(unknown.body.error.details.fields.map((f: { path: string }) => f.path).sort()).toEqual(['subscriptions.0.accountId', 'subscriptions.0.productId']);
   });
 
@@ -218,7 +247,9 @@ describe('upgrades', () => {
     expect(await h.database.models.upgrades.countDocuments()).toBe(before);
     expect(await lockHolder(h.database.models, 'sub-1')).toBeNull();
 
-    const bad = await h.call('POST', '/v1/upgrades/quote', { body: upgradeBody({ sourceSubscriptionId: 'sub-trial', quantity: 5, targetProductId: P.office365E3 }) });
+    const bad = await h.call('POST', '/v1/upgrades/quote', {
+      body: upgradeBody({ sourceSubscriptionId: 'sub-trial', quantity: 5, targetProductId: P.office365E3 }),
+    });
     expectError(bad, 422, 'NOT_ELIGIBLE');
     expect(bad.body.error.details.reasons.map((x: { code: string }) => x.code)).toEqual(
       expect.arrayContaining(['SOURCE_IS_TRIAL', 'TARGET_NOT_ON_UPGRADE_PATH', 'QUANTITY_INVALID']),
@@ -248,9 +279,7 @@ describe('upgrades', () => {
       UpgradeKind: 'partial',
       UpgradeDestinationType: 'new',
     });
-    expect(await description.staticSummary()).toBe(
-      'Partial upgrade: 4 × Microsoft 365 Business Basic → Microsoft 365 Business Standard, new subscription',
-    );
+    expect(await description.staticSummary()).toBe('Partial upgrade: 4 × Microsoft 365 Business Basic → Microsoft 365 Business Standard, new subscription');
 
     const got = await h.call('GET', `/v1/upgrades/${upgradeId}`);
     expect(got.status).toBe(200);
@@ -261,7 +290,10 @@ describe('upgrades', () => {
     expect((await h.call('GET', '/v1/upgrades?accountId=cust-2&status=completed')).body.upgrades).toEqual([]);
 
     // Another upgrade on the same source is a conflict.
-    const second = await h.call('POST', '/v1/upgrades', { body: upgradeBody({ sourceSubscriptionId: 'sub-3', quantity: 2 }), headers: { 'Idempotency-Key': 'start-2' } });
+    const second = await h.call('POST', '/v1/upgrades', {
+      body: upgradeBody({ sourceSubscriptionId: 'sub-3', quantity: 2 }),
+      headers: { 'Idempotency-Key': 'start-2' },
+    });
     expectError(second, 409, 'UPGRADE_IN_PROGRESS');
     expect(second.body.error.details.heldBy).toEqual([{ subscriptionId: 'sub-3', upgradeId }]);
 
@@ -356,7 +388,20 @@ describe('billing', () => {
       type: 'credit',
       status: 'pending',
       currency: 'USD',
-      lines: [{ subscriptionId: 'sub-1', productId: P.businessBasic, description: 'credit', periodStart: '2025-04-12', periodEnd: '2025-05-09', days: 28, cycleDays: 30, quantity: 4, unitPrice: 735, amount: -2744 }],
+      lines: [
+        {
+          subscriptionId: 'sub-1',
+          productId: P.businessBasic,
+          description: 'credit',
+          periodStart: '2025-04-12',
+          periodEnd: '2025-05-09',
+          days: 28,
+          cycleDays: 30,
+          quantity: 4,
+          unitPrice: 735,
+          amount: -2744,
+        },
+      ],
       subtotal: -2744,
       taxBasisPoints: 1900,
       tax: -521,
@@ -450,8 +495,19 @@ describe('operations and hardening', () => {
     expectError(await h.call('GET', '/v1/subscriptions/sub-1', { key: 'wrong' }), 401, 'UNAUTHENTICATED');
     expectError(await h.call('GET', '/v1/subscriptions/sub-1', { key: null, headers: { authorization: 'Basic abc' } }), 401, 'UNAUTHENTICATED');
     expectError(await h.call('GET', '/v1/nowhere'), 404, 'NOT_FOUND');
-    expectError(await h.call('PUT', '/v1/catalog', { rawBody: JSON.stringify({ products: [], pad: 'x'.repeat(200_000) }), headers: { 'content-type': 'application/json' } }), 413, 'PAYLOAD_TOO_LARGE');
-    expectError(await h.call('POST', '/v1/accounts', { rawBody: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectError(
+      await h.call('PUT', '/v1/catalog', {
+        rawBody: JSON.stringify({ products: [], pad: 'x'.repeat(200_000) }),
+        headers: { 'content-type': 'application/json' },
+      }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expectError(
+      await h.call('POST', '/v1/accounts', { rawBody: 'name=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     expectError(await h.call('POST', '/v1/accounts', { rawBody: '{"name": ', headers: { 'content-type': 'application/json' } }), 400, 'INVALID_JSON');
 
     const r = await h.call('GET', '/v1/subscriptions/sub-1', { headers: { 'X-Request-Id': 'req-123' } });

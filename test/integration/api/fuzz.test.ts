@@ -48,7 +48,10 @@ test('arbitrary JSON bodies on every write endpoint → 4xx naming fields, nothi
   const before = await documentCounts();
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...WRITE_ENDPOINTS), fc.jsonValue({ maxDepth: 4 }), async (endpoint, body) => {
-      const r = await h.call(endpoint.method, endpoint.path, { rawBody: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(endpoint.headers ?? {}) } });
+      const r = await h.call(endpoint.method, endpoint.path, {
+        rawBody: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...(endpoint.headers ?? {}) },
+      });
       expect4xxNamingFields(r);
     }),
     { numRuns: 150 },
@@ -116,11 +119,14 @@ test('fuzzed headers: Idempotency-Key, Authorization, Content-Type → never a 5
   );
   // With a valid key: a bad Idempotency-Key is a 400 naming the header.
   await fc.assert(
-    fc.asyncProperty(printable.filter((k) => k.trim().length > 0 && (k.length > 200 || /[^\x21-\x7e]/.test(k.trim()))), async (idempotencyKey) => {
-      const r = await h.call('POST', '/v1/upgrades', { key: world.customerKey, body: upgradeBody(), headers: { 'idempotency-key': idempotencyKey } });
-      expect(r.status).toBe(400);
-      expect(r.body.error.details.fields.map((f: { path: string }) => f.path)).toContain('headers.idempotency-key');
-    }),
+    fc.asyncProperty(
+      printable.filter((k) => k.trim().length > 0 && (k.length > 200 || /[^\x21-\x7e]/.test(k.trim()))),
+      async (idempotencyKey) => {
+        const r = await h.call('POST', '/v1/upgrades', { key: world.customerKey, body: upgradeBody(), headers: { 'idempotency-key': idempotencyKey } });
+        expect(r.status).toBe(400);
+        expect(r.body.error.details.fields.map((f: { path: string }) => f.path)).toContain('headers.idempotency-key');
+      },
+    ),
     { numRuns: 60 },
   );
   expect(await documentCounts()).toEqual(before);
@@ -131,7 +137,10 @@ test('fuzzed query strings on list endpoints → 2xx or 4xx, never 5xx', async (
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom(...paths),
-      fc.array(fc.tuple(fc.constantFrom('accountId', 'status', 'limit', 'cursor', 'quantity', 'subscriptionId', 'upgradeId', 'accountId[$ne]', 'x'), printable), { maxLength: 3 }),
+      fc.array(
+        fc.tuple(fc.constantFrom('accountId', 'status', 'limit', 'cursor', 'quantity', 'subscriptionId', 'upgradeId', 'accountId[$ne]', 'x'), printable),
+        { maxLength: 3 },
+      ),
       async (path, pairs) => {
         const query = new URLSearchParams(pairs).toString();
         const r = await h.call('GET', `${path}?${query}`, { key: world.resellerKey });

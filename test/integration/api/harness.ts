@@ -34,7 +34,7 @@ export interface CallOptions {
 
 export interface CallResult {
   status: number;
-  body: any;  
+  body: any;
   headers: Headers;
   text: string;
 }

@@ -4,7 +4,12 @@ import pino from 'pino';
 
 test('startApiServer connects its own database and Temporal, serves, and closes cleanly', async () => {
   const config = {
-    ...loadConfig({ MONGODB_URI: process.env.MONGODB_URI, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, MONGODB_DATABASE: `api_server_${Date.now()}`, LOG_LEVEL: 'silent' }),
+    ...loadConfig({
+      MONGODB_URI: process.env.MONGODB_URI,
+      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
+      MONGODB_DATABASE: `api_server_${Date.now()}`,
+      LOG_LEVEL: 'silent',
+    }),
     PORT: 0,
     HOST: '127.0.0.1',
   };

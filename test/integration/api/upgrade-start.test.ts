@@ -10,12 +10,26 @@ beforeAll(async () => {
   world = await seedWorld(h);
 }, 60_000);
 afterAll(async () => {
-  await Promise.all([...started].map((id) => h.temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
+  await Promise.all(
+    [...started].map((id) =>
+      h.temporal.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
   await h?.close();
 });
 
 async function resetLocks() {
-  await Promise.all([...started].map((id) => h.temporal.workflow.getHandle(id).terminate('test over').catch(() => undefined)));
+  await Promise.all(
+    [...started].map((id) =>
+      h.temporal.workflow
+        .getHandle(id)
+        .terminate('test over')
+        .catch(() => undefined),
+    ),
+  );
   await forceUnlock(h.database.models);
 }
 
@@ -37,7 +51,11 @@ test('the same key and body, repeated, is the same upgrade', async () => {
 test('20 concurrent starts with the same key → one upgrade, one workflow run', async () => {
   const responses = await Promise.all(
     Array.from({ length: 20 }, () =>
-      h.call('POST', '/v1/upgrades', { key: world.customerKey, body: upgradeBody({ sourceSubscriptionId: 'sub-2', targetProductId: 'CFQ7TTC0LCHC:0001:DEMO', quantity: 5 }), headers: { 'Idempotency-Key': 'same-key' } }),
+      h.call('POST', '/v1/upgrades', {
+        key: world.customerKey,
+        body: upgradeBody({ sourceSubscriptionId: 'sub-2', targetProductId: 'CFQ7TTC0LCHC:0001:DEMO', quantity: 5 }),
+        headers: { 'Idempotency-Key': 'same-key' },
+      }),
     ),
   );
   expect(responses.map((r) => r.status)).toEqual(Array(20).fill(202));
@@ -56,7 +74,10 @@ test('20 concurrent starts with the same key → one upgrade, one workflow run',
 test('50 concurrent starts on one source with different keys → exactly one 202, the rest 409', async () => {
   const responses = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
-      h.call('POST', '/v1/upgrades', { body: upgradeBody({ sourceSubscriptionId: 'sub-3', quantity: 1 + (i % 9) }), headers: { 'Idempotency-Key': `race-${i}` } }),
+      h.call('POST', '/v1/upgrades', {
+        body: upgradeBody({ sourceSubscriptionId: 'sub-3', quantity: 1 + (i % 9) }),
+        headers: { 'Idempotency-Key': `race-${i}` },
+      }),
     ),
   );
   const statuses = responses.map((r) => r.status);

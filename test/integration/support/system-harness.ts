@@ -130,11 +130,18 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
     },
     async setFaults(faults) {
-      const response = await fetch(`${running.url}/admin/faults`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+      const response = await fetch(`${running.url}/admin/faults`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
       if (!response.ok) throw new Error(`faults refused: ${response.status} ${await response.text()}`);
     },
     async waitForUpgrade(upgradeId) {
-      await client.workflow.getHandle(upgradeId).result().catch(() => undefined);
+      await client.workflow
+        .getHandle(upgradeId)
+        .result()
+        .catch(() => undefined);
       return db.models.upgrades.findById(upgradeId).lean();
     },
     async restartWorker() {

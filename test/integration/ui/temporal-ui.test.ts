@@ -14,7 +14,16 @@ import { startSystemHarness, type SystemHarness } from '../support/system-harnes
  * attributes and must show the upgrade and its one-line summary. The screenshot lands in test-artifacts/.
  */
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = join(projectRoot, 'test-artifacts');
 
 let server: TemporalDevServer;
@@ -66,7 +75,16 @@ test('an operator filters the Temporal UI by UpgradeStatus and account and sees 
   const row = page.getByRole('link', { name: upgradeId });
   for (let attempt = 0; attempt < 10; attempt++) {
     await page.goto(url, { waitUntil: 'domcontentloaded' });
-    if (await row.first().waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
+    if (
+      await row
+        .first()
+        .waitFor({ timeout: 3_000 })
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      break;
   }
   await expect(row.first().isVisible()).resolves.toBe(true);
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -76,7 +94,17 @@ test('an operator filters the Temporal UI by UpgradeStatus and account and sees 
   // as markdown in sandboxed frames.
   await row.first().click();
   await page.getByRole('link', { name: 'User Metadata' }).or(page.getByText('User Metadata')).first().click();
-  const rendered = async () => (await Promise.all(page.frames().map((frame) => frame.locator('body').innerText().catch(() => '')))).join('\n');
+  const rendered = async () =>
+    (
+      await Promise.all(
+        page.frames().map((frame) =>
+          frame
+            .locator('body')
+            .innerText()
+            .catch(() => ''),
+        ),
+      )
+    ).join('\n');
   let text = '';
   const currentDetails = /Current Details[\s\S]*Completed: full upgrade of 10\S10 seats/;
   // The current details come from a query the worker answers, a moment after the summary.

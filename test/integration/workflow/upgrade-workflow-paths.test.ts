@@ -36,7 +36,10 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 }
 
 async function confirmWhenWaiting(upgradeId: string): Promise<void> {
-  await eventually(() => system.db.models.upgrades.findById(upgradeId).lean(), (u) => u?.status === 'awaiting_manual_seat_reassignment');
+  await eventually(
+    () => system.db.models.upgrades.findById(upgradeId).lean(),
+    (u) => u?.status === 'awaiting_manual_seat_reassignment',
+  );
   expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
 }
 
@@ -44,7 +47,13 @@ async function confirmWhenWaiting(upgradeId: string): Promise<void> {
 function withInstallments(subscription: Subscription): Subscription {
   const installments: Installment[] = [];
   for (let start = addDays(subscription.chargeEnd, 1); start <= subscription.termEnd; start = addMonths(start, 1)) {
-    installments.push({ periodStart: start, periodEnd: addDays(addMonths(start, 1), -1), amount: subscription.unitPrice * subscription.quantity, quantity: subscription.quantity, status: 'pending' });
+    installments.push({
+      periodStart: start,
+      periodEnd: addDays(addMonths(start, 1), -1),
+      amount: subscription.unitPrice * subscription.quantity,
+      quantity: subscription.quantity,
+      status: 'pending',
+    });
   }
   return { ...subscription, installmentPlan: { installments } };
 }
@@ -55,7 +64,12 @@ test('annual term billed monthly: the current installment is prorated, future on
   const futureCycles = source.installmentPlan!.installments.length;
   await system.seed({ accounts: [account], subscriptions: [source] });
 
-  const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' } });
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 4,
+    destination: { type: 'new' },
+  });
   await confirmWhenWaiting(upgradeId);
   expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
 
@@ -89,7 +103,12 @@ test('full upgrade into an existing subscription cancels the source and moves ev
     cancellationWindowEndsAt: '2025-01-08T00:00:00.000Z',
   });
   await system.seed({ accounts: [account], subscriptions: [source, destination] });
-  const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessPremium, quantity: 6, destination: { type: 'existing', subscriptionId: destination.id } });
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessPremium,
+    quantity: 6,
+    destination: { type: 'existing', subscriptionId: destination.id },
+  });
   const upgrade = await system.waitForUpgrade(upgradeId);
   expect(upgrade.status).toBe('completed');
   expect(upgrade.kind).toBe('full');
@@ -104,9 +123,17 @@ test('a 429 and 5xx storm at Partner Center delays the upgrade but still creates
   await system.seed({ accounts: [account], subscriptions: [source] });
   await system.setFaults({ throttle: { requestsPerWindow: 1, windowMs: 1_000, retryAfterSeconds: 1 }, errorRate5xx: 0.3 });
   try {
-    const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 3, destination: { type: 'new' } });
+    const upgradeId = await startUpgrade({
+      sourceSubscriptionId: source.id,
+      targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+      quantity: 3,
+      destination: { type: 'new' },
+    });
     expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
-    const counters = (await (await fetch(`${system.simulatorUrl}/admin/counters`)).json()) as { transitionsCreatedBySubscription: Record<string, number>; throttledResponses: number };
+    const counters = (await (await fetch(`${system.simulatorUrl}/admin/counters`)).json()) as {
+      transitionsCreatedBySubscription: Record<string, number>;
+      throttledResponses: number;
+    };
     expect(counters.transitionsCreatedBySubscription[source.externalId]).toBe(1);
     expect(counters.throttledResponses).toBeGreaterThan(0);
   } finally {
@@ -130,7 +157,10 @@ test('a manual reassignment that nobody confirms is reminded, escalated once, an
     seatReassignment: { reminderIntervalMs: 400, escalateAfterMs: 1_000 },
   };
   const handle = await system.client.workflow.start(UPGRADE_WORKFLOW_TYPE, { taskQueue: system.taskQueue, workflowId: upgradeId, args: [input] });
-  const state = await eventually(() => handle.query(getUpgradeStateQuery), (s) => (s.seatReassignment?.remindersSent ?? 0) >= 4);
+  const state = await eventually(
+    () => handle.query(getUpgradeStateQuery),
+    (s) => (s.seatReassignment?.remindersSent ?? 0) >= 4,
+  );
   expect(state.status).toBe('awaiting_manual_seat_reassignment');
   expect(state.seatReassignment).toMatchObject({ mode: 'manual', state: 'awaiting_confirmation', escalated: true });
   expect(state.currentDetails).toMatch(/reminder\(s\) sent, escalated/);
@@ -152,9 +182,17 @@ test('a run is legible in the Temporal UI and its history stays lean however lon
   await system.seed({ accounts: [account], subscriptions: [source] });
   await system.setFaults({ completionDelayMs: 4_000 });
   try {
-    const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 10, destination: { type: 'new' } });
+    const upgradeId = await startUpgrade({
+      sourceSubscriptionId: source.id,
+      targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+      quantity: 10,
+      destination: { type: 'new' },
+    });
     const handle = system.client.workflow.getHandle(upgradeId);
-    const waiting = await eventually(() => handle.query(getUpgradeStateQuery), (s) => s.status === 'awaiting_vendor' && /Waiting/.test(s.currentDetails));
+    const waiting = await eventually(
+      () => handle.query(getUpgradeStateQuery),
+      (s) => s.status === 'awaiting_vendor' && /Waiting/.test(s.currentDetails),
+    );
     expect(waiting.currentDetails).toMatch(/Waiting for Partner Center/);
     await handle.result();
     const description = await handle.describe();
@@ -202,13 +240,20 @@ test('notifications reach the account webhook signed, once per event, after the 
     const account = makeAccount({ webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/nce` });
     const source = makeSubscription(account, { quantity: 2 });
     await system.seed({ accounts: [account], subscriptions: [source] });
-    const upgradeId = await startUpgrade({ sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 2, destination: { type: 'new' } });
+    const upgradeId = await startUpgrade({
+      sourceSubscriptionId: source.id,
+      targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+      quantity: 2,
+      destination: { type: 'new' },
+    });
     expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
 
     expect(received.map((r) => r.headers['x-nce-event']).sort()).toEqual(['seats_reassigned_automatically', 'upgrade_completed']);
     for (const { headers, body } of received) {
       const [timestampPart, signaturePart] = String(headers['x-nce-signature']).split(',');
-      const expected = createHmac('sha256', 'test-signing-secret-0123').update(`${timestampPart!.slice(2)}.${body}`).digest('hex');
+      const expected = createHmac('sha256', 'test-signing-secret-0123')
+        .update(`${timestampPart!.slice(2)}.${body}`)
+        .digest('hex');
       expect(signaturePart).toBe(`v1=${expected}`);
       expect(JSON.parse(body)).toMatchObject({ upgradeId, accountId: account.id, id: headers['x-nce-delivery'] });
     }
@@ -224,15 +269,58 @@ test('a subscription imported through the API (no mongoose defaults on upsert) u
   const account = makeAccount();
   const template = makeSubscription(account, { quantity: 6 });
   await system.seed({ accounts: [account], subscriptions: [] });
-  const { id, externalId, accountId, productId, quantity, status, isTrial, term, billingFrequency, termStart, termEnd, chargeStart, chargeEnd, purchasedAt, unitPrice, currency, partnerId } = template;
+  const {
+    id,
+    externalId,
+    accountId,
+    productId,
+    quantity,
+    status,
+    isTrial,
+    term,
+    billingFrequency,
+    termStart,
+    termEnd,
+    chargeStart,
+    chargeEnd,
+    purchasedAt,
+    unitPrice,
+    currency,
+    partnerId,
+  } = template;
   const imported = await system.api('POST', '/v1/subscriptions/import', {
-    subscriptions: [{ id, externalId, accountId, productId, quantity, status, isTrial, term, billingFrequency, termStart, termEnd, chargeStart, chargeEnd, purchasedAt, unitPrice, currency, partnerId }],
+    subscriptions: [
+      {
+        id,
+        externalId,
+        accountId,
+        productId,
+        quantity,
+        status,
+        isTrial,
+        term,
+        billingFrequency,
+        termStart,
+        termEnd,
+        chargeStart,
+        chargeEnd,
+        purchasedAt,
+        unitPrice,
+        currency,
+        partnerId,
+      },
+    ],
   });
   expect(imported.status).toBe(200);
   await system.seed({ accounts: [account], subscriptions: [template] }); // the in-process simulator learns it too
   await system.db.models.subscriptions.updateOne({ _id: id }, { $unset: { appliedUpgradeIds: 1 } }); // as the import left it
 
-  const upgradeId = await startUpgrade({ sourceSubscriptionId: id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 2, destination: { type: 'new' } });
+  const upgradeId = await startUpgrade({
+    sourceSubscriptionId: id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 2,
+    destination: { type: 'new' },
+  });
   await confirmWhenWaiting(upgradeId);
   expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
   expect(await system.db.models.subscriptions.findById(id).lean()).toMatchObject({ quantity: 4 });

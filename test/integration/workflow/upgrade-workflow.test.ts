@@ -121,7 +121,12 @@ test('partial upgrade to a new subscription waits for the manual seat confirmati
   const remaining = await system.db.models.subscriptions.findById(source.id).lean();
   expect(remaining).toMatchObject({ quantity: 6, productId: DEMO_PRODUCT_IDS.businessBasic, status: 'active' });
   const created = await system.db.models.subscriptions.findOne({ accountId: account.id, productId: DEMO_PRODUCT_IDS.businessStandard }).lean();
-  expect(created).toMatchObject({ quantity: 4, termEnd: source.termEnd, chargeEnd: source.chargeEnd, cancellationWindowEndsAt: source.cancellationWindowEndsAt });
+  expect(created).toMatchObject({
+    quantity: 4,
+    termEnd: source.termEnd,
+    chargeEnd: source.chargeEnd,
+    cancellationWindowEndsAt: source.cancellationWindowEndsAt,
+  });
   expect(created!.externalId).not.toBe(source.externalId);
   expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
   expect(await locksHeldBy(upgradeId)).toBe(0);
@@ -261,7 +266,9 @@ test('the steps after the conversion, run again as a retry would, write nothing 
   await system.db.models.invoices.deleteOne({ _id: debit!._id });
   await expect(activities.issueInvoices(upgradeId, source.id)).resolves.toEqual({ creditInvoiceId: credit!._id, debitInvoiceId: debit!._id });
   const reissued = await invoicesOf();
-  expect(reissued.map((invoice) => [invoice._id, invoice.total, invoice.lines.length])).toEqual([credit, debit].map((invoice) => [invoice!._id, invoice!.total, invoice!.lines.length]));
+  expect(reissued.map((invoice) => [invoice._id, invoice.total, invoice.lines.length])).toEqual(
+    [credit, debit].map((invoice) => [invoice!._id, invoice!.total, invoice!.lines.length]),
+  );
   expect(reissued[0]!.createdAt).toEqual(credit!.createdAt);
   await activities.issueInvoices(upgradeId, source.id);
   expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);

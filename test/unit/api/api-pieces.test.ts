@@ -53,7 +53,12 @@ test('workflow summary reads as one line', () => {
     requestFingerprint: 'f',
     request: { sourceSubscriptionId: 's', targetProductId: 't', quantity: 4, destination: { type: 'new' as const } },
   };
-  expect(upgradeSummary(input, { kind: 'partial', sourceQuantity: 10, sourceProductName: 'Microsoft 365 Business Basic', targetProductName: 'Microsoft 365 Business Standard' })).toBe(
-    'Partial upgrade: 4 × Microsoft 365 Business Basic → Microsoft 365 Business Standard, new subscription',
-  );
+  expect(
+    upgradeSummary(input, {
+      kind: 'partial',
+      sourceQuantity: 10,
+      sourceProductName: 'Microsoft 365 Business Basic',
+      targetProductName: 'Microsoft 365 Business Standard',
+    }),
+  ).toBe('Partial upgrade: 4 × Microsoft 365 Business Basic → Microsoft 365 Business Standard, new subscription');
 });

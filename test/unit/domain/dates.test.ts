@@ -1,14 +1,4 @@
-import {
-  addDays,
-  addMonths,
-  compareDates,
-  daysInclusive,
-  daysInMonth,
-  isIsoDate,
-  isIsoInstant,
-  isWithin,
-  utcDateOf,
-} from '../../../src/domain/dates';
+import { addDays, addMonths, compareDates, daysInclusive, daysInMonth, isIsoDate, isIsoInstant, isWithin, utcDateOf } from '../../../src/domain/dates';
 
 describe('IsoDate validation', () => {
   it.each(['2024-02-29', '2025-12-31', '2025-01-01', '2000-02-29'])('accepts %s', (date) => {

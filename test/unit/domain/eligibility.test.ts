@@ -28,11 +28,15 @@ function baseInput(destinationType: 'new' | 'existing' = 'new'): EligibilityInpu
 }
 
 type Mutation = (input: EligibilityInput) => EligibilityInput;
-const withSource = (changes: Partial<EligibilityInput['source']>): Mutation => (i) => ({ ...i, source: { ...i.source, ...changes } });
-const withDestination = (changes: Partial<EligibilityInput['source']>): Mutation => (i) => {
-  if (i.destination === 'new' || !i.destination.subscription) throw new Error('needs an existing destination');
-  return { ...i, destination: { ...i.destination, subscription: { ...i.destination.subscription, ...changes } } };
-};
+const withSource =
+  (changes: Partial<EligibilityInput['source']>): Mutation =>
+  (i) => ({ ...i, source: { ...i.source, ...changes } });
+const withDestination =
+  (changes: Partial<EligibilityInput['source']>): Mutation =>
+  (i) => {
+    if (i.destination === 'new' || !i.destination.subscription) throw new Error('needs an existing destination');
+    return { ...i, destination: { ...i.destination, subscription: { ...i.destination.subscription, ...changes } } };
+  };
 const codesOf = (input: EligibilityInput) => checkEligibility(input).reasons.map((r) => r.code);
 
 interface RuleCase {
@@ -46,8 +50,20 @@ interface RuleCase {
 const identity: Mutation = (i) => i;
 
 const RULE_CASES: RuleCase[] = [
-  { code: 'SOURCE_NOT_ACTIVE', destination: 'new', pass: identity, fail: withSource({ status: 'suspended' }), message: 'source subscription sub-src is suspended, not active' },
-  { code: 'SOURCE_IS_TRIAL', destination: 'new', pass: identity, fail: withSource({ isTrial: true }), message: 'source subscription sub-src is a trial; trials are converted, not upgraded' },
+  {
+    code: 'SOURCE_NOT_ACTIVE',
+    destination: 'new',
+    pass: identity,
+    fail: withSource({ status: 'suspended' }),
+    message: 'source subscription sub-src is suspended, not active',
+  },
+  {
+    code: 'SOURCE_IS_TRIAL',
+    destination: 'new',
+    pass: identity,
+    fail: withSource({ isTrial: true }),
+    message: 'source subscription sub-src is a trial; trials are converted, not upgraded',
+  },
   {
     code: 'SOURCE_IN_CANCELLATION_WINDOW',
     destination: 'new',
@@ -55,7 +71,13 @@ const RULE_CASES: RuleCase[] = [
     fail: (i) => ({ ...withSource({ cancellationWindowEndsAt: '2025-04-15T10:00:00Z' })(i), policy: POLICY_PROFILES.prism }),
     message: 'source subscription sub-src is inside its cancellation window until 2025-04-15T10:00:00Z; the prism policy refuses upgrades inside it',
   },
-  { code: 'TARGET_NOT_ON_UPGRADE_PATH', destination: 'new', pass: (i) => ({ ...i, targetProductId: PREMIUM }), fail: (i) => ({ ...i, targetProductId: E3 }), message: `Office 365 E3 (${E3}) is not on the upgrade path of Business Basic (${BASIC})` },
+  {
+    code: 'TARGET_NOT_ON_UPGRADE_PATH',
+    destination: 'new',
+    pass: (i) => ({ ...i, targetProductId: PREMIUM }),
+    fail: (i) => ({ ...i, targetProductId: E3 }),
+    message: `Office 365 E3 (${E3}) is not on the upgrade path of Business Basic (${BASIC})`,
+  },
   {
     code: 'DOWNGRADE_NOT_ALLOWED',
     destination: 'new',
@@ -77,7 +99,13 @@ const RULE_CASES: RuleCase[] = [
     fail: withSource({ currency: 'GBP' }),
     message: 'Business Standard has no GBP price for a P1Y term billed monthly, so it cannot be co-termed with the source',
   },
-  { code: 'QUANTITY_INVALID', destination: 'new', pass: (i) => ({ ...i, quantity: 10 }), fail: (i) => ({ ...i, quantity: 12 }), message: "quantity 12 is above the source's 10 seats; seats can't be added during an upgrade" },
+  {
+    code: 'QUANTITY_INVALID',
+    destination: 'new',
+    pass: (i) => ({ ...i, quantity: 10 }),
+    fail: (i) => ({ ...i, quantity: 12 }),
+    message: "quantity 12 is above the source's 10 seats; seats can't be added during an upgrade",
+  },
   {
     code: 'REMAINDER_BELOW_MINIMUM',
     destination: 'new',
@@ -113,8 +141,20 @@ const RULE_CASES: RuleCase[] = [
     fail: (i) => ({ ...i, destination: { subscriptionId: 'sub-missing', subscription: undefined } }),
     message: 'destination subscription sub-missing does not exist on this platform',
   },
-  { code: 'DESTINATION_NOT_ACTIVE', destination: 'existing', pass: identity, fail: withDestination({ status: 'cancelled' }), message: 'destination subscription sub-dst is cancelled, not active' },
-  { code: 'DESTINATION_IS_TRIAL', destination: 'existing', pass: identity, fail: withDestination({ isTrial: true }), message: 'destination subscription sub-dst is a trial' },
+  {
+    code: 'DESTINATION_NOT_ACTIVE',
+    destination: 'existing',
+    pass: identity,
+    fail: withDestination({ status: 'cancelled' }),
+    message: 'destination subscription sub-dst is cancelled, not active',
+  },
+  {
+    code: 'DESTINATION_IS_TRIAL',
+    destination: 'existing',
+    pass: identity,
+    fail: withDestination({ isTrial: true }),
+    message: 'destination subscription sub-dst is a trial',
+  },
   {
     code: 'DESTINATION_PRODUCT_MISMATCH',
     destination: 'existing',
@@ -122,7 +162,13 @@ const RULE_CASES: RuleCase[] = [
     fail: withDestination({ productId: PREMIUM }),
     message: `destination subscription sub-dst is Business Premium (${PREMIUM}), not the chosen target Business Standard (${STANDARD})`,
   },
-  { code: 'DESTINATION_DIFFERENT_ACCOUNT', destination: 'existing', pass: identity, fail: withDestination({ accountId: 'acc-2' }), message: 'destination subscription sub-dst belongs to account acc-2, the source to acc-1' },
+  {
+    code: 'DESTINATION_DIFFERENT_ACCOUNT',
+    destination: 'existing',
+    pass: identity,
+    fail: withDestination({ accountId: 'acc-2' }),
+    message: 'destination subscription sub-dst belongs to account acc-2, the source to acc-1',
+  },
   {
     code: 'DESTINATION_IN_CANCELLATION_WINDOW',
     destination: 'existing',
@@ -130,7 +176,13 @@ const RULE_CASES: RuleCase[] = [
     fail: withDestination({ cancellationWindowEndsAt: '2025-04-12T09:00:01Z' }),
     message: 'destination subscription sub-dst is inside its cancellation window until 2025-04-12T09:00:01Z',
   },
-  { code: 'DESTINATION_TERM_SHORTER', destination: 'existing', pass: withDestination({ term: 'P3Y' }), fail: withDestination({ term: 'P1M' }), message: "destination subscription sub-dst has a P1M term, shorter than the source's P1Y" },
+  {
+    code: 'DESTINATION_TERM_SHORTER',
+    destination: 'existing',
+    pass: withDestination({ term: 'P3Y' }),
+    fail: withDestination({ term: 'P1M' }),
+    message: "destination subscription sub-dst has a P1M term, shorter than the source's P1Y",
+  },
   {
     code: 'DESTINATION_ENDS_EARLIER',
     destination: 'existing',
@@ -150,7 +202,8 @@ const RULE_CASES: RuleCase[] = [
     destination: 'existing',
     pass: (i) => ({ ...withDestination({ billingFrequency: 'annual' })(i), policy: POLICY_PROFILES.microsoft }),
     fail: (i) => ({ ...withDestination({ billingFrequency: 'annual' })(i), policy: POLICY_PROFILES.infinigate }),
-    message: 'destination subscription sub-dst is P1Y billed annual, the source P1Y billed monthly; the infinigate policy requires the same billing frequency and term',
+    message:
+      'destination subscription sub-dst is P1Y billed annual, the source P1Y billed monthly; the infinigate policy requires the same billing frequency and term',
   },
 ];
 
@@ -178,7 +231,10 @@ describe('eligibility rules: one passing and one failing case per code', () => {
 
 describe('more rule details', () => {
   it('QUANTITY_INVALID: zero, fractions, a new subscription beyond the target maximum, an existing one pushed over it', () => {
-    expect(checkEligibility({ ...baseInput(), quantity: 0 }).reasons).toContainEqual({ code: 'QUANTITY_INVALID', message: 'quantity 0 is invalid: an upgrade moves a whole number of seats, at least 1' });
+    expect(checkEligibility({ ...baseInput(), quantity: 0 }).reasons).toContainEqual({
+      code: 'QUANTITY_INVALID',
+      message: 'quantity 0 is invalid: an upgrade moves a whole number of seats, at least 1',
+    });
     expect(codesOf({ ...baseInput(), quantity: 2.5 })).toEqual(['QUANTITY_INVALID']);
     const smallTarget = testCatalog({ [STANDARD]: { maxQuantity: 3 } });
     expect(checkEligibility({ ...baseInput(), catalog: smallTarget }).reasons).toEqual([
@@ -208,7 +264,10 @@ describe('more rule details', () => {
   });
 
   it('a downgrade is also off the path: both reasons are reported', () => {
-    expect(codesOf({ ...baseInput(), source: subscription({ productId: PREMIUM }), targetProductId: BASIC })).toEqual(['TARGET_NOT_ON_UPGRADE_PATH', 'DOWNGRADE_NOT_ALLOWED']);
+    expect(codesOf({ ...baseInput(), source: subscription({ productId: PREMIUM }), targetProductId: BASIC })).toEqual([
+      'TARGET_NOT_ON_UPGRADE_PATH',
+      'DOWNGRADE_NOT_ALLOWED',
+    ]);
   });
 
   it('the source in its window is allowed under the default policy', () => {
@@ -305,7 +364,12 @@ describe('policies', () => {
           ...baseInput('existing'),
           source: subscription({ termEnd: '2025-12-28', cancellationWindowEndsAt: s.sourceWindowEndsLater ? '2025-04-13T00:00:00Z' : '2025-01-08T00:00:00Z' }),
         });
-        const loose: EligibilityPolicy = { name: 'loose', destinationEndDate: 'sameOrLater', destinationBilling: 'ignored', sourceInCancellationWindow: 'allowed' };
+        const loose: EligibilityPolicy = {
+          name: 'loose',
+          destinationEndDate: 'sameOrLater',
+          destinationBilling: 'ignored',
+          sourceInCancellationWindow: 'allowed',
+        };
         const stricter: EligibilityPolicy[] = [
           { ...loose, destinationEndDate: 'later' },
           { ...loose, destinationBilling: 'sameFrequency' },
@@ -336,12 +400,17 @@ describe('quantity bounds', () => {
 
   it('the engine accepts exactly the quantities the range allows (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 10 }), fc.integer({ min: -5, max: 50 }), (sourceQuantity, minQuantity, quantity) => {
-        const catalog = testCatalog({ [BASIC]: { minQuantity }, [STANDARD]: { maxQuantity: 1000 } });
-        const input = { ...baseInput(), catalog, source: subscription({ quantity: sourceQuantity }), quantity };
-        const range = allowedQuantityRange(input.source, catalog.require(BASIC));
-        expect(checkEligibility(input).eligible).toBe(isQuantityInRange(range, quantity));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: -5, max: 50 }),
+        (sourceQuantity, minQuantity, quantity) => {
+          const catalog = testCatalog({ [BASIC]: { minQuantity }, [STANDARD]: { maxQuantity: 1000 } });
+          const input = { ...baseInput(), catalog, source: subscription({ quantity: sourceQuantity }), quantity };
+          const range = allowedQuantityRange(input.source, catalog.require(BASIC));
+          expect(checkEligibility(input).eligible).toBe(isQuantityInRange(range, quantity));
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -34,8 +34,18 @@ export function product(overrides: Partial<Product> & Pick<Product, 'productId'>
 /** BASIC → STANDARD → PREMIUM, BASIC → PREMIUM, STANDARD → E3; SPECIALIZED → STANDARD; TRIAL → STANDARD. */
 export function testCatalog(extra: Partial<Record<string, Partial<Product>>> = {}): Catalog {
   const base: Product[] = [
-    product({ productId: BASIC, name: 'Business Basic', upgradePaths: [STANDARD, PREMIUM], prices: [...prices(1000, 12000), ...prices(1000, 12000, 'EUR'), ...prices(100, 1200, 'JPY'), ...prices(1000, 12000, 'KWD')] }),
-    product({ productId: STANDARD, name: 'Business Standard', upgradePaths: [PREMIUM, E3], prices: [...prices(2000, 24000), ...prices(2000, 24000, 'EUR'), ...prices(250, 3000, 'JPY'), ...prices(2000, 24000, 'KWD')] }),
+    product({
+      productId: BASIC,
+      name: 'Business Basic',
+      upgradePaths: [STANDARD, PREMIUM],
+      prices: [...prices(1000, 12000), ...prices(1000, 12000, 'EUR'), ...prices(100, 1200, 'JPY'), ...prices(1000, 12000, 'KWD')],
+    }),
+    product({
+      productId: STANDARD,
+      name: 'Business Standard',
+      upgradePaths: [PREMIUM, E3],
+      prices: [...prices(2000, 24000), ...prices(2000, 24000, 'EUR'), ...prices(250, 3000, 'JPY'), ...prices(2000, 24000, 'KWD')],
+    }),
     product({ productId: PREMIUM, name: 'Business Premium', prices: [...prices(3000, 36000), ...prices(3000, 36000, 'EUR')] }),
     product({ productId: E3, name: 'Office 365 E3', maxQuantity: 100_000, prices: prices(4000, 48000) }),
     product({ productId: TRIAL, name: 'Trial Offer', offerType: 'trial', upgradePaths: [STANDARD] }),

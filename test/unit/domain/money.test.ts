@@ -13,8 +13,24 @@ import {
 
 describe('currency exponents (ISO 4217)', () => {
   it.each([
-    ['USD', 2], ['EUR', 2], ['GBP', 2], ['CHF', 2], ['SEK', 2], ['NOK', 2], ['DKK', 2], ['PLN', 2], ['CZK', 2],
-    ['AUD', 2], ['CAD', 2], ['NZD', 2], ['JPY', 0], ['KRW', 0], ['KWD', 3], ['BHD', 3], ['JOD', 3], ['TND', 3],
+    ['USD', 2],
+    ['EUR', 2],
+    ['GBP', 2],
+    ['CHF', 2],
+    ['SEK', 2],
+    ['NOK', 2],
+    ['DKK', 2],
+    ['PLN', 2],
+    ['CZK', 2],
+    ['AUD', 2],
+    ['CAD', 2],
+    ['NZD', 2],
+    ['JPY', 0],
+    ['KRW', 0],
+    ['KWD', 3],
+    ['BHD', 3],
+    ['JOD', 3],
+    ['TND', 3],
   ])('%s has exponent %i', (currency, exponent) => {
     expect(currencyExponent(currency)).toBe(exponent);
   });

@@ -43,7 +43,12 @@ describe('previewProration (PRORATION.md §4)', () => {
       source: { ...example.source, termStart: '2021-01-18', termEnd: '2022-01-17' },
     });
     expect(result.ok && result.value.destinationInstallments).toHaveLength(6);
-    expect(result.ok && result.value.destinationInstallments?.[0]).toEqual({ periodStart: '2021-07-18', periodEnd: '2021-08-17', amount: 192900, quantity: 300 });
+    expect(result.ok && result.value.destinationInstallments?.[0]).toEqual({
+      periodStart: '2021-07-18',
+      periodEnd: '2021-08-17',
+      amount: 192900,
+      quantity: 300,
+    });
   });
 
   it.each<[string, (body: typeof example) => unknown, string]>([

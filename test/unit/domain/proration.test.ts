@@ -120,7 +120,13 @@ describe('installment schedules', () => {
   });
 
   it('P3Y billed annually leaves the remaining yearly installments', () => {
-    const schedule = remainingInstallments({ currentChargeEnd: '2025-12-31', termEnd: '2027-12-31', billingFrequency: 'annual', unitPrice: 46800, quantity: 2 });
+    const schedule = remainingInstallments({
+      currentChargeEnd: '2025-12-31',
+      termEnd: '2027-12-31',
+      billingFrequency: 'annual',
+      unitPrice: 46800,
+      quantity: 2,
+    });
     expect(schedule).toEqual([
       { periodStart: '2026-01-01', periodEnd: '2026-12-31', amount: 93600, quantity: 2 },
       { periodStart: '2027-01-01', periodEnd: '2027-12-31', amount: 93600, quantity: 2 },
@@ -128,7 +134,9 @@ describe('installment schedules', () => {
   });
 
   it('no installments left in the last cycle', () => {
-    expect(remainingInstallments({ currentChargeEnd: '2025-12-31', termEnd: '2025-12-31', billingFrequency: 'monthly', unitPrice: 1, quantity: 1 })).toEqual([]);
+    expect(remainingInstallments({ currentChargeEnd: '2025-12-31', termEnd: '2025-12-31', billingFrequency: 'monthly', unitPrice: 1, quantity: 1 })).toEqual(
+      [],
+    );
   });
 
   it('futurePendingInstallments picks only pending installments after the current cycle', () => {
@@ -161,7 +169,9 @@ describe('PRORATION.md invariants (properties)', () => {
   it('upgrade on day 1 ⇒ |credit| = price × n', () => {
     fc.assert(
       fc.property(cycleWithUpgrade, price, seats, ({ chargeStart, chargeEnd }, unitPrice, n) => {
-        expect(prorateLine('credit', { productId: 'P', unitPrice, quantity: n, upgradeDate: chargeStart, chargeStart, chargeEnd }).amount).toBe(-(unitPrice * n) || 0);
+        expect(prorateLine('credit', { productId: 'P', unitPrice, quantity: n, upgradeDate: chargeStart, chargeStart, chargeEnd }).amount).toBe(
+          -(unitPrice * n) || 0,
+        );
       }),
       { numRuns: 200 },
     );

@@ -41,10 +41,32 @@ describe('full → new (converted in place)', () => {
 
   it('credits and debits the rest of the source cycle (19 of 30 days)', () => {
     expect(p.credit.lines).toEqual([
-      { kind: 'credit', productId: BASIC, subscriptionId: 'sub-src', periodStart: '2025-04-12', periodEnd: '2025-04-30', days: 19, cycleDays: 30, quantity: 10, unitPrice: 1000, amount: -6333 },
+      {
+        kind: 'credit',
+        productId: BASIC,
+        subscriptionId: 'sub-src',
+        periodStart: '2025-04-12',
+        periodEnd: '2025-04-30',
+        days: 19,
+        cycleDays: 30,
+        quantity: 10,
+        unitPrice: 1000,
+        amount: -6333,
+      },
     ]);
     expect(p.debit.lines).toEqual([
-      { kind: 'debit', productId: STANDARD, subscriptionId: 'sub-src', periodStart: '2025-04-12', periodEnd: '2025-04-30', days: 19, cycleDays: 30, quantity: 10, unitPrice: 2000, amount: 12667 },
+      {
+        kind: 'debit',
+        productId: STANDARD,
+        subscriptionId: 'sub-src',
+        periodStart: '2025-04-12',
+        periodEnd: '2025-04-30',
+        days: 19,
+        cycleDays: 30,
+        quantity: 10,
+        unitPrice: 2000,
+        amount: 12667,
+      },
     ]);
   });
 
@@ -120,7 +142,9 @@ describe('partial → new (co-termed new subscription)', () => {
 
   it("re-issues the source's future installments for the 6 remaining seats", () => {
     const pending = { periodStart: '2025-05-01', periodEnd: '2025-05-31', amount: 10000, quantity: 10, status: 'pending' as const };
-    const source = subscription({ installmentPlan: { installments: [{ ...pending, periodStart: '2025-04-01', periodEnd: '2025-04-30', status: 'invoiced' }, pending] } });
+    const source = subscription({
+      installmentPlan: { installments: [{ ...pending, periodStart: '2025-04-01', periodEnd: '2025-04-30', status: 'invoiced' }, pending] },
+    });
     const withPlan = plan({ quantity: 4 }, { source });
     expect(withPlan.installmentChanges).toEqual([
       { subscriptionId: 'sub-src', cancel: [pending], add: expect.arrayContaining([{ ...pending, amount: 6000, quantity: 6 }]) },
@@ -134,12 +158,25 @@ describe('full → existing', () => {
 
   it('cancels the source and adds the seats to the destination, which keeps its own price and dates', () => {
     expect(p).toMatchObject({ kind: 'full', destinationType: 'existing', destinationSubscriptionId: 'sub-dst' });
-    expect(p.sourceChange).toEqual({ subscriptionId: 'sub-src', set: { status: 'cancelled', quantity: 0 }, unset: [], before: { status: 'active', quantity: 10 } });
+    expect(p.sourceChange).toEqual({
+      subscriptionId: 'sub-src',
+      set: { status: 'cancelled', quantity: 0 },
+      unset: [],
+      before: { status: 'active', quantity: 10 },
+    });
     expect(p.destinationChange).toEqual({ subscriptionId: 'sub-dst', set: { quantity: 15 }, unset: [], before: { quantity: 5 } });
   });
 
   it("debits on the destination's own cycle at its locked price", () => {
-    expect(p.debit.lines[0]).toMatchObject({ subscriptionId: 'sub-dst', periodStart: '2025-04-12', periodEnd: '2025-05-04', days: 23, cycleDays: 30, unitPrice: 2000, amount: 15333 });
+    expect(p.debit.lines[0]).toMatchObject({
+      subscriptionId: 'sub-dst',
+      periodStart: '2025-04-12',
+      periodEnd: '2025-05-04',
+      days: 23,
+      cycleDays: 30,
+      unitPrice: 2000,
+      amount: 15333,
+    });
     expect(p.vendor).toMatchObject({ chargeType: 'moveQuantity', toSubscriptionId: 'ext-dst', transitionType: 'transition_with_license_transfer' });
     expect(p.seatReassignment.mode).toBe('automatic');
   });
@@ -178,7 +215,11 @@ describe('pricing of the new seats', () => {
   it('PRORATION.md worked example 1 through the planner, with 19 % tax and the portal quote', () => {
     const catalog = new Catalog([
       product({ productId: BASIC, upgradePaths: [STANDARD] }),
-      product({ productId: STANDARD, name: 'Business Standard', prices: [{ term: 'P1M', billingFrequency: 'monthly', currency: 'EUR', unitPrice: 643, unitCost: 600 }] }),
+      product({
+        productId: STANDARD,
+        name: 'Business Standard',
+        prices: [{ term: 'P1M', billingFrequency: 'monthly', currency: 'EUR', unitPrice: 643, unitCost: 600 }],
+      }),
     ]);
     const source = subscription({
       quantity: 300,
@@ -259,7 +300,10 @@ describe('pricing of the new seats', () => {
 describe('ineligible requests', () => {
   it('return every reason instead of a plan', () => {
     const result = planUpgrade(input({ quantity: 11 }, { source: subscription({ status: 'suspended' }) }));
-    expect(result).toEqual({ ok: false, reasons: [expect.objectContaining({ code: 'SOURCE_NOT_ACTIVE' }), expect.objectContaining({ code: 'QUANTITY_INVALID' })] });
+    expect(result).toEqual({
+      ok: false,
+      reasons: [expect.objectContaining({ code: 'SOURCE_NOT_ACTIVE' }), expect.objectContaining({ code: 'QUANTITY_INVALID' })],
+    });
   });
 
   it('an unknown existing destination is DESTINATION_NOT_FOUND', () => {
@@ -287,13 +331,18 @@ describe('seat conservation (property over every kind of plan)', () => {
           const source: Subscription = subscription({ quantity: sourceQuantity });
           const p = plan(
             { quantity: n, ...(existing ? toExisting : {}) },
-            { source, now: `2025-04-${day}T12:00:00Z`, destination: destinationSubscription({ billingFrequency: 'annual', chargeStart: '2025-01-05', chargeEnd: '2026-01-04', unitPrice: 24000 }) },
+            {
+              source,
+              now: `2025-04-${day}T12:00:00Z`,
+              destination: destinationSubscription({ billingFrequency: 'annual', chargeStart: '2025-01-05', chargeEnd: '2026-01-04', unitPrice: 24000 }),
+            },
           );
           expect(p.seatConservation).toEqual({ leavingSource: n, arrivingAtDestination: n });
           expect(p.kind).toBe(n === sourceQuantity ? 'full' : 'partial');
           expect([...p.credit.lines, ...p.debit.lines].every((l) => l.quantity === n)).toBe(true);
           const sourceAfter = p.sourceChange.set.quantity ?? sourceQuantity;
-          const arriving = p.newSubscription?.quantity ?? (p.destinationChange ? p.destinationChange.set.quantity! - p.destinationChange.before.quantity! : sourceAfter);
+          const arriving =
+            p.newSubscription?.quantity ?? (p.destinationChange ? p.destinationChange.set.quantity! - p.destinationChange.before.quantity! : sourceAfter);
           expect(arriving).toBe(n);
         },
       ),

@@ -9,7 +9,18 @@ import { configSchema, loadConfig } from '../../../src/config';
  */
 const root = join(__dirname, '..', '..', '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { environment?: Record<string, string>; command?: string[]; ports?: string[]; container_name?: string; depends_on?: unknown; image?: string; build?: unknown }>;
+  services: Record<
+    string,
+    {
+      environment?: Record<string, string>;
+      command?: string[];
+      ports?: string[];
+      container_name?: string;
+      depends_on?: unknown;
+      image?: string;
+      build?: unknown;
+    }
+  >;
 };
 
 /** Resolves `${VAR:?msg}` and `${VAR:-default}` the way compose does, with `given` as the shell environment. */

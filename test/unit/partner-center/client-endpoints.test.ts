@@ -1,16 +1,6 @@
 /** Every endpoint, through the real client, over HTTP, against the simulator. */
 import { summarizeTransition } from '../../../src/partner-center';
-import {
-  BASIC,
-  E1,
-  eventually,
-  SKU,
-  type SimulatorFixture,
-  startSimulator,
-  STANDARD,
-  SUB,
-  TENANT,
-} from './simulator-fixture';
+import { BASIC, E1, eventually, SKU, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 let fixture: SimulatorFixture;
 beforeEach(async () => {
@@ -69,10 +59,7 @@ describe('transition eligibilities', () => {
       { isEligible: true, transitionType: 'transition_with_license_transfer', errors: [] },
     ]);
     const codesByDestination = Object.fromEntries(
-      (standard?.subscriptionEligibilities ?? []).map((destination) => [
-        destination.subscriptionId,
-        destination.errors.map((error) => error.code),
-      ]),
+      (standard?.subscriptionEligibilities ?? []).map((destination) => [destination.subscriptionId, destination.errors.map((error) => error.code)]),
     );
     expect(codesByDestination).toEqual({
       [SUB.destinationOk]: [],
@@ -81,10 +68,7 @@ describe('transition eligibilities', () => {
       [SUB.destinationMonthly]: [3],
       [SUB.destinationEndsEarlier]: [4],
     });
-    expect(
-      standard?.subscriptionEligibilities.find((destination) => destination.subscriptionId === SUB.destinationOk)
-        ?.isEligible,
-    ).toBe(true);
+    expect(standard?.subscriptionEligibilities.find((destination) => destination.subscriptionId === SUB.destinationOk)?.isEligible).toBe(true);
   });
 
   it('offers no existing destinations for scheduled transitions', async () => {
@@ -208,8 +192,7 @@ describe('transitions and their side effects', () => {
       'LicenseReassignment/Completed',
     ]);
     const users = await fixture.client.listUsers(TENANT);
-    const skusOf = (id: string) =>
-      users.find((user) => user.id === id)?.assignedLicenses.map((license) => license.skuId);
+    const skusOf = (id: string) => users.find((user) => user.id === id)?.assignedLicenses.map((license) => license.skuId);
     expect(['u1', 'u2', 'u3', 'u4'].map(skusOf)).toEqual([[SKU.standard], [SKU.standard], [SKU.standard], [SKU.basic]]);
   });
 });

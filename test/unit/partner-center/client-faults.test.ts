@@ -14,19 +14,7 @@ import {
   VendorUnavailableError,
 } from '../../../src/partner-center';
 import { createPartnerCenterSimulator } from '../../../src/partner-center/simulator';
-import {
-  E1,
-  errorOf,
-  eventually,
-  OTHER_TENANT,
-  PREMIUM,
-  SKU,
-  type SimulatorFixture,
-  startSimulator,
-  STANDARD,
-  SUB,
-  TENANT,
-} from './simulator-fixture';
+import { E1, errorOf, eventually, OTHER_TENANT, PREMIUM, SKU, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 let fixture: SimulatorFixture;
 beforeEach(async () => {
@@ -34,11 +22,7 @@ beforeEach(async () => {
 });
 afterEach(() => fixture.close());
 
-const upgrade = (
-  request: Partial<CreateTransitionRequest> = {},
-  subscriptionId: string = SUB.source,
-  requestId = 'request-1',
-) =>
+const upgrade = (request: Partial<CreateTransitionRequest> = {}, subscriptionId: string = SUB.source, requestId = 'request-1') =>
   fixture.client.createTransition(
     TENANT,
     subscriptionId,
@@ -168,18 +152,14 @@ describe('business rejections fail fast', () => {
 describe('not found, auth and contract errors', () => {
   it('unknown customer or subscription is VendorNotFoundError', async () => {
     await expect(fixture.client.listSubscriptions('unknown-tenant')).rejects.toBeInstanceOf(VendorNotFoundError);
-    await expect(fixture.client.getSubscription(TENANT, 'unknown-subscription')).rejects.toBeInstanceOf(
-      VendorNotFoundError,
-    );
+    await expect(fixture.client.getSubscription(TENANT, 'unknown-subscription')).rejects.toBeInstanceOf(VendorNotFoundError);
     await expect(upgrade({}, 'unknown-subscription')).rejects.toMatchObject({
       name: 'VendorNotFoundError',
       retryable: false,
       status: 404,
     });
     // Another tenant's subscription does not exist for this customer.
-    await expect(fixture.client.getSubscription(TENANT, SUB.otherTenantSource)).rejects.toBeInstanceOf(
-      VendorNotFoundError,
-    );
+    await expect(fixture.client.getSubscription(TENANT, SUB.otherTenantSource)).rejects.toBeInstanceOf(VendorNotFoundError);
   });
 
   it('401 (rejected token) and 403 (missing role) are VendorAuthError; 401 drops the cached token', async () => {
@@ -249,9 +229,7 @@ describe('license shortage', () => {
   });
 
   it('an unknown user is VendorNotFoundError', async () => {
-    await expect(
-      fixture.client.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] }),
-    ).rejects.toBeInstanceOf(VendorNotFoundError);
+    await expect(fixture.client.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] })).rejects.toBeInstanceOf(VendorNotFoundError);
   });
 });
 
@@ -314,13 +292,7 @@ describe('faults are scoped and reproducible', () => {
 
   it('lists the non-retryable error names for Temporal', () => {
     expect([...NON_RETRYABLE_VENDOR_ERROR_TYPES].sort()).toEqual(
-      [
-        'LicenseShortageError',
-        'VendorAuthError',
-        'VendorBusinessRejectionError',
-        'VendorNotFoundError',
-        'VendorResponseInvalidError',
-      ].sort(),
+      ['LicenseShortageError', 'VendorAuthError', 'VendorBusinessRejectionError', 'VendorNotFoundError', 'VendorResponseInvalidError'].sort(),
     );
   });
 });

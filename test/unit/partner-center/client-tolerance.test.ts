@@ -13,8 +13,7 @@ import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, S
 
 /** A client whose fetch answers every call with `body`. */
 function clientAnswering(body: unknown) {
-  const fakeFetch: typeof fetch = async () =>
-    new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
+  const fakeFetch: typeof fetch = async () => new Response(JSON.stringify(body), { status: 200, headers: { 'Content-Type': 'application/json' } });
   return createPartnerCenterClient({
     baseUrl: 'http://vendor.invalid',
     tokenProvider: staticTokenProvider('t'),
@@ -85,12 +84,7 @@ describe('tolerant parsing', () => {
       events: [{ name: 'Conversion', status: 'Exploded', timestamp: 't' }],
     });
     const error = await errorOf(
-      client.createTransition(
-        'c',
-        's',
-        { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' },
-        { requestId: 'r' },
-      ),
+      client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: 'r' }),
     );
     expect(error).toBeInstanceOf(VendorResponseInvalidError);
     expect((error as VendorResponseInvalidError).issues).toMatch(/events\.0\.status/);
@@ -183,12 +177,7 @@ describe('request headers', () => {
       timeoutMs: 1_000,
     });
     await expect(
-      client.createTransition(
-        'c',
-        's',
-        { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' },
-        { requestId: ' ' },
-      ),
+      client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: ' ' }),
     ).rejects.toThrow(TypeError);
   });
 });

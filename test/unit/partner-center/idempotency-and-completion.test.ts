@@ -1,11 +1,5 @@
 /** Exactly-once at the vendor (MS-RequestId) and asynchronous completion, proven with counters. */
-import {
-  findMatchingTransition,
-  summarizeTransition,
-  type Transition,
-  VendorConflictError,
-  VendorUnavailableError,
-} from '../../../src/partner-center';
+import { findMatchingTransition, summarizeTransition, type Transition, VendorConflictError, VendorUnavailableError } from '../../../src/partner-center';
 import type { SimulatorCounters } from '../../../src/partner-center/simulator';
 import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
@@ -43,17 +37,13 @@ describe('MS-RequestId idempotency', () => {
       transitionsCreated: 1,
       transitionsCreatedByRequestId: { 'upgrade-concurrent': 1 },
     });
-    await eventually(async () =>
-      (await fixture.client.getSubscription(TENANT, SUB.source)).quantity === 6 ? true : undefined,
-    );
+    await eventually(async () => ((await fixture.client.getSubscription(TENANT, SUB.source)).quantity === 6 ? true : undefined));
   });
 
   it('a retry after a lost answer (timeout) with the same id still creates one transition', async () => {
     await fixture.admin('PATCH', '/admin/faults', { latencyMs: 150 });
     const impatient = fixture.makeClient({ timeoutMs: 30 });
-    const lost = await errorOf(
-      impatient.createTransition(TENANT, SUB.source, request, { requestId: 'upgrade-retried' }),
-    );
+    const lost = await errorOf(impatient.createTransition(TENANT, SUB.source, request, { requestId: 'upgrade-retried' }));
     expect(lost).toBeInstanceOf(VendorUnavailableError);
     await fixture.admin('PATCH', '/admin/faults', { latencyMs: 0 });
     await eventually(async () => ((await counters()).transitionsCreated === 1 ? true : undefined)); // the lost call landed
@@ -65,8 +55,7 @@ describe('MS-RequestId idempotency', () => {
     await fixture.admin('PATCH', '/admin/faults', { completionDelayMs: 60_000 });
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, (_, index) => upgrade(`competing-${index}`)));
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
-    for (const outcome of outcomes)
-      if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(VendorConflictError);
+    for (const outcome of outcomes) if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(VendorConflictError);
     expect((await counters()).transitionsCreated).toBe(1);
   });
 });
@@ -110,22 +99,13 @@ describe('asynchronous completion', () => {
     const done = await poll(created);
     expect(done?.events.at(-1)).toMatchObject({ name: 'Conversion', status: 'Completed' });
     // The event carries the scheduled instant, not the instant it was read.
-    expect(Date.parse(done?.events.at(-1)?.timestamp ?? '') - Date.parse(created.events[0]?.timestamp ?? '')).toBe(
-      3 * 60 * 60_000,
-    );
+    expect(Date.parse(done?.events.at(-1)?.timestamp ?? '') - Date.parse(created.events[0]?.timestamp ?? '')).toBe(3 * 60 * 60_000);
   });
 
   it('a new request id is accepted once the previous transition finished', async () => {
     await upgrade('first-upgrade');
-    await eventually(async () =>
-      (await fixture.client.getSubscription(TENANT, SUB.source)).quantity === 6 ? true : undefined,
-    );
-    await fixture.client.createTransition(
-      TENANT,
-      SUB.source,
-      { ...request, quantity: 6 },
-      { requestId: 'second-upgrade' },
-    );
+    await eventually(async () => ((await fixture.client.getSubscription(TENANT, SUB.source)).quantity === 6 ? true : undefined));
+    await fixture.client.createTransition(TENANT, SUB.source, { ...request, quantity: 6 }, { requestId: 'second-upgrade' });
     expect((await counters()).transitionsCreatedBySubscription[SUB.source]).toBe(2);
   });
 });

@@ -33,9 +33,7 @@ it('upserts tenants, subscriptions, users and products', async () => {
     partnerId: 'partner-2',
   });
   expect(await fixture.client.listUsers(NEW_TENANT)).toHaveLength(1);
-  expect((await fixture.client.getServicesDefinition()).map((product) => product.catalogItemId)).toContain(
-    'NEWPRODUCT:0001:0001',
-  );
+  expect((await fixture.client.getServicesDefinition()).map((product) => product.catalogItemId)).toContain('NEWPRODUCT:0001:0001');
 
   await fixture.admin('POST', '/admin/seed', {
     subscriptions: [
@@ -65,13 +63,9 @@ it('rejects invalid admin bodies with the failing fields', async () => {
 
 it('shows global and per-tenant faults', async () => {
   await fixture.admin('PATCH', '/admin/faults', { latencyMs: 5 });
-  const faults = await fixture.admin<{ global: typeof DEFAULT_FAULTS; tenants: Record<string, unknown> }>(
-    'PUT',
-    `/admin/faults/tenants/${TENANT}`,
-    {
-      licenseShortage: true,
-    },
-  );
+  const faults = await fixture.admin<{ global: typeof DEFAULT_FAULTS; tenants: Record<string, unknown> }>('PUT', `/admin/faults/tenants/${TENANT}`, {
+    licenseShortage: true,
+  });
   expect(faults.global).toEqual({ ...DEFAULT_FAULTS, latencyMs: 5 });
   expect(faults.tenants).toEqual({ [TENANT]: { licenseShortage: true } });
 });

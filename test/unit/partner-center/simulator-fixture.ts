@@ -2,12 +2,7 @@
  * Starts the simulator on an ephemeral port with a small Microsoft-365-like world and returns a
  * client pointed at it. In-process and real HTTP; needs no external service.
  */
-import {
-  createPartnerCenterClient,
-  type PartnerCenterClient,
-  type PartnerCenterClientOptions,
-  staticTokenProvider,
-} from '../../../src/partner-center';
+import { createPartnerCenterClient, type PartnerCenterClient, type PartnerCenterClientOptions, staticTokenProvider } from '../../../src/partner-center';
 import {
   createPartnerCenterSimulator,
   type PartnerCenterSimulator,
@@ -112,11 +107,7 @@ export interface SimulatorFixture {
   client: PartnerCenterClient;
   makeClient(overrides?: Partial<PartnerCenterClientOptions>): PartnerCenterClient;
   /** Calls the admin API and returns its JSON (throws on a non-2xx answer). */
-  admin<Body = unknown>(
-    method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
-    path: string,
-    body?: unknown,
-  ): Promise<Body>;
+  admin<Body = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Body>;
   close(): Promise<void>;
 }
 
@@ -165,11 +156,7 @@ export async function errorOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Polls until `check` returns a value or the deadline passes. */
-export async function eventually<Value>(
-  check: () => Promise<Value | undefined>,
-  timeoutMs = 1_000,
-  intervalMs = 20,
-): Promise<Value> {
+export async function eventually<Value>(check: () => Promise<Value | undefined>, timeoutMs = 1_000, intervalMs = 20): Promise<Value> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
