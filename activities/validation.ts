@@ -3,21 +3,12 @@ import type { EligibilityReason } from '../src/domain/eligibility';
 import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
 import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
-import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
+import type { UpgradeWorkflowInput } from '../workflows/messages';
+import type { UpgradeActivities, ValidatedUpgrade, ValidationOutcome } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan, freezePlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
-
-/** What the workflow needs to steer; the full plan stays in the database (keeps the history small). */
-export interface ValidatedUpgrade {
-  ok: true;
-  kind: UpgradePlan['kind'];
-  destinationType: UpgradePlan['destinationType'];
-  seatReassignment: { mode: SeatReassignmentMode; reason: string };
-  summary: string;
-  upgradeDate: string;
-}
-export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
 
 /** The part of the plan portals show, kept on the upgrade record. */
 export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
@@ -85,7 +76,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         ? (accountSubscriptions.find((subscription) => subscription.id === destinationId) ?? (await loadSubscription(deps.models, destinationId)))
         : undefined;
       if (!sourceAccount) {
-        throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, 'UpgradeDataInconsistent');
+        throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, FAILURE_TYPES.upgradeDataInconsistent);
       }
       const result = planUpgrade({
         request,
@@ -104,18 +95,15 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {
-        status: 'validating',
         set: {
           plan: planSummaryOf(plan),
           kind: plan.kind,
           destinationType: plan.destinationType,
           upgradeDate: plan.upgradeDate,
           subscriptionsTouched: lockedSubscriptionIds(plan),
-          seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
         },
-        step: { name: 'validated', status: 'completed', detail: plan.summary },
       });
       return outcomeOf(plan);
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }
