@@ -2,7 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
-import { policyByName } from './domain/eligibility';
+import { policyByName } from './domain/eligibility-policies';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
