@@ -9,6 +9,7 @@ import {
 } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { releaseSubscriptions } from '../src/db/subscription-locks';
+import { subscriptionsHeldBy, type SubscriptionsNamedByRequest } from '../src/domain/upgrade-shape';
 
 /*
  * Record keeping for the upgrade document. The workflow decides its status and steps (and writes them through
@@ -73,13 +74,8 @@ async function endUpgrade(deps: UpgradeActivityDeps, upgradeId: string, change: 
   }
   const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1, status: 1 }).lean();
   if (!record) return;
-  const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
-  const held = [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])];
-  await releaseSubscriptions(
-    deps.models,
-    upgradeId,
-    held.filter((id): id is string => Boolean(id)),
-  );
+  const held = subscriptionsHeldBy(record.request as SubscriptionsNamedByRequest, record.subscriptionsTouched ?? []);
+  await releaseSubscriptions(deps.models, upgradeId, held);
   if ((FINAL_UPGRADE_STATUSES as readonly string[]).includes(record.status)) return;
   await updateUpgradeRecord(deps, upgradeId, ending);
 }

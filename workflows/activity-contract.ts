@@ -1,5 +1,5 @@
 import type { EligibilityReason } from '../src/domain/eligibility';
-import type { DestinationType, UpgradeKind } from '../src/domain/upgrade-plan';
+import type { DestinationType, UpgradeKind } from '../src/domain/upgrade-shape';
 import type { SeatReassignmentMode, SeatReassignmentState, UpgradeStatus, UpgradeStepRecord, UpgradeWorkflowInput } from './messages';
 
 /**

@@ -30,6 +30,7 @@ import {
   type UpgradeWorkflowInput,
 } from './messages';
 import { UPGRADE_DESTINATION_TYPE, UPGRADE_KIND, UPGRADE_STATUS } from './search-attributes';
+import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 
 /**
  * Patch ids, one per change to the command sequence of a released shape (`patched()`, replay-tested in test/replay).
@@ -384,13 +385,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   await setStatus('notifying', 'Sending the completion notification');
   await sendNotification('upgrade_completed');
   // Every subscription the run locked: the source, an existing destination, the one it created or filled.
-  const held = [
-    ...new Set([
-      input.request.sourceSubscriptionId,
-      destinationSubscriptionId,
-      ...(input.request.destination.type === 'existing' ? [input.request.destination.subscriptionId] : []),
-    ]),
-  ];
+  const held = subscriptionsHeldBy(input.request, [destinationSubscriptionId]);
   const complete = (progress?: UpgradeRecordProgress) =>
     record.completeUpgrade.executeWithOptions(
       { summary: 'Release locks, record the upgrade as completed' },
