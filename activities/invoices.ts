@@ -7,7 +7,7 @@ import { updateUpgradeRecord } from './upgrade-record';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
-export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
+const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
 
 export function createInvoiceActivities(deps: UpgradeActivityDeps) {
   /** The invoice document for a draft; its `_id` is the idempotency key. */

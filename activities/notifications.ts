@@ -8,7 +8,7 @@ import { findPlan } from './frozen-plans';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** One outbox entry per event (reminders are numbered): retries and re-runs find it and never add a second. */
-export const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
+const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
 
 /** `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */

@@ -12,7 +12,7 @@ import { updateUpgradeRecord } from './upgrade-record';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** Internal id of the subscription a partial → new upgrade creates: derived, so a re-run finds the same one. */
-export function newSubscriptionIdFor(upgradeId: string): string {
+function newSubscriptionIdFor(upgradeId: string): string {
   return `sub_${createHash('sha256').update(`new-subscription\u0000${upgradeId}`).digest('base64url').slice(0, 22)}`;
 }
 
@@ -23,7 +23,7 @@ const sameInstallment = (a: Installment, b: Installment) =>
  * The plan's installment change applied to the current schedule. Idempotent: an installment already added is not
  * added again, and cancelling a cancelled one changes nothing — so a repeated apply yields the same schedule.
  */
-export function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
+function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
   if (!change) return undefined;
   const cancelled = new Set(change.cancel.map((installment) => installment.periodStart));
   const kept = current.map((installment) =>

@@ -18,9 +18,9 @@ import { subscriptionsHeldBy, type SubscriptionsNamedByRequest } from '../src/do
  * each update scans the collection, so the hot path writes blindly (one update per change) and reads only where a
  * decision needs it (ending an upgrade once).
  */
-export type UpgradeStepInput = Omit<UpgradeStepRecord, 'at'> & { at?: string };
+type UpgradeStepInput = Omit<UpgradeStepRecord, 'at'> & { at?: string };
 
-export interface UpgradeRecordChange {
+interface UpgradeRecordChange {
   status?: UpgradeStatus;
   steps?: readonly UpgradeStepInput[];
   set?: Record<string, unknown>;

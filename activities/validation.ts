@@ -12,7 +12,7 @@ import { findPlan, freezePlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 
 /** The part of the plan portals show, kept on the upgrade record. */
-export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
+const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
 
 function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
   return {

@@ -55,16 +55,14 @@ export interface IssuedInvoices {
   debitInvoiceId: string;
 }
 
-/** The events an account's webhook receives; the two seat-reassignment messages are the distributors' wording. */
-export const NOTIFICATION_EVENTS = [
-  'seats_reassigned_automatically',
-  'manual_seat_reassignment_required',
-  'manual_seat_reassignment_reminder',
-  'manual_seat_reassignment_escalated',
-  'upgrade_completed',
-  'upgrade_failed',
-] as const;
-export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+/** The events an account's webhook receives (docs/http-api.md); the seat-reassignment ones are the distributors' wording. */
+export type NotificationEvent =
+  | 'seats_reassigned_automatically'
+  | 'manual_seat_reassignment_required'
+  | 'manual_seat_reassignment_reminder'
+  | 'manual_seat_reassignment_escalated'
+  | 'upgrade_completed'
+  | 'upgrade_failed';
 
 export interface UpgradeError {
   code: string;

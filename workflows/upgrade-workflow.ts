@@ -110,8 +110,8 @@ const notify = proxyActivities<UpgradeActivities>({
   retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
 });
 
-export const DEFAULT_SEAT_REMINDER_MS = 24 * 60 * 60 * 1000;
-export const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;
+const DEFAULT_SEAT_REMINDER_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;
 
 const isFinal = (status: UpgradeStatus) => FINAL_UPGRADE_STATUSES.includes(status);
 
