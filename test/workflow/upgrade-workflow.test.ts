@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { UpgradeRecordProgress } from '../../workflows/activity-contract';
 import { FAILURE_TYPES } from '../../workflows/failure-types';
@@ -397,6 +397,26 @@ describe('manual seat reassignment', () => {
     expect(run.state.seatReassignment).toMatchObject({ state: 'confirmed', remindersSent: 9, escalated: true });
     expect(run.state.currentDetails).toMatch(/^Completed/);
   });
+});
+
+test('a permanent failure after the conversion is not handled today: the run fails where it was, nothing records the failure', async () => {
+  const run = await runUpgrade({
+    overrides: () => ({
+      applySubscriptionChanges: async () => {
+        throw ApplicationFailure.nonRetryable('the vendor completed a partial upgrade without the new subscription id', FAILURE_TYPES.vendorResponseInvalid);
+      },
+    }),
+  });
+  expect(run.outcome.ok).toBe(false);
+  const error = (run.outcome as { error: unknown }).error as WorkflowFailedError;
+  expect(error.cause).toBeInstanceOf(ActivityFailure);
+  expect((error.cause as ActivityFailure).cause).toMatchObject({ type: FAILURE_TYPES.vendorResponseInvalid });
+  expect(run.stubs.callsOf('applySubscriptionChanges')).toHaveLength(1);
+  expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+  expect(notified(run.stubs)).toEqual([]);
+  // The record and the search attribute keep `applying`: the API's retry (failed upgrades only) refuses it today.
+  expect(run.stubs.recordWrites().at(-1)?.status).toBe('applying');
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['applying']);
 });
 
 test('cancellation is not handled today: the run ends cancelled where it waits, without releasing locks or recording an ending', async () => {
