@@ -72,14 +72,16 @@ async function runUpgrade(
   });
 }
 
-/** The failure the workflow ended with (its cause: the ApplicationFailure the workflow threw). */
-function failureOf(run: Run): ApplicationFailure {
+/** What the workflow failed with: the ApplicationFailure it threw, or what ended it unhandled. */
+function failureOf<T>(run: Run, kind: abstract new (...args: never[]) => T): T;
+function failureOf(run: Run): ApplicationFailure;
+function failureOf(run: Run, kind: abstract new (...args: never[]) => unknown = ApplicationFailure): unknown {
   expect(run.outcome.ok).toBe(false);
   const error = (run.outcome as { error: unknown }).error;
   expect(error).toBeInstanceOf(WorkflowFailedError);
   const cause = (error as WorkflowFailedError).cause;
-  expect(cause).toBeInstanceOf(ApplicationFailure);
-  return cause as ApplicationFailure;
+  expect(cause).toBeInstanceOf(kind);
+  return cause;
 }
 
 const statusesWritten = (writes: UpgradeRecordProgress[]) => writes.map((write) => write.status).filter((status, i, all) => status !== all[i - 1]);
@@ -407,10 +409,7 @@ test('a permanent failure after the conversion is not handled today: the run fai
       },
     }),
   });
-  expect(run.outcome.ok).toBe(false);
-  const error = (run.outcome as { error: unknown }).error as WorkflowFailedError;
-  expect(error.cause).toBeInstanceOf(ActivityFailure);
-  expect((error.cause as ActivityFailure).cause).toMatchObject({ type: FAILURE_TYPES.vendorResponseInvalid });
+  expect(failureOf(run, ActivityFailure).cause).toMatchObject({ type: FAILURE_TYPES.vendorResponseInvalid });
   expect(run.stubs.callsOf('applySubscriptionChanges')).toHaveLength(1);
   expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
   expect(notified(run.stubs)).toEqual([]);
@@ -429,9 +428,7 @@ test('cancellation is not handled today: the run ends cancelled where it waits, 
       },
     }),
   });
-  expect(run.outcome.ok).toBe(false);
-  const error = (run.outcome as { error: unknown }).error as WorkflowFailedError;
-  expect(error.cause).toBeInstanceOf(CancelledFailure);
+  failureOf(run, CancelledFailure);
   expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
   expect(run.stubs.callsOf('completeUpgrade')).toEqual([]);
   expect(notified(run.stubs)).toEqual(['manual_seat_reassignment_required']);
