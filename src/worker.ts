@@ -61,7 +61,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
 }
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   // We handle the signals ourselves so the database closes after the worker drained.
   Runtime.install({ shutdownSignals: [] });
   const running = await startWorkerProcess(config);
