@@ -20,5 +20,10 @@ export interface UpgradeActivityDeps {
    * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a
    * growing interval, so a conversion that takes 24 h costs a handful of history events, not thousands.
    */
-  vendorPolling: { initialIntervalMs: number; maxIntervalMs: number };
+  vendorPolling: {
+    initialIntervalMs: number;
+    maxIntervalMs: number;
+    /** How long Microsoft is given to show a transition whose answer was lost, or that vanished from its list (default 20 s). */
+    settlingDelayMs?: number;
+  };
 }

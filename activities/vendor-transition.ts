@@ -2,9 +2,23 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { loadAccount, loadSubscription } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import { vendorRequestIdFor } from '../src/temporal/upgrade-ids';
-import { VendorError, VendorThrottledError } from '../src/partner-center/errors';
+import {
+  VendorAuthError,
+  VendorBusinessRejectionError,
+  VendorError,
+  VendorNotFoundError,
+  VendorResponseInvalidError,
+  VendorThrottledError,
+  VendorUnavailableError,
+} from '../src/partner-center/errors';
 import type { Transition } from '../src/partner-center/partner-center-schemas';
-import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/partner-center/transition-progress';
+import {
+  findMatchingTransition,
+  type RequestedTransition,
+  summarizeTransition,
+  type TransitionProgress,
+  transitionsMatchingRequest,
+} from '../src/partner-center/transition-progress';
 import type { UpgradeActivities, VendorOutcome, VendorRecord } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
@@ -14,6 +28,17 @@ import { vendorFailure } from './vendor-failures';
 
 /** The vendor record as the activities know it: with the transition Partner Center answered. */
 type RecordedTransition = VendorRecord<Transition>;
+
+/**
+ * A request written before it is sent, so that whatever happens to its answer, every later attempt (and an operator's
+ * retry) knows a transition may exist and reuses its MS-RequestId instead of minting another.
+ */
+type SentRequest = Omit<RecordedTransition, 'transition' | 'outcome'> & { transition?: undefined; request: RequestedTransition };
+
+/** How far our clock and Microsoft's may disagree when a listed transition's start is compared with our send time. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+/** How long after a lost answer Microsoft is given to show the transition it may have started. */
+export const DEFAULT_SETTLING_DELAY_MS = 20_000;
 
 const capitalised = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
 
@@ -26,10 +51,35 @@ async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
   }
 }
 
+/**
+ * The outcome of a POST is unknown when no answer came (a time-out or a broken connection: no status) or when a 2xx
+ * answer could not be read. Microsoft's POST is asynchronous and may have started the transition either way.
+ */
+function answerWasLost(error: unknown): boolean {
+  if (error instanceof VendorResponseInvalidError) return true;
+  return error instanceof VendorUnavailableError && error.status === undefined;
+}
+
+/**
+ * An answer that says Microsoft started nothing (a business rejection, an unknown subscription, our credentials):
+ * the request is finished, and the next one gets a new MS-RequestId ("a new one once any answer came back",
+ * https://learn.microsoft.com/en-us/partner-center/developer/headers).
+ */
+function refusedWithoutStarting(error: unknown): boolean {
+  return error instanceof VendorBusinessRejectionError || error instanceof VendorNotFoundError || error instanceof VendorAuthError;
+}
+
+/** Raised when only a human can tell whether Microsoft converted: the workflow must not report "nothing changed". */
+export function vendorOutcomeUnknown(message: string, details: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ type: FAILURE_TYPES.vendorOutcomeUnknown, message, nonRetryable: true, details: [details] });
+}
+
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
-  async function vendorRecordOf(upgradeId: string): Promise<RecordedTransition | undefined> {
+  const settlingDelayMs = deps.vendorPolling.settlingDelayMs ?? DEFAULT_SETTLING_DELAY_MS;
+
+  async function vendorRecordOf(upgradeId: string): Promise<RecordedTransition | SentRequest | undefined> {
     const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
-    return (upgrade?.vendor ?? undefined) as RecordedTransition | undefined;
+    return (upgrade?.vendor ?? undefined) as RecordedTransition | SentRequest | undefined;
   }
 
   /** For plans frozen before they carried the tenant: the source's account's. */
@@ -40,54 +90,144 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
     return account.tenantId;
   }
 
+  /**
+   * A vendor call whose 401/403/404 gets one more try (the client dropped the cached token on 401, so the second try
+   * carries a fresh one) before the error stands.
+   */
+  async function withOneMoreTry<Result>(call: () => Promise<Result>): Promise<Result> {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof VendorAuthError || error instanceof VendorNotFoundError)) throw error;
+      deps.logger.warn({ err: error }, 'Partner Center answered %s; trying once more with a fresh token', error.status);
+      return call();
+    }
+  }
+
+  /** Records the transition as ours; `operationId` from the first answer that carries one. */
+  async function recordTransition(upgradeId: string, sent: SentRequest, transition: Transition, settledBy: 'answer' | 'listing'): Promise<RecordedTransition> {
+    const { request: _request, ...identity } = sent;
+    const record: RecordedTransition = {
+      ...identity,
+      transition,
+      ...(transition.operationId ? { operationId: transition.operationId } : {}),
+      settledBy,
+    };
+    await updateUpgradeRecord(deps, upgradeId, { set: { vendor: record } });
+    if (settledBy === 'listing')
+      deps.logger.warn(
+        { upgradeId, requestId: sent.requestId, operationId: transition.operationId },
+        'adopted the transition Partner Center shows for a request whose answer was lost',
+      );
+    return record;
+  }
+
+  /**
+   * Settles a request whose answer was lost against Microsoft: lists the source's transitions and adopts the one
+   * that matches (same target, quantity and type, started after the request was sent). Waits until the settling
+   * delay since the send has passed before concluding there is none. Two candidates cannot be told apart: a human
+   * decides. Returns undefined when Microsoft shows no such transition (the caller may then ask again, same id).
+   */
+  async function settleAgainstMicrosoft(upgradeId: string, sent: SentRequest): Promise<RecordedTransition | undefined> {
+    const sentAt = new Date(sent.requestedAt);
+    const candidatesNow = async () => {
+      let listed: Transition[];
+      try {
+        listed = await withOneMoreTry(() => deps.vendor.listTransitions(sent.customerTenantId, sent.vendorSubscriptionId, { correlationId: upgradeId }));
+      } catch (error) {
+        if (error instanceof VendorError && !error.retryable) {
+          throw vendorOutcomeUnknown(`could not list the transitions to settle MS-RequestId ${sent.requestId}: ${error.message}`, {
+            reason: 'unreadable',
+            requestId: sent.requestId,
+          });
+        }
+        throw vendorFailure(error);
+      }
+      return transitionsMatchingRequest(listed, sent.request, sentAt, CLOCK_SKEW_MS);
+    };
+    let candidates = await candidatesNow();
+    const waitLeft = sentAt.getTime() + settlingDelayMs - deps.clock().getTime();
+    if (candidates.length === 0 && waitLeft > 0) {
+      await Context.current().sleep(waitLeft);
+      candidates = await candidatesNow();
+    }
+    if (candidates.length > 1) {
+      throw vendorOutcomeUnknown(
+        `${candidates.length} transitions at Partner Center match MS-RequestId ${sent.requestId}; an operator must say which is ours`,
+        {
+          reason: 'ambiguous',
+          requestId: sent.requestId,
+          candidates: candidates.map((candidate) => candidate.operationId ?? candidate.id ?? null),
+        },
+      );
+    }
+    return candidates[0] && recordTransition(upgradeId, sent, candidates[0], 'listing');
+  }
+
   return {
     /**
      * Asks Partner Center for the transition, once per upgrade. A transition already recorded is returned as-is
-     * (re-runs and resets never create a second one); the request id is derived from the upgrade id, so even a
-     * crash between the vendor's answer and our write is absorbed by the vendor's MS-RequestId idempotency.
+     * (re-runs and resets never create a second one). The request is written before it is sent, under a request id
+     * derived from the upgrade id, and every retry of it (an activity retry, an operator's retry) sends that id. When
+     * its answer is lost (a time-out, a 2xx that does not parse), Microsoft is asked what it started before anything
+     * is sent again (docs/runbook.md, "Needs attention").
      * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
      * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
     async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<RecordedTransition> {
       const recorded = await vendorRecordOf(upgradeId);
-      const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
-      if (recorded && !retryingRejected) return recorded;
+      const retryingRejected = recorded?.transition !== undefined && recorded.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
+      if (recorded?.transition !== undefined && !retryingRejected) return recorded;
 
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
-      // No transition recorded means no earlier run got one from the vendor (a run only ends before recording it on a
-      // final rejection), so an operator retry may ask again under a fresh request id.
-      const attempt = recorded && !retryingRejected ? recorded.attempt : runAttempt;
-      const requestId = vendorRequestIdFor(upgradeId, attempt);
+      let sent: SentRequest;
+      if (recorded !== undefined && recorded.transition === undefined) {
+        // Sent before without a readable answer: Microsoft may have started it, whatever run or retry this is.
+        sent = recorded;
+        const adopted = await settleAgainstMicrosoft(upgradeId, sent);
+        if (adopted) return adopted;
+      } else {
+        sent = {
+          attempt: runAttempt,
+          requestId: vendorRequestIdFor(upgradeId, runAttempt),
+          customerTenantId: plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId)),
+          vendorSubscriptionId: plan.vendor.fromSubscriptionId,
+          requestedAt: deps.clock().toISOString(),
+          request: { toCatalogItemId: plan.vendor.toCatalogItemId, quantity: plan.vendor.quantity, transitionType: plan.vendor.transitionType },
+        };
+        await updateUpgradeRecord(deps, upgradeId, { set: { vendor: sent } });
+      }
       let transition: Transition;
       try {
-        transition = await deps.vendor.createTransition(
-          customerTenantId,
-          plan.vendor.fromSubscriptionId,
-          {
-            toCatalogItemId: plan.vendor.toCatalogItemId,
-            quantity: plan.vendor.quantity,
-            transitionType: plan.vendor.transitionType,
-            ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
-            termDuration: plan.vendor.termDuration,
-            billingCycle: capitalised(plan.vendor.billingCycle),
-            ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
-          },
-          { requestId, correlationId: upgradeId },
+        transition = await withOneMoreTry(() =>
+          deps.vendor.createTransition(
+            sent.customerTenantId,
+            sent.vendorSubscriptionId,
+            {
+              ...sent.request,
+              ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
+              termDuration: plan.vendor.termDuration,
+              billingCycle: capitalised(plan.vendor.billingCycle),
+              ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
+            },
+            { requestId: sent.requestId, correlationId: upgradeId },
+          ),
         );
       } catch (error) {
+        if (answerWasLost(error)) {
+          deps.logger.warn({ upgradeId, requestId: sent.requestId, err: error }, 'the answer to POST transitions was lost; settling against Partner Center');
+          const adopted = await settleAgainstMicrosoft(upgradeId, sent);
+          if (adopted) return adopted;
+          // Microsoft shows nothing after the settling delay: retried, under the same MS-RequestId.
+          throw ApplicationFailure.retryable(
+            `Partner Center shows no transition for MS-RequestId ${sent.requestId} after its answer was lost; asking again`,
+            FAILURE_TYPES.vendorUnavailable,
+          );
+        }
+        if (refusedWithoutStarting(error)) await updateUpgradeRecord(deps, upgradeId, { set: { vendor: recorded?.transition ? recorded : null } });
         throw vendorFailure(error);
       }
-      const record: RecordedTransition = {
-        attempt,
-        requestId,
-        customerTenantId,
-        vendorSubscriptionId: plan.vendor.fromSubscriptionId,
-        transition,
-        requestedAt: deps.clock().toISOString(),
-      };
-      await updateUpgradeRecord(deps, upgradeId, { set: { vendor: record } });
-      return record;
+      return recordTransition(upgradeId, sent, transition, 'answer');
     },
 
     /**
@@ -98,31 +238,69 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * `{ requestId, attempt }` only, and the record is read instead.
      */
     async awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome> {
-      const record = requested?.transition ? (requested as RecordedTransition) : await vendorRecordOf(upgradeId);
-      if (!record) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, FAILURE_TYPES.vendorTransitionMissing);
+      const found = requested?.transition ? (requested as RecordedTransition) : await vendorRecordOf(upgradeId);
+      if (!found?.transition) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, FAILURE_TYPES.vendorTransitionMissing);
+      const record: RecordedTransition = found;
       if (record.outcome) return record.outcome;
+      const operationId = record.operationId ?? record.transition.operationId;
+      const identity = { requestId: record.requestId, operationId: operationId ?? null };
       const context = Context.current();
       let interval = (context.info.heartbeatDetails as number | undefined) ?? deps.vendorPolling.initialIntervalMs;
+      let missingSince: number | undefined;
       for (;;) {
         let progress: TransitionProgress | undefined;
         let current: Transition | undefined;
+        let listed = false;
         try {
-          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { correlationId: upgradeId });
+          const transitions = await withOneMoreTry(() =>
+            deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, {
+              correlationId: upgradeId,
+              ...(operationId ? { operationId } : {}),
+            }),
+          );
+          listed = true;
           current = findMatchingTransition(transitions, record.transition);
           progress = current && summarizeTransition(current);
         } catch (error) {
-          if (!(error instanceof VendorError) || !error.retryable) throw vendorFailure(error);
+          if (error instanceof VendorError && !error.retryable) {
+            // 401/403/404 twice, or an unreadable list: Microsoft may well have converted; only a human can tell.
+            throw vendorOutcomeUnknown(`could not follow the transition: ${error.message}`, { reason: 'unreadable', ...identity });
+          }
+          if (!(error instanceof VendorError)) throw error;
           // Transient or throttled while polling: wait (at least Retry-After) and poll again.
           if (error instanceof VendorThrottledError && error.retryAfterMs) interval = Math.max(interval, error.retryAfterMs);
         }
+        if (listed && current === undefined) {
+          missingSince ??= deps.clock().getTime();
+          if (deps.clock().getTime() - missingSince >= settlingDelayMs) {
+            throw vendorOutcomeUnknown('Partner Center no longer lists the transition it started', { reason: 'missing', ...identity });
+          }
+        } else if (current !== undefined) {
+          missingSince = undefined;
+        }
+        if (progress?.conversion === 'unrecognised') {
+          throw vendorOutcomeUnknown(`Partner Center reports the conversion as "${progress.unrecognisedStatus ?? ''}", a status it does not document`, {
+            reason: 'unrecognised_status',
+            status: progress.unrecognisedStatus ?? null,
+            ...identity,
+          });
+        }
         if (progress?.finished && current) {
+          if (progress.conversion === 'completed' && current.quantity !== record.transition.quantity) {
+            throw vendorOutcomeUnknown(`Partner Center converted ${current.quantity} seats, not the ${record.transition.quantity} requested`, {
+              reason: 'quantity_mismatch',
+              requestedQuantity: record.transition.quantity,
+              convertedQuantity: current.quantity,
+              ...identity,
+            });
+          }
+          const toSubscriptionId = current.toSubscriptionId ?? record.transition.toSubscriptionId;
           const outcome: VendorOutcome = {
             conversion: progress.conversion === 'completed' ? 'completed' : 'failed',
-            licenseReassignment: progress.licenseReassignment,
+            // An undocumented status for the licence move: the conversion is done, so we move the licences ourselves.
+            licenseReassignment: progress.licenseReassignment === 'unrecognised' ? 'failed' : progress.licenseReassignment,
             errors: progress.errors.map((e) => ({ code: String(e.code ?? ''), description: e.description ?? '' })),
-            ...((current.toSubscriptionId ?? record.transition.toSubscriptionId)
-              ? { toSubscriptionId: (current.toSubscriptionId ?? record.transition.toSubscriptionId)! }
-              : {}),
+            ...(toSubscriptionId ? { toSubscriptionId } : {}),
             completedAt: deps.clock().toISOString(),
           };
           await updateUpgradeRecord(deps, upgradeId, { set: { 'vendor.outcome': outcome } });

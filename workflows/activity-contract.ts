@@ -42,6 +42,10 @@ export interface VendorRecord<Transition = unknown> {
   vendorSubscriptionId: string;
   transition: Transition;
   requestedAt: string;
+  /** Microsoft's operation id, from the first answer that carried one. */
+  operationId?: string;
+  /** `listing`: the POST's answer was lost and the transition was adopted from Microsoft's list (records before: none). */
+  settledBy?: 'answer' | 'listing';
   outcome?: VendorOutcome;
 }
 

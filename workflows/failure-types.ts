@@ -24,6 +24,11 @@ export const FAILURE_TYPES = {
   upgradeDataInconsistent: 'UpgradeDataInconsistent',
   /** A step after validation found no frozen plan. */
   upgradePlanMissing: 'UpgradePlanMissing',
+  /**
+   * Whether Microsoft converted cannot be told automatically (a lost answer that listing could not settle, a
+   * transition that cannot be read or reports an undocumented status or another quantity): never "nothing changed".
+   */
+  vendorOutcomeUnknown: 'VendorOutcomeUnknown',
   /** Following a transition that was never recorded. */
   vendorTransitionMissing: 'VendorTransitionMissing',
   /** The account's webhook refused or missed a notification: retried, then kept in the outbox. */
@@ -42,7 +47,8 @@ export const NON_RETRYABLE_VENDOR_REQUEST_FAILURES: readonly FailureType[] = [
   FAILURE_TYPES.vendorResponseInvalid,
   FAILURE_TYPES.upgradeDataInconsistent,
   FAILURE_TYPES.upgradePlanMissing,
+  FAILURE_TYPES.vendorOutcomeUnknown,
 ];
 
 /** Following the transition: only a transition that was never recorded is final; vendor errors while polling are not. */
-export const NON_RETRYABLE_VENDOR_FOLLOW_FAILURES: readonly FailureType[] = [FAILURE_TYPES.vendorTransitionMissing];
+export const NON_RETRYABLE_VENDOR_FOLLOW_FAILURES: readonly FailureType[] = [FAILURE_TYPES.vendorTransitionMissing, FAILURE_TYPES.vendorOutcomeUnknown];

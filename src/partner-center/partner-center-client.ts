@@ -79,7 +79,8 @@ export interface PartnerCenterClient {
     ids?: CallIds,
   ): Promise<TransitionEligibility[]>;
   createTransition(customerTenantId: string, subscriptionId: string, request: CreateTransitionRequest, ids: CreateTransitionIds): Promise<Transition>;
-  listTransitions(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<Transition[]>;
+  /** `operationId`: only the transition of that operation (as the POST answered it). */
+  listTransitions(customerTenantId: string, subscriptionId: string, ids?: CallIds & { operationId?: string }): Promise<Transition[]>;
   getSubscription(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<VendorSubscription>;
   listSubscriptions(customerTenantId: string, ids?: CallIds): Promise<VendorSubscription[]>;
   getServicesDefinition(ids?: CallIds): Promise<ServiceProduct[]>;
@@ -239,7 +240,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       return partnerCenterCall({
         operation: 'listTransitions',
         method: 'GET',
-        path: `${subscriptionPath(customerTenantId, subscriptionId)}/transitions`,
+        path: `${subscriptionPath(customerTenantId, subscriptionId)}/transitions${ids.operationId ? `?operationId=${encodeURIComponent(ids.operationId)}` : ''}`,
         responseSchema: transitionListSchema,
         correlationId: ids.correlationId,
       });

@@ -72,17 +72,30 @@ const errorList = z
   .nullish()
   .transform((errors) => errors ?? []);
 
+/** A status Microsoft does not document (only Started, Completed and Failed are): read as neither success nor failure. */
+export const UNRECOGNISED_EVENT_STATUS = 'Unrecognised';
+const knownEventStatus = tolerantEnum(['Started', 'Completed', 'Failed'], { InProgress: 'Started' });
+
 export const transitionEventSchema = caseInsensitiveObject({
   name: tolerantEnum(['Conversion', 'LicenseReassignment'], { SeatReassignment: 'LicenseReassignment' }),
-  status: tolerantEnum(['Started', 'Completed', 'Failed'], { InProgress: 'Started' }),
+  status: z.string(),
   timestamp: z.string(),
   errors: errorList,
+}).transform((event) => {
+  // Kept rather than rejected: one odd event must not make the whole transition list unreadable. Microsoft documents
+  // only Started, Completed and Failed; anything else is read as neither success nor failure, its spelling kept.
+  const known = knownEventStatus.safeParse(event.status);
+  return known.success
+    ? { ...event, status: known.data, rawStatus: undefined }
+    : { ...event, status: UNRECOGNISED_EVENT_STATUS as typeof UNRECOGNISED_EVENT_STATUS, rawStatus: event.status.trim() };
 });
 export type TransitionEvent = z.infer<typeof transitionEventSchema>;
 
 export const transitionSchema = caseInsensitiveObject({
   /** Not in Microsoft's documented resource; the simulator sends it. Matching never requires it. */
   id: nullableString,
+  /** Microsoft's id of the asynchronous operation, in the POST's answer (follow with `GET …/transitions?operationId=`). */
+  operationId: nullableString,
   fromCatalogItemId: nullableString,
   fromSubscriptionId: nullableString,
   toCatalogItemId: z.string(),

@@ -3,9 +3,10 @@
  * (PARTNER-CENTER.md §1.3–1.4, §6), so the workflow polls `listTransitions` and asks these helpers
  * where its transition stands.
  */
-import type { Transition, TransitionError, TransitionEvent } from './partner-center-schemas';
+import { type Transition, type TransitionError, type TransitionEvent, UNRECOGNISED_EVENT_STATUS } from './partner-center-schemas';
 
-export type PhaseState = 'pending' | 'completed' | 'failed';
+/** `unrecognised`: Microsoft reported a status it does not document; neither success nor "nothing happened". */
+export type PhaseState = 'pending' | 'completed' | 'failed' | 'unrecognised';
 
 export interface TransitionProgress {
   conversion: PhaseState;
@@ -15,6 +16,8 @@ export interface TransitionProgress {
   finished: boolean;
   /** Errors of the failed events, in order. */
   errors: TransitionError[];
+  /** The undocumented status, as Microsoft spelled it, when a phase is `unrecognised`. */
+  unrecognisedStatus?: string;
 }
 
 function latestEvent(events: readonly TransitionEvent[], name: TransitionEvent['name']) {
@@ -23,6 +26,7 @@ function latestEvent(events: readonly TransitionEvent[], name: TransitionEvent['
 
 function phaseState(event: TransitionEvent | undefined): PhaseState {
   if (event === undefined || event.status === 'Started') return 'pending';
+  if (event.status === UNRECOGNISED_EVENT_STATUS) return 'unrecognised';
   return event.status === 'Completed' ? 'completed' : 'failed';
 }
 
@@ -32,7 +36,8 @@ export function summarizeTransition(transition: Transition): TransitionProgress 
     transition.transitionType === 'transition_with_license_transfer' ? phaseState(latestEvent(transition.events, 'LicenseReassignment')) : 'not_requested';
   const finished = conversion === 'failed' || (conversion === 'completed' && licenseReassignment !== 'pending');
   const errors = transition.events.filter((event) => event.status === 'Failed').flatMap((event) => event.errors);
-  return { conversion, licenseReassignment, finished, errors };
+  const unrecognised = transition.events.find((event) => event.status === UNRECOGNISED_EVENT_STATUS);
+  return { conversion, licenseReassignment, finished, errors, ...(unrecognised ? { unrecognisedStatus: unrecognised.rawStatus ?? '' } : {}) };
 }
 
 function firstConversionTimestamp(transition: Transition): number | undefined {
@@ -47,6 +52,11 @@ function firstConversionTimestamp(transition: Transition): number | undefined {
  * when both carry one, decides alone.
  */
 export function findMatchingTransition(transitions: readonly Transition[], created: Transition): Transition | undefined {
+  // Microsoft's operation id names the transition; its quantity may differ from what was asked (the caller checks).
+  if (created.operationId !== undefined) {
+    const byOperation = transitions.find((candidate) => candidate.operationId === created.operationId);
+    if (byOperation !== undefined) return byOperation;
+  }
   if (created.id !== undefined) {
     const byId = transitions.find((candidate) => candidate.id === created.id);
     if (byId !== undefined) return byId;
@@ -59,4 +69,35 @@ export function findMatchingTransition(transitions: readonly Transition[], creat
       candidate.transitionType === created.transitionType &&
       (createdStartedAt === undefined || firstConversionTimestamp(candidate) === createdStartedAt),
   );
+}
+
+/** What we asked Partner Center for: the fields a listed transition must repeat to be ours. */
+export interface RequestedTransition {
+  toCatalogItemId: string;
+  quantity: number;
+  transitionType: Transition['transitionType'];
+}
+
+/**
+ * The transitions in a `listTransitions` result that may be the one a request of ours started when its answer was
+ * lost (a time-out, a body that did not parse): same target, quantity and type, and started no earlier than the
+ * request was sent (less `clockSkewMs`, the clocks being ours and Microsoft's). Microsoft's list does not echo the
+ * MS-RequestId, so the time window stands in for it; more than one candidate cannot be told apart automatically.
+ */
+export function transitionsMatchingRequest(
+  transitions: readonly Transition[],
+  requested: RequestedTransition,
+  sentAt: Date,
+  clockSkewMs: number,
+): Transition[] {
+  const earliest = sentAt.getTime() - clockSkewMs;
+  return transitions.filter((candidate) => {
+    const startedAt = firstConversionTimestamp(candidate);
+    return (
+      candidate.toCatalogItemId.toLowerCase() === requested.toCatalogItemId.toLowerCase() &&
+      candidate.quantity === requested.quantity &&
+      candidate.transitionType === requested.transitionType &&
+      (startedAt === undefined || startedAt >= earliest)
+    );
+  });
 }

@@ -42,6 +42,19 @@ const faultShape = {
   /** Share of 2xx vendor responses replaced by a body that breaks the contract. */
   malformedResponseRate: rate,
   /**
+   * Outcomes the client cannot read (docs/runbook.md, "Needs attention"). `brokenTransitionAnswer`: the POST starts
+   * the transition, then answers 200 with a body that is not JSON.
+   */
+  brokenTransitionAnswer: z.boolean(),
+  /** The POST starts the transition, then holds its answer this long (longer than the client's time-out). */
+  transitionAnswerDelayMs: nonNegativeInt,
+  /** The next `times` reads of a source's transitions (GET …/transitions) answer this status, then reads work again. */
+  transitionReadErrors: z.object({ status: z.union([z.literal(401), z.literal(403), z.literal(404)]), times: nonNegativeInt }).nullable(),
+  /** A Conversion that ends successfully is reported with this status (not one Microsoft documents); it did convert. */
+  unrecognisedConversionStatus: z.string().min(1).nullable(),
+  /** A conversion moves this many seats fewer than requested, and the transition reports the quantity it moved. */
+  convertedQuantityShortBy: nonNegativeInt,
+  /**
    * How transitions are spelled: `rest` (canonical), `docSample` (the 2021 samples: `Events`,
    * `FromCatalogItemId`, `"Started "`, list key `transition`), `sdk` (SeatReassignment, InProgress).
    */
@@ -66,6 +79,11 @@ export const DEFAULT_FAULTS: FaultSettings = {
   conflictingServices: false,
   forbidden: false,
   malformedResponseRate: 0,
+  brokenTransitionAnswer: false,
+  transitionAnswerDelayMs: 0,
+  transitionReadErrors: null,
+  unrecognisedConversionStatus: null,
+  convertedQuantityShortBy: 0,
   responseDialect: 'rest',
 };
 

@@ -92,6 +92,8 @@ export interface SimulatedEventError {
 export interface SimulatedEvent {
   name: EventName;
   status: EventStatus;
+  /** What the wire shows instead of `status` (the fault `unrecognisedConversionStatus`). */
+  reportedStatus?: string;
   timestamp: string;
   errors: SimulatedEventError[];
 }
@@ -100,6 +102,8 @@ export type TransitionType = 'transition_only' | 'transition_with_license_transf
 
 export interface SimulatedTransition {
   id: string;
+  /** Microsoft's operation id, returned by the POST and accepted as a filter by GET …/transitions. */
+  operationId: string;
   customerTenantId: string;
   requestId: string;
   fromSubscriptionId: string;
@@ -115,7 +119,7 @@ export interface SimulatedTransition {
   promotionId: string | undefined;
   events: SimulatedEvent[];
   /** Outcomes drawn at POST time so a run is reproducible whatever order reads arrive in. */
-  conversionOutcome: { at: number; fails: boolean };
+  conversionOutcome: { at: number; fails: boolean; reportAs?: string; seatsShort: number };
   licenseReassignmentOutcome: { at: number; fails: boolean } | undefined;
   finished: boolean;
 }
@@ -129,6 +133,8 @@ export interface SimulatorCounters {
   assignLicenseCalls: number;
   throttledResponses: number;
   injected5xxResponses: number;
+  /** Per customer tenant: reads of transitions answered with the injected `transitionReadErrors` status. */
+  transitionReadErrorsServed: Record<string, number>;
 }
 
 export function emptyCounters(): SimulatorCounters {
@@ -141,6 +147,7 @@ export function emptyCounters(): SimulatorCounters {
     assignLicenseCalls: 0,
     throttledResponses: 0,
     injected5xxResponses: 0,
+    transitionReadErrorsServed: {},
   };
 }
 

@@ -151,6 +151,7 @@ export class TransitionEngine {
     const kind = destinationId !== undefined ? 'to_existing' : request.quantity === source.quantity ? 'full_to_new' : 'partial_to_new';
     const transition: SimulatedTransition = {
       id: randomUUID(),
+      operationId: randomUUID(),
       customerTenantId: source.customerTenantId,
       requestId,
       fromSubscriptionId: source.id,
@@ -167,6 +168,8 @@ export class TransitionEngine {
       conversionOutcome: {
         at: conversionAt,
         fails: faults.failTransitionsForSubscriptions.some((id) => idKey(id) === idKey(source.id)) || this.draw(faults.transitionFailureRate),
+        ...(faults.unrecognisedConversionStatus === null ? {} : { reportAs: faults.unrecognisedConversionStatus }),
+        seatsShort: Math.min(faults.convertedQuantityShortBy, request.quantity - 1),
       },
       licenseReassignmentOutcome:
         request.transitionType === 'transition_with_license_transfer'
@@ -211,6 +214,8 @@ export class TransitionEngine {
         return;
       }
       this.addEvent(transition, 'Conversion', 'Completed', transition.conversionOutcome.at);
+      const reportAs = transition.conversionOutcome.reportAs;
+      if (reportAs !== undefined) transition.events.at(-1)!.reportedStatus = reportAs;
       if (transition.licenseReassignmentOutcome === undefined) {
         transition.finished = true;
         return;
@@ -239,11 +244,14 @@ export class TransitionEngine {
       };
     }
     const today = new Date(now).toISOString();
+    // The fault `convertedQuantityShortBy`: fewer seats move than were asked for, and the transition says so.
+    transition.quantity -= transition.conversionOutcome.seatsShort;
     switch (transition.kind) {
       case 'full_to_new':
         // Converted in place: same id, term and end date; the new offer starts today (R7).
         source.offerId = transition.toCatalogItemId;
         source.effectiveStartDate = today;
+        source.quantity = transition.quantity;
         return undefined;
       case 'partial_to_new':
         source.quantity -= transition.quantity;

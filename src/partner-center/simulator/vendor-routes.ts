@@ -20,12 +20,17 @@ import type { FaultSettings } from './faults';
 import { graphError, ORDER_ERROR, partnerCenterError, SimulatedHttpError } from './http-errors';
 import { assignLicense, subscribedSkus } from './licensing';
 import type { SimulatorContext } from './simulator-context';
+import { idKey } from './state';
 import { collection, productToWire, subscriptionToWire, transitionListToWire, transitionToWire, userToWire } from './wire';
 
 type ErrorStyle = 'partnerCenter' | 'graph';
 interface RouteResult {
   status?: number;
   body: unknown;
+  /** Sent as is instead of `body` (a 2xx that is not JSON). */
+  rawBody?: string;
+  /** Held this long after the work is done, before answering. */
+  answerDelayMs?: number;
 }
 type RouteHandler = (request: Request, faults: FaultSettings) => RouteResult;
 
@@ -81,6 +86,14 @@ export function vendorRoutes(context: SimulatorContext): Router {
 
     context.engine.settleDue();
     const result = handler(request, faults);
+    if (result.answerDelayMs !== undefined && result.answerDelayMs > 0) await sleep(result.answerDelayMs);
+    if (result.rawBody !== undefined) {
+      response
+        .status(result.status ?? 200)
+        .type('application/json')
+        .send(result.rawBody);
+      return;
+    }
     const malformed = faults.malformedResponseRate > 0 && context.random() < faults.malformedResponseRate;
     response.status(result.status ?? 200).json(malformed ? MALFORMED_BODY : result.body);
   };
@@ -106,6 +119,17 @@ export function vendorRoutes(context: SimulatorContext): Router {
   };
 
   const subscriptionPath = '/v1/customers/:customerTenantId/subscriptions/:subscriptionId';
+
+  /** The fault `transitionReadErrors`: the next reads of a tenant's transitions fail with the configured status. */
+  const failTransitionReadIfInjected = (customerTenantId: string, faults: FaultSettings) => {
+    const injected = faults.transitionReadErrors;
+    const served = context.state.counters.transitionReadErrorsServed;
+    const key = idKey(customerTenantId);
+    if (injected === null || (served[key] ?? 0) >= injected.times) return;
+    served[key] = (served[key] ?? 0) + 1;
+    const code = injected.status === 404 ? 'NotFound' : injected.status === 401 ? 'Unauthorized' : 'Forbidden';
+    throw partnerCenterError(injected.status, code, `Reading transitions failed (simulated ${injected.status}).`);
+  };
 
   router.get(
     '/v1/customers/:customerTenantId/subscriptions',
@@ -140,7 +164,13 @@ export function vendorRoutes(context: SimulatorContext): Router {
       // Partner Center generates a request id when the caller sends none (so no idempotency then).
       const requestId = request.get('MS-RequestId') ?? randomUUID();
       const transition = context.engine.create(customerTenantId, param(request, 'subscriptionId'), requestId, request.body);
-      return { body: transitionToWire(transition, faults.responseDialect) };
+      const body = transitionToWire(transition, faults.responseDialect);
+      // The transition is started either way; only its answer is lost (cut short, or later than the caller waits).
+      return {
+        body,
+        ...(faults.brokenTransitionAnswer ? { rawBody: JSON.stringify(body).slice(0, 40) } : {}),
+        answerDelayMs: faults.transitionAnswerDelayMs,
+      };
     }),
   );
 
@@ -148,9 +178,12 @@ export function vendorRoutes(context: SimulatorContext): Router {
     `${subscriptionPath}/transitions`,
     vendorRoute('partnerCenter', (request, faults) => {
       const subscription = requireSubscription(request);
-      return {
-        body: transitionListToWire(context.engine.transitionsOf(subscription.customerTenantId, subscription.id), faults.responseDialect),
-      };
+      failTransitionReadIfInjected(subscription.customerTenantId, faults);
+      const operationId = typeof request.query.operationId === 'string' ? request.query.operationId : undefined;
+      const transitions = context.engine
+        .transitionsOf(subscription.customerTenantId, subscription.id)
+        .filter((transition) => operationId === undefined || idKey(transition.operationId) === idKey(operationId));
+      return { body: transitionListToWire(transitions, faults.responseDialect) };
     }),
   );
 

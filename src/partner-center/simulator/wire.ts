@@ -16,7 +16,7 @@ function eventToWire(event: SimulatedEvent, dialect: ResponseDialect) {
   return {
     name: sdk && event.name === 'LicenseReassignment' ? 'SeatReassignment' : event.name,
     // The 2021 sample wrote "Started " with a trailing space.
-    status: event.status === 'Started' ? (sdk ? 'InProgress' : dialect === 'docSample' ? 'Started ' : 'Started') : event.status,
+    status: event.reportedStatus ?? (event.status === 'Started' ? (sdk ? 'InProgress' : dialect === 'docSample' ? 'Started ' : 'Started') : event.status),
     timestamp: event.timestamp,
     errors: event.errors,
     attributes: { objectType: 'TransitionEvent' },
@@ -27,6 +27,7 @@ export function transitionToWire(transition: SimulatedTransition, dialect: Respo
   const pascalCase = dialect === 'docSample';
   return {
     id: transition.id,
+    operationId: transition.operationId,
     [pascalCase ? 'FromCatalogItemId' : 'fromCatalogItemId']: transition.fromCatalogItemId,
     fromSubscriptionId: transition.fromSubscriptionId,
     [pascalCase ? 'ToCatalogItemId' : 'toCatalogItemId']: transition.toCatalogItemId,

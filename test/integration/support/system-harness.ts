@@ -75,7 +75,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
     logger,
     policy: POLICY_PROFILES.microsoft,
     webhooks: { signingSecret: 'test-signing-secret-0123', timeoutMs: 2_000 },
-    vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500 },
+    vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500, settlingDelayMs: 500 },
   };
   const makeWorker = () => createUpgradeWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundle });
   let worker = await makeWorker();

@@ -9,7 +9,7 @@ import {
   summarizeTransition,
   VendorResponseInvalidError,
 } from '../../../src/partner-center';
-import { errorOf, eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
+import { eventually, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 /** A client whose fetch answers every call with `body`. */
 function clientAnswering(body: unknown) {
@@ -76,18 +76,16 @@ describe('tolerant parsing', () => {
     });
   });
 
-  it('rejects an unknown event status as a contract break', async () => {
+  it('reads an undocumented event status as unrecognised, neither success nor failure, keeping its spelling', async () => {
     const client = clientAnswering({
       toCatalogItemId: 'X',
       quantity: 1,
       transitionType: 'transition_only',
       events: [{ name: 'Conversion', status: 'Exploded', timestamp: 't' }],
     });
-    const error = await errorOf(
-      client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: 'r' }),
-    );
-    expect(error).toBeInstanceOf(VendorResponseInvalidError);
-    expect((error as VendorResponseInvalidError).issues).toMatch(/events\.0\.status/);
+    const transition = await client.createTransition('c', 's', { toCatalogItemId: 'X', quantity: 1, transitionType: 'transition_only' }, { requestId: 'r' });
+    expect(transition.events[0]).toMatchObject({ status: 'Unrecognised', rawStatus: 'Exploded' });
+    expect(summarizeTransition(transition)).toMatchObject({ conversion: 'unrecognised', finished: false, unrecognisedStatus: 'Exploded' });
   });
 
   it('rejects a non-JSON body', async () => {

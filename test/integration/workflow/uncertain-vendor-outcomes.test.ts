@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
+import type { FaultOverrides } from '../../../src/partner-center/simulator';
+import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
+import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+
+/**
+ * Outcomes of the vendor steps that the client cannot read (docs/runbook.md, "Needs attention"): each fault is set for
+ * one customer tenant at the simulator, and the simulator's counters show that no second transition was ever started.
+ */
+let system: SystemHarness;
+
+beforeAll(async () => {
+  system = await startSystemHarness('uncertain');
+}, 120_000);
+
+afterAll(async () => {
+  await system?.close();
+});
+
+interface Counters {
+  postTransitionCalls: number;
+  transitionsCreatedBySubscription: Record<string, number>;
+  transitionsCreatedByRequestId: Record<string, number>;
+  transitionReadErrorsServed: Record<string, number>;
+}
+
+async function counters(): Promise<Counters> {
+  return (await fetch(`${system.simulatorUrl}/admin/counters`)).json() as Promise<Counters>;
+}
+
+async function setTenantFaults(tenantId: string, faults: FaultOverrides): Promise<void> {
+  const response = await fetch(`${system.simulatorUrl}/admin/faults/tenants/${encodeURIComponent(tenantId)}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
+  expect(response.status).toBe(200);
+}
+
+/** A partial upgrade (3 of 5 seats to a new subscription): the case where a second transition would move seats twice. */
+async function startPartialUpgradeUnder(faults: FaultOverrides) {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 5 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  await setTenantFaults(account.tenantId, faults);
+  const response = await system.api(
+    'POST',
+    '/v1/upgrades',
+    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 3, destination: { type: 'new' } },
+    { 'idempotency-key': randomUUID() },
+  );
+  expect(response.status).toBe(202);
+  return { account, source, upgradeId: response.body.upgradeId as string };
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    value = await read();
+  }
+  return value;
+}
+
+/** A partial upgrade to a new subscription waits for the manual seat reassignment to be confirmed. */
+async function confirmSeatsAndWait(upgradeId: string) {
+  const waiting = await eventually(
+    () => system.db.models.upgrades.findById(upgradeId).lean(),
+    (upgrade) => upgrade?.status === 'awaiting_manual_seat_reassignment',
+  );
+  expect(waiting).toMatchObject({ status: 'awaiting_manual_seat_reassignment' });
+  expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
+  return system.waitForUpgrade(upgradeId);
+}
+
+async function expectCompletedWithOneTransition(upgradeId: string, vendorSubscriptionId: string) {
+  const upgrade = await confirmSeatsAndWait(upgradeId);
+  expect(upgrade.status).toBe('completed');
+  expect((await counters()).transitionsCreatedBySubscription[vendorSubscriptionId]).toBe(1);
+  return upgrade;
+}
+
+test('a 2xx whose body does not parse: the transition Microsoft started is adopted from its list, not requested again', async () => {
+  const { source, upgradeId } = await startPartialUpgradeUnder({ brokenTransitionAnswer: true });
+  const upgrade = await expectCompletedWithOneTransition(upgradeId, source.externalId);
+  expect(upgrade.vendor).toMatchObject({ settledBy: 'listing' });
+  expect(upgrade.vendor.transition).toMatchObject({ quantity: 3, toCatalogItemId: expect.any(String) });
+  expect(upgrade.vendor.operationId).toEqual(expect.any(String));
+});
+
+test('a POST that succeeds at Microsoft but times out for us: adopted after settling, under the request id written before the call', async () => {
+  const { source, upgradeId } = await startPartialUpgradeUnder({ transitionAnswerDelayMs: 6_000 });
+  const upgrade = await expectCompletedWithOneTransition(upgradeId, source.externalId);
+  expect(upgrade.vendor).toMatchObject({ settledBy: 'listing', requestId: expect.any(String) });
+  expect((await counters()).transitionsCreatedByRequestId[upgrade.vendor.requestId]).toBe(1);
+}, 60_000);
+
+test.each([404, 401] as const)('a %i while following gets one more try (a fresh token) and the upgrade completes', async (status) => {
+  const { account, source, upgradeId } = await startPartialUpgradeUnder({ transitionReadErrors: { status, times: 1 } });
+  const upgrade = await expectCompletedWithOneTransition(upgradeId, source.externalId);
+  expect(upgrade.vendor).toMatchObject({ settledBy: 'answer' });
+  expect((await counters()).transitionReadErrorsServed[account.tenantId.toLowerCase()]).toBe(1);
+});
