@@ -9,3 +9,5 @@ export * from './proration-preview';
 export * from './eligibility';
 export * from './upgrade-plan';
 export * from './demo-catalog';
+export * from './billing-cycle';
+export * from './subscription-on-date';
