@@ -7,6 +7,7 @@ import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
 import { createVendorClient } from './partner-center-factory';
+import { systemClock } from './clock';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -38,7 +39,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
     deps: {
       models: database.models,
       vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger),
-      clock: () => new Date(),
+      clock: systemClock,
       logger,
       policy: policyByName(config.ELIGIBILITY_POLICY),
       webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },

@@ -1,5 +1,6 @@
 import { toAccount, toSubscription } from '../db/mappers';
 import { lockHoldersInAccount, lockHoldersOf } from '../db/subscription-locks';
+import { accountsOf, subscriptionsOnDate } from '../db/subscriptions-on-date';
 import type { AccountDocument, Models, SubscriptionDocument } from '../db/models';
 import { policyByName, type Account, type Catalog, type EligibilityPolicy, type Subscription, type UpgradeRequest } from '../domain';
 import type { Caller } from './auth';
@@ -36,6 +37,8 @@ export async function loadSourceContext(
   source: Subscription;
   sourceAccount: Account;
   accountDocs: LeanSubscription[];
+  /** The account's subscriptions as they stand today, the source among them. */
+  accountSubscriptions: Subscription[];
   /** Upgrade holding each of the account's locked subscriptions. */
   lockedBy: Map<string, string>;
   catalog: Catalog;
@@ -49,14 +52,20 @@ export async function loadSourceContext(
     deps.catalog.get(),
   ]);
   if (!accountDoc) throw notFound(`Subscription ${sourceSubscriptionId}`); // an orphan is as good as missing
-  return {
-    lockedBy: await lockHoldersInAccount(models, sourceDoc.accountId),
-    sourceDoc,
-    source: toSubscription(sourceDoc),
-    sourceAccount: toAccount(accountDoc as AccountDocument & { _id: unknown }),
-    accountDocs,
+  const sourceAccount = toAccount(accountDoc as AccountDocument & { _id: unknown });
+  const lockedBy = await lockHoldersInAccount(models, sourceDoc.accountId);
+  // Every rule and price below reads the subscriptions as they stand on the API's clock (renewed, expired, the cycle
+  // that holds today), never the cycle that was stored.
+  const accountSubscriptions = await subscriptionsOnDate(models, accountDocs, {
+    now: deps.clock(),
     catalog,
-  };
+    accountsById: new Map([[sourceAccount.id, sourceAccount]]),
+    lockedBy,
+  });
+  const source =
+    accountSubscriptions.find((subscription) => subscription.id === sourceSubscriptionId) ??
+    (await subscriptionsOnDate(models, [sourceDoc], { now: deps.clock(), catalog, accountsById: new Map([[sourceAccount.id, sourceAccount]]), lockedBy }))[0]!;
+  return { lockedBy, sourceDoc, source, sourceAccount, accountDocs, accountSubscriptions, catalog };
 }
 
 export async function loadUpgradeContext(deps: ResolvedDeps, caller: Caller, request: UpgradeRequest, ownUpgradeId?: string): Promise<UpgradeContext> {
@@ -80,13 +89,28 @@ export async function loadUpgradeContext(deps: ResolvedDeps, caller: Caller, req
     source: base.source,
     sourceLockedBy: lockedBy.get(String(base.sourceDoc._id)) ?? null,
     sourceAccount: base.sourceAccount,
-    destination: destinationDoc ? toSubscription(destinationDoc) : undefined,
+    destination: destinationDoc ? await destinationOnDate(deps, base, destinationDoc, lockedBy) : undefined,
     destinationLockedBy: destinationDoc ? (lockedBy.get(String(destinationDoc._id)) ?? null) : null,
-    accountSubscriptions: base.accountDocs.map((doc) => toSubscription(doc)),
+    accountSubscriptions: base.accountSubscriptions,
     catalog: base.catalog,
     policy: policyByName(deps.config.ELIGIBILITY_POLICY),
     busySubscriptionIds,
   };
+}
+
+/** The destination as it stands today: from the account's, or (in another account) projected on its own. */
+async function destinationOnDate(
+  deps: ResolvedDeps,
+  base: Awaited<ReturnType<typeof loadSourceContext>>,
+  destinationDoc: LeanSubscription,
+  lockedBy: ReadonlyMap<string, string>,
+): Promise<Subscription> {
+  const id = String(destinationDoc._id);
+  const inAccount = base.accountSubscriptions.find((subscription) => subscription.id === id);
+  if (inAccount) return inAccount;
+  const accountsById = await accountsOf(deps.models, [destinationDoc]);
+  const [destination] = await subscriptionsOnDate(deps.models, [destinationDoc], { now: deps.clock(), catalog: base.catalog, accountsById, lockedBy });
+  return destination ?? toSubscription(destinationDoc);
 }
 
 export type { Models };

@@ -171,3 +171,30 @@ export function cyclesAfter(subject: CycleSubject, date: IsoDate, afterDate: Iso
   }
   return cycles;
 }
+
+export interface CycleHintProblem {
+  field: 'chargeStart' | 'chargeEnd';
+  message: string;
+}
+
+/**
+ * An imported charge cycle is a hint checked against the cycles derived from the term and the anchor: it must be one
+ * of them, whole. Both or neither: a lone end or start cannot be checked.
+ */
+export function cycleHintProblems(subject: CycleSubject, hint: { chargeStart?: IsoDate; chargeEnd?: IsoDate }): CycleHintProblem[] {
+  const { chargeStart, chargeEnd } = hint;
+  if (chargeStart === undefined && chargeEnd === undefined) return [];
+  if (chargeStart === undefined) return [{ field: 'chargeStart', message: 'chargeEnd was given without chargeStart; give both or neither' }];
+  if (chargeEnd === undefined) return [{ field: 'chargeEnd', message: 'chargeStart was given without chargeEnd; give both or neither' }];
+  if (isBefore(chargeStart, subject.termStart) || isAfter(chargeStart, subject.termEnd)) {
+    return [{ field: 'chargeStart', message: `${chargeStart} is outside the term ${subject.termStart} – ${subject.termEnd}` }];
+  }
+  const derived = cycleAt(subject, chargeStart);
+  const anchor = billingAnchorOf(subject);
+  const expected = `the cycle holding ${chargeStart} is ${derived.chargeStart} – ${derived.chargeEnd} (cycles counted from the billing anchor ${anchor}, billed ${subject.billingFrequency} on a ${subject.term} term)`;
+  const problems: CycleHintProblem[] = [];
+  if (derived.chargeStart !== chargeStart) problems.push({ field: 'chargeStart', message: `${chargeStart} does not start a charge cycle: ${expected}` });
+  if (derived.chargeEnd !== chargeEnd)
+    problems.push({ field: 'chargeEnd', message: `${chargeEnd} does not end the cycle starting ${derived.chargeStart}: ${expected}` });
+  return problems;
+}

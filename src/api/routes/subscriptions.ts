@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { toSubscription } from '../../db/mappers';
 import type { SubscriptionDocument } from '../../db/models';
 import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, policyByName, type Subscription, type UpgradeRequest } from '../../domain';
 import type { ResolvedDeps } from '../deps';
@@ -18,6 +17,7 @@ import {
 } from '../schemas';
 import { loadSourceContext } from '../upgrade-context';
 import { lockHoldersOf } from '../../db/subscription-locks';
+import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
 import { listPage } from '../listing';
 import { ensureVisible, subscriptionView } from '../views';
 
@@ -25,6 +25,12 @@ type LeanSubscription = SubscriptionDocument & { _id: unknown };
 
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
+  /** The documents as they stand on the API's clock (renewals and expiries written once), as response bodies. */
+  async function viewsOnToday(docs: LeanSubscription[], lockedBy: ReadonlyMap<string, string>) {
+    const [catalog, accountsById] = await Promise.all([deps.catalog.get(), accountsOf(models, docs)]);
+    const subscriptions = await subscriptionsOnDate(models, docs, { now: deps.clock(), catalog, accountsById, lockedBy });
+    return subscriptions.map((subscription) => subscriptionView(subscription, lockedBy));
+  }
   return [
     defineRoute({
       method: 'post',
@@ -91,9 +97,9 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         }
         await deps.onSubscriptionsImported?.(subscriptions);
         const docs = (await models.subscriptions.find({ _id: { $in: ids } }).lean()) as LeanSubscription[];
-        const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
         const lockedBy = await lockHoldersOf(models, ids);
-        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [subscriptionView(byId.get(id)!, lockedBy)] : [])) } };
+        const byId = new Map((await viewsOnToday(docs, lockedBy)).map((view) => [view.id, view]));
+        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : [])) } };
       },
     }),
     defineRoute({
@@ -114,7 +120,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         );
         return {
           status: 200,
-          body: { subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)), ...(nextCursor ? { nextCursor } : {}) },
+          body: { subscriptions: await viewsOnToday(page as LeanSubscription[], lockedBy), ...(nextCursor ? { nextCursor } : {}) },
         };
       },
     }),
@@ -130,7 +136,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       errors: [404],
       async handler({ params, caller }) {
         const doc = ensureVisible(caller, (await models.subscriptions.findById(params.id).lean()) as LeanSubscription | null, `Subscription ${params.id}`);
-        return { status: 200, body: subscriptionView(doc, await lockHoldersOf(models, [params.id])) };
+        const [view] = await viewsOnToday([doc], await lockHoldersOf(models, [params.id]));
+        return { status: 200, body: view! };
       },
     }),
     defineRoute({
@@ -153,7 +160,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
             entries: entries.map((entry) => ({
               id: String(entry._id),
               subscriptionId: entry.subscriptionId,
-              upgradeId: entry.upgradeId,
+              upgradeId: entry.upgradeId ?? null,
               event: entry.event,
               at: entry.at,
               description: entry.description,
@@ -182,7 +189,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const now = deps.clock().toISOString();
         const policy = policyByName(deps.config.ELIGIBILITY_POLICY);
         const busySubscriptionIds = [...context.lockedBy.keys()];
-        const allSubscriptions = context.accountDocs.map((doc) => toSubscription(doc));
+        const allSubscriptions = context.accountSubscriptions;
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
