@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
-import type { EligibilityPolicy } from '../src/domain/eligibility';
+import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
 import type { PartnerCenterClient } from '../src/partner-center/partner-center-client';
 
 /** Everything the upgrade activities touch, injected by the worker (real) or by tests (real DB + simulator). */

@@ -77,7 +77,7 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
 
 /** `npm run start:api`: the API alone, against configured services, stopped cleanly by SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'api');
   const logger = pino({ level: config.LOG_LEVEL, name: 'api' });
   if (config.operatorKeyGenerated) logger.warn({ operatorApiKey: config.OPERATOR_API_KEY }, 'OPERATOR_API_KEY not set; generated one for this run');
   const api = await startApiServer(config, { logger });

@@ -19,11 +19,11 @@ import {
   catalogImportResultSchema,
   catalogImportSchema,
   catalogSyncResultSchema,
-  emptyQuerySchema,
   productListSchema,
   productParamsSchema,
   productSchema,
-} from '../schemas';
+} from '../schemas/catalog';
+import { emptyQuerySchema } from '../schemas/common';
 
 type LeanProduct = ProductDocument & { _id: unknown };
 
