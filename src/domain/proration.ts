@@ -27,6 +27,15 @@ export interface ChargeCycle {
   cycleDays?: number;
 }
 
+/** A projected subscription's cycle (subscription-on-date.ts), with the anchor period's days when they differ. */
+export function chargeCycleOf(subscription: Pick<Subscription, 'chargeStart' | 'chargeEnd' | 'cycleDays'>): ChargeCycle {
+  return {
+    chargeStart: subscription.chargeStart,
+    chargeEnd: subscription.chargeEnd,
+    ...(subscription.cycleDays !== undefined ? { cycleDays: subscription.cycleDays } : {}),
+  };
+}
+
 /** From the upgrade date to the end of the cycle; the upgrade date must lie inside the cycle. */
 export function remainingPeriod(upgradeDate: IsoDate, cycle: ChargeCycle): ProrationPeriod {
   const ownDays = daysInclusive(cycle.chargeStart, cycle.chargeEnd);
