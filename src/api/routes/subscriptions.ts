@@ -1,6 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SubscriptionDocument } from '../../db/models';
-import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, policyByName, type Subscription, type UpgradeRequest } from '../../domain';
+import {
+  CANCELLATION_WINDOW_HOURS,
+  addHours,
+  cycleAt,
+  cycleHintProblems,
+  evaluateUpgradeOptions,
+  planUpgrade,
+  policyByName,
+  utcDateOf,
+  type Subscription,
+  type UpgradeRequest,
+} from '../../domain';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -38,7 +49,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       tag: 'Subscriptions',
       summary: 'Import existing subscriptions with their dates and prices',
       description:
-        'Upserts by `id` (generated when absent). `cancellationWindowEndsAt` is `purchasedAt` + 168 h. A subscription held by a running upgrade is refused (409).',
+        'Upserts by `id` (generated when absent). `cancellationWindowEndsAt` is `purchasedAt` + 168 h. Charge cycles are derived from the term and `billingAnchorDate` (default `termStart`); `chargeStart`/`chargeEnd` are optional hints, refused (400 naming the field) unless they are one of the derived cycles. `autoRenew` defaults to true. A subscription held by a running upgrade is refused (409).',
       access: 'operator',
       body: subscriptionImportSchema,
       responses: { 200: { description: 'Imported', schema: subscriptionImportResultSchema } },
@@ -65,12 +76,27 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         });
         if (problems.length > 0) throw validationError(problems);
 
-        const subscriptions: Subscription[] = items.map((item, index) => ({
-          ...item,
-          id: ids[index]!,
-          externalId: item.externalId ?? randomUUID(),
-          cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
-        }));
+        // Cycles are derived from the term and the anchor; an imported cycle is only a hint, refused when it is not one
+        // of the derived cycles (docs/billing-cycles.md).
+        const withAnchors = items.map((item) => ({ ...item, billingAnchorDate: item.billingAnchorDate ?? item.termStart }));
+        withAnchors.forEach((item, index) => {
+          for (const problem of cycleHintProblems(item, item)) problems.push({ path: `subscriptions.${index}.${problem.field}`, message: problem.message });
+        });
+        if (problems.length > 0) throw validationError(problems);
+
+        const today = utcDateOf(deps.clock());
+        const subscriptions: Subscription[] = withAnchors.map(({ chargeStart: _hintStart, chargeEnd: _hintEnd, ...item }, index) => {
+          // Stored with the cycle of the import day, for people reading the collection; every read derives its own.
+          const cycle = cycleAt(item, today);
+          return {
+            ...item,
+            id: ids[index]!,
+            externalId: item.externalId ?? randomUUID(),
+            chargeStart: cycle.chargeStart,
+            chargeEnd: cycle.chargeEnd,
+            cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
+          };
+        });
         // Never overwrite a subscription an upgrade holds: its changes are in flight.
         const held = await lockHoldersOf(models, ids);
         const refused = ids.filter((id) => held.has(id));
@@ -78,8 +104,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           subscriptions
             .filter((subscription) => !held.has(subscription.id))
             .map(async (subscription) => {
-              const { id, partnerId, promotionId, ...fields } = subscription;
-              const optional = { partnerId, promotionId };
+              const { id, partnerId, promotionId, autoRenew, ...fields } = subscription;
+              const optional = { partnerId, promotionId, autoRenew };
               const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
               const unset = Object.fromEntries(
                 Object.entries(optional)
