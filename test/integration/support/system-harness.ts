@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../../src/api/app';
+import { systemClock, type Clock } from '../../../src/clock';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromProduct, fromSubscription } from '../../../src/db/mappers';
 import type { Product } from '../../../src/domain/catalog';
@@ -52,7 +53,11 @@ export interface SystemHarness {
   close(): Promise<void>;
 }
 
-export async function startSystemHarness(name: string, options: { faults?: FaultOverrides; seatReminderMs?: number } = {}): Promise<SystemHarness> {
+export async function startSystemHarness(
+  name: string,
+  options: { faults?: FaultOverrides; seatReminderMs?: number; /** One clock for the API and the activities (time travel). */ clock?: Clock } = {},
+): Promise<SystemHarness> {
+  const clock = options.clock ?? systemClock;
   quietTemporalRuntime();
   const address = process.env.TEMPORAL_ADDRESS!;
   const suffix = randomBytes(4).toString('hex');
@@ -68,7 +73,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   const deps: UpgradeActivityDeps = {
     models: db.models,
     vendor,
-    clock: () => new Date(),
+    clock,
     logger,
     policy: POLICY_PROFILES.microsoft,
     webhooks: { signingSecret: 'test-signing-secret-0123', timeoutMs: 2_000 },
@@ -89,6 +94,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
       SEAT_ESCALATION_DAYS: 7,
     },
     logger,
+    clock,
   } as never);
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
