@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
-import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
+import { planSummaryOf, planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
 import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
@@ -19,9 +19,6 @@ export interface ValidatedUpgrade {
   upgradeDate: string;
 }
 export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
-
-/** The part of the plan portals show, kept on the upgrade record. */
-export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
 
 function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
   return {
@@ -49,7 +46,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
      */
     async validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome> {
       const { upgradeId, request } = input;
-      const frozen = await findPlan(deps, upgradeId);
+      const frozen = await findPlan(deps, upgradeId, 'maybeBeforeConversion');
       if (frozen) {
         const plan = frozen;
         const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, subscriptionsHeldBy(request));

@@ -78,6 +78,7 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
         }
       : null,
     retries: doc.retries ?? 0,
+    replans: (doc.replans ?? []) as Array<{ at: string; previous: Record<string, unknown> | null; current: Record<string, unknown> }>,
     ...(doc.createdAt ? { createdAt: doc.createdAt.toISOString() } : {}),
     completedAt: iso(doc.completedAt) ?? null,
   };

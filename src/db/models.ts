@@ -146,6 +146,8 @@ const upgradeSchema = new Schema(
     error: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },
     retries: { type: Number, default: 0 },
+    /** Plans replaced by operator retries before Microsoft converted: `{ at, previous, current }`, oldest first. */
+    replans: { type: [Schema.Types.Mixed], default: [] },
   },
   { ...strict, minimize: false },
 );

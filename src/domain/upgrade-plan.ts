@@ -30,6 +30,10 @@ import { upgradeKindOf } from './upgrade-shape';
 
 export type * from './upgrade-plan-types';
 
+/** The part of a plan portals see, kept on the upgrade record (and, for a re-planned retry, the plan it replaced). */
+export type PlanSummary = Pick<UpgradePlan, 'summary' | 'quote' | 'kind' | 'upgradeDate'>;
+export const planSummaryOf = (plan: UpgradePlan): PlanSummary => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
+
 function decideSeatReassignment(
   kind: UpgradeKind,
   source: Subscription,

@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { lockSubscriptions, releaseSubscriptions } from '../../db/subscription-locks';
 import type { InvoiceDocument, UpgradeDocument } from '../../db/models';
-import { planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../../domain';
+import { planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../../domain';
 import { requestFingerprint, upgradeIdFor } from '../../temporal/upgrade-ids';
 import { queryUpgradeState, restartFailedUpgradeWorkflow, startUpgradeWorkflow, type UpgradeDisplay } from '../../temporal/upgrade-client';
 import { FINAL_UPGRADE_STATUSES, confirmSeatReassignmentUpdate, type UpgradeStatus, type UpgradeWorkflowInput } from '../../../workflows/messages';
@@ -16,12 +16,14 @@ import {
   quoteSchema,
   seatReassignmentConfirmSchema,
   upgradeAcceptedSchema,
+  upgradeRetrySchema,
   upgradeListQuerySchema,
   upgradeListSchema,
   upgradeRequestSchema,
   upgradeSchema,
 } from '../schemas/upgrades';
 import { loadUpgradeContext, type UpgradeContext } from '../upgrade-context';
+import { planRetry, type RetryPlanning, type VendorRecordSummary } from '../../upgrades/replan-on-retry';
 import { listPage } from '../listing';
 import { ensureVisible, upgradeView } from '../views';
 import { isDuplicateKeyError as isDuplicateKey } from '../../db/duplicate-key';
@@ -315,12 +317,12 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       tag: 'Upgrades',
       summary: 'Re-run a failed upgrade (operator)',
       description:
-        'Re-takes the locks and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the re-run never makes a second vendor transition or invoice.',
+        'Re-takes the locks and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the re-run never makes a second vendor transition or invoice. When Microsoft never converted (no transition recorded, or Partner Center failed it), eligibility is checked again and the plan re-frozen on the retry date (new upgrade date and quote; 422 with every reason when no longer eligible); the upgrade record keeps both plans in `replans`. After a transition that did not fail, the frozen plan stays.',
       access: 'operator',
       params: idParamsSchema,
-      responses: { 202: { description: 'Re-run started', schema: upgradeAcceptedSchema } },
-      errors: [404, 409, 503],
-      async handler({ params, req }) {
+      responses: { 202: { description: 'Re-run started; `plan` says whether it was re-planned, with the old and the new plan', schema: upgradeRetrySchema } },
+      errors: [404, 409, 422, 503],
+      async handler({ params, req, caller }) {
         const doc = (await models.upgrades.findById(params.id).lean()) as LeanUpgrade | null;
         if (!doc) throw notFound(`Upgrade ${params.id}`);
         if (doc.status !== 'failed') {
@@ -338,6 +340,25 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           await releaseSubscriptions(models, params.id, lockIds);
           throw new ApiError(409, 'UPGRADE_NOT_FAILED', `Upgrade ${params.id} is already being retried`);
         }
+        const undoClaim = async () => {
+          await releaseSubscriptions(models, params.id, lockIds);
+          await models.upgrades.updateOne(
+            { _id: params.id, status: 'accepted' },
+            { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } },
+          );
+        };
+        // Re-planned on the retry date when Microsoft never converted; otherwise the frozen plan stays.
+        let planning: RetryPlanning;
+        try {
+          planning = await planRetry(deps, caller, { id: params.id, request, vendor: doc.vendor as VendorRecordSummary | null });
+        } catch (error) {
+          await undoClaim();
+          throw error;
+        }
+        if ('ineligible' in planning) {
+          await undoClaim();
+          throw ineligible(planning.ineligible, planning.context);
+        }
         const catalog = await deps.catalog.get();
         const sourceDoc = await models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean();
         const input: UpgradeWorkflowInput = {
@@ -351,8 +372,9 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           runAttempt: (doc.retries ?? 0) + 1,
           seatReassignment,
         };
+        const kind = planning.replanned ? planning.current.kind : doc.kind;
         const retryDisplay: UpgradeDisplay = {
-          kind: doc.kind === 'full' ? 'full' : 'partial',
+          kind: kind === 'full' ? 'full' : 'partial',
           sourceQuantity: sourceDoc?.quantity ?? request.quantity,
           sourceProductName: catalog.nameOf(sourceDoc?.productId ?? ''),
           targetProductName: catalog.nameOf(request.targetProductId),
@@ -360,19 +382,18 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         try {
           await restartFailedUpgradeWorkflow(temporalClient, taskQueue, input, retryDisplay);
         } catch (error) {
-          await releaseSubscriptions(models, params.id, lockIds);
-          await models.upgrades.updateOne(
-            { _id: params.id, status: 'accepted' },
-            { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } },
-          );
+          await undoClaim();
           if (error instanceof WorkflowExecutionAlreadyStartedError) {
             throw new ApiError(409, 'RETRY_NOT_POSSIBLE', 'Temporal refused the re-run: the last run of this upgrade did not fail, or one is still running');
           }
           req.log?.error({ err: error, upgradeId: params.id }, 'restarting the upgrade workflow failed');
           throw new ApiError(503, 'TEMPORAL_UNAVAILABLE', 'The re-run could not be started; try again');
         }
-        metrics.upgradesStarted.inc({ kind: doc.kind, destination_type: doc.destinationType });
-        return { status: 202, body: { upgradeId: params.id, status: 'accepted' as const }, headers: location(params.id) };
+        metrics.upgradesStarted.inc({ kind, destination_type: planning.replanned ? planning.plan.destinationType : doc.destinationType });
+        const plan = planning.replanned
+          ? { replanned: true, previous: planning.previous, current: planning.current }
+          : { replanned: false, reason: planning.reason, current: (doc.plan as PlanSummary | null) ?? null };
+        return { status: 202, body: { upgradeId: params.id, status: 'accepted' as const, plan }, headers: location(params.id) };
       },
     }),
   ];

@@ -292,3 +292,88 @@ test('upgrade-options, quote and start never answer 5xx over random subscription
     { numRuns: 25 },
   );
 }, 120_000);
+
+test('a retry after Partner Center refused the transition re-plans on the retry date; the record keeps both plans', async () => {
+  const firstDay = addDays(addMonths(TODAY, 40), 2);
+  travelTo(firstDay);
+  const account = sampleAccount();
+  const termStart = addMonths(firstDay, -2);
+  const source = subscriptionOf(account.id, {
+    termStart,
+    termEnd: addDays(addMonths(termStart, 12), -1),
+    chargeStart: termStart,
+    chargeEnd: addDays(addMonths(termStart, 1), -1),
+    billingAnchorDate: termStart,
+  });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+  let upgradeId: string;
+  try {
+    const started = await system.api('POST', '/v1/upgrades', toStandard(source.id), { 'idempotency-key': randomUUID() });
+    expect(started.status).toBe(202);
+    upgradeId = started.body.upgradeId;
+    expect((await system.waitForUpgrade(upgradeId)).status).toBe('failed');
+  } finally {
+    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+  }
+  const firstQuote = (await system.db.models.upgrades.findById(upgradeId).lean())!.plan as { quote: { total: number } };
+
+  // A month and a half later, in another cycle: a new upgrade date and a new quote.
+  const retryDay = addDays(firstDay, 45);
+  travelTo(retryDay);
+  const retried = await system.api('POST', `/v1/upgrades/${upgradeId}/retry`);
+  expect(retried.status).toBe(202);
+  expect(retried.body.plan).toMatchObject({ replanned: true, previous: { upgradeDate: firstDay }, current: { upgradeDate: retryDay } });
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('completed');
+  expect(upgrade.upgradeDate).toBe(retryDay);
+  expect(upgrade.replans).toEqual([
+    expect.objectContaining({
+      previous: expect.objectContaining({ upgradeDate: firstDay, quote: firstQuote.quote }),
+      current: expect.objectContaining({ upgradeDate: retryDay }),
+    }),
+  ]);
+  const view = await system.api('GET', `/v1/upgrades/${upgradeId}`);
+  expect(view.body.replans).toHaveLength(1);
+  expect(view.body.plan.upgradeDate).toBe(retryDay);
+  const cycleStart = addMonths(termStart, 3);
+  const cycleEnd = addDays(addMonths(termStart, 4), -1);
+  const invoices = await system.db.models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean();
+  const days = daysInclusive(retryDay, cycleEnd);
+  expect(invoices.map((i) => [i.type, i.lines[0]!.periodStart, i.lines[0]!.periodEnd, i.lines[0]!.amount])).toEqual([
+    ['credit', retryDay, cycleEnd, -prorated(735, 10, days, daysInclusive(cycleStart, cycleEnd))],
+    ['debit', retryDay, cycleEnd, prorated(listPrice(DEMO_PRODUCT_IDS.businessStandard), 10, days, daysInclusive(cycleStart, cycleEnd))],
+  ]);
+}, 90_000);
+
+test('a retry of an upgrade that is no longer eligible on the retry date is a 422 and leaves it failed', async () => {
+  const firstDay = addDays(addMonths(TODAY, 60), 2);
+  travelTo(firstDay);
+  const account = sampleAccount();
+  const termStart = addMonths(firstDay, -11);
+  const source = subscriptionOf(account.id, {
+    termStart,
+    termEnd: addDays(addMonths(termStart, 12), -1),
+    chargeStart: termStart,
+    chargeEnd: addDays(addMonths(termStart, 1), -1),
+    billingAnchorDate: termStart,
+    autoRenew: false,
+  });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+  let upgradeId: string;
+  try {
+    const started = await system.api('POST', '/v1/upgrades', toStandard(source.id), { 'idempotency-key': randomUUID() });
+    upgradeId = started.body.upgradeId;
+    expect((await system.waitForUpgrade(upgradeId)).status).toBe('failed');
+  } finally {
+    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+  }
+  travelTo(addMonths(firstDay, 2)); // the term ended without auto-renew
+  const retried = await system.api('POST', `/v1/upgrades/${upgradeId}/retry`);
+  expect(retried.status).toBe(422);
+  expect(retried.body.error.details.reasons.map((r: { code: string }) => r.code)).toEqual(['SOURCE_NOT_ACTIVE']);
+  const record = await system.db.models.upgrades.findById(upgradeId).lean();
+  expect(record).toMatchObject({ status: 'failed', retries: 0, replans: [] });
+  expect(await system.db.models.subscriptionLocks.countDocuments({ upgradeId })).toBe(0);
+}, 90_000);
