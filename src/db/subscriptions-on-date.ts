@@ -3,8 +3,8 @@ import { utcDateOf } from '../domain/dates';
 import { projectSubscription, type SubscriptionOnDate } from '../domain/subscription-on-date';
 import type { Account, Subscription } from '../domain/types';
 import { isDuplicateKeyError } from './duplicate-key';
-import { toAccount, toSubscription } from './mappers';
-import type { AccountDocument, Models, SubscriptionDocument } from './models';
+import { toAccount } from './mappers';
+import type { AccountDocument, Models } from './models';
 
 /**
  * Stored subscriptions as they stand today (domain/subscription-on-date.ts), for every reader of the API. Renewals are
@@ -76,13 +76,12 @@ async function recordTermEvents(models: Models, stored: Subscription, projected:
   );
 }
 
-/** The documents as domain subscriptions on today's date, writing any renewal or expiry once. */
-export async function subscriptionsOnDate(models: Models, docs: ReadonlyArray<Lean<SubscriptionDocument>>, read: ReadOnDate): Promise<Subscription[]> {
+/** Stored subscriptions as they stand on the clock's date, writing any renewal or expiry once. */
+export async function subscriptionsOnDate(models: Models, subscriptions: readonly Subscription[], read: ReadOnDate): Promise<Subscription[]> {
   const today = utcDateOf(read.now);
   const at = read.now.toISOString();
   return Promise.all(
-    docs.map(async (doc) => {
-      const stored = toSubscription(doc);
+    subscriptions.map(async (stored) => {
       const account = read.accountsById.get(stored.accountId);
       const projected = projectSubscription(stored, today, account ? { catalog: read.catalog, account } : undefined);
       const changedTerm = projected.renewals.length > 0 || (stored.status === 'active' && projected.subscription.status === 'expired');

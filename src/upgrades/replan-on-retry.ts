@@ -1,7 +1,8 @@
-import type { Caller } from '../api/auth';
-import type { ResolvedDeps } from '../api/deps';
-import { loadUpgradeContext, type UpgradeContext } from '../api/upgrade-context';
-import { planSummaryOf, planUpgrade, type EligibilityReason, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../domain';
+import { planSummaryOf, planUpgrade, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../domain';
+import type { UpgradeUseCaseDeps } from './deps';
+import { upgradeNotFound } from './errors';
+import { loadPlanningInputs } from './planning-inputs';
+import { ineligible } from './start';
 
 /**
  * An operator retry of a failed upgrade. When Microsoft never converted anything — no transition was recorded, or
@@ -20,10 +21,7 @@ export function retryReplans(vendor: VendorRecordSummary | null | undefined): bo
   return !vendor || vendor.outcome?.conversion === 'failed';
 }
 
-export type RetryPlanning =
-  | { replanned: false; reason: string }
-  | { replanned: true; previous: PlanSummary | null; current: PlanSummary; plan: UpgradePlan }
-  | { replanned: false; ineligible: readonly EligibilityReason[]; context: UpgradeContext };
+export type RetryPlanning = { replanned: false; reason: string } | { replanned: true; previous: PlanSummary | null; current: PlanSummary; plan: UpgradePlan };
 
 export interface RetryingUpgrade {
   id: string;
@@ -32,28 +30,29 @@ export interface RetryingUpgrade {
 }
 
 /**
- * Plans the retry of `upgrade` on the clock's date. The caller already holds the upgrade's locks (its own locks do not
- * make it busy). Writes the new plan and the record's history of plans only when the retry re-plans and it is eligible.
+ * Plans the retry of `upgrade` on the clock's date (an operator's action: no account scope). The caller already holds
+ * the upgrade's locks (its own locks do not make it busy). Refuses with NOT_ELIGIBLE (every reason) when it no longer
+ * is; writes the new plan and the record's history of plans only when it re-plans and is eligible.
  */
-export async function planRetry(deps: ResolvedDeps, caller: Caller, upgrade: RetryingUpgrade): Promise<RetryPlanning> {
+export async function planRetry(deps: UpgradeUseCaseDeps, upgrade: RetryingUpgrade): Promise<RetryPlanning> {
   if (!retryReplans(upgrade.vendor)) {
     return { replanned: false, reason: 'Partner Center was asked for the transition and did not fail it: the frozen plan (its date and quote) stays' };
   }
-  const context = await loadUpgradeContext(deps, caller, upgrade.request, upgrade.id);
   const now = deps.clock();
+  const inputs = await loadPlanningInputs(deps, upgrade.request, { ownUpgradeId: upgrade.id, now });
+  if (!inputs.found) throw upgradeNotFound(`Subscription ${upgrade.request.sourceSubscriptionId}`);
   const result = planUpgrade({
     request: upgrade.request,
-    source: context.source,
-    sourceAccount: context.sourceAccount,
-    ...(context.destination ? { destination: context.destination } : {}),
-    accountSubscriptions: context.accountSubscriptions,
-    catalog: context.catalog,
+    source: inputs.source,
+    sourceAccount: inputs.sourceAccount,
+    ...(inputs.destination ? { destination: inputs.destination } : {}),
+    accountSubscriptions: inputs.accountSubscriptions,
+    catalog: inputs.catalog,
     now: now.toISOString(),
-    policy: context.policy,
-    caller,
-    busySubscriptionIds: context.busySubscriptionIds,
+    policy: deps.policy,
+    busySubscriptionIds: [...inputs.heldByOthers.keys()],
   });
-  if (!result.ok) return { replanned: false, ineligible: result.reasons, context };
+  if (!result.ok) throw ineligible(result.reasons, inputs);
 
   const { models } = deps;
   const previousPlan = (await models.upgradePlans.findById(upgrade.id).lean())?.plan as UpgradePlan | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { toSubscription } from '../../db/mappers';
 import type { SubscriptionDocument } from '../../db/models';
 import {
   CANCELLATION_WINDOW_HOURS,
@@ -7,13 +8,12 @@ import {
   cycleHintProblems,
   evaluateUpgradeOptions,
   planUpgrade,
-  policyByName,
   utcDateOf,
   type Subscription,
   type UpgradeRequest,
 } from '../../domain';
-import type { ResolvedDeps } from '../deps';
-import { ApiError, validationError, type FieldError } from '../errors';
+import { upgradeUseCaseDepsOf, type ResolvedDeps } from '../deps';
+import { ApiError, notFound, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
 import { idParamsSchema } from '../schemas/common';
 import {
@@ -25,7 +25,7 @@ import {
   subscriptionSchema,
 } from '../schemas/subscriptions';
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
-import { loadSourceContext } from '../upgrade-context';
+import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
 import { listPage } from '../listing';
@@ -35,10 +35,11 @@ type LeanSubscription = SubscriptionDocument & { _id: unknown };
 
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
+  const upgrades = upgradeUseCaseDepsOf(deps);
   /** The documents as they stand on the API's clock (renewals and expiries written once), as response bodies. */
   async function viewsOnToday(docs: LeanSubscription[], lockedBy: ReadonlyMap<string, string>) {
     const [catalog, accountsById] = await Promise.all([deps.catalog.get(), accountsOf(models, docs)]);
-    const subscriptions = await subscriptionsOnDate(models, docs, { now: deps.clock(), catalog, accountsById, lockedBy });
+    const subscriptions = await subscriptionsOnDate(models, docs.map(toSubscription), { now: deps.clock(), catalog, accountsById, lockedBy });
     return subscriptions.map((subscription) => subscriptionView(subscription, lockedBy));
   }
   return [
@@ -210,19 +211,18 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'Options', schema: upgradeOptionsSchema } },
       errors: [404],
       async handler({ params, query, caller }) {
-        const context = await loadSourceContext(deps, caller, params.id);
-        const now = deps.clock().toISOString();
-        const policy = policyByName(deps.config.ELIGIBILITY_POLICY);
-        const busySubscriptionIds = [...context.lockedBy.keys()];
+        const now = deps.clock();
+        const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId), now });
+        if (!context) throw notFound(`Subscription ${params.id}`);
         const allSubscriptions = context.accountSubscriptions;
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
           catalog: context.catalog,
-          now,
-          policy,
+          now: now.toISOString(),
+          policy: upgrades.policy,
           caller,
-          busySubscriptionIds,
+          busySubscriptionIds: [...context.heldByOthers.keys()],
         };
         const options = evaluateUpgradeOptions({ ...shared, accountSubscriptions: allSubscriptions, ...(query.quantity ? { quantity: query.quantity } : {}) });
         const preview = (request: UpgradeRequest, destination?: Subscription) => {

@@ -7,6 +7,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Work
 import pino from 'pino';
 import { createApp } from '../../../src/api/app';
 import { systemClock, type Clock } from '../../../src/clock';
+import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromProduct, fromSubscription } from '../../../src/db/mappers';
 import type { Product } from '../../../src/domain/catalog';
@@ -41,6 +42,8 @@ export interface SystemHarness {
   apiUrl: string;
   taskQueue: string;
   worker: Worker;
+  /** The upgrade use cases (start, retry, …) on this system, as the API and the CLI call them. */
+  upgradeUseCases: UpgradeUseCaseDeps;
   /** What the worker's activities were built with: a test can run an activity again, as a retry would. */
   activityDeps: UpgradeActivityDeps;
   /** Seeds products, accounts and subscriptions in our DB and in the simulator. */
@@ -83,19 +86,8 @@ export async function startSystemHarness(
   let worker = await makeWorker();
   let workerRun = worker.run();
 
-  const app = createApp({
-    models: db.models,
-    temporalClient: client,
-    config: {
-      OPERATOR_API_KEY: OPERATOR_KEY,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      ELIGIBILITY_POLICY: 'microsoft',
-      SEAT_REMINDER_INTERVAL_HOURS: 24,
-      SEAT_ESCALATION_DAYS: 7,
-    },
-    logger,
-    clock,
-  } as never);
+  const useCaseConfig = { TEMPORAL_TASK_QUEUE: taskQueue, ELIGIBILITY_POLICY: 'microsoft', SEAT_REMINDER_INTERVAL_HOURS: 24, SEAT_ESCALATION_DAYS: 7 } as const;
+  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger, clock });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -108,6 +100,7 @@ export async function startSystemHarness(
     client,
     apiUrl,
     taskQueue,
+    upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient: client, config: useCaseConfig, clock }),
     activityDeps: deps,
     get worker() {
       return worker;
