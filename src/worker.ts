@@ -2,11 +2,9 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
-import { policyByName } from './domain/eligibility-policies';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
-import { createUpgradeWorker } from './worker-factory';
-import { createVendorClient } from './partner-center-factory';
+import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -35,15 +33,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: {
-      models: database.models,
-      vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger),
-      clock: () => new Date(),
-      logger,
-      policy: policyByName(config.ELIGIBILITY_POLICY),
-      webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },
-      vendorPolling: { initialIntervalMs: config.VENDOR_POLL_INITIAL_MS, maxIntervalMs: config.VENDOR_POLL_MAX_MS },
-    },
+    deps: activityDepsFromConfig(config, database, config.VENDOR_BASE_URL, logger),
   });
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker running');
   const done = worker.run().finally(async () => {
