@@ -142,7 +142,3 @@ export const NON_RETRYABLE_VENDOR_ERROR_TYPES = [
   'LicenseShortageError',
   'VendorResponseInvalidError',
 ] as const;
-
-export function isVendorError(error: unknown): error is VendorError {
-  return error instanceof VendorError;
-}
