@@ -5,6 +5,7 @@ import { createLogger } from './logger';
 import { findFreePort, canConnect } from './local-services/managed-process';
 import { startServices } from './local-services/service-runner';
 import { assembleSystem } from './system';
+import { temporalTarget } from './temporal/connection-options';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 
 /**
@@ -34,10 +35,11 @@ async function main() {
   });
   const stops: Array<() => Promise<void>> = [() => services.stop()];
 
-  const registration = await ensureSearchAttributes(services.temporalAddress, config.TEMPORAL_NAMESPACE);
+  const effective = { ...config, TEMPORAL_ADDRESS: services.temporalAddress, MONGODB_URI: services.mongodbUri };
+  const registration = await ensureSearchAttributes(temporalTarget(effective));
   if (registration.error) logger.warn({ error: registration.error }, 'could not register search attributes; create them with the Temporal CLI');
   const system = await assembleSystem({
-    config: { ...config, TEMPORAL_ADDRESS: services.temporalAddress, MONGODB_URI: services.mongodbUri },
+    config: effective,
     logger,
     // The embedded simulator, unless VENDOR_BASE_URL names a Partner Center; slow enough to watch a run in the UI.
     simulator: { faults: { completionDelayMs: 3_000, licenseReassignmentDelayMs: 1_000 }, port: await preferredPort(4010) },

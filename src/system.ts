@@ -12,6 +12,7 @@ import { createPartnerCenterSimulator, type FaultOverrides, type PartnerCenterSi
 import { registerWithSimulator, simulatorSeedFor } from './partner-center/simulator-registration';
 import { startApiServer, type ApiServer, type ApiServerDeps } from './server';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from './upgrades/deps';
+import { temporalTarget } from './temporal/connection-options';
 import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 
 /**
@@ -85,9 +86,10 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
       if (options.dropDatabaseOnClose) await db.connection.dropDatabase().catch(() => undefined);
       await db.close();
     });
-    const temporalConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+    const target = temporalTarget(config);
+    const temporalConnection = await Connection.connect(target.connectionOptions);
     closers.push(() => temporalConnection.close());
-    const temporalClient = new Client({ connection: temporalConnection, namespace: config.TEMPORAL_NAMESPACE });
+    const temporalClient = new Client({ connection: temporalConnection, namespace: target.namespace });
 
     let simulator: AssembledSystem['simulator'];
     let vendorBaseUrl = config.VENDOR_BASE_URL;
@@ -106,7 +108,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
     const startWorker = async (connection: NativeConnection, deps: UpgradeActivityDeps) => {
       worker = await createUpgradeWorker({
         connection,
-        namespace: config.TEMPORAL_NAMESPACE,
+        namespace: target.namespace,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         deps,
         ...(workerOptions?.workflowBundle ? { workflowBundle: workerOptions.workflowBundle } : {}),
@@ -120,7 +122,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
     let nativeConnection: NativeConnection | undefined;
     if (workerOptions) {
       if (!vendorBaseUrl) throw new Error('the worker needs a Partner Center: set VENDOR_BASE_URL or ask for the simulator');
-      nativeConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+      nativeConnection = await NativeConnection.connect(target.connectionOptions);
       closers.push(() => nativeConnection!.close());
       activityDeps = { ...activityDepsFromConfig(config, db, vendorBaseUrl, logger), ...workerOptions.activityDeps };
       await startWorker(nativeConnection, activityDeps);
