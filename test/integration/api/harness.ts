@@ -1,10 +1,9 @@
 import type { Models } from '../../../src/db/models';
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { AppDeps } from '../../../src/api/app';
-import { loadConfig } from '../../../src/config';
 import type { Database } from '../../../src/db/connection';
 import { assembleSystem } from '../../../src/system';
+import { integrationConfig } from '../support/test-config';
 import { demoProducts, DEMO_PRODUCT_IDS } from '../../../src/domain';
 
 /**
@@ -39,21 +38,10 @@ export interface CallResult {
 }
 
 export async function startHarness(name: string, overrides: Partial<AppDeps> = {}): Promise<Harness> {
-  const suffix = randomBytes(4).toString('hex');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-    TEMPORAL_TASK_QUEUE: `api-${name}-${suffix}`,
-    MONGODB_URI: process.env.MONGODB_URI,
-    MONGODB_DATABASE: `api_${name}_${suffix}`,
-    OPERATOR_API_KEY: OPERATOR_KEY,
-    CATALOG_CACHE_SECONDS: '0',
-  });
+  const config = integrationConfig('api', name, { OPERATOR_API_KEY: OPERATOR_KEY });
   // The API alone: no worker and no Partner Center (starts stay `accepted`), the clock pinned at NOW.
   const system = await assembleSystem({
-    config: { ...config, PORT: 0 },
+    config,
     worker: false,
     api: { clock: () => NOW, queryTimeoutMs: 300, ...overrides },
     dropDatabaseOnClose: true,

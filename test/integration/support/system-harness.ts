@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { UpgradeActivityDeps } from '../../../activities';
-import { loadConfig } from '../../../src/config';
 import type { Database } from '../../../src/db/connection';
 import type { Product } from '../../../src/domain/catalog';
 import type { Account, Subscription } from '../../../src/domain/types';
@@ -10,6 +8,7 @@ import type { FaultOverrides, PartnerCenterSimulator } from '../../../src/partne
 import { assembleSystem } from '../../../src/system';
 import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { WORKFLOWS_PATH } from '../../../src/worker-factory';
+import { integrationConfig } from './test-config';
 
 /**
  * The whole system in one test file, on the real services from globalSetup: FerretDB (own database), the Temporal
@@ -48,23 +47,14 @@ export interface SystemHarness {
 
 export async function startSystemHarness(name: string, options: { faults?: FaultOverrides } = {}): Promise<SystemHarness> {
   quietTemporalRuntime();
-  const suffix = randomBytes(4).toString('hex');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-    TEMPORAL_TASK_QUEUE: `it-${name}-${suffix}`,
-    MONGODB_URI: process.env.MONGODB_URI,
-    MONGODB_DATABASE: `it_${name}_${suffix}`,
+  const config = integrationConfig('it', name, {
     OPERATOR_API_KEY: OPERATOR_KEY,
     WEBHOOK_SIGNING_SECRET: 'test-signing-secret-0123',
     VENDOR_POLL_INITIAL_MS: '100',
     VENDOR_POLL_MAX_MS: '500',
-    CATALOG_CACHE_SECONDS: '0',
   });
   const system = await assembleSystem({
-    config: { ...config, PORT: 0 },
+    config,
     simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100, ...options.faults } },
     worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
     dropDatabaseOnClose: true,
