@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker, type WorkerOptions } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import type { UpgradeActivityDeps } from '../activities';
+import type { Clock } from './clock';
 import type { Config } from './config';
 import { connectDatabase, type Database } from './db/connection';
 import { fromProduct, fromSubscription, loadAccount } from './db/mappers';
@@ -26,6 +27,8 @@ export interface SystemOptions {
   config: Config;
   /** Default: silent. */
   logger?: Logger;
+  /** "Now" for the API, the use cases and the activities alike (tests travel in time); default the system clock. */
+  clock?: Clock;
   /** The in-process Partner Center simulator used when `VENDOR_BASE_URL` is unset; `port` 0 (default) = any. */
   simulator?: { faults?: FaultOverrides; port?: number };
   /** Reopen the database client when it stops answering (long-running processes). */
@@ -124,7 +127,11 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
       if (!vendorBaseUrl) throw new Error('the worker needs a Partner Center: set VENDOR_BASE_URL or ask for the simulator');
       nativeConnection = await NativeConnection.connect(target.connectionOptions);
       closers.push(() => nativeConnection!.close());
-      activityDeps = { ...activityDepsFromConfig(config, db, vendorBaseUrl, logger), ...workerOptions.activityDeps };
+      activityDeps = {
+        ...activityDepsFromConfig(config, db, vendorBaseUrl, logger),
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...workerOptions.activityDeps,
+      };
       await startWorker(nativeConnection, activityDeps);
       closers.push(stopWorker);
     }
@@ -143,6 +150,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
         models: db.models,
         temporalClient,
         logger,
+        ...(options.clock ? { clock: options.clock } : {}),
         ...(registerImports ? { onSubscriptionsImported: registerImports } : {}),
         ...options.api,
       });
@@ -171,7 +179,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
         return worker;
       },
       api,
-      upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient, config }),
+      upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient, config, ...(options.clock ? { clock: options.clock } : {}) }),
       async seed(data) {
         const products = data.products ?? demoProducts();
         if (products.length > 0) {

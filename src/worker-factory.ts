@@ -4,6 +4,7 @@ import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/connection';
 import { policyByName } from './domain/eligibility-policies';
@@ -88,7 +89,7 @@ export function activityDepsFromConfig(
   return {
     models: database.models,
     vendor: createVendorClient(config, vendorBaseUrl, logger, fetchImpl),
-    clock: () => new Date(),
+    clock: systemClock,
     logger,
     policy: policyByName(config.ELIGIBILITY_POLICY),
     webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },

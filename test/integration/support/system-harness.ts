@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { UpgradeActivityDeps } from '../../../activities';
+import type { Clock } from '../../../src/clock';
 import type { Database } from '../../../src/db/connection';
 import type { Product } from '../../../src/domain/catalog';
 import type { Account, Subscription } from '../../../src/domain/types';
@@ -45,7 +46,10 @@ export interface SystemHarness {
   close(): Promise<void>;
 }
 
-export async function startSystemHarness(name: string, options: { faults?: FaultOverrides } = {}): Promise<SystemHarness> {
+export async function startSystemHarness(
+  name: string,
+  options: { faults?: FaultOverrides; /** One clock for the API and the activities (time travel). */ clock?: Clock } = {},
+): Promise<SystemHarness> {
   quietTemporalRuntime();
   const config = integrationConfig('it', name, {
     OPERATOR_API_KEY: OPERATOR_KEY,
@@ -57,6 +61,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
     config,
     simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100, ...options.faults } },
     worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
+    ...(options.clock ? { clock: options.clock } : {}),
     dropDatabaseOnClose: true,
   });
   const apiUrl = system.api!.url;
