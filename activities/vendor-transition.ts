@@ -170,7 +170,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * (re-runs and resets never create a second one). The request is written before it is sent, under a request id
      * derived from the upgrade id, and every retry of it (an activity retry, an operator's retry) sends that id. When
      * its answer is lost (a time-out, a 2xx that does not parse), Microsoft is asked what it started before anything
-     * is sent again (docs/runbook.md, "Needs attention").
+     * is sent again (docs/partner-center.md, "Unknown outcomes").
      * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
      * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
@@ -179,7 +179,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       const retryingRejected = recorded?.transition !== undefined && recorded.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded?.transition !== undefined && !retryingRejected) return recorded;
 
-      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const plan: UpgradePlan = await loadPlan(deps, upgradeId, 'maybeBeforeConversion');
       let sent: SentRequest;
       if (recorded !== undefined && recorded.transition === undefined) {
         // Sent before without a readable answer: Microsoft may have started it, whatever run or retry this is.

@@ -9,7 +9,7 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65_535);
 const optionalUrl = z.string().url().optional();
 
-export const TASK_QUEUE_DEFAULT = 'nce-upgrades';
+const TASK_QUEUE_DEFAULT = 'nce-upgrades';
 
 export const configSchema = z
   .object({
@@ -50,6 +50,8 @@ export const configSchema = z
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
+    /** How long Partner Center is given to show a transition whose answer was lost (activities/vendor-transition.ts). */
+    VENDOR_SETTLING_DELAY_MS: z.coerce.number().int().min(0).default(20_000),
     /** How often a waiting manual seat reassignment is reminded, and after how many days it is escalated. */
     SEAT_REMINDER_INTERVAL_HOURS: z.coerce.number().int().min(1).default(24),
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),
@@ -92,7 +94,7 @@ export type Config = z.infer<typeof configSchema> & {
   operatorKeyGenerated: boolean;
 };
 
-export class ConfigError extends Error {
+class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

@@ -42,7 +42,7 @@ const faultShape = {
   /** Share of 2xx vendor responses replaced by a body that breaks the contract. */
   malformedResponseRate: rate,
   /**
-   * Outcomes the client cannot read (docs/runbook.md, "Needs attention"). `brokenTransitionAnswer`: the POST starts
+   * Outcomes the client cannot read (docs/partner-center.md, "Unknown outcomes"). `brokenTransitionAnswer`: the POST starts
    * the transition, then answers 200 with a body that is not JSON.
    */
   brokenTransitionAnswer: z.boolean(),

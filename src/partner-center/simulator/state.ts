@@ -137,7 +137,7 @@ export interface SimulatorCounters {
   transitionReadErrorsServed: Record<string, number>;
 }
 
-export function emptyCounters(): SimulatorCounters {
+function emptyCounters(): SimulatorCounters {
   return {
     vendorRequests: 0,
     postTransitionCalls: 0,

@@ -5,7 +5,7 @@ import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } 
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
- * Outcomes of the vendor steps that the client cannot read (docs/runbook.md, "Needs attention"): each fault is set for
+ * Outcomes of the vendor steps that the client cannot read (docs/partner-center.md, "Unknown outcomes"): each fault is set for
  * one customer tenant at the simulator, and the simulator's counters show that no second transition was ever started.
  */
 let system: SystemHarness;
@@ -90,8 +90,9 @@ test('a 2xx whose body does not parse: the transition Microsoft started is adopt
   expect(upgrade.vendor.operationId).toEqual(expect.any(String));
 });
 
+/** The client gives up after 15 s (src/partner-center-factory.ts); the simulator answers after 16. */
 test('a POST that succeeds at Microsoft but times out for us: adopted after settling, under the request id written before the call', async () => {
-  const { source, upgradeId } = await startPartialUpgradeUnder({ transitionAnswerDelayMs: 6_000 });
+  const { source, upgradeId } = await startPartialUpgradeUnder({ transitionAnswerDelayMs: 16_000 });
   const upgrade = await expectCompletedWithOneTransition(upgradeId, source.externalId);
   expect(upgrade.vendor).toMatchObject({ settledBy: 'listing', requestId: expect.any(String) });
   expect((await counters()).transitionsCreatedByRequestId[upgrade.vendor.requestId]).toBe(1);
