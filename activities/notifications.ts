@@ -44,9 +44,17 @@ function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, err
     case 'upgrade_completed':
       return `Upgrade completed. (${what})`;
     case 'upgrade_failed':
-      return `Upgrade failed: ${error ? `${error.code}: ${error.message}` : 'unknown reason'}. Nothing was changed.`;
+      // "Nothing was changed" only when Microsoft's answers say so: not when whether it converted is unknown.
+      return `Upgrade failed: ${error ? `${error.code}: ${error.message}` : 'unknown reason'}. ${
+        error && OUTCOME_UNKNOWN_CODES.includes(error.code)
+          ? 'Microsoft may have converted the subscription: an operator checks at Microsoft before anything else is done.'
+          : 'Nothing was changed.'
+      }`;
   }
 }
+
+/** Failure codes after which Microsoft may have converted (docs/partner-center.md, "Unknown outcomes"). */
+const OUTCOME_UNKNOWN_CODES: readonly string[] = [FAILURE_TYPES.vendorOutcomeUnknown, 'VENDOR_TRANSITION_UNREADABLE'];
 
 export function createNotificationActivities(deps: UpgradeActivityDeps) {
   const fetchImpl = deps.webhooks.fetch ?? fetch;

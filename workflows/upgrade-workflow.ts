@@ -116,6 +116,9 @@ const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;
 
 const isFinal = (status: UpgradeStatus) => FINAL_UPGRADE_STATUSES.includes(status);
 
+/** The activity's own failure inside the ActivityFailure the workflow catches. */
+const applicationCause = (error: unknown) => (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined);
+
 /**
  * One NCE upgrade: validate & lock → vendor transition (followed to completion) → apply subscription changes →
  * invoices → seat reassignment → notifications → release.
@@ -285,10 +288,13 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       input.runAttempt ?? 0,
     ]);
   } catch (error) {
-    const cause = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : undefined;
+    const cause = applicationCause(error);
     return endUnsuccessfully('failed', {
       code: cause?.type ?? 'VENDOR_REQUEST_FAILED',
-      message: `Partner Center refused the transition: ${cause?.message ?? String(error)}`,
+      message:
+        cause?.type === FAILURE_TYPES.vendorOutcomeUnknown
+          ? `whether Partner Center started the transition is unknown: ${cause.message}`
+          : `Partner Center refused the transition: ${cause?.message ?? String(error)}`,
       details: cause?.details?.[0],
     });
   }
@@ -301,7 +307,12 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       requested,
     ]);
   } catch (error) {
-    return endUnsuccessfully('failed', { code: 'VENDOR_TRANSITION_UNREADABLE', message: `could not follow the vendor transition: ${String(error)}` });
+    const cause = applicationCause(error);
+    return endUnsuccessfully('failed', {
+      code: cause?.type === FAILURE_TYPES.vendorOutcomeUnknown ? cause.type : 'VENDOR_TRANSITION_UNREADABLE',
+      message: `could not follow the vendor transition: ${cause?.message ?? String(error)}`,
+      details: cause?.details?.[0],
+    });
   }
   const vendorErrors = outcome.errors.map((e) => `${e.code} ${e.description}`.trim()).join('; ');
   if (outcome.conversion === 'failed') {

@@ -104,3 +104,37 @@ test.each([404, 401] as const)('a %i while following gets one more try (a fresh 
   expect(upgrade.vendor).toMatchObject({ settledBy: 'answer' });
   expect((await counters()).transitionReadErrorsServed[account.tenantId.toLowerCase()]).toBe(1);
 });
+
+/** What Microsoft did cannot be read: the upgrade never completes on a guess, and nothing is requested a second time. */
+async function expectOutcomeUnknownWithOneTransition(upgradeId: string, vendorSubscriptionId: string, reason: string) {
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('failed');
+  expect(upgrade.error).toMatchObject({ code: 'VendorOutcomeUnknown', message: expect.not.stringMatching(/refused/) });
+  expect(upgrade.vendor.outcome).toBeUndefined();
+  expect((await counters()).transitionsCreatedBySubscription[vendorSubscriptionId]).toBe(1);
+  const stored = await system.db.models.upgrades.findById(upgradeId).lean();
+  expect(JSON.stringify(stored?.error)).toContain(reason);
+  return upgrade;
+}
+
+test('an undocumented conversion status reads as neither success nor "nothing happened"', async () => {
+  const { source, upgradeId } = await startPartialUpgradeUnder({ unrecognisedConversionStatus: 'Exploded' });
+  const upgrade = await expectOutcomeUnknownWithOneTransition(upgradeId, source.externalId, 'unrecognised_status');
+  expect(upgrade.error.message).toContain('Exploded');
+});
+
+test('a transition that converts another quantity is found by its operation id and not taken as done', async () => {
+  const { source, upgradeId } = await startPartialUpgradeUnder({ convertedQuantityShortBy: 1 });
+  const upgrade = await expectOutcomeUnknownWithOneTransition(upgradeId, source.externalId, 'quantity_mismatch');
+  expect(upgrade.error.message).toMatch(/converted 2 seats, not the 3 requested/);
+});
+
+test('404 on every read while following: unknown, and an operator retry follows the same transition to completion', async () => {
+  const { account, source, upgradeId } = await startPartialUpgradeUnder({ transitionReadErrors: { status: 404, times: 1_000 } });
+  const failed = await expectOutcomeUnknownWithOneTransition(upgradeId, source.externalId, 'unreadable');
+  await setTenantFaults(account.tenantId, {});
+  const retried = await system.api('POST', `/v1/upgrades/${upgradeId}/retry`, {});
+  expect(retried.status).toBe(202);
+  const upgrade = await expectCompletedWithOneTransition(upgradeId, source.externalId);
+  expect(upgrade.vendor.requestId).toBe(failed.vendor.requestId);
+});
