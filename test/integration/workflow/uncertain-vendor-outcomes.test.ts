@@ -3,6 +3,7 @@ import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { FaultOverrides } from '../../../src/partner-center/simulator';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { confirmWhenWaiting } from '../support/waiting';
 
 /**
  * Outcomes of the vendor steps that the client cannot read (docs/partner-center.md, "Unknown outcomes"): each fault is set for
@@ -54,29 +55,9 @@ async function startPartialUpgradeUnder(faults: FaultOverrides) {
   return { account, source, upgradeId: response.body.upgradeId as string };
 }
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    value = await read();
-  }
-  return value;
-}
-
-/** A partial upgrade to a new subscription waits for the manual seat reassignment to be confirmed. */
-async function confirmSeatsAndWait(upgradeId: string) {
-  const waiting = await eventually(
-    () => system.db.models.upgrades.findById(upgradeId).lean(),
-    (upgrade) => upgrade?.status === 'awaiting_manual_seat_reassignment',
-  );
-  expect(waiting).toMatchObject({ status: 'awaiting_manual_seat_reassignment' });
-  expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
-  return system.waitForUpgrade(upgradeId);
-}
-
 async function expectCompletedWithOneTransition(upgradeId: string, vendorSubscriptionId: string) {
-  const upgrade = await confirmSeatsAndWait(upgradeId);
+  await confirmWhenWaiting(system, upgradeId);
+  const upgrade = await system.waitForUpgrade(upgradeId);
   expect(upgrade.status).toBe('completed');
   expect((await counters()).transitionsCreatedBySubscription[vendorSubscriptionId]).toBe(1);
   return upgrade;

@@ -7,6 +7,7 @@ import type { Installment, Subscription } from '../../../src/domain/types';
 import { confirmSeatReassignmentUpdate, getUpgradeStateQuery, UPGRADE_WORKFLOW_TYPE, type UpgradeWorkflowInput } from '../../../workflows/messages';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { confirmWhenWaiting, eventually } from '../support/waiting';
 
 /** The other paths of UpgradeWorkflow: installments, full → existing, throttling, reminders, lean history, legibility. */
 let system: SystemHarness;
@@ -23,24 +24,6 @@ async function startUpgrade(body: unknown): Promise<string> {
   const response = await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': randomUUID() });
   expect(response.status).toBe(202);
   return response.body.upgradeId;
-}
-
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    value = await read();
-  }
-  return value;
-}
-
-async function confirmWhenWaiting(upgradeId: string): Promise<void> {
-  await eventually(
-    () => system.db.models.upgrades.findById(upgradeId).lean(),
-    (u) => u?.status === 'awaiting_manual_seat_reassignment',
-  );
-  expect((await system.api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, {})).status).toBe(200);
 }
 
 /** The pending monthly installments after the current cycle, as a billing system would hold them. */
@@ -70,7 +53,7 @@ test('annual term billed monthly: the current installment is prorated, future on
     quantity: 4,
     destination: { type: 'new' },
   });
-  await confirmWhenWaiting(upgradeId);
+  await confirmWhenWaiting(system, upgradeId);
   expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
 
   const created = await system.db.models.subscriptions.findOne({ accountId: account.id, productId: DEMO_PRODUCT_IDS.businessStandard }).lean();
@@ -321,7 +304,7 @@ test('a subscription imported through the API (no mongoose defaults on upsert) u
     quantity: 2,
     destination: { type: 'new' },
   });
-  await confirmWhenWaiting(upgradeId);
+  await confirmWhenWaiting(system, upgradeId);
   expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
   expect(await system.db.models.subscriptions.findById(id).lean()).toMatchObject({ quantity: 4 });
 });
