@@ -1,6 +1,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { loadCatalog } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import { GraphConsentMissingError } from '../src/microsoft-graph/graph-errors';
+import { reassignLicences } from '../src/microsoft-graph/licence-reassignment';
 import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/partner-center/errors';
 import type { SeatReassignmentState } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
@@ -9,8 +11,13 @@ import { recordStep, setUpgradeStatusReadingRecord, updateUpgradeRecord } from '
 import type { VendorOutcome, VendorRecord } from './vendor-transition';
 
 export interface AutomaticReassignmentResult {
+  /** By us: the length of `movedUserIds`; by Microsoft: the seats it transferred. */
   movedUsers: number;
   by: 'vendor' | 'license_api';
+  /** Users whose licences this upgrade moved through Microsoft Graph. */
+  movedUserIds?: string[];
+  /** Holders of the source licence through a group: left alone (the group's licence is changed on the group). */
+  groupInheritedUserIds?: string[];
 }
 
 export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
@@ -18,9 +25,10 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
     /**
      * Moves the licences of `quantity` users from the source SKU to the target SKU. When Microsoft already did it
      * (transition_with_license_transfer and a completed LicenseReassignment event) there is nothing to do; otherwise
-     * we swap licences user by user through the Graph-style assignLicense call. Users already holding the target
-     * count as moved, so a retry continues where the last attempt stopped. Throws (retryably) on a shortage; the
-     * workflow falls back to manual reassignment when the retries run out.
+     * we move them through Microsoft Graph in the customer's tenant (src/microsoft-graph/licence-reassignment.ts): the
+     * users moved are recorded on the upgrade (`licenceMovedUserIds`) and counted, so a retry continues where the last
+     * attempt stopped. Throws (retryably) on a shortage; a tenant without the app's consent is final and recorded on
+     * the account. The workflow falls back to manual reassignment, with the error as the reason.
      * `vendorLicenseReassignment`: the vendor outcome's, as the workflow knows it (runs recorded before it pass none).
      */
     async reassignSeatsAutomatically(
@@ -40,26 +48,38 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
         return { movedUsers: plan.quantity, by: 'vendor' };
       }
       if (!vendor) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor record`, 'VendorTransitionMissing');
+
       const catalog = await loadCatalog(deps.models);
       const fromSku = catalog.require(plan.sourceProductId).entraSkuId.toLowerCase();
       const toSku = catalog.require(plan.targetProductId).entraSkuId.toLowerCase();
+      const tenant = vendor.customerTenantId;
       try {
-        const users = await deps.vendor.listUsers(vendor.customerTenantId, { correlationId: upgradeId });
-        const holds = (user: (typeof users)[number], sku: string) => user.assignedLicenses.some((l) => l.skuId.toLowerCase() === sku);
-        let moved = users.filter((user) => holds(user, toSku) && !holds(user, fromSku)).length;
-        for (const user of users.filter((candidate) => holds(candidate, fromSku))) {
-          if (moved >= plan.quantity) break;
-          await deps.vendor.assignLicense(
-            vendor.customerTenantId,
-            user.id,
-            { addLicenses: [{ skuId: toSku, disabledPlans: [] }], removeLicenses: [fromSku] },
-            { correlationId: upgradeId },
-          );
-          moved += 1;
-        }
-        await recordStep(deps, upgradeId, { name: 'seats_reassigned', status: 'completed', detail: `${moved} user(s) via licence assignment` });
-        return { movedUsers: moved, by: 'license_api' };
+        const result = await reassignLicences(deps.graph, {
+          customerTenantId: tenant,
+          fromSkuId: fromSku,
+          toSkuId: toSku,
+          quantity: plan.quantity,
+          alreadyRecorded: (upgrade as { licenceMovedUserIds?: string[] } | null)?.licenceMovedUserIds ?? [],
+          recordMoving: (userId) => updateUpgradeRecord(deps, upgradeId, { addToSet: { licenceMovedUserIds: [userId] } }),
+          forgetMoving: async (userId) => {
+            await deps.models.upgrades.updateOne({ _id: upgradeId }, { $pull: { licenceMovedUserIds: userId } });
+          },
+          context: { upgradeId },
+        });
+        const groupNote = result.groupInheritedUserIds.length
+          ? `; ${result.groupInheritedUserIds.length} holder(s) inherit the licence from a group and were left to the group: ${result.groupInheritedUserIds.slice(0, 20).join(', ')}`
+          : '';
+        await updateUpgradeRecord(deps, upgradeId, {
+          set: { licenceGroupInheritedUserIds: result.groupInheritedUserIds },
+          step: { name: 'seats_reassigned', status: 'completed', detail: `${result.movedUserIds.length} user(s) moved through Microsoft Graph${groupNote}` },
+        });
+        await recordGraphConsent(deps, plan.accountId ?? upgrade?.accountId, { state: 'granted' });
+        return { movedUsers: result.movedUserIds.length, by: 'license_api', ...result };
       } catch (error) {
+        if (error instanceof GraphConsentMissingError) {
+          await recordGraphConsent(deps, plan.accountId ?? upgrade?.accountId, { state: 'missing', code: error.microsoftCode, detail: error.message });
+          throw ApplicationFailure.nonRetryable(error.message, error.name);
+        }
         if (error instanceof LicenseShortageError) {
           // Often temporary (the conversion's seats not visible yet): retry with backoff, then manual.
           throw ApplicationFailure.retryable(error.message, error.name);
@@ -85,4 +105,14 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
       });
     },
   };
+}
+
+/** What the account's view shows about the partner's Graph app in the customer's tenant. */
+async function recordGraphConsent(
+  deps: UpgradeActivityDeps,
+  accountId: string | undefined,
+  consent: { state: 'granted' } | { state: 'missing'; code: string; detail: string },
+): Promise<void> {
+  if (!accountId) return;
+  await deps.models.accounts.updateOne({ _id: accountId }, { $set: { graphConsent: { ...consent, checkedAt: deps.clock() } } });
 }

@@ -117,7 +117,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
             billingCycle: capitalised(plan.vendor.billingCycle),
             ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
           },
-          { requestId, correlationId: upgradeId },
+          { requestId, upgradeId },
         );
       } catch (error) {
         throw asActivityFailure(error);
@@ -154,7 +154,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         let progress: TransitionProgress | undefined;
         let current: Transition | undefined;
         try {
-          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { correlationId: upgradeId });
+          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { upgradeId });
           current = findMatchingTransition(transitions, record.transition);
           progress = current && summarizeTransition(current);
         } catch (error) {

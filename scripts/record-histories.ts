@@ -34,6 +34,7 @@ import { registerWithSimulator, simulatorSeedFor } from '../src/partner-center/s
 import { staticTokenProvider } from '../src/partner-center/token-providers';
 import { createPartnerCenterClient } from '../src/partner-center/partner-center-client';
 import { createUpgradeWorker, WORKFLOWS_PATH } from '../src/worker-factory';
+import { createGraphClient, simulatorGraphTokenProvider } from '../src/microsoft-graph';
 
 export const HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories');
 const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
@@ -306,6 +307,7 @@ async function main(): Promise<void> {
     const deps = {
       models: db.models,
       vendor: createPartnerCenterClient({ baseUrl: running.url, tokenProvider: staticTokenProvider('record'), timeoutMs: 5_000 }),
+      graph: createGraphClient({ baseUrl: `${running.url}/graph`, tokenProvider: simulatorGraphTokenProvider(), timeoutMs: 5_000 }),
       clock: () => new Date(),
       logger,
       policy: POLICY_PROFILES.microsoft,

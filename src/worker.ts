@@ -6,7 +6,7 @@ import { policyByName } from './domain/eligibility';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
-import { createVendorClient } from './partner-center-factory';
+import { createGraphClientFromConfig, createVendorClient } from './partner-center-factory';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -38,6 +38,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
     deps: {
       models: database.models,
       vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger),
+      graph: createGraphClientFromConfig(config, config.VENDOR_BASE_URL, logger),
       clock: () => new Date(),
       logger,
       policy: policyByName(config.ELIGIBILITY_POLICY),

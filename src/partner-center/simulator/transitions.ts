@@ -277,11 +277,12 @@ export class TransitionEngine {
     if (sourceSkuId === undefined || targetSkuId === undefined || idKey(sourceSkuId) === idKey(targetSkuId)) return;
     const holders = this.state
       .usersOf(transition.customerTenantId)
-      .filter((user) => user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(sourceSkuId)))
+      // Only direct assignments move; a licence inherited from a group stays with the group.
+      .filter((user) => user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(sourceSkuId) && license.assignedByGroup === undefined))
       .sort((left, right) => left.id.localeCompare(right.id))
       .slice(0, transition.quantity);
     for (const user of holders) {
-      user.assignedLicenses = user.assignedLicenses.filter((license) => idKey(license.skuId) !== idKey(sourceSkuId));
+      user.assignedLicenses = user.assignedLicenses.filter((license) => idKey(license.skuId) !== idKey(sourceSkuId) || license.assignedByGroup !== undefined);
       if (!user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(targetSkuId))) {
         user.assignedLicenses.push({ skuId: targetSkuId, disabledPlans: [] });
       }

@@ -18,6 +18,7 @@ import { createPartnerCenterSimulator, type PartnerCenterSimulator, type Running
 import type { FaultOverrides } from '../../../src/partner-center/simulator';
 import { registerWithSimulator, simulatorSeedFor } from '../../../src/partner-center/simulator-registration';
 import { staticTokenProvider } from '../../../src/partner-center/token-providers';
+import { createGraphClient, simulatorGraphTokenProvider } from '../../../src/microsoft-graph';
 
 /**
  * The whole system in one test file, on the real services from globalSetup: FerretDB (own database), the Temporal
@@ -68,6 +69,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   const deps: UpgradeActivityDeps = {
     models: db.models,
     vendor,
+    graph: createGraphClient({ baseUrl: `${running.url}/graph`, tokenProvider: simulatorGraphTokenProvider(), timeoutMs: 5_000 }),
     clock: () => new Date(),
     logger,
     policy: POLICY_PROFILES.microsoft,
