@@ -1,20 +1,26 @@
-# Production image for the API and the worker (same image, different command).
-FROM node:20-slim AS build
+# One image for the API, the worker, the `upgrades` CLI and the Partner Center simulator (different commands).
+# Node 24 LTS: Node 20 reached its end of life on 2026-04-30.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/build ./scripts/build
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
+# Compiles to dist/ and bundles the workflow code once (dist/workflow-bundle.js): workers start without webpack.
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# The CLI as a command on the PATH: `docker compose exec api upgrades show upg_…`.
+RUN ln -s /app/dist/src/cli/bin.js /usr/local/bin/upgrades && chmod +x /app/dist/src/cli/bin.js
+# The image's unprivileged user (uid 1000), as the Helm chart's securityContext expects.
 USER node
-# Overridden per service in docker-compose.yml: the worker runs dist/src/worker.js.
+# Overridden per service: the worker runs dist/src/worker.js, the simulator dist/src/partner-center/simulator/main.js.
 CMD ["node", "dist/src/server.js"]

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
-import type { EligibilityPolicy } from '../src/domain/eligibility';
+import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
 import type { GraphClient } from '../src/microsoft-graph/graph-client';
 import type { PartnerCenterClient } from '../src/partner-center/partner-center-client';
 

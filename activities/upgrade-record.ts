@@ -1,6 +1,7 @@
 import type { UpgradeWorkflowInput, UpgradeStatus, UpgradeStepRecord } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { releaseSubscriptions } from '../src/db/subscription-locks';
+import { subscriptionsHeldBy, type SubscriptionsNamedByRequest } from '../src/domain/upgrade-shape';
 
 /*
  * Record keeping for the upgrade document: status, steps, outcome. Every write filters on `_id` alone: FerretDB 1.x
@@ -76,13 +77,8 @@ async function endUpgrade(
   }
   const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1, status: 1 }).lean();
   if (!record) return;
-  const request = record.request as { sourceSubscriptionId: string; destination: { type: string; subscriptionId?: string } };
-  const held = [request.sourceSubscriptionId, request.destination.subscriptionId, ...(record.subscriptionsTouched ?? [])];
-  await releaseSubscriptions(
-    deps.models,
-    upgradeId,
-    held.filter((id): id is string => Boolean(id)),
-  );
+  const held = subscriptionsHeldBy(record.request as SubscriptionsNamedByRequest, record.subscriptionsTouched ?? []);
+  await releaseSubscriptions(deps.models, upgradeId, held);
   if (FINAL_STATUSES.includes(record.status)) return;
   await updateUpgradeRecord(deps, upgradeId, ending);
 }

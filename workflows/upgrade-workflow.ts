@@ -26,6 +26,7 @@ import {
   type UpgradeWorkflowInput,
 } from './messages';
 import { UPGRADE_DESTINATION_TYPE, UPGRADE_KIND, UPGRADE_STATUS } from './search-attributes';
+import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 
 /**
  * Patch ids, one per change to the command sequence of a released shape (SPEC §5: `patched()`, replay-tested).
@@ -309,13 +310,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   setStatus('notifying', 'Sending the completion notification');
   await sendNotification('upgrade_completed');
   // Every subscription the run locked: the source, an existing destination, the one it created or filled.
-  const held = [
-    ...new Set([
-      input.request.sourceSubscriptionId,
-      destinationSubscriptionId,
-      ...(input.request.destination.type === 'existing' ? [input.request.destination.subscriptionId] : []),
-    ]),
-  ];
+  const held = subscriptionsHeldBy(input.request, [destinationSubscriptionId]);
   await record.completeUpgrade.executeWithOptions({ summary: 'Release locks, record the upgrade as completed' }, [upgradeId, held]);
   setStatus('completed', `Completed: ${validated.summary}`);
   step('completed', 'completed');

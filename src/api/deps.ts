@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
-import type { PartnerCenterClient } from '../partner-center';
+import type { CatalogVendor } from '../catalog/catalog-sync';
 
 /** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
 export interface AppDeps {
@@ -12,8 +12,10 @@ export interface AppDeps {
   temporalClient: Client;
   config: Pick<Config, 'OPERATOR_API_KEY' | 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'>;
   logger: Logger;
-  /** Partner Center client, for `POST /v1/catalog/sync`. */
-  vendor?: Pick<PartnerCenterClient, 'getServicesDefinition'>;
+  /** Partner Center's catalog and price sheet, for `POST /v1/catalog/sync`. */
+  vendor?: CatalogVendor;
+  /** The catalog's country (and price sheet market), and whether a token for the price sheet exists. */
+  catalogSync?: { country: string; readPriceSheet: boolean };
   /** Called after `POST /v1/subscriptions/import` stored the subscriptions (dev wires simulator registration here). */
   onSubscriptionsImported?: (subscriptions: Subscription[]) => Promise<void> | void;
   /** "Now" for eligibility and quotes; tests pin it. */

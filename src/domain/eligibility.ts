@@ -3,11 +3,12 @@
  * account, now, policy) that returns EVERY failing rule with a stable code and a sentence naming the
  * values. Each rule is one entry in a table below, so a code lives in exactly one place per scope.
  *
- * Distributors disagree on a few rules; those differences are a `EligibilityPolicy`, chosen by name.
+ * Distributors disagree on a few rules; those differences are an `EligibilityPolicy` (`eligibility-policies.ts`).
  */
 import { TERM_MONTHS, type Catalog, type Product } from './catalog';
 import { instantMs, utcDateOf, type IsoDate, type IsoInstant } from './dates';
 import { currentUnitPrice } from './pricing';
+import { DEFAULT_POLICY, type EligibilityPolicy } from './eligibility-policies';
 import { ROLES_REQUIRING_PARTNER_ID, type Account, type Subscription } from './types';
 
 export const ELIGIBILITY_CODES = [
@@ -45,53 +46,6 @@ export interface EligibilityReason {
 export interface Verdict {
   eligible: boolean;
   reasons: readonly EligibilityReason[];
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Policies
-
-export interface EligibilityPolicy {
-  name: string;
-  /** Existing destination's term end vs the source's: `sameOrLater` (≥) or strictly `later` (>). */
-  destinationEndDate: 'sameOrLater' | 'later';
-  /**
-   * Existing destination's billing: `ignored`; `sameFrequency`; or `sameFrequencyAndTerm` (Infinigate's
-   * "same Billing Term and Plan duration": billing frequency AND term duration equal, reported as
-   * DESTINATION_BILLING_MISMATCH; a shorter term is still DESTINATION_TERM_SHORTER).
-   */
-  destinationBilling: 'ignored' | 'sameFrequency' | 'sameFrequencyAndTerm';
-  /** Whether a source still inside its own 7-day cancellation window may be upgraded. */
-  sourceInCancellationWindow: 'allowed' | 'refused';
-}
-
-export const POLICY_PROFILES = {
-  /** Partner Center's documented target rules (codes 1–4): end date same or later, billing free. */
-  microsoft: { name: 'microsoft', destinationEndDate: 'sameOrLater', destinationBilling: 'ignored', sourceInCancellationWindow: 'allowed' },
-  /** interworks.cloud: "end date later than the source's", "billing frequency does not affect eligibility". */
-  interworks: { name: 'interworks', destinationEndDate: 'later', destinationBilling: 'ignored', sourceInCancellationWindow: 'allowed' },
-  /** Infinigate: "same Billing Term and Plan duration", renewal date same or later. */
-  infinigate: {
-    name: 'infinigate',
-    destinationEndDate: 'sameOrLater',
-    destinationBilling: 'sameFrequencyAndTerm',
-    sourceInCancellationWindow: 'allowed',
-  },
-  /** PRISM-style: like microsoft, but no upgrade while the source is in its cancellation window. */
-  prism: { name: 'prism', destinationEndDate: 'sameOrLater', destinationBilling: 'ignored', sourceInCancellationWindow: 'refused' },
-} as const satisfies Record<string, EligibilityPolicy>;
-
-export type PolicyName = keyof typeof POLICY_PROFILES;
-export const DEFAULT_POLICY: EligibilityPolicy = POLICY_PROFILES.microsoft;
-
-export function isPolicyName(name: unknown): name is PolicyName {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(POLICY_PROFILES, name);
-}
-
-export function policyByName(name: string): EligibilityPolicy {
-  if (!isPolicyName(name)) {
-    throw new RangeError(`unknown eligibility policy "${name}"; known: ${Object.keys(POLICY_PROFILES).join(', ')}`);
-  }
-  return POLICY_PROFILES[name];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -400,111 +354,4 @@ function verdictOf(reasons: EligibilityReason[]): Verdict {
 export function checkEligibility(input: EligibilityInput): Verdict {
   const ctx = ruleContext(input, input.targetProductId, input.quantity);
   return verdictOf([...failures(SOURCE_RULES, ctx, undefined), ...destinationFailures(ctx, input.destination)]);
-}
-
-export interface QuantityRange {
-  /** Smallest number of seats that can move (always 1). */
-  min: number;
-  /** A full upgrade: all the source's seats (always allowed, whatever the product minimum). */
-  max: number;
-  /** Largest partial upgrade that leaves the product's minimum on the source; 0 = no partial possible. */
-  maxPartial: number;
-}
-
-/** Seats that may move: any n in [min, maxPartial], or exactly max (full). */
-export function allowedQuantityRange(source: Subscription, sourceProduct: Product): QuantityRange {
-  return { min: 1, max: source.quantity, maxPartial: Math.max(0, source.quantity - Math.max(1, sourceProduct.minQuantity)) };
-}
-
-export function isQuantityInRange(range: QuantityRange, quantity: number): boolean {
-  return Number.isInteger(quantity) && quantity >= range.min && (quantity === range.max || quantity <= range.maxPartial);
-}
-
-export interface ExistingDestinationOption {
-  subscriptionId: string;
-  externalId: string;
-  quantity: number;
-  term: Subscription['term'];
-  billingFrequency: Subscription['billingFrequency'];
-  termEnd: IsoDate;
-  unitPrice: number;
-  currency: string;
-  verdict: Verdict;
-}
-
-export interface UpgradeTargetOption {
-  productId: string;
-  name: string;
-  /** Per seat per cycle for a new co-termed subscription (after promotion/markup), if priced. */
-  newSubscriptionUnitPrice?: number;
-  promotionId?: string;
-  toNewSubscription: Verdict;
-  existingDestinations: ExistingDestinationOption[];
-}
-
-export interface UpgradeOptions {
-  sourceSubscriptionId: string;
-  quantityRange: QuantityRange | undefined;
-  /** Verdicts are for this many seats (default: a full upgrade). */
-  evaluatedQuantity: number;
-  targets: UpgradeTargetOption[];
-}
-
-export interface UpgradeOptionsInput extends SourceContext {
-  /** All subscriptions of the source's account: candidates for "existing" destinations. */
-  accountSubscriptions: readonly Subscription[];
-  quantity?: number;
-}
-
-/** Every target on the source's path, with its verdicts for "new" and for each existing candidate. */
-export function evaluateUpgradeOptions(input: UpgradeOptionsInput): UpgradeOptions {
-  const { source, catalog } = input;
-  const quantity = input.quantity ?? source.quantity;
-  const sourceProduct = catalog.get(source.productId);
-  const upgradeDate = utcDateOf(input.now);
-
-  const targets = catalog.upgradeTargets(source.productId).map((target): UpgradeTargetOption => {
-    const price = currentUnitPrice({
-      catalog,
-      account: input.sourceAccount,
-      productId: target.productId,
-      term: source.term,
-      billingFrequency: source.billingFrequency,
-      currency: source.currency,
-      date: upgradeDate,
-    });
-    const existingDestinations = input.accountSubscriptions
-      .filter((candidate) => candidate.productId === target.productId && candidate.id !== source.id)
-      .map((candidate) => ({
-        subscriptionId: candidate.id,
-        externalId: candidate.externalId,
-        quantity: candidate.quantity,
-        term: candidate.term,
-        billingFrequency: candidate.billingFrequency,
-        termEnd: candidate.termEnd,
-        unitPrice: candidate.unitPrice,
-        currency: candidate.currency,
-        verdict: checkEligibility({
-          ...input,
-          targetProductId: target.productId,
-          quantity,
-          destination: { subscriptionId: candidate.id, subscription: candidate },
-        }),
-      }));
-    return {
-      productId: target.productId,
-      name: target.name,
-      ...(price ? { newSubscriptionUnitPrice: price.unitPrice } : {}),
-      ...(price?.promotion ? { promotionId: price.promotion.promotionId } : {}),
-      toNewSubscription: checkEligibility({ ...input, targetProductId: target.productId, quantity, destination: 'new' }),
-      existingDestinations,
-    };
-  });
-
-  return {
-    sourceSubscriptionId: source.id,
-    quantityRange: sourceProduct ? allowedQuantityRange(source, sourceProduct) : undefined,
-    evaluatedQuantity: quantity,
-    targets,
-  };
 }

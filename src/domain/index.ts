@@ -7,5 +7,8 @@ export * from './pricing';
 export * from './proration';
 export * from './proration-preview';
 export * from './eligibility';
+export * from './eligibility-policies';
+export * from './upgrade-options';
 export * from './upgrade-plan';
+export * from './upgrade-shape';
 export * from './demo-catalog';

@@ -1,121 +1,33 @@
 /**
- * planUpgrade: from a request and the current data, every change an upgrade intends (SPEC §4) —
- * subscription changes, the co-termed new subscription, invoices, installment changes, vendor
- * transition parameters and seat reassignment — as data the activities apply idempotently.
- * Eligibility is decided by the eligibility engine only; this module never re-states a rule.
+ * planUpgrade: from a request and the current data, every change an upgrade intends — subscription changes, the
+ * co-termed new subscription, invoices, installment changes, vendor transition parameters and seat reassignment — as
+ * data the activities apply idempotently. Eligibility is decided by the eligibility engine only; this module never
+ * re-states a rule. What differs by destination is planned in `upgrade-plan-new-destination.ts` and
+ * `upgrade-plan-existing-destination.ts`; the types are in `upgrade-plan-types.ts`.
  */
-import { hasInstallments, type BillingFrequency, type Catalog, type Term } from './catalog';
-import { utcDateOf, type IsoDate, type IsoInstant } from './dates';
-import { checkEligibility, type CallerScope, type EligibilityPolicy, type EligibilityReason } from './eligibility';
+import type { Catalog } from './catalog';
+import { utcDateOf } from './dates';
+import { checkEligibility } from './eligibility';
 import { formatMoney, sumMinor } from './money';
-import { currentUnitPrice, taxRateFor } from './pricing';
-import { draftInvoice, futurePendingInstallments, prorateLine, remainingInstallments, type InvoiceDraft, type ScheduledInstallment } from './proration';
-import type { Account, Installment, Subscription, UpgradeRequest } from './types';
+import { taxRateFor } from './pricing';
+import { draftInvoice, prorateLine } from './proration';
+import type { Subscription } from './types';
+import { planIntoExistingSubscription } from './upgrade-plan-existing-destination';
+import { planToNewSubscription } from './upgrade-plan-new-destination';
+import type {
+  DestinationType,
+  NewSubscriptionFields,
+  SeatReassignmentDecision,
+  SubscriptionChange,
+  UpgradeKind,
+  UpgradePlan,
+  UpgradePlanInput,
+  UpgradePlanResult,
+  UpgradeQuote,
+} from './upgrade-plan-types';
+import { upgradeKindOf } from './upgrade-shape';
 
-export type UpgradeKind = 'full' | 'partial';
-export type DestinationType = 'new' | 'existing';
-/** Partner Center reconciliation charge type. */
-export type VendorChargeType = 'convert' | 'moveQuantity';
-export type VendorTransitionType = 'transition_only' | 'transition_with_license_transfer';
-
-/** A change to one stored subscription: `$set` these, `$unset` those; `before` holds the old values (history). */
-export interface SubscriptionChange {
-  subscriptionId: string;
-  set: Partial<Subscription>;
-  unset: readonly (keyof Subscription)[];
-  before: Partial<Subscription>;
-}
-
-/** The subscription a partial → new upgrade creates; id, vendor id and purchase time come from the transition. */
-export type NewSubscriptionFields = Omit<Subscription, 'id' | 'externalId' | 'purchasedAt'>;
-
-export interface InstallmentPlanChange {
-  subscriptionId: string;
-  /** Pending future installments to mark cancelled (matched by periodStart). */
-  cancel: readonly Installment[];
-  /** Installments to add, status pending. */
-  add: readonly Installment[];
-}
-
-export interface SeatReassignmentDecision {
-  mode: 'automatic' | 'manual';
-  reason: string;
-}
-
-export interface VendorTransitionParameters {
-  /** The customer's tenant the transition is asked for (absent from plans frozen before it was added: read the account). */
-  customerTenantId?: string;
-  chargeType: VendorChargeType;
-  transitionType: VendorTransitionType;
-  fromCatalogItemId: string;
-  toCatalogItemId: string;
-  fromSubscriptionId: string;
-  /** Vendor id of an existing destination; absent for new (the vendor returns it for a partial). */
-  toSubscriptionId?: string;
-  quantity: number;
-  termDuration: Term;
-  billingCycle: BillingFrequency;
-  promotionId?: string;
-}
-
-/** The breakdown portals show (Infinigate's checkout): fees incl. tax, of which tax, refund, net total. */
-export interface UpgradeQuote {
-  currency: string;
-  /** Debit invoice total, tax included. */
-  totalFees: number;
-  /** Tax included in totalFees. */
-  taxTotal: number;
-  /** Credit invoice total, tax included (≤ 0). */
-  refund: number;
-  /** totalFees + refund. */
-  total: number;
-}
-
-export interface UpgradePlan {
-  /** The source's account (absent from plans frozen before it was added: read the upgrade record). */
-  accountId?: string;
-  upgradeDate: IsoDate;
-  kind: UpgradeKind;
-  destinationType: DestinationType;
-  quantity: number;
-  sourceSubscriptionId: string;
-  sourceProductId: string;
-  targetProductId: string;
-  /** Existing destination; for full → new it is the source itself. */
-  destinationSubscriptionId?: string;
-  vendor: VendorTransitionParameters;
-  sourceChange: SubscriptionChange;
-  destinationChange?: SubscriptionChange;
-  newSubscription?: NewSubscriptionFields;
-  credit: InvoiceDraft;
-  debit: InvoiceDraft;
-  installmentChanges: readonly InstallmentPlanChange[];
-  seatReassignment: SeatReassignmentDecision;
-  seatConservation: { leavingSource: number; arrivingAtDestination: number };
-  quote: UpgradeQuote;
-  /** One line for operators (Temporal UI summary, logs). */
-  summary: string;
-}
-
-export interface UpgradePlanInput {
-  request: UpgradeRequest;
-  source: Subscription;
-  sourceAccount: Account;
-  /** The existing destination named by the request, as loaded (undefined if not found). */
-  destination?: Subscription;
-  /** The account's subscriptions; more than one of the source's product makes seat reassignment manual. */
-  accountSubscriptions?: readonly Subscription[];
-  catalog: Catalog;
-  /** Frozen quote time; the upgrade date is its UTC date. */
-  now: IsoInstant;
-  policy?: EligibilityPolicy;
-  caller?: CallerScope;
-  busySubscriptionIds?: Iterable<string>;
-}
-
-export type UpgradePlanResult = { ok: true; plan: UpgradePlan } | { ok: false; reasons: readonly EligibilityReason[] };
-
-const toPending = (scheduled: readonly ScheduledInstallment[]): Installment[] => scheduled.map((installment) => ({ ...installment, status: 'pending' }));
+export type * from './upgrade-plan-types';
 
 function decideSeatReassignment(
   kind: UpgradeKind,
@@ -187,11 +99,10 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
 
   const upgradeDate = utcDateOf(input.now);
   const n = request.quantity;
-  const kind: UpgradeKind = n === source.quantity ? 'full' : 'partial';
+  const kind = upgradeKindOf(n, source.quantity);
   const destination = existing ? input.destination : undefined;
   const targetProductId = request.targetProductId;
-  const taxRate = taxRateFor(sourceAccount);
-  const sourceHasInstallments = hasInstallments(source.term, source.billingFrequency);
+  const taxRateBasisPoints = taxRateFor(sourceAccount);
 
   const creditLine = prorateLine('credit', {
     productId: source.productId,
@@ -202,167 +113,12 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
     chargeStart: source.chargeStart,
     chargeEnd: source.chargeEnd,
   });
-  const credit = draftInvoice('credit', source.currency, [creditLine], taxRate);
+  const credit = draftInvoice('credit', source.currency, [creditLine], taxRateBasisPoints);
 
-  const installmentChanges: InstallmentPlanChange[] = [];
-  let sourceChange: SubscriptionChange;
-  let destinationChange: SubscriptionChange | undefined;
-  let newSubscription: NewSubscriptionFields | undefined;
-  let debit: InvoiceDraft;
-  let promotionId: string | undefined;
-
-  if (!destination) {
-    // To a new subscription, co-termed with the source: the source's cycle, the target's current price.
-    const price = currentUnitPrice({
-      catalog,
-      account: sourceAccount,
-      productId: targetProductId,
-      term: source.term,
-      billingFrequency: source.billingFrequency,
-      currency: source.currency,
-      date: upgradeDate,
-    });
-    if (!price) throw new Error(`eligibility passed but ${targetProductId} has no price`); // TARGET_PRICE_NOT_AVAILABLE guards this
-    promotionId = price.promotion?.promotionId;
-    const protectedPrice = { unitPrice: price.unitPrice, until: source.termEnd };
-    const debitLine = prorateLine('debit', {
-      productId: targetProductId,
-      ...(kind === 'full' ? { subscriptionId: source.id } : {}),
-      unitPrice: price.unitPrice,
-      quantity: n,
-      upgradeDate,
-      chargeStart: source.chargeStart,
-      chargeEnd: source.chargeEnd,
-    });
-    debit = draftInvoice('debit', source.currency, [debitLine], taxRate);
-    const schedule = (unitPrice: number, quantity: number): Installment[] =>
-      toPending(
-        remainingInstallments({
-          currentChargeEnd: source.chargeEnd,
-          termEnd: source.termEnd,
-          billingFrequency: source.billingFrequency,
-          unitPrice,
-          quantity,
-        }),
-      );
-
-    if (kind === 'full') {
-      // Converted in place: same ids and end date; start date = upgrade date; the charge cycle is kept
-      // so a later proration in this cycle still divides by the cycle that was billed.
-      sourceChange = {
-        subscriptionId: source.id,
-        set: {
-          productId: targetProductId,
-          termStart: upgradeDate,
-          unitPrice: price.unitPrice,
-          protectedPrice,
-          ...(promotionId ? { promotionId } : {}),
-        },
-        unset: promotionId || source.promotionId === undefined ? [] : ['promotionId'],
-        before: {
-          productId: source.productId,
-          termStart: source.termStart,
-          unitPrice: source.unitPrice,
-          ...(source.protectedPrice ? { protectedPrice: source.protectedPrice } : {}),
-          ...(source.promotionId ? { promotionId: source.promotionId } : {}),
-        },
-      };
-      if (sourceHasInstallments) {
-        installmentChanges.push({ subscriptionId: source.id, cancel: futurePendingInstallments(source), add: schedule(price.unitPrice, n) });
-      }
-    } else {
-      sourceChange = { subscriptionId: source.id, set: { quantity: source.quantity - n }, unset: [], before: { quantity: source.quantity } };
-      newSubscription = {
-        accountId: source.accountId,
-        productId: targetProductId,
-        quantity: n,
-        status: 'active',
-        isTrial: false,
-        term: source.term,
-        billingFrequency: source.billingFrequency,
-        termStart: upgradeDate,
-        termEnd: source.termEnd,
-        chargeStart: source.chargeStart,
-        chargeEnd: source.chargeEnd,
-        cancellationWindowEndsAt: source.cancellationWindowEndsAt,
-        unitPrice: price.unitPrice,
-        currency: source.currency,
-        protectedPrice,
-        ...(source.partnerId ? { partnerId: source.partnerId } : {}),
-        ...(promotionId ? { promotionId } : {}),
-        ...(sourceHasInstallments ? { installmentPlan: { installments: schedule(price.unitPrice, n) } } : {}),
-      };
-      if (sourceHasInstallments) {
-        // The source's remaining seats keep being billed, at their own price, on a re-issued schedule.
-        installmentChanges.push({
-          subscriptionId: source.id,
-          cancel: futurePendingInstallments(source),
-          add: schedule(source.unitPrice, source.quantity - n),
-        });
-      }
-    }
-  } else {
-    // Into an existing subscription: the destination's own cycle and locked price.
-    const debitLine = prorateLine('debit', {
-      productId: destination.productId,
-      subscriptionId: destination.id,
-      unitPrice: destination.unitPrice,
-      quantity: n,
-      upgradeDate,
-      chargeStart: destination.chargeStart,
-      chargeEnd: destination.chargeEnd,
-    });
-    debit = draftInvoice('debit', destination.currency, [debitLine], taxRate);
-    sourceChange =
-      kind === 'full'
-        ? {
-            subscriptionId: source.id,
-            set: { status: 'cancelled', quantity: 0 },
-            unset: [],
-            before: { status: source.status, quantity: source.quantity },
-          }
-        : { subscriptionId: source.id, set: { quantity: source.quantity - n }, unset: [], before: { quantity: source.quantity } };
-    destinationChange = {
-      subscriptionId: destination.id,
-      set: { quantity: destination.quantity + n },
-      unset: [],
-      before: { quantity: destination.quantity },
-    };
-    if (sourceHasInstallments) {
-      const keptSeats = source.quantity - n;
-      installmentChanges.push({
-        subscriptionId: source.id,
-        cancel: futurePendingInstallments(source),
-        add:
-          keptSeats > 0
-            ? toPending(
-                remainingInstallments({
-                  currentChargeEnd: source.chargeEnd,
-                  termEnd: source.termEnd,
-                  billingFrequency: source.billingFrequency,
-                  unitPrice: source.unitPrice,
-                  quantity: keptSeats,
-                }),
-              )
-            : [],
-      });
-    }
-    if (hasInstallments(destination.term, destination.billingFrequency)) {
-      installmentChanges.push({
-        subscriptionId: destination.id,
-        cancel: [],
-        add: toPending(
-          remainingInstallments({
-            currentChargeEnd: destination.chargeEnd,
-            termEnd: destination.termEnd,
-            billingFrequency: destination.billingFrequency,
-            unitPrice: destination.unitPrice,
-            quantity: n,
-          }),
-        ),
-      });
-    }
-  }
+  const context = { source, sourceAccount, catalog, targetProductId, quantity: n, kind, upgradeDate, taxRateBasisPoints };
+  const { sourceChange, destinationChange, newSubscription, debit, installmentChanges, promotionId } = destination
+    ? planIntoExistingSubscription(context, destination)
+    : planToNewSubscription(context);
 
   const seatReassignment = decideSeatReassignment(kind, source, destination, input.accountSubscriptions ?? [], catalog);
   const seatConservation = countSeatMovement(source, sourceChange, destinationChange, newSubscription);

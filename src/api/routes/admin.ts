@@ -4,7 +4,8 @@ import { generateApiKey, hashApiKey } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { notFound, validationError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
-import { accountSchema, accountUpsertSchema, apiKeyCreateSchema, apiKeyCreatedSchema, apiKeyRevokedSchema, idParamsSchema } from '../schemas';
+import { accountSchema, accountUpsertSchema, apiKeyCreateSchema, apiKeyCreatedSchema, apiKeyRevokedSchema } from '../schemas/accounts';
+import { idParamsSchema } from '../schemas/common';
 import { accountView } from '../views';
 
 const toBasisPoints = (percent: number): number => Math.round(percent * 100);

@@ -3,7 +3,7 @@ import type { InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../
 import type { ResolvedDeps } from '../deps';
 import { validationError, type FieldError } from '../errors';
 import { defineRoute, forbiddenKeys, type AnyRoute } from '../routing';
-import { invoiceListQuerySchema, invoiceListSchema, prorationPreviewRequestSchema, prorationPreviewResponseSchema } from '../schemas';
+import { invoiceListQuerySchema, invoiceListSchema, prorationPreviewRequestSchema, prorationPreviewResponseSchema } from '../schemas/billing';
 import { ensureVisible, invoiceView } from '../views';
 
 type LeanInvoice = InvoiceDocument & { _id: unknown; createdAt?: Date };

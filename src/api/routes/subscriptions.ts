@@ -5,17 +5,16 @@ import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrad
 import type { ResolvedDeps } from '../deps';
 import { ApiError, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
+import { idParamsSchema } from '../schemas/common';
 import {
   historyListSchema,
-  idParamsSchema,
   subscriptionImportResultSchema,
   subscriptionImportSchema,
   subscriptionListQuerySchema,
   subscriptionListSchema,
   subscriptionSchema,
-  upgradeOptionsQuerySchema,
-  upgradeOptionsSchema,
-} from '../schemas';
+} from '../schemas/subscriptions';
+import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
 import { loadSourceContext } from '../upgrade-context';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { listPage } from '../listing';

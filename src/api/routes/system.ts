@@ -1,7 +1,8 @@
 import type { ResolvedDeps } from '../deps';
 import type { ApiMetrics } from '../metrics';
 import { defineRoute, type AnyRoute } from '../routing';
-import { emptyQuerySchema, healthSchema } from '../schemas';
+import { emptyQuerySchema } from '../schemas/common';
+import { healthSchema } from '../schemas/system';
 
 const HEALTH_TIMEOUT_MS = 2_000;
 

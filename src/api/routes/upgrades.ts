@@ -1,7 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { lockSubscriptions, releaseSubscriptions } from '../../db/subscription-locks';
 import type { InvoiceDocument, UpgradeDocument } from '../../db/models';
-import { planUpgrade, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../../domain';
+import { planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../../domain';
 import { requestFingerprint, upgradeIdFor } from '../../temporal/upgrade-ids';
 import { queryUpgradeState, restartFailedUpgradeWorkflow, startUpgradeWorkflow, type UpgradeDisplay } from '../../temporal/upgrade-client';
 import { FINAL_UPGRADE_STATUSES, confirmSeatReassignmentUpdate, type UpgradeStatus, type UpgradeWorkflowInput } from '../../../workflows/messages';
@@ -10,8 +10,8 @@ import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import type { ApiMetrics } from '../metrics';
 import { defineRoute, type AnyRoute } from '../routing';
+import { idParamsSchema } from '../schemas/common';
 import {
-  idParamsSchema,
   idempotencyHeadersSchema,
   quoteSchema,
   seatReassignmentConfirmSchema,
@@ -20,7 +20,7 @@ import {
   upgradeListSchema,
   upgradeRequestSchema,
   upgradeSchema,
-} from '../schemas';
+} from '../schemas/upgrades';
 import { loadUpgradeContext, type UpgradeContext } from '../upgrade-context';
 import { listPage } from '../listing';
 import { ensureVisible, upgradeView } from '../views';
@@ -31,10 +31,6 @@ type LeanInvoice = InvoiceDocument & { _id: unknown; createdAt?: Date };
 
 const isFinal = (status: string): boolean => (FINAL_UPGRADE_STATUSES as readonly string[]).includes(status);
 const location = (upgradeId: string) => ({ Location: `/v1/upgrades/${upgradeId}` });
-
-function subscriptionsOf(request: UpgradeRequest): string[] {
-  return [request.sourceSubscriptionId, ...(request.destination.type === 'existing' ? [request.destination.subscriptionId] : [])];
-}
 
 /** Runs the domain planner (which runs the eligibility engine) for this caller at `now`. */
 function plan(context: UpgradeContext, request: UpgradeRequest, caller: Caller, now: string) {
@@ -71,7 +67,7 @@ function ineligible(reasons: readonly EligibilityReason[], context: UpgradeConte
 
 function display(context: UpgradeContext, request: UpgradeRequest): UpgradeDisplay {
   return {
-    kind: request.quantity === context.source.quantity ? 'full' : 'partial',
+    kind: upgradeKindOf(request.quantity, context.source.quantity),
     sourceQuantity: context.source.quantity,
     sourceProductName: context.catalog.nameOf(context.source.productId),
     targetProductName: context.catalog.nameOf(request.targetProductId),
@@ -164,7 +160,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         const result = plan(context, body, caller, acceptedAt.toISOString());
         if (!result.ok) throw ineligible(result.reasons, context);
 
-        const lockIds = subscriptionsOf(body);
+        const lockIds = subscriptionsHeldBy(body);
         const lock = await takeLocks(upgradeId, context.source.accountId, lockIds);
         if (!lock.locked) {
           throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
@@ -191,7 +187,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           }
           // The same key raced itself. Keep the locks the winner's request needs; give back any only we wanted.
           const winner = (await models.upgrades.findById(upgradeId).lean()) as LeanUpgrade;
-          const winnerNeeds = new Set(subscriptionsOf(winner.request as UpgradeRequest));
+          const winnerNeeds = new Set(subscriptionsHeldBy(winner.request as UpgradeRequest));
           const onlyOurs = lockIds.filter((id) => !winnerNeeds.has(id));
           if (onlyOurs.length > 0) await releaseSubscriptions(models, upgradeId, onlyOurs);
           return replay(winner, fingerprint);
@@ -331,7 +327,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           throw new ApiError(409, 'UPGRADE_NOT_FAILED', `Only failed upgrades can be retried; ${params.id} is ${doc.status}`);
         }
         const request = doc.request as UpgradeRequest;
-        const lockIds = subscriptionsOf(request);
+        const lockIds = subscriptionsHeldBy(request);
         const lock = await takeLocks(params.id, doc.accountId, lockIds);
         if (!lock.locked) throw new ApiError(409, 'UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
         const claimed = await models.upgrades.updateOne(

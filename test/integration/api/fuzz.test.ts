@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { upgradeRequestSchema } from '../../../src/api/schemas';
+import { upgradeRequestSchema } from '../../../src/api/schemas/upgrades';
 import { seedWorld, startHarness, upgradeBody, type Harness, type World } from './harness';
 
 /**

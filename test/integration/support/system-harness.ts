@@ -10,7 +10,7 @@ import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromProduct, fromSubscription } from '../../../src/db/mappers';
 import type { Product } from '../../../src/domain/catalog';
 import { demoProducts } from '../../../src/domain/demo-catalog';
-import { POLICY_PROFILES } from '../../../src/domain/eligibility';
+import { POLICY_PROFILES } from '../../../src/domain/eligibility-policies';
 import type { Account, Subscription } from '../../../src/domain/types';
 import { createUpgradeWorker, WORKFLOWS_PATH } from '../../../src/worker-factory';
 import { createPartnerCenterClient } from '../../../src/partner-center/partner-center-client';

@@ -1,16 +1,7 @@
 import fc from 'fast-check';
-import {
-  allowedQuantityRange,
-  checkEligibility,
-  ELIGIBILITY_CODES,
-  evaluateUpgradeOptions,
-  isQuantityInRange,
-  policyByName,
-  POLICY_PROFILES,
-  type EligibilityCode,
-  type EligibilityInput,
-  type EligibilityPolicy,
-} from '../../../src/domain/eligibility';
+import { checkEligibility, ELIGIBILITY_CODES, type EligibilityCode, type EligibilityInput } from '../../../src/domain/eligibility';
+import { policyByName, POLICY_PROFILES, type EligibilityPolicy } from '../../../src/domain/eligibility-policies';
+import { allowedQuantityRange, isQuantityInRange } from '../../../src/domain/upgrade-options';
 import { account, BASIC, destinationSubscription, E3, NOW, PREMIUM, SPECIALIZED, STANDARD, subscription, testCatalog, TRIAL } from './fixtures';
 
 /** An eligible request: 4 of 10 Basic seats to Standard, new or into the eligible existing destination. */
@@ -413,32 +404,6 @@ describe('quantity bounds', () => {
       ),
       { numRuns: 200 },
     );
-  });
-});
-
-describe('evaluateUpgradeOptions', () => {
-  it('lists every target on the path with verdicts, the range, and every existing candidate with reasons', () => {
-    const eligibleDest = destinationSubscription();
-    const inWindow = destinationSubscription({ id: 'sub-dst-2', cancellationWindowEndsAt: '2025-04-14T00:00:00Z' });
-    const otherProduct = destinationSubscription({ id: 'sub-e3', productId: E3 });
-    const options = evaluateUpgradeOptions({
-      source: subscription(),
-      sourceAccount: account(),
-      catalog: testCatalog(),
-      now: NOW,
-      accountSubscriptions: [subscription(), eligibleDest, inWindow, otherProduct],
-    });
-    expect(options.quantityRange).toEqual({ min: 1, max: 10, maxPartial: 9 });
-    expect(options.evaluatedQuantity).toBe(10);
-    expect(options.targets.map((t) => t.productId)).toEqual([STANDARD, PREMIUM]);
-    const standard = options.targets[0]!;
-    expect(standard).toMatchObject({ name: 'Business Standard', newSubscriptionUnitPrice: 2000, toNewSubscription: { eligible: true, reasons: [] } });
-    expect(standard.existingDestinations.map((d) => [d.subscriptionId, d.verdict.eligible])).toEqual([
-      ['sub-dst', true],
-      ['sub-dst-2', false],
-    ]);
-    expect(standard.existingDestinations[1]!.verdict.reasons.map((r) => r.code)).toEqual(['DESTINATION_IN_CANCELLATION_WINDOW']);
-    expect(options.targets[1]!.existingDestinations).toEqual([]);
   });
 });
 

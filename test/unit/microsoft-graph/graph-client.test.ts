@@ -1,6 +1,6 @@
 /** The Graph client and our licence reassignment, over HTTP against the simulator's `/graph`. */
 import { GraphConsentMissingError, reassignLicences, tokenErrorFor } from '../../../src/microsoft-graph';
-import { LicenseShortageError, VendorAuthError, VendorResponseInvalidError, VendorThrottledError } from '../../../src/partner-center';
+import { LicenseShortageError, VendorAuthError, VendorResponseInvalidError } from '../../../src/partner-center';
 import { errorOf, SKU, type SimulatorFixture, startSimulator, TENANT } from '../partner-center/simulator-fixture';
 
 let fixture: SimulatorFixture;

@@ -1,0 +1,11 @@
+import { z } from 'zod';
+
+/** Operations: health. */
+
+export const healthSchema = z.object({
+  status: z.enum(['ok', 'degraded']),
+  checks: z.object({
+    temporal: z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }),
+    database: z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }),
+  }),
+});

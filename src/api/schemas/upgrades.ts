@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { UPGRADE_STATUSES } from '../../../workflows/messages';
+import { invoiceLineSchema } from './billing';
+import { idSchema, productIdSchema, seatsSchema, signedMinorUnits, verdictSchema } from './common';
+
+/** Upgrades: the request, quotes, upgrade options, the upgrade record and its listing. */
+
+export const upgradeStatusSchema = z.enum(UPGRADE_STATUSES);
+
+export const upgradeDestinationSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('new') }).strict(),
+  z.object({ type: z.literal('existing'), subscriptionId: idSchema }).strict(),
+]);
+export const upgradeRequestSchema = z
+  .object({
+    sourceSubscriptionId: idSchema,
+    targetProductId: productIdSchema,
+    quantity: seatsSchema,
+    destination: upgradeDestinationSchema,
+  })
+  .strict()
+  .meta({ id: 'UpgradeRequest' });
+
+export const idempotencyHeadersSchema = z.object({
+  'idempotency-key': z
+    .string({ error: 'the Idempotency-Key header is required' })
+    .min(1, 'must be 1–200 characters')
+    .max(200, 'must be 1–200 characters')
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces only'),
+});
+
+export const upgradeAcceptedSchema = z.object({ upgradeId: z.string(), status: upgradeStatusSchema });
+
+const invoiceDraftSchema = z.object({
+  kind: z.enum(['credit', 'debit']).optional(),
+  currency: z.string(),
+  lines: z.array(invoiceLineSchema),
+  subtotal: signedMinorUnits,
+  taxBasisPoints: z.number().int(),
+  tax: signedMinorUnits,
+  total: signedMinorUnits,
+});
+export const quoteBreakdownSchema = z.object({
+  currency: z.string(),
+  totalFees: signedMinorUnits.meta({ description: 'debit total, tax included' }),
+  taxTotal: signedMinorUnits,
+  refund: signedMinorUnits.meta({ description: 'credit total, tax included (≤ 0)' }),
+  total: signedMinorUnits,
+});
+export const quoteSchema = z
+  .object({
+    eligible: z.literal(true),
+    upgradeDate: z.string(),
+    kind: z.enum(['full', 'partial']),
+    destinationType: z.enum(['new', 'existing']),
+    quantity: z.number().int(),
+    sourceSubscriptionId: z.string(),
+    targetProductId: z.string(),
+    destinationSubscriptionId: z.string().optional(),
+    credit: invoiceDraftSchema,
+    debit: invoiceDraftSchema,
+    installmentChanges: z.array(z.unknown()),
+    seatReassignment: z.object({ mode: z.enum(['automatic', 'manual']), reason: z.string() }),
+    quote: quoteBreakdownSchema,
+    summary: z.string(),
+  })
+  .meta({ id: 'UpgradeQuote' });
+
+export const upgradeOptionsQuerySchema = z.object({ quantity: z.coerce.number().int().min(1).max(1_000_000).optional() }).strict();
+const pricePreviewSchema = z.object({ credit: signedMinorUnits, debit: signedMinorUnits, quote: quoteBreakdownSchema });
+export const upgradeOptionsSchema = z.object({
+  sourceSubscriptionId: z.string(),
+  sourceProductId: z.string(),
+  quantityRange: z
+    .object({ min: z.number().int(), max: z.number().int(), maxPartial: z.number().int() })
+    .nullable()
+    .meta({ description: 'any n in [min, maxPartial], or exactly max (full); null when the source product is unknown' }),
+  evaluatedQuantity: z.number().int(),
+  targets: z.array(
+    z.object({
+      productId: z.string(),
+      name: z.string(),
+      newSubscriptionUnitPrice: z.number().int().optional(),
+      promotionId: z.string().optional(),
+      toNewSubscription: verdictSchema.extend({ pricePreview: pricePreviewSchema.optional() }),
+      existingDestinations: z.array(
+        z.object({
+          subscriptionId: z.string(),
+          externalId: z.string(),
+          quantity: z.number().int(),
+          term: z.string(),
+          billingFrequency: z.string(),
+          termEnd: z.string(),
+          unitPrice: z.number().int(),
+          currency: z.string(),
+          verdict: verdictSchema,
+          pricePreview: pricePreviewSchema.optional(),
+        }),
+      ),
+    }),
+  ),
+});
+
+const stepRecordSchema = z.object({ name: z.string(), status: z.string(), at: z.string(), detail: z.string().optional() });
+export const upgradeSchema = z
+  .object({
+    upgradeId: z.string(),
+    status: upgradeStatusSchema,
+    kind: z.enum(['full', 'partial']),
+    destinationType: z.enum(['new', 'existing']),
+    accountId: z.string(),
+    request: upgradeRequestSchema,
+    upgradeDate: z.string().optional(),
+    steps: z.array(stepRecordSchema),
+    currentDetails: z.string().optional(),
+    subscriptionsTouched: z.array(z.string()),
+    invoices: z.array(z.object({ id: z.string(), type: z.enum(['credit', 'debit']), status: z.string(), currency: z.string(), total: signedMinorUnits })),
+    seatReassignment: z.unknown().nullable(),
+    vendor: z.unknown().nullable(),
+    error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
+    plan: z
+      .object({ summary: z.string().optional(), quote: quoteBreakdownSchema.optional() })
+      .passthrough()
+      .nullable()
+      .meta({ description: 'the frozen quote, once the workflow validated the upgrade' }),
+    retries: z.number().int(),
+    createdAt: z.string().optional(),
+    completedAt: z.string().nullable(),
+    live: z.boolean().meta({ description: 'true when status/steps came from the running workflow' }),
+  })
+  .meta({ id: 'Upgrade' });
+export const upgradeListQuerySchema = z
+  .object({
+    accountId: idSchema.optional(),
+    status: upgradeStatusSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(500).optional(),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+export const upgradeListSchema = z.object({
+  upgrades: z.array(upgradeSchema.omit({ live: true })),
+  nextCursor: z.string().optional(),
+});
+export const seatReassignmentConfirmSchema = z.object({ note: z.string().max(1_000).optional() }).strict();
