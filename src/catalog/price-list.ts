@@ -11,7 +11,7 @@
  * `asOf` are skipped; where Microsoft lists pricing tiers, the first tier (lowest PricingTierRangeMin) is taken.
  * Parsing is csv-parse's (RFC 4180: quoted fields, embedded commas and line breaks, a UTF-8 byte-order mark).
  */
-import { CsvError, parse } from 'csv-parse/sync';
+import { CsvError, type Options, parse } from 'csv-parse/sync';
 import { BILLING_FREQUENCIES, type BillingFrequency, isKnownCurrency, parseDecimalToMinor, type Price, type Product, type Term, TERMS } from '../domain';
 
 export const PRICE_LIST_COLUMNS = [
@@ -91,20 +91,26 @@ function parseInstant(text: string): number | undefined {
 }
 
 export function parsePriceList(csv: string, asOf: Date): ParsedPriceList {
-  let records: { record: Record<string, string>; info: { lines: number } }[];
-  try {
-    records = parse(csv, { columns: true, bom: true, skip_empty_lines: true, trim: true, info: true, relax_column_count: false }) as typeof records;
-  } catch (error) {
-    if (error instanceof CsvError) {
-      const line = typeof (error as { lines?: unknown }).lines === 'number' ? (error as unknown as { lines: number }).lines : 1;
-      throw new PriceListError(line, undefined, error.message.replace(/^Invalid Record Length: /, 'invalid record length: '));
+  const parseOrLocate = <Output>(options: Options): Output => {
+    try {
+      return parse(csv, options) as unknown as Output;
+    } catch (error) {
+      if (!(error instanceof CsvError)) throw error;
+      const lines = (error as CsvError & { lines?: unknown }).lines;
+      throw new PriceListError(typeof lines === 'number' ? lines : 1, undefined, error.message);
     }
-    throw error;
-  }
-  const header = csv.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-  const present = new Set(header.split(',').map((name) => name.trim().replace(/^"|"$/g, '')));
-  const missing = PRICE_LIST_COLUMNS.filter((column) => !present.has(column));
+  };
+  // The header first, so that a missing column is named before any row is judged against it.
+  const [header = []] = parseOrLocate<string[][]>({ bom: true, to_line: 1, trim: true });
+  const missing = PRICE_LIST_COLUMNS.filter((column) => !header.includes(column));
   if (missing.length > 0) throw new PriceListError(1, missing[0], `missing column(s) ${missing.join(', ')} (Microsoft's licence-based price list columns)`);
+  const records = parseOrLocate<{ record: Record<string, string>; info: { lines: number } }[]>({
+    columns: true,
+    bom: true,
+    skip_empty_lines: true,
+    trim: true,
+    info: true,
+  });
 
   const at = asOf.getTime();
   const rows: PriceListRow[] = [];
