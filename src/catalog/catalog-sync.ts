@@ -14,6 +14,7 @@ import type { Models } from '../db/models';
 import type { Product } from '../domain';
 import type { PartnerCenterClient } from '../partner-center/partner-center-client';
 import { applyPriceList, type PriceListApplication, parsePriceList } from './price-list';
+import { storeSourcedFields } from './store-sourced-fields';
 
 export type CatalogVendor = Pick<PartnerCenterClient, 'listProducts' | 'listSkus' | 'listAvailabilities' | 'getPriceSheet'>;
 
@@ -31,18 +32,6 @@ export interface CatalogSyncReport {
 }
 
 const upper = (text: string) => text.toUpperCase();
-
-/** Writes only what Microsoft's sources own: name, seat limits, prices. Promotions, paths and SKU ids are kept. */
-export async function storeSourcedFields(models: Models, products: readonly Product[]): Promise<void> {
-  await Promise.all(
-    products.map((product) =>
-      models.products.updateOne(
-        { _id: product.productId },
-        { $set: { name: product.name, minQuantity: product.minQuantity, maxQuantity: product.maxQuantity, prices: product.prices } },
-      ),
-    ),
-  );
-}
 
 export async function syncCatalog(options: {
   vendor: CatalogVendor;

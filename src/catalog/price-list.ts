@@ -12,29 +12,14 @@
  * Parsing is csv-parse's (RFC 4180: quoted fields, embedded commas and line breaks, a UTF-8 byte-order mark).
  */
 import { CsvError, type Options, parse } from 'csv-parse/sync';
+import { loadCatalog } from '../db/mappers';
+import type { Models } from '../db/models';
+import { storeSourcedFields } from './store-sourced-fields';
+import { PRICE_SHEET_COLUMNS, type PriceSheetColumn } from '../partner-center/price-sheet-columns';
 import { BILLING_FREQUENCIES, type BillingFrequency, isKnownCurrency, parseDecimalToMinor, type Price, type Product, type Term, TERMS } from '../domain';
 
-export const PRICE_LIST_COLUMNS = [
-  'ProductTitle',
-  'ProductId',
-  'SkuId',
-  'SkuTitle',
-  'Publisher',
-  'SkuDescription',
-  'UnitOfMeasure',
-  'TermDuration',
-  'BillingPlan',
-  'Market',
-  'Currency',
-  'UnitPrice',
-  'PricingTierRangeMin',
-  'PricingTierRangeMax',
-  'EffectiveStartDate',
-  'EffectiveEndDate',
-  'Tags',
-  'ERP Price',
-] as const;
-type Column = (typeof PRICE_LIST_COLUMNS)[number];
+const PRICE_LIST_COLUMNS = PRICE_SHEET_COLUMNS;
+type Column = PriceSheetColumn;
 
 /** Bad input, located: `line` is the CSV line (1 = the header), `column` the header name. */
 export class PriceListError extends Error {
@@ -224,4 +209,11 @@ export function applyPriceList(products: readonly Product[], parsed: ParsedPrice
     notEffectiveRows: parsed.notEffective,
     otherTiers,
   };
+}
+
+/** `PUT /v1/catalog/price-list`: parse, apply to the stored catalog, store the new prices (nothing on a bad file). */
+export async function importPriceList(models: Models, csv: string, asOf: Date) {
+  const { products, ...counts } = applyPriceList((await loadCatalog(models)).products, parsePriceList(csv, asOf));
+  await storeSourcedFields(models, products);
+  return { ...counts, productIds: products.map((product) => product.productId) };
 }

@@ -132,7 +132,7 @@ interface CallSpec<Output> {
 }
 
 const LICENSE_SHORTAGE_PATTERN = /does not have any available licenses/i;
-/** LicenseQuotaExceededException (PARTNER-CENTER.md §3.1); compared as text, the code may be a string. */
+/** LicenseQuotaExceededException (https://learn.microsoft.com/en-us/partner-center/developer/error-codes); compared as text, the code may be a string. */
 const PARTNER_CENTER_LICENSE_QUOTA_CODE = '60012';
 
 export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {

@@ -1,6 +1,7 @@
 /**
  * Zod schemas for Partner Center responses, and the types the rest of the
- * service sees. Parsing is tolerant where Microsoft's own samples disagree (PARTNER-CENTER.md §1.2–1.4):
+ * service sees. Parsing is tolerant where Microsoft's own samples disagree (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/transition-resources):
  * keys in any letter case (`Events`/`events`), status values with stray spaces (`"Started "`),
  * SDK spellings (`SeatReassignment`, `InProgress`) and list keys (`transition` or `items`).
  * Output is always the canonical REST spelling.

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
-import { syncCatalog, storeSourcedFields, type CatalogSyncReport } from '../../catalog/catalog-sync';
-import { applyPriceList, parsePriceList, PriceListError } from '../../catalog/price-list';
-import { fromProduct, loadCatalog, toProduct } from '../../db/mappers';
+import { syncCatalog, type CatalogSyncReport } from '../../catalog/catalog-sync';
+import { importPriceList, PriceListError } from '../../catalog/price-list';
+import { fromProduct, toProduct } from '../../db/mappers';
 import type { Models, ProductDocument } from '../../db/models';
 import { Catalog, type Product } from '../../domain';
 import type { ResolvedDeps } from '../deps';
@@ -116,17 +116,14 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
       errors: [413, 415],
       async handler({ req }) {
         const csv = await readCsvBody(req);
-        let application;
         try {
-          application = applyPriceList((await loadCatalog(models)).products, parsePriceList(csv, deps.clock()));
+          const result = await importPriceList(models, csv, deps.clock());
+          deps.catalog.invalidate();
+          return { status: 200, body: result };
         } catch (error) {
           if (error instanceof PriceListError) throw validationError([{ path: error.path, message: error.message }]);
           throw error;
         }
-        const { products, ...counts } = application;
-        await storeSourcedFields(models, products);
-        deps.catalog.invalidate();
-        return { status: 200, body: { ...counts, productIds: products.map((product) => product.productId) } };
       },
     }),
     defineRoute({

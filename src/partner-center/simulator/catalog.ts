@@ -4,6 +4,7 @@
  * and the NCE licence-based price sheet as a CSV with the columns of
  * https://learn.microsoft.com/en-us/partner-center/developer/get-a-price-sheet .
  */
+import { PRICE_SHEET_COLUMNS } from '../price-sheet-columns';
 import { idKey, type SimulatedProduct, type SimulatorState } from './state';
 
 /** The currency each market's price sheet is in (the markets the demo and tests use). */
@@ -87,28 +88,6 @@ export function availabilitiesOf(state: SimulatorState, productId: string, skuId
       attributes: { objectType: 'Availability' },
     }));
 }
-
-/** Microsoft's column order for the licence-based price sheet. */
-export const PRICE_SHEET_COLUMNS = [
-  'ProductTitle',
-  'ProductId',
-  'SkuId',
-  'SkuTitle',
-  'Publisher',
-  'SkuDescription',
-  'UnitOfMeasure',
-  'TermDuration',
-  'BillingPlan',
-  'Market',
-  'Currency',
-  'UnitPrice',
-  'PricingTierRangeMin',
-  'PricingTierRangeMax',
-  'EffectiveStartDate',
-  'EffectiveEndDate',
-  'Tags',
-  'ERP Price',
-] as const;
 
 const csvField = (value: string) => (/[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1).toLowerCase();

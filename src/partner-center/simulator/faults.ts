@@ -133,7 +133,8 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * Fixed-window request budget per throttling key. Every request counts, throttled ones included,
- * because Microsoft says retries count against the limit (PARTNER-CENTER.md §3.2).
+ * because Microsoft says retries count against the limit
+ * (https://learn.microsoft.com/en-us/partner-center/developer/api-throttling-guidance).
  */
 export class ThrottleBudget {
   private readonly windows = new Map<string, { startedAt: number; count: number }>();

@@ -29,7 +29,7 @@ export const subscriptionSeedSchema = z.object({
   billingCycle: z.string().default('monthly'),
   effectiveStartDate: z.string().optional(),
   commitmentEndDate: z.string(),
-  /** Null when cancellation is not allowed any more (PARTNER-CENTER.md §1.6). */
+  /** Null when cancellation is not allowed any more (https://learn.microsoft.com/en-us/partner-center/developer/subscription-resources). */
   cancellationAllowedUntilDate: z.string().nullable().default(null),
   isTrial: z.boolean().default(false),
   autoRenewEnabled: z.boolean().default(true),

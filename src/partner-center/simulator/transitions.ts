@@ -1,5 +1,6 @@
 /**
- * Transitions, as the simulator runs them (PARTNER-CENTER.md §1.2–1.4, §6).
+ * Transitions, as the simulator runs them (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-transitions).
  *
  * POST validates synchronously and answers with `Conversion/Started`. Completion is asynchronous:
  * each transition carries the instants at which its Conversion (and, with license transfer, its

@@ -1,6 +1,7 @@
 /**
  * How simulator records look on the wire. Transitions can be spelled in the variants Microsoft's
- * own samples and SDK use (PARTNER-CENTER.md §1.2–1.4), so clients can be tested against them.
+ * own samples and SDK use (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-transitions), so clients can be tested against them.
  */
 import type { FaultSettings } from './faults';
 import type { SimulatedEvent, SimulatedSubscription, SimulatedTransition, SimulatorState } from './state';
