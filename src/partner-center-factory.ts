@@ -15,7 +15,7 @@ const hasPartnerCredentials = (config: Config) => Boolean(config.VENDOR_TENANT_I
  * (the simulator). The price sheet needs an app + user token: PRICE_SHEET_TOKEN in production, the simulator's token
  * in development; without either, `getPriceSheet` is refused by Microsoft and the operator uploads the CSV instead.
  */
-export function createVendorClient(config: Config, baseUrl: string, logger: Logger): PartnerCenterClient {
+export function createVendorClient(config: Config, baseUrl: string, logger: Logger, fetchImpl?: typeof fetch): PartnerCenterClient {
   const simulated = !hasPartnerCredentials(config);
   const tokenProvider = simulated
     ? staticTokenProvider(config.VENDOR_TOKEN ?? 'simulator-token')
@@ -28,6 +28,7 @@ export function createVendorClient(config: Config, baseUrl: string, logger: Logg
     locale: config.VENDOR_LOCALE,
     priceSheetBaseUrl: config.PRICE_SHEET_BASE_URL ?? (simulated ? baseUrl : MICROSOFT_PRICING_URL),
     ...(config.PRICE_SHEET_TOKEN ? { priceSheetTokenProvider: staticTokenProvider(config.PRICE_SHEET_TOKEN) } : {}),
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
 }
 
@@ -40,7 +41,7 @@ export function canReadPriceSheet(config: Config): boolean {
  * Microsoft Graph in each customer's tenant: MSAL client credentials of the partner's multi-tenant app, or the
  * simulator's `/graph` with an unsigned token when the vendor is the simulator.
  */
-export function createGraphClientFromConfig(config: Config, vendorBaseUrl: string, logger: Logger): GraphClient {
+export function createGraphClientFromConfig(config: Config, vendorBaseUrl: string, logger: Logger, fetchImpl?: typeof fetch): GraphClient {
   const clientId = config.GRAPH_CLIENT_ID ?? config.VENDOR_CLIENT_ID;
   const clientSecret = config.GRAPH_CLIENT_SECRET ?? config.VENDOR_CLIENT_SECRET;
   const simulated = !hasPartnerCredentials(config) && !(config.GRAPH_CLIENT_ID && config.GRAPH_CLIENT_SECRET);
@@ -49,5 +50,6 @@ export function createGraphClientFromConfig(config: Config, vendorBaseUrl: strin
     tokenProvider: simulated || !clientId || !clientSecret ? simulatorGraphTokenProvider() : msalGraphTokenProvider({ clientId, clientSecret }),
     timeoutMs: 15_000,
     logger,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
   });
 }

@@ -18,6 +18,7 @@ import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
+import { httpServerSpans } from '../observability/tracing';
 
 export type { AppDeps } from './deps';
 
@@ -57,6 +58,8 @@ export function createApp(input: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // First, so the request's span is the parent of everything it does (a no-op when tracing is off).
+  app.use(httpServerSpans());
 
   app.use(
     pinoHttp({

@@ -21,6 +21,25 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: 'A dependency (Temporal, database, vendor) is unavailable',
 };
 
+/**
+ * The app-wide body checks (`requireJsonBodies`, `express.json` in app.ts) run before routing, so even an operation that
+ * takes no body answers 415, 413 or 400 when a client sends one that is not JSON, too large or malformed. Operations
+ * with a body list those statuses one by one; the others document them as this one `4XX` range.
+ */
+const BODY_CHECKS_RANGE = {
+  status: '4XX',
+  description: 'A request body was sent and refused before routing: not JSON (415), too large (413) or malformed JSON (400)',
+};
+
+/**
+ * The licence package.json declares: `UNLICENSED`, i.e. proprietary, no licence granted. SPDX has no identifier for
+ * that; `LicenseRef-` is SPDX's form for a licence outside its list.
+ */
+const LICENSE = { name: 'Proprietary (UNLICENSED)', identifier: 'LicenseRef-Proprietary' };
+
+/** Relative to where this document was fetched from (OpenAPI 3.1 §4.8.5), so it is right behind any host or proxy. */
+const SAME_ORIGIN_SERVER = { url: '/', description: 'This API, at the origin that served this document' };
+
 class SchemaCollector {
   readonly components: Record<string, JsonSchema> = {};
 
@@ -73,12 +92,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
     if (route.access === 'operator') errorStatuses.add(403);
     if (route.params || route.query || route.body || route.headers || route.documentedBody) errorStatuses.add(400);
     if (route.body || route.documentedBody) [413, 415].forEach((s) => errorStatuses.add(s));
-    for (const status of [...errorStatuses].sort()) {
-      responses[String(status)] = {
-        description: ERROR_DESCRIPTIONS[status] ?? 'Error',
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-      };
-    }
+    const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+    for (const status of [...errorStatuses].sort()) responses[String(status)] = errorResponse(ERROR_DESCRIPTIONS[status] ?? 'Error');
+    if (!errorStatuses.has(413)) responses[BODY_CHECKS_RANGE.status] = errorResponse(BODY_CHECKS_RANGE.description);
     const bodySchema = route.body ?? route.documentedBody;
     const operation: JsonSchema = {
       operationId: route.operationId,
@@ -114,8 +130,9 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
         'Portal contract for Microsoft 365 NCE upgrades. Amounts are integers in minor units with a `currency`; billing ' +
         'dates are `YYYY-MM-DD` (UTC). Errors are `{ "error": { "code", "message", "details"? } }`. Authenticate with ' +
         '`Authorization: Bearer <api key>`.',
+      license: LICENSE,
     },
-    ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
+    servers: [info.serverUrl ? { url: info.serverUrl } : SAME_ORIGIN_SERVER],
     security: [{ bearerAuth: [] }],
     paths,
     components: {

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { configSchema } from '../config';
 import { connectDatabase, type Database } from '../db/connection';
+import { temporalTarget, type TemporalTarget } from '../temporal/connection-options';
 import { CliError } from './errors';
 
 /**
@@ -11,6 +12,8 @@ import { CliError } from './errors';
 export interface CliSettings {
   temporalAddress: string;
   namespace: string;
+  /** TLS, API key and metadata from Temporal's environment configuration (src/temporal/connection-options.ts). */
+  temporalConnection?: Omit<TemporalTarget['connectionOptions'], 'address'>;
   mongodbUri?: string;
   database: string;
   apiUrl: string;
@@ -26,9 +29,12 @@ export function loadCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
     (issue) => `${issue.path.join('.')}: ${issue.message}`,
   );
   if (!shared.success || !own.success) throw new CliError(`invalid environment:\n  ${problems.join('\n  ')}`);
+  const { connectionOptions, namespace } = temporalTarget({ ...shared.data, TEMPORAL_ADDRESS: shared.data.TEMPORAL_ADDRESS ?? 'localhost:7233' }, env);
+  const { address, ...temporalConnection } = connectionOptions;
   return {
-    temporalAddress: shared.data.TEMPORAL_ADDRESS ?? 'localhost:7233',
-    namespace: shared.data.TEMPORAL_NAMESPACE,
+    temporalAddress: address,
+    namespace,
+    temporalConnection,
     ...(shared.data.MONGODB_URI ? { mongodbUri: shared.data.MONGODB_URI } : {}),
     database: shared.data.MONGODB_DATABASE,
     apiUrl: own.data.API_URL.replace(/\/+$/, ''),
@@ -37,9 +43,9 @@ export function loadCliSettings(env: NodeJS.ProcessEnv = process.env): CliSettin
 }
 
 /** A Temporal client, or a sentence saying which address did not answer and how to point elsewhere. */
-export async function connectTemporal(settings: Pick<CliSettings, 'temporalAddress' | 'namespace'>): Promise<Client> {
+export async function connectTemporal(settings: Pick<CliSettings, 'temporalAddress' | 'namespace' | 'temporalConnection'>): Promise<Client> {
   try {
-    const connection = await Connection.connect({ address: settings.temporalAddress, connectTimeout: 3_000 });
+    const connection = await Connection.connect({ ...settings.temporalConnection, address: settings.temporalAddress, connectTimeout: 3_000 });
     return new Client({ connection, namespace: settings.namespace });
   } catch (error) {
     throw new CliError(

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';

@@ -115,8 +115,8 @@ export const upgradeSchema = z
     currentDetails: z.string().optional(),
     subscriptionsTouched: z.array(z.string()),
     invoices: z.array(z.object({ id: z.string(), type: z.enum(['credit', 'debit']), status: z.string(), currency: z.string(), total: signedMinorUnits })),
-    seatReassignment: z.unknown().nullable(),
-    vendor: z.unknown().nullable(),
+    seatReassignment: z.record(z.string(), z.unknown()).nullable().meta({ description: 'manual or automatic, why, and its progress' }),
+    vendor: z.record(z.string(), z.unknown()).nullable().meta({ description: 'the Partner Center transition: request id, state, result' }),
     error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
     plan: z
       .object({ summary: z.string().optional(), quote: quoteBreakdownSchema.optional() })
