@@ -68,7 +68,7 @@ export const accountSchema = z
         state: z.enum(['granted', 'missing']),
         code: z.string().optional().meta({ description: "Microsoft's code when missing: AADSTS65001, AADSTS700016 or Authorization_RequestDenied" }),
         detail: z.string().optional(),
-        checkedAt: z.union([z.string(), z.date()]),
+        checkedAt: z.string().meta({ description: 'UTC instant (ISO 8601)' }),
       })
       .optional()
       .meta({
