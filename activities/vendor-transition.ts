@@ -6,6 +6,8 @@ import { VendorBusinessRejectionError, VendorError, VendorThrottledError } from 
 import type { Transition } from '../src/partner-center/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/partner-center/transition-progress';
 import type { UpgradeActivityDeps } from './deps';
+import { microsoftItemFor, microsoftReasons, transitionTypeAllowed } from '../src/domain/vendor-eligibility';
+import { microsoftEligibilityOf } from '../src/partner-center/microsoft-eligibility';
 import { loadPlan } from './frozen-plans';
 import { setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
 
@@ -67,6 +69,39 @@ async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
   }
 }
 
+/**
+ * What to POST, by Microsoft's transition eligibilities for the source, asked again now: its catalog item id for the
+ * target (matched on product and SKU, since the availability id can change), and the planned transition type if
+ * Microsoft allows it, else `transition_only` (e.g. conflicting services refuse the licence transfer; the seat step
+ * then moves the licences through Microsoft Graph). A target Microsoft refuses outright is a final rejection.
+ */
+async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: string, plan: UpgradePlan, upgradeId: string) {
+  const answer = microsoftEligibilityOf(
+    await deps.vendor.getTransitionEligibilities(customerTenantId, plan.vendor.fromSubscriptionId, 'immediate', { upgradeId }),
+  );
+  const productAndSku = (catalogItemId: string) => catalogItemId.split(':').slice(0, 2).join(':').toLowerCase();
+  const item =
+    microsoftItemFor(answer, plan.vendor.toCatalogItemId) ??
+    answer.find((candidate) => productAndSku(candidate.catalogItemId) === productAndSku(plan.vendor.toCatalogItemId));
+  const transitionType = transitionTypeAllowed(item, plan.vendor.transitionType);
+  if (item === undefined || transitionType === undefined) {
+    const reason = microsoftReasons(answer, plan.vendor.toCatalogItemId)[0];
+    throw ApplicationFailure.create({
+      type: 'VendorBusinessRejectionError',
+      message: reason?.message ?? 'Microsoft refuses this transition',
+      nonRetryable: true,
+      details: [reason ?? null],
+    });
+  }
+  if (transitionType !== plan.vendor.transitionType) {
+    deps.logger.info(
+      { upgradeId, planned: plan.vendor.transitionType, transitionType },
+      'Microsoft refuses the licence transfer; transition only, licences moved through Graph',
+    );
+  }
+  return { toCatalogItemId: item.catalogItemId, transitionType };
+}
+
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
   async function vendorRecordOf(upgradeId: string): Promise<VendorRecord | undefined> {
     const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
@@ -105,13 +140,15 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       const requestId = vendorRequestIdFor(upgradeId, attempt);
       let transition: Transition;
       try {
+        // Microsoft's verdict right before the POST (catalog item ids change; a licence transfer may be refused).
+        const { toCatalogItemId, transitionType } = await microsoftTerms(deps, customerTenantId, plan, upgradeId);
         transition = await deps.vendor.createTransition(
           customerTenantId,
           plan.vendor.fromSubscriptionId,
           {
-            toCatalogItemId: plan.vendor.toCatalogItemId,
+            toCatalogItemId,
             quantity: plan.vendor.quantity,
-            transitionType: plan.vendor.transitionType,
+            transitionType,
             ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
             termDuration: plan.vendor.termDuration,
             billingCycle: capitalised(plan.vendor.billingCycle),
@@ -120,6 +157,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           { requestId, upgradeId },
         );
       } catch (error) {
+        if (error instanceof ApplicationFailure) throw error;
         throw asActivityFailure(error);
       }
       const record: VendorRecord = {

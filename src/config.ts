@@ -45,6 +45,8 @@ export const configSchema = z
     VENDOR_TENANT_ID: z.string().min(1).optional(),
     VENDOR_CLIENT_ID: z.string().min(1).optional(),
     VENDOR_CLIENT_SECRET: z.string().min(1).optional(),
+    /** How long the API reuses Microsoft's transition-eligibility verdict on a source subscription. */
+    VENDOR_ELIGIBILITY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
     /** `X-Locale` on every Partner Center call. */
     VENDOR_LOCALE: z
       .string()

@@ -54,9 +54,11 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
 
     const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger) } : {};
     const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
+    const microsoftEligibilityMaxAgeMs = config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000;
     const app = createApp({
       catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000,
       catalogSync,
+      microsoftEligibilityMaxAgeMs,
       ...catalogVendor,
       ...deps,
       models,

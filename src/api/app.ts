@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { hashApiKey } from './auth';
 import type { AppDeps, ResolvedDeps } from './deps';
+import { createMicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { createMetrics } from './metrics';
 import { buildOpenApiDocument, docsInitScript, docsPage } from './openapi';
@@ -53,6 +54,7 @@ export function createApp(input: AppDeps): Express {
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
+    ...(input.vendor ? { microsoftEligibility: createMicrosoftEligibilitySource(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000) } : {}),
   };
   const metrics = createMetrics();
   const app = express();

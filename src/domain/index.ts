@@ -12,3 +12,4 @@ export * from './upgrade-options';
 export * from './upgrade-plan';
 export * from './upgrade-shape';
 export * from './demo-catalog';
+export * from './vendor-eligibility';

@@ -56,7 +56,10 @@ export interface SystemHarness {
   close(): Promise<void>;
 }
 
-export async function startSystemHarness(name: string, options: { faults?: FaultOverrides; seatReminderMs?: number } = {}): Promise<SystemHarness> {
+export async function startSystemHarness(
+  name: string,
+  options: { faults?: FaultOverrides; seatReminderMs?: number; askMicrosoft?: boolean } = {},
+): Promise<SystemHarness> {
   quietTemporalRuntime();
   const address = process.env.TEMPORAL_ADDRESS!;
   const suffix = randomBytes(4).toString('hex');
@@ -84,7 +87,14 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   let workerRun = worker.run();
 
   const useCaseConfig = { TEMPORAL_TASK_QUEUE: taskQueue, ELIGIBILITY_POLICY: 'microsoft', SEAT_REMINDER_INTERVAL_HOURS: 24, SEAT_ESCALATION_DAYS: 7 } as const;
-  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger });
+  const app = createApp({
+    models: db.models,
+    temporalClient: client,
+    config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig },
+    logger,
+    // Microsoft's verdict in upgrade-options, quote and start, asked afresh each time (no cache between test steps).
+    ...(options.askMicrosoft ? { vendor, microsoftEligibilityMaxAgeMs: 0 } : {}),
+  });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
