@@ -75,7 +75,11 @@ async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
  * Microsoft allows it, else `transition_only` (e.g. conflicting services refuse the licence transfer; the seat step
  * then moves the licences through Microsoft Graph). A target Microsoft refuses outright is a final rejection.
  */
-async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: string, plan: UpgradePlan, upgradeId: string) {
+async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: string, plan: UpgradePlan, upgradeId: string, earlier: unknown) {
+  // A retry moments later (a 429 or 5xx on the POST) reuses the answer: asking again would spend the request budget
+  // the POST needs, and under a one-request window the two calls would starve each other for ever.
+  const recent = earlier as MicrosoftTerms | null | undefined;
+  if (recent && deps.clock().getTime() - Date.parse(recent.askedAt) < MICROSOFT_TERMS_REUSE_MS) return recent;
   const answer = microsoftEligibilityOf(
     await deps.vendor.getTransitionEligibilities(customerTenantId, plan.vendor.fromSubscriptionId, 'immediate', { upgradeId }),
   );
@@ -99,8 +103,17 @@ async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: strin
       'Microsoft refuses the licence transfer; transition only, licences moved through Graph',
     );
   }
-  return { toCatalogItemId: item.catalogItemId, transitionType };
+  const terms: MicrosoftTerms = { toCatalogItemId: item.catalogItemId, transitionType, askedAt: deps.clock().toISOString() };
+  await updateUpgradeRecord(deps, upgradeId, { set: { vendorTerms: terms } });
+  return terms;
 }
+
+interface MicrosoftTerms {
+  toCatalogItemId: string;
+  transitionType: UpgradePlan['vendor']['transitionType'];
+  askedAt: string;
+}
+const MICROSOFT_TERMS_REUSE_MS = 10 * 60_000;
 
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
   async function vendorRecordOf(upgradeId: string): Promise<VendorRecord | undefined> {
@@ -141,7 +154,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       let transition: Transition;
       try {
         // Microsoft's verdict right before the POST (catalog item ids change; a licence transfer may be refused).
-        const { toCatalogItemId, transitionType } = await microsoftTerms(deps, customerTenantId, plan, upgradeId);
+        const { toCatalogItemId, transitionType } = await microsoftTerms(deps, customerTenantId, plan, upgradeId, before?.vendorTerms);
         transition = await deps.vendor.createTransition(
           customerTenantId,
           plan.vendor.fromSubscriptionId,

@@ -133,6 +133,8 @@ const upgradeSchema = new Schema(
      */
     steps: { type: Schema.Types.Mixed, default: {} },
     vendor: { type: Schema.Types.Mixed, default: null },
+    /** Microsoft's eligibility answer the transition was asked under (catalog item id, transition type, when). */
+    vendorTerms: { type: Schema.Types.Mixed, default: undefined },
     seatReassignment: { type: Schema.Types.Mixed, default: null },
     subscriptionsTouched: { type: [String], default: [] },
     /** Users whose licences this upgrade moved through Microsoft Graph (recorded before each call). */
