@@ -9,7 +9,7 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65_535);
 const optionalUrl = z.string().url().optional();
 
-export const TASK_QUEUE_DEFAULT = 'nce-upgrades';
+const TASK_QUEUE_DEFAULT = 'nce-upgrades';
 
 export const configSchema = z
   .object({
@@ -115,7 +115,7 @@ export type Config = z.infer<typeof configSchema> & {
   operatorKeyGenerated: boolean;
 };
 
-export class ConfigError extends Error {
+class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

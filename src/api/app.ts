@@ -19,6 +19,7 @@ import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
+import { systemClock } from '../clock';
 import { httpServerSpans } from '../observability/tracing';
 
 export type { AppDeps } from './deps';
@@ -50,7 +51,7 @@ const requireJsonBodies: RequestHandler = (req, _res, next) => {
 export function createApp(input: AppDeps): Express {
   const deps: ResolvedDeps = {
     ...input,
-    clock: input.clock ?? (() => new Date()),
+    clock: input.clock ?? systemClock,
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
@@ -60,8 +61,6 @@ export function createApp(input: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  // First, so the request's span is the parent of everything it does (a no-op when tracing is off).
-  app.use(httpServerSpans());
 
   app.use(
     pinoHttp({
@@ -81,6 +80,9 @@ export function createApp(input: AppDeps): Express {
   app.use(metrics.middleware);
   app.use(requireJsonBodies);
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'], strict: true }));
+  // After the body is read: a stream's callbacks run outside the request's async context, so a span started earlier
+  // would not be the active parent of what the handler does. From here on, everything the request does is its child.
+  app.use(httpServerSpans());
 
   const limits = deps.rateLimit ?? { windowMs: 60_000, limit: 6_000 };
   const rateLimiter = rateLimit({

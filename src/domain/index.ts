@@ -12,4 +12,6 @@ export * from './upgrade-options';
 export * from './upgrade-plan';
 export * from './upgrade-shape';
 export * from './demo-catalog';
+export * from './billing-cycle';
+export * from './subscription-on-date';
 export * from './vendor-eligibility';

@@ -10,7 +10,7 @@ import type { SimulatedEventError, SimulatedProduct, SimulatedSubscription, Simu
 export type EligibilityType = 'immediate' | 'scheduled';
 
 /** TargetSubscriptionErrorCode (§1.5); Microsoft names only 1–3, the name of 4 is ours. */
-export const TARGET_SUBSCRIPTION_ERRORS = {
+const TARGET_SUBSCRIPTION_ERRORS = {
   notActive: { code: 1, name: 'SubscriptionNotActive', description: 'The destination subscription is not active.' },
   inCancellationWindow: {
     code: 2,

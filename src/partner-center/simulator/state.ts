@@ -135,7 +135,7 @@ export interface SimulatorCounters {
   injected5xxResponses: number;
 }
 
-export function emptyCounters(): SimulatorCounters {
+function emptyCounters(): SimulatorCounters {
   return {
     vendorRequests: 0,
     graphRequests: 0,

@@ -23,7 +23,7 @@ import { ORDER_ERROR, partnerCenterError } from './http-errors';
 import { type EventName, type EventStatus, idKey, type SimulatedEventError, type SimulatedTransition, type SimulatorState } from './state';
 
 /** Longer delays are left to lazy settlement on read, so the process holds no long-lived timers. */
-export const MAX_TIMER_DELAY_MS = 10 * 60_000;
+const MAX_TIMER_DELAY_MS = 10 * 60_000;
 
 /** Matches body keys in any letter case (the doc samples mix `FromCatalogItemId` and `quantity`). */
 function canonicalKeys(shapeKeys: readonly string[], input: unknown): unknown {

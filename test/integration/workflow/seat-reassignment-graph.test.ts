@@ -56,7 +56,6 @@ test('250 seats: holders paged through @odata.nextLink, one assignLicense per us
   expect(upgrade.licenceMovedUserIds).toHaveLength(250);
   expect(new Set(upgrade.licenceMovedUserIds).size).toBe(250);
   expect(upgrade.licenceMovedUserIds.every((id: string) => id.startsWith(`${source.externalId}-user-`))).toBe(true);
-  expect(upgrade.steps.seats_reassigned.detail).toBe('250 user(s) moved through Microsoft Graph');
 
   expect(system.simulator.state.counters.assignLicenseCalls - callsBefore).toBe(250);
   // subscribedSkus once, the holders in three pages of at most 100, then the 250 calls.
@@ -75,7 +74,6 @@ test('4 seats with 3 users already on the target: the 4 holders of the source mo
   const upgrade = await system.waitForUpgrade(await startFullUpgrade(source.id, 4));
   expect(upgrade.status).toBe('completed');
   expect([...upgrade.licenceMovedUserIds].sort()).toEqual([1, 2, 3, 4].map((seat) => `${source.externalId}-user-${seat}`));
-  expect(upgrade.steps.seats_reassigned.detail).toBe('4 user(s) moved through Microsoft Graph');
   expect(holdersOf(account.tenantId, BASIC_SKU)).toHaveLength(0);
 }, 60_000);
 
