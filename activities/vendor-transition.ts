@@ -22,6 +22,8 @@ import {
 import type { UpgradeActivities, VendorOutcome, VendorRecord } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
+import { microsoftItemFor, microsoftReasons, transitionTypeAllowed } from '../src/domain/vendor-eligibility';
+import { microsoftEligibilityOf } from '../src/partner-center/microsoft-eligibility';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
@@ -33,7 +35,12 @@ type RecordedTransition = VendorRecord<Transition>;
  * A request written before it is sent, so that whatever happens to its answer, every later attempt (and an operator's
  * retry) knows a transition may exist and reuses its MS-RequestId instead of minting another.
  */
-type SentRequest = Omit<RecordedTransition, 'transition' | 'outcome'> & { transition?: undefined; request: RequestedTransition };
+type SentRequest = Omit<RecordedTransition, 'transition' | 'outcome'> & {
+  transition?: undefined;
+  request: RequestedTransition;
+  /** Set when an answer was lost: the next attempt settles against Microsoft before sending again. */
+  answerLost?: boolean;
+};
 
 /** How far our clock and Microsoft's may disagree when a listed transition's start is compared with our send time. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -74,6 +81,52 @@ export function vendorOutcomeUnknown(message: string, details: Record<string, un
   return ApplicationFailure.create({ type: FAILURE_TYPES.vendorOutcomeUnknown, message, nonRetryable: true, details: [details] });
 }
 
+/**
+ * What to POST, by Microsoft's transition eligibilities for the source, asked again now: its catalog item id for the
+ * target (matched on product and SKU, since the availability id can change), and the planned transition type if
+ * Microsoft allows it, else `transition_only` (e.g. conflicting services refuse the licence transfer; the seat step
+ * then moves the licences through Microsoft Graph). A target Microsoft refuses outright is a final rejection.
+ */
+async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: string, plan: UpgradePlan, upgradeId: string, earlier: unknown) {
+  // A retry moments later (a 429 or 5xx on the POST) reuses the answer: asking again would spend the request budget
+  // the POST needs, and under a one-request window the two calls would starve each other for ever.
+  const recent = earlier as MicrosoftTerms | null | undefined;
+  if (recent && deps.clock().getTime() - Date.parse(recent.askedAt) < MICROSOFT_TERMS_REUSE_MS) return recent;
+  const answer = microsoftEligibilityOf(
+    await deps.vendor.getTransitionEligibilities(customerTenantId, plan.vendor.fromSubscriptionId, 'immediate', { upgradeId }),
+  );
+  const productAndSku = (catalogItemId: string) => catalogItemId.split(':').slice(0, 2).join(':').toLowerCase();
+  const item =
+    microsoftItemFor(answer, plan.vendor.toCatalogItemId) ??
+    answer.find((candidate) => productAndSku(candidate.catalogItemId) === productAndSku(plan.vendor.toCatalogItemId));
+  const transitionType = transitionTypeAllowed(item, plan.vendor.transitionType);
+  if (item === undefined || transitionType === undefined) {
+    const reason = microsoftReasons(answer, plan.vendor.toCatalogItemId)[0];
+    throw ApplicationFailure.create({
+      type: 'VendorBusinessRejectionError',
+      message: reason?.message ?? 'Microsoft refuses this transition',
+      nonRetryable: true,
+      details: [reason ?? null],
+    });
+  }
+  if (transitionType !== plan.vendor.transitionType) {
+    deps.logger.info(
+      { upgradeId, planned: plan.vendor.transitionType, transitionType },
+      'Microsoft refuses the licence transfer; transition only, licences moved through Graph',
+    );
+  }
+  const terms: MicrosoftTerms = { toCatalogItemId: item.catalogItemId, transitionType, askedAt: deps.clock().toISOString() };
+  await updateUpgradeRecord(deps, upgradeId, { set: { vendorTerms: terms } });
+  return terms;
+}
+
+interface MicrosoftTerms {
+  toCatalogItemId: string;
+  transitionType: UpgradePlan['vendor']['transitionType'];
+  askedAt: string;
+}
+const MICROSOFT_TERMS_REUSE_MS = 10 * 60_000;
+
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
   const settlingDelayMs = deps.vendorPolling.settlingDelayMs ?? DEFAULT_SETTLING_DELAY_MS;
 
@@ -106,7 +159,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
 
   /** Records the transition as ours; `operationId` from the first answer that carries one. */
   async function recordTransition(upgradeId: string, sent: SentRequest, transition: Transition, settledBy: 'answer' | 'listing'): Promise<RecordedTransition> {
-    const { request: _request, ...identity } = sent;
+    const { request: _request, answerLost: _answerLost, ...identity } = sent;
     const record: RecordedTransition = {
       ...identity,
       transition,
@@ -133,7 +186,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
     const candidatesNow = async () => {
       let listed: Transition[];
       try {
-        listed = await withOneMoreTry(() => deps.vendor.listTransitions(sent.customerTenantId, sent.vendorSubscriptionId, { correlationId: upgradeId }));
+        listed = await withOneMoreTry(() => deps.vendor.listTransitions(sent.customerTenantId, sent.vendorSubscriptionId, { upgradeId }));
       } catch (error) {
         if (error instanceof VendorError && !error.retryable) {
           throw vendorOutcomeUnknown(`could not list the transitions to settle MS-RequestId ${sent.requestId}: ${error.message}`, {
@@ -175,25 +228,38 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
     async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<RecordedTransition> {
-      const recorded = await vendorRecordOf(upgradeId);
+      const before = await deps.models.upgrades.findById(upgradeId, { vendor: 1, vendorTerms: 1 }).lean();
+      const recorded = (before?.vendor ?? undefined) as RecordedTransition | SentRequest | undefined;
       const retryingRejected = recorded?.transition !== undefined && recorded.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded?.transition !== undefined && !retryingRejected) return recorded;
 
       const plan: UpgradePlan = await loadPlan(deps, upgradeId, 'maybeBeforeConversion');
       let sent: SentRequest;
       if (recorded !== undefined && recorded.transition === undefined) {
-        // Sent before without a readable answer: Microsoft may have started it, whatever run or retry this is.
+        // Sent before: the same MS-RequestId again, whatever run or retry this is. After a lost answer Microsoft is
+        // asked first (it may have started it); after a 429 or 5xx its idempotency suffices, and one call per
+        // attempt keeps a tight throttling window from starving the POST.
         sent = recorded;
-        const adopted = await settleAgainstMicrosoft(upgradeId, sent);
+        const adopted = sent.answerLost ? await settleAgainstMicrosoft(upgradeId, sent) : undefined;
         if (adopted) return adopted;
       } else {
+        const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
+        // Microsoft's verdict right before the POST (catalog item ids change; a licence transfer may be refused). A
+        // request already sent keeps the terms it was sent with: a repeat under its MS-RequestId must be the same call.
+        let terms: MicrosoftTerms;
+        try {
+          terms = await microsoftTerms(deps, customerTenantId, plan, upgradeId, before?.vendorTerms);
+        } catch (error) {
+          if (error instanceof ApplicationFailure) throw error;
+          throw vendorFailure(error);
+        }
         sent = {
           attempt: runAttempt,
           requestId: vendorRequestIdFor(upgradeId, runAttempt),
-          customerTenantId: plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId)),
+          customerTenantId,
           vendorSubscriptionId: plan.vendor.fromSubscriptionId,
           requestedAt: deps.clock().toISOString(),
-          request: { toCatalogItemId: plan.vendor.toCatalogItemId, quantity: plan.vendor.quantity, transitionType: plan.vendor.transitionType },
+          request: { toCatalogItemId: terms.toCatalogItemId, quantity: plan.vendor.quantity, transitionType: terms.transitionType },
         };
         await updateUpgradeRecord(deps, upgradeId, { set: { vendor: sent } });
       }
@@ -210,12 +276,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
               billingCycle: capitalised(plan.vendor.billingCycle),
               ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
             },
-            { requestId: sent.requestId, correlationId: upgradeId },
+            { requestId: sent.requestId, upgradeId },
           ),
         );
       } catch (error) {
         if (answerWasLost(error)) {
           deps.logger.warn({ upgradeId, requestId: sent.requestId, err: error }, 'the answer to POST transitions was lost; settling against Partner Center');
+          if (!sent.answerLost) await updateUpgradeRecord(deps, upgradeId, { set: { 'vendor.answerLost': true } });
           const adopted = await settleAgainstMicrosoft(upgradeId, sent);
           if (adopted) return adopted;
           // Microsoft shows nothing after the settling delay: retried, under the same MS-RequestId.
@@ -254,7 +321,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         try {
           const transitions = await withOneMoreTry(() =>
             deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, {
-              correlationId: upgradeId,
+              upgradeId,
               ...(operationId ? { operationId } : {}),
             }),
           );

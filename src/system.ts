@@ -15,6 +15,7 @@ import { startApiServer, type ApiServer, type ApiServerDeps } from './server';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from './upgrades/deps';
 import { temporalTarget } from './temporal/connection-options';
 import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
+import { createVendorClient } from './partner-center-factory';
 
 /**
  * The whole system assembled in one process from a configuration: the database, the Temporal client, the Partner
@@ -29,6 +30,8 @@ export interface SystemOptions {
   logger?: Logger;
   /** "Now" for the API, the use cases and the activities alike (tests travel in time); default the system clock. */
   clock?: Clock;
+  /** The API asks Partner Center's transition eligibilities afresh on every request (tests of Microsoft's verdict). */
+  microsoftVerdict?: boolean;
   /** The in-process Partner Center simulator used when `VENDOR_BASE_URL` is unset; `port` 0 (default) = any. */
   simulator?: { faults?: FaultOverrides; port?: number };
   /** Reopen the database client when it stops answering (long-running processes). */
@@ -152,6 +155,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
         logger,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(registerImports ? { onSubscriptionsImported: registerImports } : {}),
+        ...(options.microsoftVerdict && vendorBaseUrl ? { vendor: createVendorClient(config, vendorBaseUrl, logger), microsoftEligibilityMaxAgeMs: 0 } : {}),
         ...options.api,
       });
       closers.push(() => api!.close());

@@ -10,7 +10,7 @@ import type { Database } from './db/connection';
 import { policyByName } from './domain/eligibility-policies';
 import { ActivityMetricsInterceptor, type WorkerMetrics } from './observability/worker-metrics';
 import type { Tracing } from './observability/tracing';
-import { createVendorClient } from './partner-center-factory';
+import { createVendorClient, createGraphClientFromConfig } from './partner-center-factory';
 import { workflowCodeSource } from './temporal/workflow-bundle';
 
 /**
@@ -89,6 +89,7 @@ export function activityDepsFromConfig(
   return {
     models: database.models,
     vendor: createVendorClient(config, vendorBaseUrl, logger, fetchImpl),
+    graph: createGraphClientFromConfig(config, vendorBaseUrl, logger),
     clock: systemClock,
     logger,
     policy: policyByName(config.ELIGIBILITY_POLICY),

@@ -1,6 +1,16 @@
 /** The vendor boundary: Partner Center client, its errors and token providers. */
 export * from './errors';
 export * from './partner-center-client';
-export type { ServiceProduct, Transition } from './partner-center-schemas';
+export type {
+  CatalogAvailability,
+  CatalogProduct,
+  CatalogSku,
+  Transition,
+  TransitionEligibility,
+  TransitionError,
+  TransitionEvent,
+  TransitionType,
+  VendorSubscription,
+} from './partner-center-schemas';
 export * from './token-providers';
 export * from './transition-progress';

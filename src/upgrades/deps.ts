@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Models } from '../db/models';
 import { loadCatalog } from '../db/mappers';
 import { policyByName, type Catalog, type EligibilityPolicy } from '../domain';
+import type { MicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
 import type { UpgradeWorkflowInput } from '../../workflows/messages';
 
 /**
@@ -21,6 +22,8 @@ export interface UpgradeUseCaseDeps {
   seatReassignment: NonNullable<UpgradeWorkflowInput['seatReassignment']>;
   /** "Now" for eligibility and quotes; tests pin it. */
   clock: Clock;
+  /** Microsoft's own verdict (transition eligibilities); absent when no Partner Center client is configured. */
+  microsoftEligibility?: MicrosoftEligibilitySource;
   /** How long a read waits for the live workflow state before falling back to the record. */
   queryTimeoutMs: number;
   /** How long the seat-reassignment confirmation waits for the workflow's answer. */
@@ -48,6 +51,7 @@ export function createUpgradeUseCaseDeps(parts: {
   config: UpgradeUseCaseConfig;
   catalog?: () => Promise<Catalog>;
   clock?: Clock;
+  microsoftEligibility?: MicrosoftEligibilitySource;
   queryTimeoutMs?: number;
   updateTimeoutMs?: number;
 }): UpgradeUseCaseDeps {
@@ -63,6 +67,7 @@ export function createUpgradeUseCaseDeps(parts: {
       escalateAfterMs: config.SEAT_ESCALATION_DAYS * 86_400_000,
     },
     clock: parts.clock ?? systemClock,
+    ...(parts.microsoftEligibility ? { microsoftEligibility: parts.microsoftEligibility } : {}),
     queryTimeoutMs: parts.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: parts.updateTimeoutMs ?? 10_000,
   };

@@ -1,5 +1,5 @@
 /**
- * Microsoft's side of eligibility, as the simulator models it (PARTNER-CENTER.md §1.1, §1.5, R10).
+ * Microsoft's side of eligibility, as the simulator models it (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription).
  * Deliberately self-contained and simpler than our own rules engine in src/domain: the simulator
  * plays Microsoft, so it must not share code with the service it is testing.
  */

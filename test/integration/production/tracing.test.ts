@@ -17,6 +17,7 @@ import { createPartnerCenterSimulator, type RunningSimulator } from '../../../sr
 import { staticTokenProvider } from '../../../src/partner-center/token-providers';
 import { createUpgradeWorker } from '../../../src/worker-factory';
 import { apiClient, upgradeDemoSubscription } from './demo-upgrade';
+import { createGraphClient, simulatorGraphTokenProvider } from '../../../src/microsoft-graph';
 
 /**
  * One trace from the portal's HTTP request to Microsoft: the API's server span, the workflow start (client
@@ -55,6 +56,7 @@ beforeAll(async () => {
     tracing,
     deps: {
       models: database.models,
+      graph: createGraphClient({ baseUrl: `${simulator.url}/graph`, tokenProvider: simulatorGraphTokenProvider(), timeoutMs: 5_000 }),
       vendor: createPartnerCenterClient({
         baseUrl: simulator.url,
         tokenProvider: staticTokenProvider('test'),

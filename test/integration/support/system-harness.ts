@@ -48,7 +48,11 @@ export interface SystemHarness {
 
 export async function startSystemHarness(
   name: string,
-  options: { faults?: FaultOverrides; /** One clock for the API and the activities (time travel). */ clock?: Clock } = {},
+  options: {
+    faults?: FaultOverrides;
+    /** One clock for the API and the activities (time travel). */ clock?: Clock;
+    /** The API asks Microsoft's transition eligibilities (upgrade-options, quote, start). */ askMicrosoft?: boolean;
+  } = {},
 ): Promise<SystemHarness> {
   quietTemporalRuntime();
   const config = integrationConfig('it', name, {
@@ -63,6 +67,7 @@ export async function startSystemHarness(
     simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100, ...options.faults } },
     worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.askMicrosoft ? { microsoftVerdict: true } : {}),
     dropDatabaseOnClose: true,
   });
   const apiUrl = system.api!.url;
