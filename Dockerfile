@@ -5,7 +5,6 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build ./scripts/build
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
@@ -19,7 +18,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 # The CLI as a command on the PATH: `docker compose exec api upgrades show upg_…`.
-RUN ln -s /app/dist/src/cli/bin.js /usr/local/bin/upgrades && chmod +x /app/dist/src/cli/bin.js
+RUN ln -s /app/dist/src/cli/main.js /usr/local/bin/upgrades && chmod +x /app/dist/src/cli/main.js
 # The image's unprivileged user (uid 1000), as the Helm chart's securityContext expects.
 USER node
 # Overridden per service: the worker runs dist/src/worker.js, the simulator dist/src/partner-center/simulator/main.js.

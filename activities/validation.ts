@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
 import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
-import { loadAccount, loadAccountSubscriptions, loadCatalog, loadSubscription } from '../src/db/mappers';
-import { lockSubscriptions, subscriptionsLockedByOthers } from '../src/db/subscription-locks';
+import { loadCatalog } from '../src/db/mappers';
+import { lockSubscriptions } from '../src/db/subscription-locks';
+import { loadPlanningInputs } from '../src/upgrades/planning-inputs';
 import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan, freezePlan } from './frozen-plans';
@@ -56,31 +57,18 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
 
-      // One round of reads in parallel. The API gave the source's account (input.accountId), so its subscriptions
-      // normally hold the source and an existing destination too; either is read on its own only when they do not.
-      const involved = subscriptionsHeldBy(request);
-      const [accountOfInput, subscriptionsOfInput, catalog, busy] = await Promise.all([
-        loadAccount(deps.models, input.accountId),
-        loadAccountSubscriptions(deps.models, input.accountId),
-        loadCatalog(deps.models),
-        subscriptionsLockedByOthers(deps.models, involved, upgradeId),
-      ]);
-      const inAccount = (id: string) => subscriptionsOfInput.find((subscription) => subscription.id === id);
-      const source = inAccount(request.sourceSubscriptionId) ?? (await loadSubscription(deps.models, request.sourceSubscriptionId));
-      if (!source) {
+      const inputs = await loadPlanningInputs({ models: deps.models, catalog: () => loadCatalog(deps.models) }, request, {
+        accountId: input.accountId,
+        ownUpgradeId: upgradeId,
+      });
+      if (!inputs.found && inputs.missing === 'source') {
         return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: `source subscription ${request.sourceSubscriptionId} does not exist` }] };
       }
-      const sameAccount = source.accountId === input.accountId;
-      const [sourceAccount, accountSubscriptions] = sameAccount
-        ? [accountOfInput, subscriptionsOfInput]
-        : await Promise.all([loadAccount(deps.models, source.accountId), loadAccountSubscriptions(deps.models, source.accountId)]);
-      const destinationId = request.destination.type === 'existing' ? request.destination.subscriptionId : undefined;
-      const destination = destinationId
-        ? (accountSubscriptions.find((subscription) => subscription.id === destinationId) ?? (await loadSubscription(deps.models, destinationId)))
-        : undefined;
-      if (!sourceAccount) {
-        throw ApplicationFailure.nonRetryable(`account ${source.accountId} of ${source.id} does not exist`, 'UpgradeDataInconsistent');
+      if (!inputs.found) {
+        throw ApplicationFailure.nonRetryable(`account ${inputs.source.accountId} of ${inputs.source.id} does not exist`, 'UpgradeDataInconsistent');
       }
+      const { source, sourceAccount, destination, accountSubscriptions, catalog } = inputs;
+      const busy = [...inputs.heldByOthers.keys()];
       const result = planUpgrade({
         request,
         source,

@@ -22,6 +22,11 @@ export const configSchema = z
       .regex(/^[^\s:]+:\d+$/, 'must be host:port, e.g. temporal:7233')
       .optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** Temporal Cloud API key (or TEMPORAL_API_KEY_FILE); TLS is then on. Read with the other TEMPORAL_* variables by envconfig. */
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
+    /** A TOML file of Temporal connection profiles (Temporal's environment configuration), and the profile to use. */
+    TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+    TEMPORAL_PROFILE: z.string().min(1).optional(),
     TEMPORAL_TASK_QUEUE: z.string().min(1).default(TASK_QUEUE_DEFAULT),
     MONGODB_URI: z
       .string()
@@ -64,8 +69,11 @@ export const configSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
-    for (const key of ['TEMPORAL_ADDRESS', 'MONGODB_URI', 'VENDOR_BASE_URL'] as const) {
+    for (const key of ['MONGODB_URI', 'VENDOR_BASE_URL'] as const) {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
+    }
+    if (!env.TEMPORAL_ADDRESS && !env.TEMPORAL_CONFIG_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['TEMPORAL_ADDRESS'], message: 'is required in production (or TEMPORAL_CONFIG_FILE with a profile)' });
     }
     const hasClientCredentials = env.VENDOR_TENANT_ID && env.VENDOR_CLIENT_ID && env.VENDOR_CLIENT_SECRET;
     if (!env.VENDOR_TOKEN && !hasClientCredentials) {

@@ -1,10 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import pino, { type Logger } from 'pino';
 import { createApp, type AppDeps } from './api/app';
 import { loadConfig, type Config } from './config';
 import { connectDatabase, type Database } from './db/connection';
+import { temporalTarget } from './temporal/connection-options';
+import { createLogger } from './logger';
+import { startTracing } from './observability/tracing';
 
 /**
  * The API process: config → database → Temporal → HTTP. `startApiServer` is also what `src/dev.ts` runs in-process;
@@ -37,10 +41,14 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
 
     let temporalClient = deps.temporalClient;
     if (!temporalClient) {
-      if (!config.TEMPORAL_ADDRESS) throw new Error('TEMPORAL_ADDRESS is not set: run `npm start` for embedded services, or point it at Temporal');
-      const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+      if (!config.TEMPORAL_ADDRESS && !config.TEMPORAL_CONFIG_FILE) {
+        throw new Error('TEMPORAL_ADDRESS is not set: run `npm start` for embedded services, or point it at Temporal');
+      }
+      const target = temporalTarget(config);
+      const connection = await Connection.connect(target.connectionOptions);
       opened.push(() => connection.close());
-      temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+      // Starting a workflow carries the request's trace into Temporal (a no-op when tracing is off).
+      temporalClient = new Client({ connection, namespace: target.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
     }
 
     const app = createApp({ catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000, ...deps, models, temporalClient, config, logger });
@@ -78,19 +86,23 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
 /** `npm run start:api`: the API alone, against configured services, stopped cleanly by SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env, 'api');
-  const logger = pino({ level: config.LOG_LEVEL, name: 'api' });
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const tracing = startTracing({ serviceName: 'nce-upgrade-api' });
   if (config.operatorKeyGenerated) logger.warn({ operatorApiKey: config.OPERATOR_API_KEY }, 'OPERATOR_API_KEY not set; generated one for this run');
   const api = await startApiServer(config, { logger });
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 15_000).unref();
-    api.close().then(
-      () => {
-        clearTimeout(force);
-        process.exit(0);
-      },
-      () => process.exit(1),
-    );
+    api
+      .close()
+      .then(() => tracing.shutdown())
+      .then(
+        () => {
+          clearTimeout(force);
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

@@ -1,5 +1,11 @@
+import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { ActivityMetricsInterceptor, type WorkerMetrics } from './observability/worker-metrics';
+import type { Tracing } from './observability/tracing';
+import { workflowCodeSource } from './temporal/workflow-bundle';
 
 /**
  * Builds the upgrade worker: the bundled workflows of `workflows/` and the activities wired to their dependencies.
@@ -14,20 +20,54 @@ export interface UpgradeWorkerOptions {
   /** Defaults sized for the 2-core machines we run on; raise them on bigger workers. */
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** How long a stopping worker lets running activities finish (default 10 s; the worker process uses its config). */
+  shutdownGraceSeconds?: number;
+  /** Our Prometheus series for activity outcomes and webhook deliveries (src/observability/worker-metrics.ts). */
+  metrics?: WorkerMetrics;
+  /** Traces through the workflow to the activities and their outbound calls (src/observability/tracing.ts). */
+  tracing?: Tracing;
+  /**
+   * Worker Deployment versioning: with a build id (the git commit), the server routes each workflow to the build it
+   * started on (pinned) until it ends, so a release never replays old runs on new code; README "Releases".
+   */
+  deployment?: { name: string; buildId: string };
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
 
 export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promise<Worker> {
+  // A bundle given by the caller (tests) has no interceptor modules; ours are bundled in (src/temporal/workflow-bundle.ts).
+  const source = options.workflowBundle ? { workflowBundle: options.workflowBundle } : workflowCodeSource();
+  const workflowModules = 'workflowInterceptorModules' in source ? source.workflowInterceptorModules : [];
+  const workflowCode = 'workflowBundle' in source ? { workflowBundle: source.workflowBundle } : { workflowsPath: source.workflowsPath };
+  const { metrics, tracing } = options;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...workflowCode,
     activities: createUpgradeActivities(options.deps),
+    interceptors: {
+      workflowModules,
+      activity: [
+        (ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) }),
+        (ctx) => ({ inbound: metrics ? new ActivityMetricsInterceptor(ctx, metrics) : {} }),
+      ],
+    },
+    // The workflow interceptors export their spans through this sink; a no-op processor when tracing is off.
+    sinks: { exporter: makeWorkflowExporter(tracing?.spanProcessor ?? new NoopSpanProcessor(), tracing?.resource ?? Resource.default()) },
+    ...(options.deployment
+      ? {
+          workerDeploymentOptions: {
+            version: { deploymentName: options.deployment.name, buildId: options.deployment.buildId },
+            useWorkerVersioning: true,
+            defaultVersioningBehavior: 'PINNED' as const,
+          },
+        }
+      : {}),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions ?? 100,
     maxConcurrentWorkflowTaskExecutions: options.maxConcurrentWorkflowTaskExecutions ?? 40,
     // A graceful shutdown lets running activities finish their current write before the process exits.
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: `${options.shutdownGraceSeconds ?? 10} seconds`,
   });
 }

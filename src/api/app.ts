@@ -18,6 +18,7 @@ import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
+import { httpServerSpans } from '../observability/tracing';
 
 export type { AppDeps } from './deps';
 
@@ -69,6 +70,9 @@ export function createApp(input: AppDeps): Express {
   app.use(metrics.middleware);
   app.use(requireJsonBodies);
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'], strict: true }));
+  // After the body is read: a stream's callbacks run outside the request's async context, so a span started earlier
+  // would not be the active parent of what the handler does. From here on, everything the request does is its child.
+  app.use(httpServerSpans());
 
   const limits = deps.rateLimit ?? { windowMs: 60_000, limit: 6_000 };
   const rateLimiter = rateLimit({

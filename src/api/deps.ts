@@ -4,13 +4,14 @@ import type { Config } from '../config';
 import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
+import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCaseDeps } from '../upgrades/deps';
 import type { PartnerCenterClient } from '../partner-center';
 
 /** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
 export interface AppDeps {
   models: Models;
   temporalClient: Client;
-  config: Pick<Config, 'OPERATOR_API_KEY' | 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'>;
+  config: Pick<Config, 'OPERATOR_API_KEY'> & UpgradeUseCaseConfig;
   logger: Logger;
   /** Partner Center client, for `POST /v1/catalog/sync`. */
   vendor?: Pick<PartnerCenterClient, 'getServicesDefinition'>;
@@ -31,3 +32,16 @@ export interface AppDeps {
 }
 
 export type ResolvedDeps = AppDeps & { clock: () => Date; queryTimeoutMs: number; updateTimeoutMs: number; catalog: CatalogSource };
+
+/** The upgrade use cases' dependencies, as the API provides them (its cached catalog, its clock and timeouts). */
+export function upgradeUseCaseDepsOf(deps: ResolvedDeps): UpgradeUseCaseDeps {
+  return createUpgradeUseCaseDeps({
+    models: deps.models,
+    temporalClient: deps.temporalClient,
+    config: deps.config,
+    catalog: () => deps.catalog.get(),
+    clock: deps.clock,
+    queryTimeoutMs: deps.queryTimeoutMs,
+    updateTimeoutMs: deps.updateTimeoutMs,
+  });
+}

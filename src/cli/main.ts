@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
@@ -5,11 +6,12 @@ import type { Database } from '../db/connection';
 import { exportHistory, fetchUpgradeHistory, readHistoryFile, upgradeIdOfHistory } from './commands/history';
 import { formatUpgradeList, listUpgrades } from './commands/list';
 import { formatReplayOutcome, quietReplayRuntime, replayHistory } from './commands/replay';
-import { retryUpgrade } from './commands/retry';
+import { retryFailedUpgrade } from './commands/retry';
 import { formatUpgradeReport, showUpgrade } from './commands/show';
 import { connectDb, connectTemporal, loadCliSettings } from './context';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
 import { UPGRADE_STATUSES } from '../../workflows/messages';
+import { createUpgradeUseCaseDeps } from '../upgrades/deps';
 
 /**
  * `npm run upgrades -- <command>` (or the `upgrades` bin): the engineers' and operators' tool for one upgrade at a
@@ -32,10 +34,9 @@ const ENVIRONMENT_HELP = `
 Environment (same variables as the API and the worker):
   TEMPORAL_ADDRESS     Temporal front-end host:port (default localhost:7233)
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
-  MONGODB_URI          the API's database (show)
+  MONGODB_URI          the API's database (show, retry)
   MONGODB_DATABASE     database name (default nce_upgrades)
-  API_URL              the HTTP API (retry; default http://localhost:3000)
-  OPERATOR_API_KEY     operator API key (retry)
+  TEMPORAL_TASK_QUEUE  the workers' task queue (retry; default nce-upgrades)
 
 Exit codes: 0 ok, 1 failure (or nondeterminism found by replay), 2 usage error.`;
 
@@ -114,13 +115,13 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
   program
     .command('retry')
     .description(
-      're-run a failed upgrade through the API (POST /v1/upgrades/:id/retry): idempotent, never a second vendor transition or invoice; refused unless the upgrade failed',
+      're-run a failed upgrade (the use case behind POST /v1/upgrades/:id/retry): idempotent, never a second vendor transition or invoice; refused unless the upgrade failed',
     )
     .argument('<upgradeId>')
     .option('--json', 'print JSON instead of text')
     .action(async (upgradeId: string, options: { json?: boolean }) => {
-      const current = settings();
-      const result = await retryUpgrade({ apiUrl: current.apiUrl, ...(current.operatorKey ? { operatorKey: current.operatorKey } : {}), upgradeId });
+      const useCases = createUpgradeUseCaseDeps({ models: (await database()).models, temporalClient: await temporal(), config: settings().useCases });
+      const result = await retryFailedUpgrade(useCases, upgradeId);
       if (options.json) printJson(result);
       else print(`Retry of ${result.upgradeId} started (status ${result.status}). Follow it with: upgrades show ${result.upgradeId}`);
     });

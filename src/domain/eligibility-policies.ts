@@ -1,6 +1,6 @@
 /**
  * Where distributors disagree on an eligibility rule, the difference is a policy, chosen by name
- * (`ELIGIBILITY_POLICY`); the rules in `eligibility.ts` read it.
+ * (`ELIGIBILITY_POLICY`, docs/eligibility.md "Distributor policies"); the rules in `eligibility.ts` read it.
  */
 
 export interface EligibilityPolicy {

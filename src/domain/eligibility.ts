@@ -1,5 +1,5 @@
 /**
- * The eligibility engine of SPEC §3: one pure function over (source, target, quantity, destination,
+ * The eligibility engine (docs/eligibility.md): one pure function over (source, target, quantity, destination,
  * account, now, policy) that returns EVERY failing rule with a stable code and a sentence naming the
  * values. Each rule is one entry in a table below, so a code lives in exactly one place per scope.
  *

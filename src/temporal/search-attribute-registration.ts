@@ -1,6 +1,7 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { UPGRADE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import type { TemporalTarget } from './connection-options';
 
 const INDEXED_VALUE_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType> = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -15,8 +16,8 @@ const INDEXED_VALUE_TYPE: Record<string, temporal.api.enums.v1.IndexedValueType>
  * `--search-attribute`). Only the missing ones are added; a cluster that refuses (Temporal Cloud, missing
  * permission) is reported, not fatal — operators can add them with `temporal operator search-attribute create`.
  */
-export async function ensureSearchAttributes(address: string, namespace: string): Promise<{ added: string[]; error?: string }> {
-  const connection = await Connection.connect({ address });
+export async function ensureSearchAttributes({ connectionOptions, namespace }: TemporalTarget): Promise<{ added: string[]; error?: string }> {
+  const connection = await Connection.connect(connectionOptions);
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const known = new Set(Object.keys(existing.customAttributes ?? {}));

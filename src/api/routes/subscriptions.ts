@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { toSubscription } from '../../db/mappers';
 import type { SubscriptionDocument } from '../../db/models';
-import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, policyByName, type Subscription, type UpgradeRequest } from '../../domain';
-import type { ResolvedDeps } from '../deps';
-import { ApiError, validationError, type FieldError } from '../errors';
+import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, type Subscription, type UpgradeRequest } from '../../domain';
+import { upgradeUseCaseDepsOf, type ResolvedDeps } from '../deps';
+import { ApiError, notFound, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
 import { idParamsSchema } from '../schemas/common';
 import {
@@ -15,7 +14,7 @@ import {
   subscriptionSchema,
 } from '../schemas/subscriptions';
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
-import { loadSourceContext } from '../upgrade-context';
+import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { listPage } from '../listing';
 import { ensureVisible, subscriptionView } from '../views';
@@ -24,6 +23,7 @@ type LeanSubscription = SubscriptionDocument & { _id: unknown };
 
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
+  const upgrades = upgradeUseCaseDepsOf(deps);
   return [
     defineRoute({
       method: 'post',
@@ -177,19 +177,17 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'Options', schema: upgradeOptionsSchema } },
       errors: [404],
       async handler({ params, query, caller }) {
-        const context = await loadSourceContext(deps, caller, params.id);
-        const now = deps.clock().toISOString();
-        const policy = policyByName(deps.config.ELIGIBILITY_POLICY);
-        const busySubscriptionIds = [...context.lockedBy.keys()];
-        const allSubscriptions = context.accountDocs.map((doc) => toSubscription(doc));
+        const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId) });
+        if (!context) throw notFound(`Subscription ${params.id}`);
+        const allSubscriptions = context.accountSubscriptions;
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
           catalog: context.catalog,
-          now,
-          policy,
+          now: deps.clock().toISOString(),
+          policy: upgrades.policy,
           caller,
-          busySubscriptionIds,
+          busySubscriptionIds: [...context.heldByOthers.keys()],
         };
         const options = evaluateUpgradeOptions({ ...shared, accountSubscriptions: allSubscriptions, ...(query.quantity ? { quantity: query.quantity } : {}) });
         const preview = (request: UpgradeRequest, destination?: Subscription) => {

@@ -38,7 +38,7 @@ export const invoiceListQuerySchema = z
 export const invoiceListSchema = z.object({ invoices: z.array(invoiceSchema) });
 
 const cycleFields = { chargeStart: isoDateSchema, chargeEnd: isoDateSchema };
-/** Documents PRORATION.md §4; the domain's `previewProration` does the validation (field-named). */
+/** Documents docs/proration.md, "`POST /v1/billing/proration-preview`"; the domain's `previewProration` does the validation (field-named). */
 export const prorationPreviewRequestSchema = z
   .object({
     currency: currencySchema,

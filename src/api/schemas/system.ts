@@ -9,3 +9,5 @@ export const healthSchema = z.object({
     database: z.object({ ok: z.boolean(), latencyMs: z.number(), error: z.string().optional() }),
   }),
 });
+
+export const livenessSchema = z.object({ status: z.literal('ok') });

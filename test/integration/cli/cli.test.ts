@@ -5,13 +5,13 @@ import { promisify } from 'node:util';
 import { exportHistory, historyAsJson } from '../../../src/cli/commands/history';
 import { listUpgrades } from '../../../src/cli/commands/list';
 import { replayHistory } from '../../../src/cli/commands/replay';
-import { retryUpgrade } from '../../../src/cli/commands/retry';
+import { retryFailedUpgrade } from '../../../src/cli/commands/retry';
 import { formatUpgradeReport, showUpgrade } from '../../../src/cli/commands/show';
 import { CliError } from '../../../src/cli/errors';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
-import { OPERATOR_KEY, startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
  * The runbook's path, proven with the CLI's own functions on the real system: a failed upgrade is listed by its
@@ -46,8 +46,7 @@ async function cli(args: string[]) {
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
     MONGODB_URI: process.env.MONGODB_URI,
     MONGODB_DATABASE: system.db.connection.name,
-    API_URL: system.apiUrl,
-    OPERATOR_API_KEY: OPERATOR_KEY,
+    TEMPORAL_TASK_QUEUE: system.taskQueue,
     NODE_ENV: 'development',
   };
   try {
@@ -105,12 +104,12 @@ test('a vendor-rejected upgrade: list finds it, show explains it, its history re
   expect(historyAsJson(historyFromJSON(JSON.parse(exported.json)))).toBe(exported.json);
 
   // Retry it (the fault is gone): completes, one transition, one invoice of each kind.
-  expect(await retryUpgrade({ apiUrl: system.apiUrl, operatorKey: OPERATOR_KEY, upgradeId })).toEqual({ upgradeId, status: 'accepted' });
+  expect(await retryFailedUpgrade(system.upgradeUseCases, upgradeId)).toEqual({ upgradeId, status: 'accepted' });
   expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
   expect((await system.db.models.invoices.find({ upgradeId }).lean()).map((invoice) => invoice.type).sort()).toEqual(['credit', 'debit']);
 
   // A second retry is refused: the upgrade did not fail. Nothing changes.
-  const refused = await retryUpgrade({ apiUrl: system.apiUrl, operatorKey: OPERATOR_KEY, upgradeId }).catch((error: unknown) => error);
+  const refused = await retryFailedUpgrade(system.upgradeUseCases, upgradeId).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(CliError);
   expect((refused as CliError).message).toBe(`retry refused: UPGRADE_NOT_FAILED: Only failed upgrades can be retried; ${upgradeId} is completed`);
   expect(await system.db.models.invoices.countDocuments({ upgradeId })).toBe(2);
@@ -141,6 +140,7 @@ test('usage and lookup errors are plain sentences', async () => {
   );
   await expect(exportHistory({ client: system.client, upgradeId: 'upg_does_not_exist' })).rejects.toThrow(/no workflow upg_does_not_exist in Temporal/);
   await expect(listUpgrades(system.client, { account: 'acc" OR 1=1' })).rejects.toThrow(/is not an account id/);
-  await expect(retryUpgrade({ apiUrl: system.apiUrl, upgradeId: 'x' })).rejects.toThrow(/OPERATOR_API_KEY is not set/);
-  await expect(retryUpgrade({ apiUrl: system.apiUrl, operatorKey: OPERATOR_KEY, upgradeId: 'upg_does_not_exist' })).rejects.toThrow(/retry refused: NOT_FOUND/);
+  await expect(retryFailedUpgrade(system.upgradeUseCases, 'upg_does_not_exist')).rejects.toThrow(
+    'retry refused: NOT_FOUND: Upgrade upg_does_not_exist not found',
+  );
 });

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../../src/api/app';
+import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromProduct, fromSubscription } from '../../../src/db/mappers';
 import type { Product } from '../../../src/domain/catalog';
@@ -40,6 +41,8 @@ export interface SystemHarness {
   apiUrl: string;
   taskQueue: string;
   worker: Worker;
+  /** The upgrade use cases (start, retry, …) on this system, as the API and the CLI call them. */
+  upgradeUseCases: UpgradeUseCaseDeps;
   /** What the worker's activities were built with: a test can run an activity again, as a retry would. */
   activityDeps: UpgradeActivityDeps;
   /** Seeds products, accounts and subscriptions in our DB and in the simulator. */
@@ -78,18 +81,8 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   let worker = await makeWorker();
   let workerRun = worker.run();
 
-  const app = createApp({
-    models: db.models,
-    temporalClient: client,
-    config: {
-      OPERATOR_API_KEY: OPERATOR_KEY,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      ELIGIBILITY_POLICY: 'microsoft',
-      SEAT_REMINDER_INTERVAL_HOURS: 24,
-      SEAT_ESCALATION_DAYS: 7,
-    },
-    logger,
-  } as never);
+  const useCaseConfig = { TEMPORAL_TASK_QUEUE: taskQueue, ELIGIBILITY_POLICY: 'microsoft', SEAT_REMINDER_INTERVAL_HOURS: 24, SEAT_ESCALATION_DAYS: 7 } as const;
+  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -102,6 +95,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
     client,
     apiUrl,
     taskQueue,
+    upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient: client, config: useCaseConfig }),
     activityDeps: deps,
     get worker() {
       return worker;

@@ -1,0 +1,29 @@
+import { UpgradeError, type UpgradeErrorCode } from '../upgrades/errors';
+import { ApiError } from './errors';
+
+/** The HTTP status of each refusal of an upgrade use case; the error code and details go out unchanged. */
+export const HTTP_STATUS_OF_UPGRADE_ERROR = {
+  NOT_FOUND: 404,
+  NOT_ELIGIBLE: 422,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  UPGRADE_IN_PROGRESS: 409,
+  UPGRADE_NOT_FAILED: 409,
+  RETRY_NOT_POSSIBLE: 409,
+  NOTHING_AWAITING_CONFIRMATION: 409,
+  TEMPORAL_UNAVAILABLE: 503,
+} as const satisfies Record<UpgradeErrorCode, number>;
+
+/** An `UpgradeError` as the API's error; anything else unchanged (the central handler deals with it). */
+export function httpErrorOf(error: unknown): unknown {
+  if (!(error instanceof UpgradeError)) return error;
+  return new ApiError(HTTP_STATUS_OF_UPGRADE_ERROR[error.code], error.code, error.message, error.details);
+}
+
+/** Awaits a use case, turning its refusal into the HTTP answer. */
+export async function answering<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw httpErrorOf(error);
+  }
+}

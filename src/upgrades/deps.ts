@@ -1,0 +1,68 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Models } from '../db/models';
+import { loadCatalog } from '../db/mappers';
+import { policyByName, type Catalog, type EligibilityPolicy } from '../domain';
+import type { UpgradeWorkflowInput } from '../../workflows/messages';
+
+/**
+ * What the upgrade use cases need, passed in: the API, the CLI and (later) a campaign each build one from their own
+ * configuration and connections.
+ */
+export interface UpgradeUseCaseDeps {
+  models: Models;
+  temporalClient: Client;
+  taskQueue: string;
+  /** The catalog as this process reads it (the API's cached source, or a fresh read). */
+  catalog: () => Promise<Catalog>;
+  policy: EligibilityPolicy;
+  /** Fixed per run, so replays see the same values. */
+  seatReassignment: NonNullable<UpgradeWorkflowInput['seatReassignment']>;
+  /** "Now" for eligibility and quotes; tests pin it. */
+  clock: () => Date;
+  /** How long a read waits for the live workflow state before falling back to the record. */
+  queryTimeoutMs: number;
+  /** How long the seat-reassignment confirmation waits for the workflow's answer. */
+  updateTimeoutMs: number;
+}
+
+/** Who asks: the key that acts (audit) and the accounts it may act on. */
+export interface UpgradeActor {
+  keyId: string;
+  mayActOnAccount(accountId: string): boolean;
+}
+
+/** A place to report what the caller can't be told (a Temporal error behind a 503). */
+export interface UseCaseLog {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The configuration the use cases read. */
+export type UpgradeUseCaseConfig = Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'>;
+
+/** The use cases' dependencies from a process's configuration and connections; the rest defaults to a fresh read and the real clock. */
+export function createUpgradeUseCaseDeps(parts: {
+  models: Models;
+  temporalClient: Client;
+  config: UpgradeUseCaseConfig;
+  catalog?: () => Promise<Catalog>;
+  clock?: () => Date;
+  queryTimeoutMs?: number;
+  updateTimeoutMs?: number;
+}): UpgradeUseCaseDeps {
+  const { models, config } = parts;
+  return {
+    models,
+    temporalClient: parts.temporalClient,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    catalog: parts.catalog ?? (() => loadCatalog(models)),
+    policy: policyByName(config.ELIGIBILITY_POLICY),
+    seatReassignment: {
+      reminderIntervalMs: config.SEAT_REMINDER_INTERVAL_HOURS * 3_600_000,
+      escalateAfterMs: config.SEAT_ESCALATION_DAYS * 86_400_000,
+    },
+    clock: parts.clock ?? (() => new Date()),
+    queryTimeoutMs: parts.queryTimeoutMs ?? 1_000,
+    updateTimeoutMs: parts.updateTimeoutMs ?? 10_000,
+  };
+}

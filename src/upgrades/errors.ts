@@ -1,0 +1,36 @@
+/**
+ * Why an upgrade use case refused, as data: a stable code, a sentence, and details for the caller. The HTTP API maps
+ * each code to a status (`src/api/upgrade-errors.ts`), the CLI prints the sentence; neither re-decides the refusal.
+ */
+export const UPGRADE_ERROR_CODES = [
+  /** The upgrade or its source subscription does not exist, or the caller may not see it. */
+  'NOT_FOUND',
+  /** The eligibility engine refused: `details.reasons` lists every failing rule. */
+  'NOT_ELIGIBLE',
+  /** Another upgrade holds the source or the destination: `details.heldBy`. */
+  'UPGRADE_IN_PROGRESS',
+  /** The same idempotency key was used before with another request. */
+  'IDEMPOTENCY_KEY_REUSED',
+  /** Only a failed upgrade can be retried; this one is not failed (or is being retried already). */
+  'UPGRADE_NOT_FAILED',
+  /** Temporal refused the re-run: the last run did not fail, or one is still running. */
+  'RETRY_NOT_POSSIBLE',
+  /** The upgrade is not waiting for a seat reassignment confirmation. */
+  'NOTHING_AWAITING_CONFIRMATION',
+  /** Temporal did not start the run or answer in time; nothing was left half done. */
+  'TEMPORAL_UNAVAILABLE',
+] as const;
+export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
+
+export class UpgradeError extends Error {
+  constructor(
+    readonly code: UpgradeErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'UpgradeError';
+  }
+}
+
+export const upgradeNotFound = (what: string): UpgradeError => new UpgradeError('NOT_FOUND', `${what} not found`);

@@ -1,0 +1,71 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { UpgradeDocument } from '../db/models';
+import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
+import { subscriptionsHeldBy, type UpgradeRequest } from '../domain';
+import { restartFailedUpgradeWorkflow, type UpgradeDisplay } from '../temporal/upgrade-client';
+import type { UpgradeWorkflowInput } from '../../workflows/messages';
+import type { UpgradeUseCaseDeps, UseCaseLog } from './deps';
+import { UpgradeError, upgradeNotFound } from './errors';
+
+/**
+ * Re-runs a failed upgrade (an operator's action): re-takes the locks, claims the record (`failed` → `accepted`, one
+ * claimant wins) and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the
+ * re-run never makes a second vendor transition or invoice. A refusal gives back what it took.
+ */
+export interface RetryUpgradeResult {
+  upgradeId: string;
+  status: 'accepted';
+  kind: string;
+  destinationType: string;
+}
+
+export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, log?: UseCaseLog): Promise<RetryUpgradeResult> {
+  const { models } = deps;
+  const doc = (await models.upgrades.findById(upgradeId).lean()) as (UpgradeDocument & { _id: unknown; createdAt?: Date }) | null;
+  if (!doc) throw upgradeNotFound(`Upgrade ${upgradeId}`);
+  if (doc.status !== 'failed') throw new UpgradeError('UPGRADE_NOT_FAILED', `Only failed upgrades can be retried; ${upgradeId} is ${doc.status}`);
+  const request = doc.request as UpgradeRequest;
+  const lockIds = subscriptionsHeldBy(request);
+  const lock = await lockSubscriptions(models, upgradeId, doc.accountId, lockIds);
+  if (!lock.locked) throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
+  const claimed = await models.upgrades.updateOne(
+    { _id: upgradeId, status: 'failed' },
+    { $set: { status: 'accepted', completedAt: null, error: null }, $inc: { retries: 1 } },
+  );
+  if (claimed.modifiedCount !== 1) {
+    await releaseSubscriptions(models, upgradeId, lockIds);
+    throw new UpgradeError('UPGRADE_NOT_FAILED', `Upgrade ${upgradeId} is already being retried`);
+  }
+  const catalog = await deps.catalog();
+  const sourceDoc = await models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean();
+  const input: UpgradeWorkflowInput = {
+    upgradeId,
+    accountId: doc.accountId,
+    request,
+    requestedByKeyId: doc.requestedByKeyId,
+    acceptedAt: (doc.createdAt ?? deps.clock()).toISOString(),
+    requestFingerprint: doc.requestFingerprint,
+    // Advances the vendor request id only where the activity allows it (after a vendor rejection).
+    runAttempt: (doc.retries ?? 0) + 1,
+    seatReassignment: deps.seatReassignment,
+  };
+  const display: UpgradeDisplay = {
+    // The kind the upgrade was planned as (the source may have been converted since).
+    kind: doc.kind === 'full' ? 'full' : 'partial',
+    sourceQuantity: sourceDoc?.quantity ?? request.quantity,
+    sourceProductName: catalog.nameOf(sourceDoc?.productId ?? ''),
+    targetProductName: catalog.nameOf(request.targetProductId),
+  };
+  try {
+    await restartFailedUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
+  } catch (error) {
+    await releaseSubscriptions(models, upgradeId, lockIds);
+    await models.upgrades.updateOne({ _id: upgradeId, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UpgradeError('RETRY_NOT_POSSIBLE', 'Temporal refused the re-run: the last run of this upgrade did not fail, or one is still running');
+    }
+    log?.error({ err: error, upgradeId }, 'restarting the upgrade workflow failed');
+    throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The re-run could not be started; try again');
+  }
+  return { upgradeId, status: 'accepted', kind: doc.kind, destinationType: doc.destinationType };
+}
