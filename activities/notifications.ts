@@ -67,7 +67,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, FAILURE_TYPES.upgradeDataInconsistent);
       const [account, plan] = await Promise.all([
         deps.models.accounts.findById(upgrade.accountId, { webhookUrl: 1 }).lean(),
-        findPlan(deps, upgradeId), // absent when validation rejected the upgrade
+        findPlan(deps, upgradeId, 'maybeBeforeConversion'), // absent when validation rejected the upgrade
       ]);
       const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
       const payload = {

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
-import { planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
+import { planSummaryOf, planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 import { loadCatalog } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
@@ -11,9 +11,6 @@ import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan, freezePlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
-
-/** The part of the plan portals show, kept on the upgrade record. */
-const planSummaryOf = (plan: UpgradePlan) => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
 
 function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
   return {
@@ -41,7 +38,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
      */
     async validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome> {
       const { upgradeId, request } = input;
-      const frozen = await findPlan(deps, upgradeId);
+      const frozen = await findPlan(deps, upgradeId, 'maybeBeforeConversion');
       if (frozen) {
         const plan = frozen;
         const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, subscriptionsHeldBy(request));

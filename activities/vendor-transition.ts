@@ -53,7 +53,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded && !retryingRejected) return recorded;
 
-      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+      const plan: UpgradePlan = await loadPlan(deps, upgradeId, 'maybeBeforeConversion');
       const customerTenantId = plan.vendor.customerTenantId ?? (await tenantOfSource(plan.sourceSubscriptionId));
       // No transition recorded means no earlier run got one from the vendor (a run only ends before recording it on a
       // final rejection), so an operator retry may ask again under a fresh request id.

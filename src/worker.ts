@@ -13,6 +13,7 @@ import { temporalTarget } from './temporal/connection-options';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { createUpgradeWorker } from './worker-factory';
 import { createVendorClient } from './partner-center-factory';
+import { systemClock } from './clock';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -62,7 +63,7 @@ export async function startWorkerProcess(
     deps: {
       models: database.models,
       vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger, observedFetch('partner-center', metrics.outbound)),
-      clock: () => new Date(),
+      clock: systemClock,
       logger,
       policy: policyByName(config.ELIGIBILITY_POLICY),
       webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },

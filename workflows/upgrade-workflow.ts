@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  metricMeter,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -125,6 +126,13 @@ const isFinal = (status: UpgradeStatus) => FINAL_UPGRADE_STATUSES.includes(statu
  * every step retries until it succeeds.
  */
 export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<UpgradeResult> {
+  /**
+   * Operators' counters, exported with the SDK's own series on the worker's metrics port (README "Production"). The
+   * SDK emits workflow metrics only when the code runs for the first time, never during a replay, so each upgrade is
+   * counted once however often its history is replayed. Not commands: recorded histories are unaffected.
+   */
+  const upgradesStarted = metricMeter.createCounter('nce_upgrades_started', 'upgrades', 'Upgrades that passed validation, by kind');
+  const upgradesEnded = metricMeter.createCounter('nce_upgrades_ended', 'upgrades', 'Upgrades that ended, by kind and outcome (completed, rejected, failed)');
   const { upgradeId } = input;
   // Asked first: the first command (whether the accepted record is written) already differs between the shapes.
   const workflowWritesRecord = patched(PATCHES.WORKFLOW_WRITES_THE_RECORD);
@@ -190,6 +198,8 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
 
   /** Set once the run has passed the point where the patch applies (histories recorded before it replay without). */
   let oneUpsertPerStateChange = false;
+  /** full or partial once validation told; an upgrade rejected before that has no kind yet. */
+  let kindLabel = 'unknown';
   /**
    * The one path of a status change: the state, the search attribute and (but for a final status, which the ending
    * activity writes together with the release of the locks) the record.
@@ -197,6 +207,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   const setStatus = async (status: UpgradeStatus, details: string, alsoUpsert: SearchAttributeUpdatePair[] = []) => {
     const unchanged = status === state.status;
     state.status = status;
+    if (!unchanged && isFinal(status)) upgradesEnded.add(1, { kind: kindLabel, outcome: status });
     describeProgress(details);
     if (unchanged && oneUpsertPerStateChange && alsoUpsert.length === 0) return;
     upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }, ...alsoUpsert]);
@@ -247,6 +258,8 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       details: { reasons: validated.reasons },
     });
   }
+  kindLabel = validated.kind;
+  upgradesStarted.add(1, { kind: validated.kind });
   const planAttributes: SearchAttributeUpdatePair[] = [
     { key: UPGRADE_KIND, value: validated.kind },
     { key: UPGRADE_DESTINATION_TYPE, value: validated.destinationType },

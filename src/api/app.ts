@@ -18,6 +18,7 @@ import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
+import { systemClock } from '../clock';
 import { httpServerSpans } from '../observability/tracing';
 
 export type { AppDeps } from './deps';
@@ -42,7 +43,7 @@ const requireJsonBodies: RequestHandler = (req, _res, next) => {
 export function createApp(input: AppDeps): Express {
   const deps: ResolvedDeps = {
     ...input,
-    clock: input.clock ?? (() => new Date()),
+    clock: input.clock ?? systemClock,
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),

@@ -1,5 +1,6 @@
-import type { AccountDocument, InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../db/models';
-import { toAccount, toSubscription, upgradeStepsOf } from '../db/mappers';
+import type { AccountDocument, InvoiceDocument, UpgradeDocument } from '../db/models';
+import { toAccount, upgradeStepsOf } from '../db/mappers';
+import type { Subscription } from '../domain/types';
 import type { Caller } from './auth';
 import { notFound } from './errors';
 
@@ -9,9 +10,12 @@ import { notFound } from './errors';
  */
 type Lean<T> = T & { _id: unknown; createdAt?: Date; updatedAt?: Date };
 
-/** `lockedBy`: the upgrade holding the subscription (from `subscription_locks`), if any. */
-export function subscriptionView(doc: Lean<SubscriptionDocument>, lockedBy: ReadonlyMap<string, string>) {
-  return { ...toSubscription(doc), lockedByUpgradeId: lockedBy.get(String(doc._id)) ?? null };
+/**
+ * A subscription as it stands today (db/subscriptions-on-date.ts: the term renewed or expired, the cycle that holds
+ * today); `lockedBy`: the upgrade holding it (from `subscription_locks`), if any.
+ */
+export function subscriptionView(subscription: Subscription, lockedBy: ReadonlyMap<string, string>) {
+  return { ...subscription, lockedByUpgradeId: lockedBy.get(subscription.id) ?? null };
 }
 
 export function accountView(doc: Lean<AccountDocument>) {
@@ -74,6 +78,7 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
         }
       : null,
     retries: doc.retries ?? 0,
+    replans: (doc.replans ?? []) as Array<{ at: string; previous: Record<string, unknown> | null; current: Record<string, unknown> }>,
     ...(doc.createdAt ? { createdAt: doc.createdAt.toISOString() } : {}),
     completedAt: iso(doc.completedAt) ?? null,
   };

@@ -63,8 +63,17 @@ const subscriptionSchema = new Schema(
     billingFrequency: { type: String, required: true },
     termStart: { type: String, required: true },
     termEnd: { type: String, required: true },
-    chargeStart: { type: String, required: true },
-    chargeEnd: { type: String, required: true },
+    /**
+     * The cycle is derived on every read (domain/billing-cycle.ts) from the anchor. Subscriptions stored before the
+     * anchor existed have their stored cycle here, read only to find their anchor; newer ones store the cycle of the
+     * day they were written, for people reading the collection.
+     */
+    chargeStart: String,
+    chargeEnd: String,
+    /** Day the charge cycles are counted from; absent on subscriptions stored before it existed. */
+    billingAnchorDate: String,
+    /** Absent = on (the NCE default). */
+    autoRenew: Boolean,
     purchasedAt: { type: String, required: true },
     cancellationWindowEndsAt: { type: String, required: true },
     unitPrice: { type: Number, required: true },
@@ -137,6 +146,8 @@ const upgradeSchema = new Schema(
     error: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },
     retries: { type: Number, default: 0 },
+    /** Plans replaced by operator retries before Microsoft converted: `{ at, previous, current }`, oldest first. */
+    replans: { type: [Schema.Types.Mixed], default: [] },
   },
   { ...strict, minimize: false },
 );
@@ -197,7 +208,8 @@ const historyEntrySchema = new Schema(
     /** `<upgradeId>:<subscriptionId>:<event>` */
     _id: { type: String, required: true },
     subscriptionId: { type: String, required: true },
-    upgradeId: { type: String, required: true },
+    /** The upgrade that made the change; null for a renewal or an expiry (the term's own events). */
+    upgradeId: { type: String, default: null },
     event: { type: String, required: true },
     at: { type: String, required: true },
     description: { type: String, required: true },

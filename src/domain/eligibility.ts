@@ -7,7 +7,9 @@
  */
 import { TERM_MONTHS, type Catalog, type Product } from './catalog';
 import { instantMs, utcDateOf, type IsoDate, type IsoInstant } from './dates';
+import { termAt } from './billing-cycle';
 import { currentUnitPrice } from './pricing';
+import { subscriptionOn } from './subscription-on-date';
 import { DEFAULT_POLICY, type EligibilityPolicy } from './eligibility-policies';
 import { ROLES_REQUIRING_PARTNER_ID, type Account, type Subscription } from './types';
 
@@ -34,6 +36,7 @@ export const ELIGIBILITY_CODES = [
   'DESTINATION_ENDS_EARLIER',
   'DESTINATION_PARTNER_MISMATCH',
   'DESTINATION_BILLING_MISMATCH',
+  'CURRENCY_MISMATCH',
 ] as const;
 
 export type EligibilityCode = (typeof ELIGIBILITY_CODES)[number];
@@ -97,6 +100,16 @@ interface Rule<Extra = void> {
   check: (ctx: RuleContext, extra: Extra) => string | undefined;
 }
 
+/** Undefined when the subscription is active and its term holds the date (stored status, renewals and expiry considered). */
+function notActiveOn(subscription: Subscription, date: IsoDate, role: 'source' | 'destination'): string | undefined {
+  const term = termAt(subscription, date);
+  if (subscription.status === 'expired' || (subscription.status === 'active' && term.state === 'expired')) {
+    return `${role} subscription ${subscription.id} is expired: its term ended ${subscription.termEnd}${subscription.autoRenew === false ? ' without auto-renew' : ''}`;
+  }
+  if (subscription.status !== 'active') return `${role} subscription ${subscription.id} is ${subscription.status}, not active`;
+  return term.state === 'not_started' ? `${role} subscription ${subscription.id} has not started: its term starts ${term.termStart}` : undefined;
+}
+
 const isValidQuantity = (quantity: number): boolean => Number.isInteger(quantity) && quantity >= 1;
 const seats = (n: number): string => `${n} seat${n === 1 ? '' : 's'}`;
 const named = (catalog: Catalog, productId: string): string => `${catalog.nameOf(productId)} (${productId})`;
@@ -107,7 +120,7 @@ const named = (catalog: Catalog, productId: string): string => `${catalog.nameOf
 const SOURCE_RULES: readonly Rule[] = [
   {
     code: 'SOURCE_NOT_ACTIVE',
-    check: ({ source }) => (source.status === 'active' ? undefined : `source subscription ${source.id} is ${source.status}, not active`),
+    check: ({ source, upgradeDate }) => notActiveOn(source, upgradeDate, 'source'),
   },
   {
     code: 'SOURCE_IS_TRIAL',
@@ -224,7 +237,7 @@ const NEW_DESTINATION_RULES: readonly Rule[] = [
 const EXISTING_DESTINATION_RULES: readonly Rule<Subscription>[] = [
   {
     code: 'DESTINATION_NOT_ACTIVE',
-    check: (_ctx, dest) => (dest.status === 'active' ? undefined : `destination subscription ${dest.id} is ${dest.status}, not active`),
+    check: ({ upgradeDate }, dest) => notActiveOn(dest, upgradeDate, 'destination'),
   },
   {
     code: 'DESTINATION_IS_TRIAL',
@@ -243,6 +256,14 @@ const EXISTING_DESTINATION_RULES: readonly Rule<Subscription>[] = [
       dest.accountId === source.accountId
         ? undefined
         : `destination subscription ${dest.id} belongs to account ${dest.accountId}, the source to ${source.accountId}`,
+  },
+  {
+    // One currency per quote: the credit is in the source's currency and the debit in the destination's.
+    code: 'CURRENCY_MISMATCH',
+    check: ({ source }, dest) =>
+      dest.currency === source.currency
+        ? undefined
+        : `destination subscription ${dest.id} is billed in ${dest.currency}, the source in ${source.currency}; one upgrade's credit and debit must be in one currency`,
   },
   {
     code: 'DESTINATION_IN_CANCELLATION_WINDOW',
@@ -314,7 +335,9 @@ function mayActOnFrom(caller: CallerScope | undefined): (accountId: string) => b
 }
 
 function ruleContext(context: SourceContext, targetProductId: string, quantity: number): RuleContext {
-  const { source, sourceAccount, catalog, now } = context;
+  const { sourceAccount, catalog, now } = context;
+  // Judged as it stands on the upgrade date (renewed, expired), whatever cycle was stored.
+  const source = subscriptionOn(context.source, utcDateOf(now), { catalog, account: sourceAccount });
   return {
     source,
     sourceAccount,
@@ -343,7 +366,8 @@ function destinationFailures(ctx: RuleContext, destination: DestinationChoice): 
   if (!destination.subscription) {
     return [{ code: 'DESTINATION_NOT_FOUND', message: `destination subscription ${destination.subscriptionId} does not exist on this platform` }];
   }
-  return failures(EXISTING_DESTINATION_RULES, ctx, destination.subscription);
+  const onDate = subscriptionOn(destination.subscription, ctx.upgradeDate, { catalog: ctx.catalog, account: ctx.sourceAccount });
+  return failures(EXISTING_DESTINATION_RULES, ctx, onDate);
 }
 
 function verdictOf(reasons: EligibilityReason[]): Verdict {

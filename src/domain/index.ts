@@ -12,3 +12,5 @@ export * from './upgrade-options';
 export * from './upgrade-plan';
 export * from './upgrade-shape';
 export * from './demo-catalog';
+export * from './billing-cycle';
+export * from './subscription-on-date';

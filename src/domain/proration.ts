@@ -20,12 +20,30 @@ export interface ProrationPeriod {
 export interface ChargeCycle {
   chargeStart: IsoDate;
   chargeEnd: IsoDate;
+  /**
+   * Days of the whole period the per-cycle price pays for; default days(chargeStart, chargeEnd). Longer only for a
+   * first cycle cut short by co-terming (see billing-cycle.ts), so its proration divides by what was billed.
+   */
+  cycleDays?: number;
+}
+
+/** A projected subscription's cycle (subscription-on-date.ts), with the anchor period's days when they differ. */
+export function chargeCycleOf(subscription: Pick<Subscription, 'chargeStart' | 'chargeEnd' | 'cycleDays'>): ChargeCycle {
+  return {
+    chargeStart: subscription.chargeStart,
+    chargeEnd: subscription.chargeEnd,
+    ...(subscription.cycleDays !== undefined ? { cycleDays: subscription.cycleDays } : {}),
+  };
 }
 
 /** From the upgrade date to the end of the cycle; the upgrade date must lie inside the cycle. */
 export function remainingPeriod(upgradeDate: IsoDate, cycle: ChargeCycle): ProrationPeriod {
-  const cycleDays = daysInclusive(cycle.chargeStart, cycle.chargeEnd);
-  if (cycleDays < 1) throw new RangeError(`charge cycle ${cycle.chargeStart}..${cycle.chargeEnd} ends before it starts`);
+  const ownDays = daysInclusive(cycle.chargeStart, cycle.chargeEnd);
+  if (ownDays < 1) throw new RangeError(`charge cycle ${cycle.chargeStart}..${cycle.chargeEnd} ends before it starts`);
+  const cycleDays = cycle.cycleDays ?? ownDays;
+  if (!Number.isInteger(cycleDays) || cycleDays < ownDays) {
+    throw new RangeError(`cycleDays ${cycleDays} is shorter than the charge cycle ${cycle.chargeStart}..${cycle.chargeEnd}`);
+  }
   if (!isWithin(upgradeDate, cycle.chargeStart, cycle.chargeEnd)) {
     throw new RangeError(`upgrade date ${upgradeDate} is outside the charge cycle ${cycle.chargeStart}..${cycle.chargeEnd}`);
   }

@@ -76,9 +76,18 @@ export interface Subscription {
   billingFrequency: BillingFrequency;
   termStart: IsoDate;
   termEnd: IsoDate;
-  /** Current charge (billing) cycle, inclusive. */
+  /**
+   * The charge (billing) cycle, inclusive. Derived: `subscriptionOn(subscription, date)` sets the cycle that holds the
+   * date (billing-cycle.ts); a stored value is only read to find the anchor of subscriptions stored without one.
+   */
   chargeStart: IsoDate;
   chargeEnd: IsoDate;
+  /** Days of the anchor period the cycle's price pays for, when longer than the cycle (a co-termed first cycle). */
+  cycleDays?: number;
+  /** Day the charge cycles are counted from (default `termStart`). */
+  billingAnchorDate?: IsoDate;
+  /** Renews into a term of the same length at `termEnd` (absent = on, the NCE default); off = expired after `termEnd`. */
+  autoRenew?: boolean;
   purchasedAt: IsoInstant;
   /** purchasedAt + 168 h. */
   cancellationWindowEndsAt: IsoInstant;

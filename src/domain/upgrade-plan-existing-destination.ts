@@ -3,7 +3,7 @@
  * it and are charged on the destination's own cycle at its locked price. A full upgrade cancels the emptied source.
  */
 import { hasInstallments } from './catalog';
-import { draftInvoice, futurePendingInstallments, prorateLine } from './proration';
+import { chargeCycleOf, draftInvoice, futurePendingInstallments, prorateLine } from './proration';
 import type { Subscription } from './types';
 import { pendingInstallments, sourceLosesSeats } from './upgrade-plan-new-destination';
 import type { DestinationPlan, DestinationPlanContext, InstallmentPlanChange, SubscriptionChange } from './upgrade-plan-types';
@@ -16,8 +16,7 @@ export function planIntoExistingSubscription(context: DestinationPlanContext, de
     unitPrice: destination.unitPrice,
     quantity: n,
     upgradeDate,
-    chargeStart: destination.chargeStart,
-    chargeEnd: destination.chargeEnd,
+    ...chargeCycleOf(destination),
   });
   const debit = draftInvoice('debit', destination.currency, [debitLine], taxRateBasisPoints);
   const sourceChange: SubscriptionChange =

@@ -5,23 +5,25 @@
  */
 import { hasInstallments } from './catalog';
 import { currentUnitPrice } from './pricing';
-import { draftInvoice, futurePendingInstallments, prorateLine, remainingInstallments } from './proration';
+import { billingAnchorOf, cyclesAfter } from './billing-cycle';
+import { toBigInt, toMinorUnits } from './money';
+import { chargeCycleOf, draftInvoice, futurePendingInstallments, prorateLine } from './proration';
 import type { Installment, Subscription } from './types';
 import type { DestinationPlan, DestinationPlanContext, InstallmentPlanChange, SubscriptionChange } from './upgrade-plan-types';
 
-/** The remaining installments of `subscription`'s term for `quantity` seats at `unitPrice`, all pending. */
-export function pendingInstallments(
-  subscription: Pick<Subscription, 'chargeEnd' | 'termEnd' | 'billingFrequency'>,
-  unitPrice: number,
-  quantity: number,
-): Installment[] {
-  return remainingInstallments({
-    currentChargeEnd: subscription.chargeEnd,
-    termEnd: subscription.termEnd,
-    billingFrequency: subscription.billingFrequency,
-    unitPrice,
+/**
+ * The remaining installments of `subscription`'s term (projected on the upgrade date) for `quantity` seats at
+ * `unitPrice`, all pending: its cycles after the current one (billing-cycle.ts), each unitPrice × quantity.
+ */
+export function pendingInstallments(subscription: Subscription, unitPrice: number, quantity: number): Installment[] {
+  const amount = toMinorUnits(toBigInt(unitPrice) * toBigInt(quantity));
+  return cyclesAfter(subscription, subscription.chargeEnd, subscription.chargeEnd).map((cycle) => ({
+    periodStart: cycle.chargeStart,
+    periodEnd: cycle.chargeEnd,
+    amount,
     quantity,
-  }).map((installment) => ({ ...installment, status: 'pending' }));
+    status: 'pending',
+  }));
 }
 
 /** `seats` leave the source, which keeps the rest. */
@@ -50,23 +52,37 @@ export function planToNewSubscription(context: DestinationPlanContext): Destinat
     unitPrice: price.unitPrice,
     quantity: n,
     upgradeDate,
-    chargeStart: source.chargeStart,
-    chargeEnd: source.chargeEnd,
+    ...chargeCycleOf(source),
   });
   const debit = draftInvoice('debit', source.currency, [debitLine], taxRateBasisPoints);
   const installmentChanges: InstallmentPlanChange[] = [];
   const promotion = promotionId ? { promotionId } : {};
 
   if (kind === 'full') {
-    // Converted in place: same ids and end date; start date = upgrade date; the charge cycle is kept
-    // so a later proration in this cycle still divides by the cycle that was billed.
+    // Converted in place: same ids, anchor and end date; start date = upgrade date. The anchor is written so the cycles
+    // stay the source's (a later proration in this cycle still divides by the whole anchor period that was billed),
+    // and the term as it stands today (a renewal not yet written is written now).
     const sourceChange: SubscriptionChange = {
       subscriptionId: source.id,
-      set: { productId: targetProductId, termStart: upgradeDate, unitPrice: price.unitPrice, protectedPrice, ...promotion },
+      set: {
+        productId: targetProductId,
+        termStart: upgradeDate,
+        termEnd: source.termEnd,
+        billingAnchorDate: billingAnchorOf(source),
+        chargeStart: upgradeDate,
+        chargeEnd: source.chargeEnd,
+        unitPrice: price.unitPrice,
+        protectedPrice,
+        ...promotion,
+      },
       unset: promotionId || source.promotionId === undefined ? [] : ['promotionId'],
       before: {
         productId: source.productId,
         termStart: source.termStart,
+        termEnd: source.termEnd,
+        billingAnchorDate: billingAnchorOf(source),
+        chargeStart: source.chargeStart,
+        chargeEnd: source.chargeEnd,
         unitPrice: source.unitPrice,
         ...(source.protectedPrice ? { protectedPrice: source.protectedPrice } : {}),
         ...(source.promotionId ? { promotionId: source.promotionId } : {}),
@@ -86,9 +102,13 @@ export function planToNewSubscription(context: DestinationPlanContext): Destinat
     isTrial: false,
     term: source.term,
     billingFrequency: source.billingFrequency,
+    // Co-termed with the source: its anchor and end date; its first cycle runs from the upgrade date to the end of the
+    // source's current cycle, and the later ones are the source's.
     termStart: upgradeDate,
     termEnd: source.termEnd,
-    chargeStart: source.chargeStart,
+    billingAnchorDate: billingAnchorOf(source),
+    autoRenew: source.autoRenew !== false,
+    chargeStart: upgradeDate,
     chargeEnd: source.chargeEnd,
     cancellationWindowEndsAt: source.cancellationWindowEndsAt,
     unitPrice: price.unitPrice,

@@ -10,7 +10,8 @@ import { utcDateOf } from './dates';
 import { checkEligibility } from './eligibility';
 import { formatMoney, sumMinor } from './money';
 import { taxRateFor } from './pricing';
-import { draftInvoice, prorateLine } from './proration';
+import { chargeCycleOf, draftInvoice, prorateLine } from './proration';
+import { subscriptionOn } from './subscription-on-date';
 import type { Subscription } from './types';
 import { planIntoExistingSubscription } from './upgrade-plan-existing-destination';
 import { planToNewSubscription } from './upgrade-plan-new-destination';
@@ -28,6 +29,10 @@ import type {
 import { upgradeKindOf } from './upgrade-shape';
 
 export type * from './upgrade-plan-types';
+
+/** The part of a plan portals see, kept on the upgrade record (and, for a re-planned retry, the plan it replaced). */
+export type PlanSummary = Pick<UpgradePlan, 'summary' | 'quote' | 'kind' | 'upgradeDate'>;
+export const planSummaryOf = (plan: UpgradePlan): PlanSummary => ({ summary: plan.summary, quote: plan.quote, kind: plan.kind, upgradeDate: plan.upgradeDate });
 
 function decideSeatReassignment(
   kind: UpgradeKind,
@@ -74,7 +79,11 @@ function countSeatMovement(
 }
 
 export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
-  const { request, source, sourceAccount, catalog } = input;
+  const { request, sourceAccount, catalog } = input;
+  // Every cycle, term and price below is the one on the upgrade date (billing-cycle.ts), never a stored cycle.
+  const upgradeDate = utcDateOf(input.now);
+  const onUpgradeDate = (subscription: Subscription) => subscriptionOn(subscription, upgradeDate, { catalog, account: sourceAccount });
+  const source = onUpgradeDate(input.source);
   if (request.sourceSubscriptionId !== source.id) {
     throw new RangeError(`request is for subscription ${request.sourceSubscriptionId} but source ${source.id} was given`);
   }
@@ -97,10 +106,9 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
   });
   if (!verdict.eligible) return { ok: false, reasons: verdict.reasons };
 
-  const upgradeDate = utcDateOf(input.now);
   const n = request.quantity;
   const kind = upgradeKindOf(n, source.quantity);
-  const destination = existing ? input.destination : undefined;
+  const destination = existing && input.destination ? onUpgradeDate(input.destination) : undefined;
   const targetProductId = request.targetProductId;
   const taxRateBasisPoints = taxRateFor(sourceAccount);
 
@@ -110,8 +118,7 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
     unitPrice: source.unitPrice,
     quantity: n,
     upgradeDate,
-    chargeStart: source.chargeStart,
-    chargeEnd: source.chargeEnd,
+    ...chargeCycleOf(source),
   });
   const credit = draftInvoice('credit', source.currency, [creditLine], taxRateBasisPoints);
 
@@ -120,7 +127,8 @@ export function planUpgrade(input: UpgradePlanInput): UpgradePlanResult {
     ? planIntoExistingSubscription(context, destination)
     : planToNewSubscription(context);
 
-  const seatReassignment = decideSeatReassignment(kind, source, destination, input.accountSubscriptions ?? [], catalog);
+  const accountSubscriptions = (input.accountSubscriptions ?? []).map((subscription) => subscriptionOn(subscription, upgradeDate));
+  const seatReassignment = decideSeatReassignment(kind, source, destination, accountSubscriptions, catalog);
   const seatConservation = countSeatMovement(source, sourceChange, destinationChange, newSubscription);
   if (seatConservation.leavingSource !== n || seatConservation.arrivingAtDestination !== n) {
     throw new Error(`seat conservation violated: ${JSON.stringify(seatConservation)} for ${n} seats`);

@@ -1,7 +1,8 @@
 import { loadAccount, loadAccountSubscriptions, loadSubscription } from '../db/mappers';
 import type { Models } from '../db/models';
 import { lockHoldersInAccount, lockHoldersOf } from '../db/subscription-locks';
-import { subscriptionsHeldBy, type Account, type Catalog, type Subscription, type UpgradeRequest } from '../domain';
+import { subscriptionsOnDate } from '../db/subscriptions-on-date';
+import { subscriptionOn, subscriptionsHeldBy, utcDateOf, type Account, type Catalog, type Subscription, type UpgradeRequest } from '../domain';
 
 /**
  * The one loader of what the planner (`planUpgrade`) judges a request on: the source, its account, the named existing
@@ -42,6 +43,12 @@ export interface PlanningScope {
   mayActOnAccount?: (accountId: string) => boolean;
   /** This upgrade's own locks don't make its subscriptions busy (a re-validation, a repeated start). */
   ownUpgradeId?: string;
+  /**
+   * The API's clock: the subscriptions come back as they stand on its date, and a renewal or expiry they went through
+   * is written once (db/subscriptions-on-date.ts). Without it they come back as stored; `planUpgrade` judges them on
+   * the upgrade date either way.
+   */
+  now?: Date;
 }
 
 export async function loadPlanningInputs(store: PlanningStore, request: UpgradeRequest, scope: PlanningScope = {}): Promise<PlanningInputsResult> {
@@ -77,7 +84,20 @@ export async function loadPlanningInputs(store: PlanningStore, request: UpgradeR
     const holder = subscription && lockHolders.get(subscription.id);
     if (holder && holder !== scope.ownUpgradeId) heldByOthers.set(subscription.id, holder);
   }
-  return { found: true, source, sourceAccount, destination, accountSubscriptions, catalog, heldByOthers };
+  if (!scope.now) return { found: true, source, sourceAccount, destination, accountSubscriptions, catalog, heldByOthers };
+  // Only the source and the destination are written (their locks were read); the others are only projected.
+  const read = { now: scope.now, catalog, accountsById: new Map([[sourceAccount.id, sourceAccount]]), lockedBy: lockHolders };
+  const [sourceOnDate, destinationOnDate] = await subscriptionsOnDate(models, [source, ...(destination ? [destination] : [])], read);
+  const today = utcDateOf(scope.now);
+  return {
+    found: true,
+    source: sourceOnDate!,
+    sourceAccount,
+    destination: destinationOnDate,
+    accountSubscriptions: accountSubscriptions.map((subscription) => subscriptionOn(subscription, today, { catalog, account: sourceAccount })),
+    catalog,
+    heldByOthers,
+  };
 }
 
 /** What `upgrade-options` judges every target on: the source's side of `PlanningInputs`, with every lock of its account. */
@@ -90,7 +110,7 @@ export type UpgradeOptionsInputs = Omit<PlanningInputs, 'destination'>;
 export async function loadUpgradeOptionsInputs(
   store: PlanningStore,
   sourceSubscriptionId: string,
-  scope: Pick<PlanningScope, 'mayActOnAccount'> = {},
+  scope: Pick<PlanningScope, 'mayActOnAccount' | 'now'> = {},
 ): Promise<UpgradeOptionsInputs | undefined> {
   const { models } = store;
   const [source, catalog] = await Promise.all([loadSubscription(models, sourceSubscriptionId), store.catalog()]);
@@ -100,5 +120,16 @@ export async function loadUpgradeOptionsInputs(
     loadAccountSubscriptions(models, source.accountId),
     lockHoldersInAccount(models, source.accountId),
   ]);
-  return sourceAccount ? { source, sourceAccount, accountSubscriptions, catalog, heldByOthers } : undefined;
+  if (!sourceAccount) return undefined;
+  if (!scope.now) return { source, sourceAccount, accountSubscriptions, catalog, heldByOthers };
+  // Every candidate as it stands today; the account's locks are all known, so renewals are written here too.
+  const onDate = await subscriptionsOnDate(models, accountSubscriptions, {
+    now: scope.now,
+    catalog,
+    accountsById: new Map([[sourceAccount.id, sourceAccount]]),
+    lockedBy: heldByOthers,
+  });
+  const sourceOnDate =
+    onDate.find((subscription) => subscription.id === source.id) ?? subscriptionOn(source, utcDateOf(scope.now), { catalog, account: sourceAccount });
+  return { source: sourceOnDate, sourceAccount, accountSubscriptions: onDate, catalog, heldByOthers };
 }

@@ -1,22 +1,26 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpgradeDocument } from '../db/models';
 import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
-import { subscriptionsHeldBy, type UpgradeRequest } from '../domain';
+import { subscriptionsHeldBy, type PlanSummary, type UpgradeRequest } from '../domain';
 import { restartFailedUpgradeWorkflow, type UpgradeDisplay } from '../temporal/upgrade-client';
 import type { UpgradeWorkflowInput } from '../../workflows/messages';
 import type { UpgradeUseCaseDeps, UseCaseLog } from './deps';
 import { UpgradeError, upgradeNotFound } from './errors';
+import { planRetry, type RetryPlanning, type VendorRecordSummary } from './replan-on-retry';
 
 /**
  * Re-runs a failed upgrade (an operator's action): re-takes the locks, claims the record (`failed` → `accepted`, one
  * claimant wins) and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the
- * re-run never makes a second vendor transition or invoice. A refusal gives back what it took.
+ * re-run never makes a second vendor transition or invoice. When Microsoft never converted, the plan is re-checked and
+ * re-frozen on the retry date first (replan-on-retry.ts). A refusal gives back what it took.
  */
 export interface RetryUpgradeResult {
   upgradeId: string;
   status: 'accepted';
   kind: string;
   destinationType: string;
+  /** Re-planned on the retry date (with the plan it replaced), or why the frozen plan stays. */
+  plan: { replanned: true; previous: PlanSummary | null; current: PlanSummary } | { replanned: false; reason: string; current: PlanSummary | null };
 }
 
 export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, log?: UseCaseLog): Promise<RetryUpgradeResult> {
@@ -36,6 +40,20 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
     await releaseSubscriptions(models, upgradeId, lockIds);
     throw new UpgradeError('UPGRADE_NOT_FAILED', `Upgrade ${upgradeId} is already being retried`);
   }
+  const undoClaim = async () => {
+    await releaseSubscriptions(models, upgradeId, lockIds);
+    await models.upgrades.updateOne({ _id: upgradeId, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
+  };
+  // Re-planned on the retry date when Microsoft never converted (replan-on-retry.ts); otherwise the frozen plan stays.
+  let planning: RetryPlanning;
+  try {
+    planning = await planRetry(deps, { id: upgradeId, request, vendor: doc.vendor as VendorRecordSummary | null });
+  } catch (error) {
+    await undoClaim();
+    throw error;
+  }
+  const kind = planning.replanned ? planning.current.kind : doc.kind;
+  const destinationType = planning.replanned ? planning.plan.destinationType : doc.destinationType;
   const catalog = await deps.catalog();
   const sourceDoc = await models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean();
   const input: UpgradeWorkflowInput = {
@@ -51,7 +69,7 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
   };
   const display: UpgradeDisplay = {
     // The kind the upgrade was planned as (the source may have been converted since).
-    kind: doc.kind === 'full' ? 'full' : 'partial',
+    kind: kind === 'full' ? 'full' : 'partial',
     sourceQuantity: sourceDoc?.quantity ?? request.quantity,
     sourceProductName: catalog.nameOf(sourceDoc?.productId ?? ''),
     targetProductName: catalog.nameOf(request.targetProductId),
@@ -59,13 +77,15 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
   try {
     await restartFailedUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
   } catch (error) {
-    await releaseSubscriptions(models, upgradeId, lockIds);
-    await models.upgrades.updateOne({ _id: upgradeId, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
+    await undoClaim();
     if (error instanceof WorkflowExecutionAlreadyStartedError) {
       throw new UpgradeError('RETRY_NOT_POSSIBLE', 'Temporal refused the re-run: the last run of this upgrade did not fail, or one is still running');
     }
     log?.error({ err: error, upgradeId }, 'restarting the upgrade workflow failed');
     throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The re-run could not be started; try again');
   }
-  return { upgradeId, status: 'accepted', kind: doc.kind, destinationType: doc.destinationType };
+  const plan: RetryUpgradeResult['plan'] = planning.replanned
+    ? { replanned: true, previous: planning.previous, current: planning.current }
+    : { replanned: false, reason: planning.reason, current: (doc.plan as PlanSummary | null) ?? null };
+  return { upgradeId, status: 'accepted', kind, destinationType, plan };
 }

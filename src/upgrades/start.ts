@@ -26,6 +26,7 @@ export interface StartUpgradeResult {
 async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
   const inputs = await loadPlanningInputs(deps, request, {
     mayActOnAccount: (accountId) => actor.mayActOnAccount(accountId),
+    now,
     ...(ownUpgradeId ? { ownUpgradeId } : {}),
   });
   // An orphan subscription (its account missing) is as good as missing.
@@ -47,7 +48,7 @@ async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: U
 }
 
 /** When the only problem is another running upgrade, that is a conflict: the request is fine, the moment isn't. */
-function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
+export function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
   if (reasons.length > 0 && reasons.every((reason) => reason.code === 'UPGRADE_IN_PROGRESS')) {
     const heldBy = [...inputs.heldByOthers].map(([subscriptionId, upgradeId]) => ({ subscriptionId, upgradeId }));
     return new UpgradeError('UPGRADE_IN_PROGRESS', reasons.map((r) => r.message).join('; '), { heldBy, reasons });

@@ -1,6 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { toSubscription } from '../../db/mappers';
 import type { SubscriptionDocument } from '../../db/models';
-import { CANCELLATION_WINDOW_HOURS, addHours, evaluateUpgradeOptions, planUpgrade, type Subscription, type UpgradeRequest } from '../../domain';
+import {
+  CANCELLATION_WINDOW_HOURS,
+  addHours,
+  cycleAt,
+  cycleHintProblems,
+  evaluateUpgradeOptions,
+  planUpgrade,
+  utcDateOf,
+  type Subscription,
+  type UpgradeRequest,
+} from '../../domain';
 import { upgradeUseCaseDepsOf, type ResolvedDeps } from '../deps';
 import { ApiError, notFound, validationError, type FieldError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -16,6 +27,7 @@ import {
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
 import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
 import { lockHoldersOf } from '../../db/subscription-locks';
+import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
 import { listPage } from '../listing';
 import { ensureVisible, subscriptionView } from '../views';
 
@@ -24,6 +36,12 @@ type LeanSubscription = SubscriptionDocument & { _id: unknown };
 export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
   const upgrades = upgradeUseCaseDepsOf(deps);
+  /** The documents as they stand on the API's clock (renewals and expiries written once), as response bodies. */
+  async function viewsOnToday(docs: LeanSubscription[], lockedBy: ReadonlyMap<string, string>) {
+    const [catalog, accountsById] = await Promise.all([deps.catalog.get(), accountsOf(models, docs)]);
+    const subscriptions = await subscriptionsOnDate(models, docs.map(toSubscription), { now: deps.clock(), catalog, accountsById, lockedBy });
+    return subscriptions.map((subscription) => subscriptionView(subscription, lockedBy));
+  }
   return [
     defineRoute({
       method: 'post',
@@ -32,7 +50,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       tag: 'Subscriptions',
       summary: 'Import existing subscriptions with their dates and prices',
       description:
-        'Upserts by `id` (generated when absent). `cancellationWindowEndsAt` is `purchasedAt` + 168 h. A subscription held by a running upgrade is refused (409).',
+        'Upserts by `id` (generated when absent). `cancellationWindowEndsAt` is `purchasedAt` + 168 h. Charge cycles are derived from the term and `billingAnchorDate` (default `termStart`); `chargeStart`/`chargeEnd` are optional hints, refused (400 naming the field) unless they are one of the derived cycles. `autoRenew` defaults to true. A subscription held by a running upgrade is refused (409).',
       access: 'operator',
       body: subscriptionImportSchema,
       responses: { 200: { description: 'Imported', schema: subscriptionImportResultSchema } },
@@ -59,12 +77,27 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         });
         if (problems.length > 0) throw validationError(problems);
 
-        const subscriptions: Subscription[] = items.map((item, index) => ({
-          ...item,
-          id: ids[index]!,
-          externalId: item.externalId ?? randomUUID(),
-          cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
-        }));
+        // Cycles are derived from the term and the anchor; an imported cycle is only a hint, refused when it is not one
+        // of the derived cycles (docs/billing-cycles.md).
+        const withAnchors = items.map((item) => ({ ...item, billingAnchorDate: item.billingAnchorDate ?? item.termStart }));
+        withAnchors.forEach((item, index) => {
+          for (const problem of cycleHintProblems(item, item)) problems.push({ path: `subscriptions.${index}.${problem.field}`, message: problem.message });
+        });
+        if (problems.length > 0) throw validationError(problems);
+
+        const today = utcDateOf(deps.clock());
+        const subscriptions: Subscription[] = withAnchors.map(({ chargeStart: _hintStart, chargeEnd: _hintEnd, ...item }, index) => {
+          // Stored with the cycle of the import day, for people reading the collection; every read derives its own.
+          const cycle = cycleAt(item, today);
+          return {
+            ...item,
+            id: ids[index]!,
+            externalId: item.externalId ?? randomUUID(),
+            chargeStart: cycle.chargeStart,
+            chargeEnd: cycle.chargeEnd,
+            cancellationWindowEndsAt: addHours(item.purchasedAt, CANCELLATION_WINDOW_HOURS),
+          };
+        });
         // Never overwrite a subscription an upgrade holds: its changes are in flight.
         const held = await lockHoldersOf(models, ids);
         const refused = ids.filter((id) => held.has(id));
@@ -72,8 +105,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           subscriptions
             .filter((subscription) => !held.has(subscription.id))
             .map(async (subscription) => {
-              const { id, partnerId, promotionId, ...fields } = subscription;
-              const optional = { partnerId, promotionId };
+              const { id, partnerId, promotionId, autoRenew, ...fields } = subscription;
+              const optional = { partnerId, promotionId, autoRenew };
               const set = { ...fields, ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) };
               const unset = Object.fromEntries(
                 Object.entries(optional)
@@ -90,9 +123,9 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         }
         await deps.onSubscriptionsImported?.(subscriptions);
         const docs = (await models.subscriptions.find({ _id: { $in: ids } }).lean()) as LeanSubscription[];
-        const byId = new Map(docs.map((doc) => [String(doc._id), doc]));
         const lockedBy = await lockHoldersOf(models, ids);
-        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [subscriptionView(byId.get(id)!, lockedBy)] : [])) } };
+        const byId = new Map((await viewsOnToday(docs, lockedBy)).map((view) => [view.id, view]));
+        return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : [])) } };
       },
     }),
     defineRoute({
@@ -113,7 +146,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         );
         return {
           status: 200,
-          body: { subscriptions: page.map((doc) => subscriptionView(doc, lockedBy)), ...(nextCursor ? { nextCursor } : {}) },
+          body: { subscriptions: await viewsOnToday(page as LeanSubscription[], lockedBy), ...(nextCursor ? { nextCursor } : {}) },
         };
       },
     }),
@@ -129,7 +162,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       errors: [404],
       async handler({ params, caller }) {
         const doc = ensureVisible(caller, (await models.subscriptions.findById(params.id).lean()) as LeanSubscription | null, `Subscription ${params.id}`);
-        return { status: 200, body: subscriptionView(doc, await lockHoldersOf(models, [params.id])) };
+        const [view] = await viewsOnToday([doc], await lockHoldersOf(models, [params.id]));
+        return { status: 200, body: view! };
       },
     }),
     defineRoute({
@@ -152,7 +186,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
             entries: entries.map((entry) => ({
               id: String(entry._id),
               subscriptionId: entry.subscriptionId,
-              upgradeId: entry.upgradeId,
+              upgradeId: entry.upgradeId ?? null,
               event: entry.event,
               at: entry.at,
               description: entry.description,
@@ -177,14 +211,15 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 200: { description: 'Options', schema: upgradeOptionsSchema } },
       errors: [404],
       async handler({ params, query, caller }) {
-        const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId) });
+        const now = deps.clock();
+        const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId), now });
         if (!context) throw notFound(`Subscription ${params.id}`);
         const allSubscriptions = context.accountSubscriptions;
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
           catalog: context.catalog,
-          now: deps.clock().toISOString(),
+          now: now.toISOString(),
           policy: upgrades.policy,
           caller,
           busySubscriptionIds: [...context.heldByOthers.keys()],

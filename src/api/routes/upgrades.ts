@@ -12,6 +12,7 @@ import {
   quoteSchema,
   seatReassignmentConfirmSchema,
   upgradeAcceptedSchema,
+  upgradeRetrySchema,
   upgradeListQuerySchema,
   upgradeListSchema,
   upgradeRequestSchema,
@@ -153,15 +154,15 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       tag: 'Upgrades',
       summary: 'Re-run a failed upgrade (operator)',
       description:
-        'Re-takes the locks and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the re-run never makes a second vendor transition or invoice.',
+        'Re-takes the locks and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the re-run never makes a second vendor transition or invoice. When Microsoft never converted (no transition recorded, or Partner Center failed it), eligibility is checked again and the plan re-frozen on the retry date (new upgrade date and quote; 422 with every reason when no longer eligible, the upgrade left failed); the upgrade record keeps both plans in `replans`. After a transition that did not fail, the frozen plan stays.',
       access: 'operator',
       params: idParamsSchema,
-      responses: { 202: { description: 'Re-run started', schema: upgradeAcceptedSchema } },
-      errors: [404, 409, 503],
+      responses: { 202: { description: 'Re-run started; `plan` says whether it was re-planned, with the old and the new plan', schema: upgradeRetrySchema } },
+      errors: [404, 409, 422, 503],
       async handler({ params, req }) {
         const result = await answering(retryUpgrade(upgrades, params.id, req.log));
         metrics.upgradesStarted.inc({ kind: result.kind, destination_type: result.destinationType });
-        return { status: 202, body: { upgradeId: result.upgradeId, status: result.status }, headers: location(result.upgradeId) };
+        return { status: 202, body: { upgradeId: result.upgradeId, status: result.status, plan: result.plan }, headers: location(result.upgradeId) };
       },
     }),
   ];

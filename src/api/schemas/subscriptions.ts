@@ -18,8 +18,12 @@ export const subscriptionImportItemSchema = z
     billingFrequency: billingFrequencySchema,
     termStart: isoDateSchema,
     termEnd: isoDateSchema,
-    chargeStart: isoDateSchema,
-    chargeEnd: isoDateSchema,
+    billingAnchorDate: isoDateSchema.optional().meta({
+      description: "day the charge cycles are counted from (default termStart); a subscription co-termed with another gives that one's anchor",
+    }),
+    autoRenew: z.boolean().optional().meta({ description: 'renews into a term of the same length at termEnd (default true); false = expired after termEnd' }),
+    chargeStart: isoDateSchema.optional().meta({ description: 'optional hint: must be one of the cycles derived from the term and anchor (400 otherwise)' }),
+    chargeEnd: isoDateSchema.optional().meta({ description: 'optional hint, with chargeStart' }),
     purchasedAt: isoInstantSchema,
     unitPrice: minorUnitsSchema.meta({ description: 'billed per seat per charge cycle, minor units' }),
     currency: currencySchema,
@@ -32,9 +36,7 @@ export const subscriptionImportItemSchema = z
       if (isIsoDate(from) && isIsoDate(to) && to < from) ctx.addIssue({ code: 'custom', path: [path], message });
     };
     ordered(s.termStart, s.termEnd, 'termEnd', 'termEnd is before termStart');
-    ordered(s.chargeStart, s.chargeEnd, 'chargeEnd', 'chargeEnd is before chargeStart');
-    ordered(s.termStart, s.chargeStart, 'chargeStart', 'the charge cycle starts before the term');
-    ordered(s.chargeEnd, s.termEnd, 'chargeEnd', 'the charge cycle ends after the term');
+    // The charge cycle hints are checked against the derived cycles by the import (cycleHintProblems).
   });
 export const subscriptionImportSchema = z.object({ subscriptions: z.array(subscriptionImportItemSchema).min(1).max(1_000) }).strict();
 
@@ -49,10 +51,17 @@ export const subscriptionSchema = z
     isTrial: z.boolean(),
     term: termSchema,
     billingFrequency: billingFrequencySchema,
-    termStart: z.string(),
+    termStart: z.string().meta({ description: 'the term in force today (renewed automatically at termEnd when autoRenew)' }),
     termEnd: z.string(),
-    chargeStart: z.string(),
+    billingAnchorDate: z.string().meta({ description: 'day the charge cycles are counted from' }),
+    autoRenew: z.boolean(),
+    chargeStart: z.string().meta({ description: 'the charge cycle that holds today, derived from the term and the anchor' }),
     chargeEnd: z.string(),
+    cycleDays: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'days of the anchor period the cycle price pays for, when longer than the cycle (a co-termed first cycle)' }),
     purchasedAt: z.string(),
     cancellationWindowEndsAt: z.string(),
     unitPrice: z.number().int(),
@@ -76,7 +85,7 @@ export const subscriptionImportResultSchema = z.object({ subscriptions: z.array(
 export const historyEntrySchema = z.object({
   id: z.string(),
   subscriptionId: z.string(),
-  upgradeId: z.string(),
+  upgradeId: z.string().nullable().meta({ description: 'the upgrade that made the change; null for a renewal or an expiry' }),
   event: z.string(),
   at: z.string(),
   description: z.string(),

@@ -101,6 +101,19 @@ export const upgradeOptionsSchema = z.object({
   ),
 });
 
+const planSummarySchema = z
+  .object({ summary: z.string().optional(), quote: quoteBreakdownSchema.optional(), kind: z.string().optional(), upgradeDate: z.string().optional() })
+  .passthrough();
+export const upgradeRetrySchema = upgradeAcceptedSchema.extend({
+  plan: z.object({
+    replanned: z.boolean().meta({ description: 'true when Microsoft never converted and the plan was re-frozen on the retry date' }),
+    reason: z.string().optional().meta({ description: 'why the frozen plan stays' }),
+    previous: planSummarySchema.nullable().optional().meta({ description: 'the plan the retry replaced' }),
+    current: planSummarySchema.nullable(),
+  }),
+});
+const replanSchema = z.object({ at: z.string(), previous: planSummarySchema.nullable(), current: planSummarySchema });
+
 const stepRecordSchema = z.object({ name: z.string(), status: z.string(), at: z.string(), detail: z.string().optional() });
 export const upgradeSchema = z
   .object({
@@ -124,6 +137,7 @@ export const upgradeSchema = z
       .nullable()
       .meta({ description: 'the frozen quote, once the workflow validated the upgrade' }),
     retries: z.number().int(),
+    replans: z.array(replanSchema).meta({ description: 'plans replaced by retries before Microsoft converted, oldest first' }),
     createdAt: z.string().optional(),
     completedAt: z.string().nullable(),
     live: z.boolean().meta({ description: 'true when status/steps came from the running workflow' }),

@@ -364,7 +364,12 @@ describe('upgrades', () => {
 
     const retried = await h.call('POST', `/v1/upgrades/${upgradeId}/retry`);
     expect(retried.status).toBe(202);
-    expect(retried.body).toEqual({ upgradeId, status: 'accepted' });
+    // It failed before any transition was recorded: re-planned on the retry date (no plan had been frozen yet).
+    expect(retried.body).toEqual({
+      upgradeId,
+      status: 'accepted',
+      plan: { replanned: true, previous: null, current: expect.objectContaining({ kind: 'partial', upgradeDate: '2025-04-12' }) },
+    });
     const record = await h.database.models.upgrades.findById(upgradeId).lean();
     expect(record).toMatchObject({ status: 'accepted', retries: 1, error: null });
     expect(await lockHolder(h.database.models, 'sub-1')).toBe(upgradeId);

@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../../src/api/app';
+import { systemClock, type Clock } from '../../../src/clock';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { connectDatabase, type Database } from '../../../src/db/connection';
 import { fromProduct, fromSubscription } from '../../../src/db/mappers';
@@ -55,7 +56,11 @@ export interface SystemHarness {
   close(): Promise<void>;
 }
 
-export async function startSystemHarness(name: string, options: { faults?: FaultOverrides; seatReminderMs?: number } = {}): Promise<SystemHarness> {
+export async function startSystemHarness(
+  name: string,
+  options: { faults?: FaultOverrides; seatReminderMs?: number; /** One clock for the API and the activities (time travel). */ clock?: Clock } = {},
+): Promise<SystemHarness> {
+  const clock = options.clock ?? systemClock;
   quietTemporalRuntime();
   const address = process.env.TEMPORAL_ADDRESS!;
   const suffix = randomBytes(4).toString('hex');
@@ -71,7 +76,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   const deps: UpgradeActivityDeps = {
     models: db.models,
     vendor,
-    clock: () => new Date(),
+    clock,
     logger,
     policy: POLICY_PROFILES.microsoft,
     webhooks: { signingSecret: 'test-signing-secret-0123', timeoutMs: 2_000 },
@@ -82,7 +87,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
   let workerRun = worker.run();
 
   const useCaseConfig = { TEMPORAL_TASK_QUEUE: taskQueue, ELIGIBILITY_POLICY: 'microsoft', SEAT_REMINDER_INTERVAL_HOURS: 24, SEAT_ESCALATION_DAYS: 7 } as const;
-  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger });
+  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger, clock });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
@@ -95,7 +100,7 @@ export async function startSystemHarness(name: string, options: { faults?: Fault
     client,
     apiUrl,
     taskQueue,
-    upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient: client, config: useCaseConfig }),
+    upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient: client, config: useCaseConfig, clock }),
     activityDeps: deps,
     get worker() {
       return worker;

@@ -161,6 +161,13 @@ const RULE_CASES: RuleCase[] = [
     message: 'destination subscription sub-dst belongs to account acc-2, the source to acc-1',
   },
   {
+    code: 'CURRENCY_MISMATCH',
+    destination: 'existing',
+    pass: identity,
+    fail: withDestination({ currency: 'EUR' }),
+    message: "destination subscription sub-dst is billed in EUR, the source in USD; one upgrade's credit and debit must be in one currency",
+  },
+  {
     code: 'DESTINATION_IN_CANCELLATION_WINDOW',
     destination: 'existing',
     pass: withDestination({ cancellationWindowEndsAt: '2025-04-12T09:00:00Z' }),

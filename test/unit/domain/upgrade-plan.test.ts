@@ -31,9 +31,27 @@ describe('full → new (converted in place)', () => {
     expect(p).toMatchObject({ kind: 'full', destinationType: 'new', upgradeDate: '2025-04-12', quantity: 10, destinationSubscriptionId: 'sub-src' });
     expect(p.sourceChange).toEqual({
       subscriptionId: 'sub-src',
-      set: { productId: STANDARD, termStart: '2025-04-12', unitPrice: 2000, protectedPrice: { unitPrice: 2000, until: '2025-12-31' } },
+      // The anchor is written so the cycles stay the source's; the cycle shown starts on the new term start.
+      set: {
+        productId: STANDARD,
+        termStart: '2025-04-12',
+        termEnd: '2025-12-31',
+        billingAnchorDate: '2025-01-01',
+        chargeStart: '2025-04-12',
+        chargeEnd: '2025-04-30',
+        unitPrice: 2000,
+        protectedPrice: { unitPrice: 2000, until: '2025-12-31' },
+      },
       unset: [],
-      before: { productId: BASIC, termStart: '2025-01-01', unitPrice: 1000 },
+      before: {
+        productId: BASIC,
+        termStart: '2025-01-01',
+        termEnd: '2025-12-31',
+        billingAnchorDate: '2025-01-01',
+        chargeStart: '2025-04-01',
+        chargeEnd: '2025-04-30',
+        unitPrice: 1000,
+      },
     });
     expect(p.destinationChange).toBeUndefined();
     expect(p.newSubscription).toBeUndefined();
@@ -120,7 +138,9 @@ describe('partial → new (co-termed new subscription)', () => {
       billingFrequency: 'monthly',
       termStart: '2025-04-12',
       termEnd: '2025-12-31',
-      chargeStart: '2025-04-01',
+      // Co-termed: the source's anchor, a first cycle from the upgrade date to the end of the source's cycle.
+      billingAnchorDate: '2025-01-01',
+      chargeStart: '2025-04-12',
       chargeEnd: '2025-04-30',
       cancellationWindowEndsAt: '2025-01-08T10:00:00Z',
       unitPrice: 2000,

@@ -83,6 +83,9 @@ const FAILED_UPGRADE: Doc = {
   requestedByKeyId: 'key_1',
   request: { sourceSubscriptionId: 'sub_1', targetProductId: 'p:s:a', quantity: 5, destination: { type: 'new' } },
   error: { code: 'VENDOR_REJECTED', message: 'rejected' },
+  // A transition was requested and did not fail: the retry keeps the frozen plan (no re-planning, no planning reads).
+  vendor: { attempt: 0, requestId: 'req_1' },
+  plan: { summary: 'full upgrade of 5/5 seats', kind: 'full', upgradeDate: '2026-03-02' },
   createdAt: new Date('2026-03-02T10:00:00Z'),
 };
 
@@ -172,7 +175,13 @@ describe('retryUpgrade refusals', () => {
 
   it('a re-run that starts claims the record and keeps the locks', async () => {
     const { deps, upgrades, subscriptionLocks, started } = system({});
-    await expect(retryUpgrade(deps, 'upg_failed')).resolves.toEqual({ upgradeId: 'upg_failed', status: 'accepted', kind: 'full', destinationType: 'new' });
+    await expect(retryUpgrade(deps, 'upg_failed')).resolves.toEqual({
+      upgradeId: 'upg_failed',
+      status: 'accepted',
+      kind: 'full',
+      destinationType: 'new',
+      plan: { replanned: false, reason: expect.stringContaining('the frozen plan'), current: FAILED_UPGRADE.plan },
+    });
     expect(started).toHaveLength(1);
     expect(upgrades.docs.get('upg_failed')).toMatchObject({ status: 'accepted', retries: 1, error: null });
     expect([...subscriptionLocks.docs.keys()]).toEqual(['sub_1']);
