@@ -14,6 +14,10 @@ RUN npm run build && npm prune --omit=dev
 FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# `docker build --build-arg BUILD_ID=$(git rev-parse --short HEAD)`: the worker's Worker Deployment build id (README
+# "Releases"). Empty: an unversioned worker.
+ARG BUILD_ID=""
+ENV WORKER_BUILD_ID=${BUILD_ID}
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -1,12 +1,15 @@
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
+import type { GraphClient } from '../src/microsoft-graph/graph-client';
 import type { PartnerCenterClient } from '../src/partner-center/partner-center-client';
 
 /** Everything the upgrade activities touch, injected by the worker (real) or by tests (real DB + simulator). */
 export interface UpgradeActivityDeps {
   models: Models;
   vendor: PartnerCenterClient;
+  /** Microsoft Graph in the customer's tenant: our own seat reassignment. */
+  graph: GraphClient;
   clock: () => Date;
   logger: Logger;
   policy: EligibilityPolicy;

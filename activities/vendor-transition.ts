@@ -8,6 +8,8 @@ import { findMatchingTransition, summarizeTransition, type TransitionProgress } 
 import type { UpgradeActivities, VendorOutcome, VendorRecord } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
+import { microsoftItemFor, microsoftReasons, transitionTypeAllowed } from '../src/domain/vendor-eligibility';
+import { microsoftEligibilityOf } from '../src/partner-center/microsoft-eligibility';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
@@ -25,6 +27,52 @@ async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
     await context.sleep(Math.min(left, 10_000));
   }
 }
+
+/**
+ * What to POST, by Microsoft's transition eligibilities for the source, asked again now: its catalog item id for the
+ * target (matched on product and SKU, since the availability id can change), and the planned transition type if
+ * Microsoft allows it, else `transition_only` (e.g. conflicting services refuse the licence transfer; the seat step
+ * then moves the licences through Microsoft Graph). A target Microsoft refuses outright is a final rejection.
+ */
+async function microsoftTerms(deps: UpgradeActivityDeps, customerTenantId: string, plan: UpgradePlan, upgradeId: string, earlier: unknown) {
+  // A retry moments later (a 429 or 5xx on the POST) reuses the answer: asking again would spend the request budget
+  // the POST needs, and under a one-request window the two calls would starve each other for ever.
+  const recent = earlier as MicrosoftTerms | null | undefined;
+  if (recent && deps.clock().getTime() - Date.parse(recent.askedAt) < MICROSOFT_TERMS_REUSE_MS) return recent;
+  const answer = microsoftEligibilityOf(
+    await deps.vendor.getTransitionEligibilities(customerTenantId, plan.vendor.fromSubscriptionId, 'immediate', { upgradeId }),
+  );
+  const productAndSku = (catalogItemId: string) => catalogItemId.split(':').slice(0, 2).join(':').toLowerCase();
+  const item =
+    microsoftItemFor(answer, plan.vendor.toCatalogItemId) ??
+    answer.find((candidate) => productAndSku(candidate.catalogItemId) === productAndSku(plan.vendor.toCatalogItemId));
+  const transitionType = transitionTypeAllowed(item, plan.vendor.transitionType);
+  if (item === undefined || transitionType === undefined) {
+    const reason = microsoftReasons(answer, plan.vendor.toCatalogItemId)[0];
+    throw ApplicationFailure.create({
+      type: 'VendorBusinessRejectionError',
+      message: reason?.message ?? 'Microsoft refuses this transition',
+      nonRetryable: true,
+      details: [reason ?? null],
+    });
+  }
+  if (transitionType !== plan.vendor.transitionType) {
+    deps.logger.info(
+      { upgradeId, planned: plan.vendor.transitionType, transitionType },
+      'Microsoft refuses the licence transfer; transition only, licences moved through Graph',
+    );
+  }
+  const terms: MicrosoftTerms = { toCatalogItemId: item.catalogItemId, transitionType, askedAt: deps.clock().toISOString() };
+  await updateUpgradeRecord(deps, upgradeId, { set: { vendorTerms: terms } });
+  return terms;
+}
+
+interface MicrosoftTerms {
+  toCatalogItemId: string;
+  transitionType: UpgradePlan['vendor']['transitionType'];
+  askedAt: string;
+}
+const MICROSOFT_TERMS_REUSE_MS = 10 * 60_000;
 
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
   async function vendorRecordOf(upgradeId: string): Promise<RecordedTransition | undefined> {
@@ -49,7 +97,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
     async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<RecordedTransition> {
-      const recorded = await vendorRecordOf(upgradeId);
+      const before = await deps.models.upgrades.findById(upgradeId, { vendor: 1, vendorTerms: 1 }).lean();
+      const recorded = (before?.vendor ?? undefined) as RecordedTransition | undefined;
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded && !retryingRejected) return recorded;
 
@@ -61,21 +110,24 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       const requestId = vendorRequestIdFor(upgradeId, attempt);
       let transition: Transition;
       try {
+        // Microsoft's verdict right before the POST (catalog item ids change; a licence transfer may be refused).
+        const { toCatalogItemId, transitionType } = await microsoftTerms(deps, customerTenantId, plan, upgradeId, before?.vendorTerms);
         transition = await deps.vendor.createTransition(
           customerTenantId,
           plan.vendor.fromSubscriptionId,
           {
-            toCatalogItemId: plan.vendor.toCatalogItemId,
+            toCatalogItemId,
             quantity: plan.vendor.quantity,
-            transitionType: plan.vendor.transitionType,
+            transitionType,
             ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
             termDuration: plan.vendor.termDuration,
             billingCycle: capitalised(plan.vendor.billingCycle),
             ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
           },
-          { requestId, correlationId: upgradeId },
+          { requestId, upgradeId },
         );
       } catch (error) {
+        if (error instanceof ApplicationFailure) throw error;
         throw vendorFailure(error);
       }
       const record: RecordedTransition = {
@@ -107,7 +159,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         let progress: TransitionProgress | undefined;
         let current: Transition | undefined;
         try {
-          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { correlationId: upgradeId });
+          const transitions = await deps.vendor.listTransitions(record.customerTenantId, record.vendorSubscriptionId, { upgradeId });
           current = findMatchingTransition(transitions, record.transition);
           progress = current && summarizeTransition(current);
         } catch (error) {

@@ -12,28 +12,20 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, relative } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
-import { connectDatabase } from '../src/db/connection';
-import { fromProduct, fromSubscription } from '../src/db/mappers';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig } from '../src/config';
+import type { Database } from '../src/db/connection';
 import { addDays, addMonths } from '../src/domain/dates';
 import { sampleAccount, sampleSubscription } from '../src/sample-data';
-import { DEMO_PRODUCT_IDS, demoProducts } from '../src/domain/demo-catalog';
-import { POLICY_PROFILES } from '../src/domain/eligibility-policies';
+import { DEMO_PRODUCT_IDS } from '../src/domain/demo-catalog';
 import type { Account, Installment, Subscription } from '../src/domain/types';
 import { startServices } from '../src/local-services/service-runner';
 import { projectRoot } from '../src/local-services/tools';
-import { createPartnerCenterSimulator } from '../src/partner-center/simulator';
-import { registerWithSimulator, simulatorSeedFor } from '../src/partner-center/simulator-registration';
-import { staticTokenProvider } from '../src/partner-center/token-providers';
-import { createPartnerCenterClient } from '../src/partner-center/partner-center-client';
-import { createUpgradeWorker, WORKFLOWS_PATH } from '../src/worker-factory';
+import { assembleSystem } from '../src/system';
+import { WORKFLOWS_PATH } from '../src/worker-factory';
 
 export const HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories');
 const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
@@ -44,7 +36,7 @@ const SEAT_ESCALATION_MS = 1_500;
 interface System {
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
   client: Client;
-  models: Awaited<ReturnType<typeof connectDatabase>>['models'];
+  models: Database['models'];
   seed(accounts: Account[], subscriptions: Subscription[]): Promise<void>;
   setFaults(faults: Record<string, unknown>): Promise<void>;
   stopWorker(): Promise<void>;
@@ -289,71 +281,37 @@ async function main(): Promise<void> {
   const services = await startServices({ temporalAddress: process.env.TEMPORAL_ADDRESS, mongodbUri: process.env.MONGODB_URI, headless: true, log: say });
   const cleanups: Array<() => Promise<unknown>> = [() => services.stop()];
   try {
-    const db = await connectDatabase(services.mongodbUri, `record_${randomBytes(4).toString('hex')}`);
-    cleanups.unshift(async () => {
-      await db.connection.dropDatabase().catch(() => undefined);
-      await db.close();
+    const config = loadConfig({
+      NODE_ENV: 'development',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      TEMPORAL_ADDRESS: services.temporalAddress,
+      TEMPORAL_TASK_QUEUE: `record-histories-${randomBytes(4).toString('hex')}`,
+      MONGODB_URI: services.mongodbUri,
+      MONGODB_DATABASE: `record_${randomBytes(4).toString('hex')}`,
+      OPERATOR_API_KEY: OPERATOR_KEY,
+      WEBHOOK_SIGNING_SECRET: 'record-signing-secret-0123',
+      VENDOR_TOKEN: 'record',
+      VENDOR_POLL_INITIAL_MS: '100',
+      VENDOR_POLL_MAX_MS: '500',
+      CATALOG_CACHE_SECONDS: '0',
     });
-    const simulator = createPartnerCenterSimulator({ faults: { global: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } } });
-    const running = await simulator.listen(0, '127.0.0.1');
-    cleanups.unshift(() => running.close());
-    const connection = await NativeConnection.connect({ address: services.temporalAddress });
-    cleanups.unshift(() => connection.close());
-    const client = new Client({ connection: await Connection.connect({ address: services.temporalAddress }), namespace: 'default' });
-    cleanups.unshift(() => client.connection.close());
-    const taskQueue = `record-histories-${randomBytes(4).toString('hex')}`;
-    const logger = pino({ level: 'silent' });
-    const deps = {
-      models: db.models,
-      vendor: createPartnerCenterClient({ baseUrl: running.url, tokenProvider: staticTokenProvider('record'), timeoutMs: 5_000 }),
-      clock: () => new Date(),
-      logger,
-      policy: POLICY_PROFILES.microsoft,
-      webhooks: { signingSecret: 'record-signing-secret-0123', timeoutMs: 2_000 },
-      vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500 },
-    };
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-    let worker: Worker | undefined;
-    let workerRun: Promise<void> | undefined;
-    const startWorker = async () => {
-      worker = await createUpgradeWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundle });
-      workerRun = worker.run();
-    };
-    const stopWorker = async () => {
-      worker?.shutdown();
-      await workerRun;
-      worker = undefined;
-    };
-    await startWorker();
-    cleanups.unshift(stopWorker);
-
-    const app = createApp({
-      models: db.models,
-      temporalClient: client,
-      config: {
-        OPERATOR_API_KEY: OPERATOR_KEY,
-        TEMPORAL_TASK_QUEUE: taskQueue,
-        ELIGIBILITY_POLICY: 'microsoft',
-        SEAT_REMINDER_INTERVAL_HOURS: SEAT_REMINDER_MS / 3_600_000,
-        SEAT_ESCALATION_DAYS: SEAT_ESCALATION_MS / 86_400_000,
-      },
-      logger,
+    const assembled = await assembleSystem({
+      // Short seat reminders (below the configuration's whole hours) record the reminder and escalation branch in seconds.
+      config: { ...config, PORT: 0, SEAT_REMINDER_INTERVAL_HOURS: SEAT_REMINDER_MS / 3_600_000, SEAT_ESCALATION_DAYS: SEAT_ESCALATION_MS / 86_400_000 },
+      simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } },
+      worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
+      dropDatabaseOnClose: true,
     });
-    const server: Server = await new Promise((resolve) => {
-      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-    });
-    cleanups.unshift(() => new Promise((resolve) => server.close(resolve)));
-    const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const products = demoProducts();
-    await db.models.products.bulkWrite(
-      products.map((product) => ({ replaceOne: { filter: { _id: product.productId }, replacement: fromProduct(product) as never, upsert: true } })),
-    );
+    cleanups.unshift(() => assembled.close());
+    const { temporalClient: client, db } = assembled;
+    const apiUrl = assembled.api!.url;
 
     const system: System = {
       client,
       models: db.models,
-      startWorker,
-      stopWorker,
+      startWorker: () => assembled.startWorker(),
+      stopWorker: () => assembled.stopWorker(),
       async api(method, path, body, headers = {}) {
         const response = await fetch(`${apiUrl}${path}`, {
           method,
@@ -363,19 +321,8 @@ async function main(): Promise<void> {
         const text = await response.text();
         return { status: response.status, body: text ? JSON.parse(text) : undefined };
       },
-      async seed(accounts, subscriptions) {
-        for (const { id, ...fields } of accounts) await db.models.accounts.replaceOne({ _id: id }, { _id: id, ...fields } as never, { upsert: true });
-        for (const sub of subscriptions) await db.models.subscriptions.replaceOne({ _id: sub.id }, fromSubscription(sub) as never, { upsert: true });
-        await registerWithSimulator(running.url, simulatorSeedFor({ accounts, subscriptions, products }));
-      },
-      async setFaults(faults) {
-        const response = await fetch(`${running.url}/admin/faults`, {
-          method: 'PATCH',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(faults),
-        });
-        if (!response.ok) throw new Error(`faults refused: ${response.status} ${await response.text()}`);
-      },
+      seed: (accounts, subscriptions) => assembled.seed({ accounts, subscriptions }),
+      setFaults: (faults) => assembled.setFaults(faults),
     };
 
     mkdirSync(HISTORIES_DIR, { recursive: true });

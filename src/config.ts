@@ -9,7 +9,7 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(1).max(65_535);
 const optionalUrl = z.string().url().optional();
 
-export const TASK_QUEUE_DEFAULT = 'nce-upgrades';
+const TASK_QUEUE_DEFAULT = 'nce-upgrades';
 
 export const configSchema = z
   .object({
@@ -45,6 +45,29 @@ export const configSchema = z
     VENDOR_TENANT_ID: z.string().min(1).optional(),
     VENDOR_CLIENT_ID: z.string().min(1).optional(),
     VENDOR_CLIENT_SECRET: z.string().min(1).optional(),
+    /** How long the API reuses Microsoft's transition-eligibility verdict on a source subscription. */
+    VENDOR_ELIGIBILITY_CACHE_SECONDS: z.coerce.number().int().min(0).max(3_600).default(60),
+    /** `X-Locale` on every Partner Center call. */
+    VENDOR_LOCALE: z
+      .string()
+      .regex(/^[a-z]{2,3}-[A-Z]{2}$/, 'must be a locale like en-US')
+      .default('en-US'),
+    /**
+     * Microsoft Graph (seat reassignment in the customer's tenant). Default: Microsoft's when the partner's app
+     * credentials are set, the simulator's `/graph` when the vendor is the simulator (static token).
+     */
+    GRAPH_BASE_URL: optionalUrl,
+    /** The partner's multi-tenant app consented in each customer's tenant; default: VENDOR_CLIENT_ID / VENDOR_CLIENT_SECRET. */
+    GRAPH_CLIENT_ID: z.string().min(1).optional(),
+    GRAPH_CLIENT_SECRET: z.string().min(1).optional(),
+    /** Country of Partner Center's catalog and market of the price sheet the catalog sync reads. */
+    CATALOG_COUNTRY: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be a two-letter country code, e.g. US')
+      .default('US'),
+    /** The pricing API's host; its price sheet needs an app + user token (PRICE_SHEET_TOKEN). */
+    PRICE_SHEET_BASE_URL: optionalUrl,
+    PRICE_SHEET_TOKEN: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
@@ -92,7 +115,7 @@ export type Config = z.infer<typeof configSchema> & {
   operatorKeyGenerated: boolean;
 };
 
-export class ConfigError extends Error {
+class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

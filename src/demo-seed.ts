@@ -10,7 +10,7 @@ import { registerWithSimulator, simulatorSeedFor } from './partner-center/simula
  * Demo data for `npm start`: the Microsoft 365 demo catalog, two customers and subscriptions whose current charge
  * cycle contains today, so every kind of upgrade can be tried at once from the API docs page.
  */
-export function demoAccounts(): Account[] {
+function demoAccounts(): Account[] {
   return [
     {
       id: 'acc_contoso',
@@ -35,7 +35,7 @@ export function demoAccounts(): Account[] {
   ].map((account) => Object.fromEntries(Object.entries(account).filter(([, v]) => v !== undefined)) as unknown as Account);
 }
 
-export function demoSubscriptions(today = utcDateOf(new Date())): Subscription[] {
+function demoSubscriptions(today = utcDateOf(new Date())): Subscription[] {
   const [contoso, fabrikam] = demoAccounts() as [Account, Account];
   const timing = { today, daysIntoCycle: 9, monthsIntoTerm: 3 };
   return [

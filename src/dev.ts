@@ -1,17 +1,12 @@
 import { Runtime } from '@temporalio/worker';
 import { loadConfig } from './config';
-import { connectDatabase } from './db/connection';
 import { registerDatabaseWithSimulator, seedDemoData } from './demo-seed';
 import { createLogger } from './logger';
-import { startApiServer } from './server';
 import { findFreePort, canConnect } from './local-services/managed-process';
 import { startServices } from './local-services/service-runner';
-import { createPartnerCenterSimulator } from './partner-center/simulator';
-import { registerWithSimulator, simulatorSeedFor } from './partner-center/simulator-registration';
-import { startWorkerProcess } from './worker';
-import { loadAccount } from './db/mappers';
-import type { Account } from './domain/types';
-import { demoProducts } from './domain/demo-catalog';
+import { assembleSystem } from './system';
+import { temporalTarget } from './temporal/connection-options';
+import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 
 /**
  * `npm start`: the whole system on embedded defaults — Temporal dev server with its Web UI, FerretDB, the Partner
@@ -40,40 +35,23 @@ async function main() {
   });
   const stops: Array<() => Promise<void>> = [() => services.stop()];
 
-  let vendorBaseUrl = config.VENDOR_BASE_URL;
-  let simulatorUrl: string | undefined;
-  if (!vendorBaseUrl) {
-    const simulator = createPartnerCenterSimulator({ faults: { global: { completionDelayMs: 3_000, licenseReassignmentDelayMs: 1_000 } } });
-    const running = await simulator.listen(await preferredPort(4010), '127.0.0.1');
-    stops.unshift(() => running.close());
-    vendorBaseUrl = simulatorUrl = running.url;
-    say(`Partner Center simulator on ${running.url} (admin API under /admin)`);
-  }
-
-  const effective = { ...config, TEMPORAL_ADDRESS: services.temporalAddress, MONGODB_URI: services.mongodbUri, VENDOR_BASE_URL: vendorBaseUrl };
-  const database = await connectDatabase(services.mongodbUri, config.MONGODB_DATABASE, {
-    watchdog: { onRebuild: (reason) => logger.warn({ reason }, 'database client rebuilt') },
+  const effective = { ...config, TEMPORAL_ADDRESS: services.temporalAddress, MONGODB_URI: services.mongodbUri };
+  const registration = await ensureSearchAttributes(temporalTarget(effective));
+  if (registration.error) logger.warn({ error: registration.error }, 'could not register search attributes; create them with the Temporal CLI');
+  const system = await assembleSystem({
+    config: effective,
+    logger,
+    // The embedded simulator, unless VENDOR_BASE_URL names a Partner Center; slow enough to watch a run in the UI.
+    simulator: { faults: { completionDelayMs: 3_000, licenseReassignmentDelayMs: 1_000 }, port: await preferredPort(4010) },
+    databaseWatchdog: true,
+    registerImportsWithSimulator: true,
+    api: { logger: logger.child({ component: 'api' }) },
   });
-  stops.unshift(() => database.close());
-  await seedDemoData(database);
-  if (simulatorUrl) await registerDatabaseWithSimulator(database, simulatorUrl);
-
-  const worker = await startWorkerProcess(effective, logger.child({ component: 'worker' }));
-  stops.unshift(() => worker.close());
-  const api = await startApiServer(effective, {
-    logger: logger.child({ component: 'api' }),
-    ...(simulatorUrl
-      ? {
-          onSubscriptionsImported: async (subscriptions) => {
-            const accounts = (await Promise.all([...new Set(subscriptions.map((s) => s.accountId))].map((id) => loadAccount(database.models, id)))).filter(
-              (account): account is Account => account !== undefined,
-            );
-            await registerWithSimulator(simulatorUrl!, simulatorSeedFor({ accounts, subscriptions, products: demoProducts() }));
-          },
-        }
-      : {}),
-  });
-  stops.unshift(() => api.close());
+  stops.unshift(() => system.close());
+  if (system.simulator) say(`Partner Center simulator on ${system.simulator.url} (admin API under /admin)`);
+  await seedDemoData(system.db);
+  if (system.simulator) await registerDatabaseWithSimulator(system.db, system.simulator.url);
+  const api = system.api!;
 
   say(`API            ${api.url}   (docs ${api.url}/docs, health ${api.url}/health)`);
   if (services.temporalUiUrl) say(`Temporal UI    ${services.temporalUiUrl}`);

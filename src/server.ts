@@ -5,6 +5,7 @@ import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors
 import pino, { type Logger } from 'pino';
 import { createApp, type AppDeps } from './api/app';
 import { loadConfig, type Config } from './config';
+import { canReadPriceSheet, createVendorClient } from './partner-center-factory';
 import { connectDatabase, type Database } from './db/connection';
 import { temporalTarget } from './temporal/connection-options';
 import { createLogger } from './logger';
@@ -51,7 +52,20 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
       temporalClient = new Client({ connection, namespace: target.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
     }
 
-    const app = createApp({ catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000, ...deps, models, temporalClient, config, logger });
+    const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger) } : {};
+    const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
+    const microsoftEligibilityMaxAgeMs = config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000;
+    const app = createApp({
+      catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000,
+      catalogSync,
+      microsoftEligibilityMaxAgeMs,
+      ...catalogVendor,
+      ...deps,
+      models,
+      temporalClient,
+      config,
+      logger,
+    });
     const server = await new Promise<Server>((resolve, reject) => {
       const listening = app.listen(config.PORT, config.HOST, (error?: Error) => (error ? reject(error) : resolve(listening)));
     });

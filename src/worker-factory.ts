@@ -2,9 +2,15 @@ import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { systemClock } from './clock';
+import type { Config } from './config';
+import type { Database } from './db/connection';
+import { policyByName } from './domain/eligibility-policies';
 import { ActivityMetricsInterceptor, type WorkerMetrics } from './observability/worker-metrics';
 import type { Tracing } from './observability/tracing';
+import { createVendorClient, createGraphClientFromConfig } from './partner-center-factory';
 import { workflowCodeSource } from './temporal/workflow-bundle';
 
 /**
@@ -70,4 +76,24 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     // A graceful shutdown lets running activities finish their current write before the process exits.
     shutdownGraceTime: `${options.shutdownGraceSeconds ?? 10} seconds`,
   });
+}
+
+/** The activities' dependencies as the worker process builds them from its configuration (`fetchImpl`: an observed fetch). */
+export function activityDepsFromConfig(
+  config: Config,
+  database: Database,
+  vendorBaseUrl: string,
+  logger: Logger,
+  fetchImpl?: typeof fetch,
+): UpgradeActivityDeps {
+  return {
+    models: database.models,
+    vendor: createVendorClient(config, vendorBaseUrl, logger, fetchImpl),
+    graph: createGraphClientFromConfig(config, vendorBaseUrl, logger),
+    clock: systemClock,
+    logger,
+    policy: policyByName(config.ELIGIBILITY_POLICY),
+    webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },
+    vendorPolling: { initialIntervalMs: config.VENDOR_POLL_INITIAL_MS, maxIntervalMs: config.VENDOR_POLL_MAX_MS },
+  };
 }

@@ -2,7 +2,6 @@ import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporali
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { connectDatabase } from './db/connection';
-import { policyByName } from './domain/eligibility-policies';
 import { findFreePort } from './local-services/managed-process';
 import { createLogger, sdkLoggerFor } from './logger';
 import { observedFetch } from './observability/observed-fetch';
@@ -11,9 +10,7 @@ import { startWorkerHttpServer } from './observability/worker-http';
 import { createWorkerMetrics } from './observability/worker-metrics';
 import { temporalTarget } from './temporal/connection-options';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
-import { createUpgradeWorker } from './worker-factory';
-import { createVendorClient } from './partner-center-factory';
-import { systemClock } from './clock';
+import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -60,15 +57,7 @@ export async function startWorkerProcess(
     ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,
     ...(config.WORKER_BUILD_ID ? { deployment: { name: config.WORKER_DEPLOYMENT_NAME, buildId: config.WORKER_BUILD_ID } } : {}),
-    deps: {
-      models: database.models,
-      vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger, observedFetch('partner-center', metrics.outbound)),
-      clock: systemClock,
-      logger,
-      policy: policyByName(config.ELIGIBILITY_POLICY),
-      webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },
-      vendorPolling: { initialIntervalMs: config.VENDOR_POLL_INITIAL_MS, maxIntervalMs: config.VENDOR_POLL_MAX_MS },
-    },
+    deps: activityDepsFromConfig(config, database, config.VENDOR_BASE_URL, logger, observedFetch('partner-center', metrics.outbound)),
   });
   const http =
     config.WORKER_HTTP_PORT !== undefined

@@ -46,8 +46,13 @@ export interface VendorRecord<Transition = unknown> {
 }
 
 export interface AutomaticReassignmentResult {
+  /** By us: the length of `movedUserIds`; by Microsoft: the seats it transferred. */
   movedUsers: number;
   by: 'vendor' | 'license_api';
+  /** Users whose licences this upgrade moved through Microsoft Graph. */
+  movedUserIds?: string[];
+  /** Holders of the source licence through a group, left alone (the group's licence is changed on the group). */
+  groupInheritedUserIds?: string[];
 }
 
 export interface IssuedInvoices {

@@ -28,7 +28,6 @@ const PRODUCT_MIX = [
   DEMO_PRODUCT_IDS.businessBasic,
 ] as const;
 
-export const START_SOURCE_PRODUCT = DEMO_PRODUCT_IDS.businessBasic;
 export const START_TARGET_PRODUCT = DEMO_PRODUCT_IDS.businessStandard;
 
 export const accountIdOf = (a: number) => `acc_${String(a).padStart(6, '0')}`;

@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { hashApiKey } from './auth';
 import type { AppDeps, ResolvedDeps } from './deps';
+import { createMicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { createMetrics } from './metrics';
 import { buildOpenApiDocument, docsInitScript, docsPage } from './openapi';
@@ -26,9 +27,16 @@ export type { AppDeps } from './deps';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const DOCS_ASSETS = '/docs/assets';
 
-/** Only JSON bodies: anything else with a body is 415 before a parser looks at it. */
+/** Routes whose body is Microsoft's CSV (read by the route itself), not JSON. */
+const CSV_BODY_PATHS = new Set(['/v1/catalog/price-list']);
+
+/** Only JSON bodies (and CSV where a route reads it): anything else with a body is 415 before a parser looks at it. */
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && CSV_BODY_PATHS.has(req.path) && req.is('text/csv')) {
+    next();
+    return;
+  }
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
     next(new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be JSON (Content-Type: application/json)'));
     return;
@@ -47,6 +55,7 @@ export function createApp(input: AppDeps): Express {
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
+    ...(input.vendor ? { microsoftEligibility: createMicrosoftEligibilitySource(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000) } : {}),
   };
   const metrics = createMetrics();
   const app = express();

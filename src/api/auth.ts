@@ -12,7 +12,7 @@ import { ApiError } from './errors';
  */
 export type ApiRole = 'operator' | 'reseller' | 'customer';
 
-export const BOOTSTRAP_OPERATOR_KEY_ID = 'operator-bootstrap';
+const BOOTSTRAP_OPERATOR_KEY_ID = 'operator-bootstrap';
 
 export interface Caller {
   keyId: string;

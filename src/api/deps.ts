@@ -4,8 +4,10 @@ import type { Config } from '../config';
 import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
-import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCaseDeps } from '../upgrades/deps';
+import type { CatalogVendor } from '../catalog/catalog-sync';
 import type { PartnerCenterClient } from '../partner-center';
+import type { MicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
+import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCaseDeps } from '../upgrades/deps';
 
 /** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
 export interface AppDeps {
@@ -13,8 +15,15 @@ export interface AppDeps {
   temporalClient: Client;
   config: Pick<Config, 'OPERATOR_API_KEY'> & UpgradeUseCaseConfig;
   logger: Logger;
-  /** Partner Center client, for `POST /v1/catalog/sync`. */
-  vendor?: Pick<PartnerCenterClient, 'getServicesDefinition'>;
+  /**
+   * Partner Center: its catalog and price sheet (`POST /v1/catalog/sync`) and its transition eligibilities (Microsoft's
+   * verdict in upgrade-options, quote and start). Without it, only our own rules decide.
+   */
+  vendor?: CatalogVendor & Pick<PartnerCenterClient, 'getTransitionEligibilities'>;
+  /** How long Microsoft's verdict on a source is reused (`VENDOR_ELIGIBILITY_CACHE_SECONDS`). */
+  microsoftEligibilityMaxAgeMs?: number;
+  /** The catalog's country (and price sheet market), and whether a token for the price sheet exists. */
+  catalogSync?: { country: string; readPriceSheet: boolean };
   /** Called after `POST /v1/subscriptions/import` stored the subscriptions (dev wires simulator registration here). */
   onSubscriptionsImported?: (subscriptions: Subscription[]) => Promise<void> | void;
   /** "Now" for eligibility and quotes; tests pin it. */
@@ -31,7 +40,14 @@ export interface AppDeps {
   catalogMaxAgeMs?: number;
 }
 
-export type ResolvedDeps = AppDeps & { clock: () => Date; queryTimeoutMs: number; updateTimeoutMs: number; catalog: CatalogSource };
+export type ResolvedDeps = AppDeps & {
+  clock: () => Date;
+  queryTimeoutMs: number;
+  updateTimeoutMs: number;
+  catalog: CatalogSource;
+  /** One per app, so its cache is shared by every route. */
+  microsoftEligibility?: MicrosoftEligibilitySource;
+};
 
 /** The upgrade use cases' dependencies, as the API provides them (its cached catalog, its clock and timeouts). */
 export function upgradeUseCaseDepsOf(deps: ResolvedDeps): UpgradeUseCaseDeps {
@@ -41,6 +57,7 @@ export function upgradeUseCaseDepsOf(deps: ResolvedDeps): UpgradeUseCaseDeps {
     config: deps.config,
     catalog: () => deps.catalog.get(),
     clock: deps.clock,
+    ...(deps.microsoftEligibility ? { microsoftEligibility: deps.microsoftEligibility } : {}),
     queryTimeoutMs: deps.queryTimeoutMs,
     updateTimeoutMs: deps.updateTimeoutMs,
   });

@@ -11,6 +11,7 @@ export const HTTP_STATUS_OF_UPGRADE_ERROR = {
   RETRY_NOT_POSSIBLE: 409,
   NOTHING_AWAITING_CONFIRMATION: 409,
   TEMPORAL_UNAVAILABLE: 503,
+  VENDOR_UNAVAILABLE: 503,
 } as const satisfies Record<UpgradeErrorCode, number>;
 
 /** An `UpgradeError` as the API's error; anything else unchanged (the central handler deals with it). */

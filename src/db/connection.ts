@@ -20,7 +20,7 @@ export interface ClientWatchdogOptions {
   onRebuild?: (reason: string) => void;
 }
 
-export const DEFAULT_CLIENT_WATCHDOG: ClientWatchdogOptions = { intervalMs: 5_000, pingTimeoutMs: 3_000, failuresBeforeRebuild: 3 };
+const DEFAULT_CLIENT_WATCHDOG: ClientWatchdogOptions = { intervalMs: 5_000, pingTimeoutMs: 3_000, failuresBeforeRebuild: 3 };
 
 export interface ConnectDatabaseOptions {
   /** `false` turns the client watchdog off (default: on, DEFAULT_CLIENT_WATCHDOG). */

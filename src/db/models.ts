@@ -34,6 +34,8 @@ const accountSchema = new Schema(
     markupBasisPoints: Number,
     specialPrices: { type: [specialPriceSchema], default: undefined },
     parentResellerId: String,
+    /** The partner's Graph app in the customer's tenant, as the last seat reassignment found it (`granted`/`missing`). */
+    graphConsent: { type: Schema.Types.Mixed, default: undefined },
   },
   strict,
 );
@@ -140,8 +142,14 @@ const upgradeSchema = new Schema(
      */
     steps: { type: Schema.Types.Mixed, default: {} },
     vendor: { type: Schema.Types.Mixed, default: null },
+    /** Microsoft's eligibility answer the transition was asked under (catalog item id, transition type, when). */
+    vendorTerms: { type: Schema.Types.Mixed, default: undefined },
     seatReassignment: { type: Schema.Types.Mixed, default: null },
     subscriptionsTouched: { type: [String], default: [] },
+    /** Users whose licences this upgrade moved through Microsoft Graph (recorded before each call). */
+    licenceMovedUserIds: { type: [String], default: undefined },
+    /** Holders of the source licence through a group, left to the group. */
+    licenceGroupInheritedUserIds: { type: [String], default: undefined },
     invoiceIds: { type: [String], default: [] },
     error: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },

@@ -74,10 +74,6 @@ export function splitProductId(productId: string): ProductIdParts {
   return { product, sku, availability };
 }
 
-export function joinProductId(parts: ProductIdParts): string {
-  return `${parts.product}:${parts.sku}:${parts.availability}`;
-}
-
 /** Read-only view over a list of products; plain data in, so it can be rebuilt from any payload. */
 export class Catalog {
   private readonly byId: ReadonlyMap<string, Product>;

@@ -32,7 +32,7 @@ export function isIsoDate(value: unknown): value is IsoDate {
   return year >= 1000 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
 }
 
-export function assertIsoDate(value: unknown, label = 'date'): IsoDate {
+function assertIsoDate(value: unknown, label = 'date'): IsoDate {
   if (!isIsoDate(value)) throw new RangeError(`${label} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`);
   return value;
 }

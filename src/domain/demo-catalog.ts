@@ -34,7 +34,7 @@ export const DEMO_PRODUCT_IDS = {
 
 export type DemoProductKey = keyof typeof DEMO_PRODUCT_IDS;
 
-export const DEMO_CURRENCIES = ['USD', 'EUR'] as const;
+const DEMO_CURRENCIES = ['USD', 'EUR'] as const;
 
 /** Cycle price from the annual-commitment monthly base: multiplier in basis points of the base. */
 const CYCLE_PRICING: readonly { term: Term; billingFrequency: BillingFrequency; basisPointsOfBase: bigint }[] = [

@@ -36,7 +36,7 @@ export const POLICY_PROFILES = {
 export type PolicyName = keyof typeof POLICY_PROFILES;
 export const DEFAULT_POLICY: EligibilityPolicy = POLICY_PROFILES.microsoft;
 
-export function isPolicyName(name: unknown): name is PolicyName {
+function isPolicyName(name: unknown): name is PolicyName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(POLICY_PROFILES, name);
 }
 

@@ -37,6 +37,8 @@ export const ELIGIBILITY_CODES = [
   'DESTINATION_PARTNER_MISMATCH',
   'DESTINATION_BILLING_MISMATCH',
   'CURRENCY_MISMATCH',
+  /** Microsoft's own verdict (transition eligibilities) refuses the target or the existing destination. */
+  'VENDOR_NOT_ELIGIBLE',
 ] as const;
 
 export type EligibilityCode = (typeof ELIGIBILITY_CODES)[number];
@@ -44,6 +46,8 @@ export type EligibilityCode = (typeof ELIGIBILITY_CODES)[number];
 export interface EligibilityReason {
   code: EligibilityCode;
   message: string;
+  /** VENDOR_NOT_ELIGIBLE: Microsoft's own code and description. */
+  details?: { microsoftCode?: string | number; description: string };
 }
 
 export interface Verdict {

@@ -14,3 +14,4 @@ export * from './upgrade-shape';
 export * from './demo-catalog';
 export * from './billing-cycle';
 export * from './subscription-on-date';
+export * from './vendor-eligibility';

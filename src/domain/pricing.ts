@@ -28,7 +28,7 @@ export interface UnitPriceQuery {
   date: IsoDate;
 }
 
-export function isEndCustomerOfStandardReseller(account: Account): boolean {
+function isEndCustomerOfStandardReseller(account: Account): boolean {
   return account.role === 'end_customer';
 }
 

@@ -8,15 +8,6 @@ import { isAfter, isBefore, isIsoDate, isWithin, type IsoDate } from './dates';
 import { isKnownCurrency, sumMinor } from './money';
 import { prorateLine, remainingInstallments, type InvoiceLine, type ScheduledInstallment } from './proration';
 
-export interface ProrationPreviewRequest {
-  currency: string;
-  upgradeDate: IsoDate;
-  quantity: number;
-  source: { quantity: number; unitPrice: number; chargeStart: IsoDate; chargeEnd: IsoDate; termStart?: IsoDate; termEnd?: IsoDate };
-  destination: { type: 'new'; unitPrice: number } | { type: 'existing'; unitPrice: number; chargeStart: IsoDate; chargeEnd: IsoDate; termEnd?: IsoDate };
-  billingFrequency?: BillingFrequency;
-}
-
 export interface ProrationPreviewLine {
   amount: number;
   quantity: number;

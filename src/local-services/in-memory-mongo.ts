@@ -23,7 +23,7 @@ const BUILD_DIR = join(projectRoot, '.tools', 'in-memory-mongo');
 const LAUNCHER_CLASS = 'InMemoryMongoServer';
 
 /** Compiles the launcher and copies its jars (mongo-java-server, Netty, slf4j) unless an earlier run did. */
-export function buildInMemoryMongo(log: (message: string) => void = () => undefined): void {
+function buildInMemoryMongo(log: (message: string) => void = () => undefined): void {
   if (existsSync(join(BUILD_DIR, 'classes', `${LAUNCHER_CLASS}.class`)) && existsSync(join(BUILD_DIR, 'lib'))) return;
   log('building the in-memory MongoDB-wire server (mongo-java-server) with Maven');
   execFileSync(

@@ -23,7 +23,7 @@ export interface PostgresqlServer {
 const DATABASE = 'ferretdb';
 
 /** The newest PostgreSQL server installed by Debian's packages (`/usr/lib/postgresql/<major>/bin`). */
-export function postgresqlBinDir(): string | undefined {
+function postgresqlBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const majors = readdirSync(root)

@@ -14,7 +14,7 @@ export interface TemporalDevServer {
 }
 
 /** CLI `--search-attribute` values for our custom attributes, from their single definition. */
-export function searchAttributeFlags(): string[] {
+function searchAttributeFlags(): string[] {
   const cliTypeName: Record<string, string> = {
     KEYWORD: 'Keyword',
     TEXT: 'Text',
@@ -75,7 +75,7 @@ export async function startTemporalDevServer(options: StartTemporalOptions = {})
 }
 
 /** True once the front-end serves requests for the namespace (not just accepts TCP). */
-export async function temporalAnswers(address: string, namespace: string): Promise<boolean> {
+async function temporalAnswers(address: string, namespace: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: 1_000 });

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 
 /** The project folder, and where `npm run setup` (scripts/setup-tools.mjs) installs service binaries. */
 export const projectRoot = resolve(__dirname, '..', '..');
-export const toolsBinDir = process.env.NCE_TOOLS_DIR ? join(process.env.NCE_TOOLS_DIR, 'bin') : join(projectRoot, '.tools', 'bin');
+const toolsBinDir = process.env.NCE_TOOLS_DIR ? join(process.env.NCE_TOOLS_DIR, 'bin') : join(projectRoot, '.tools', 'bin');
 export const dataRootDir = join(projectRoot, '.data');
 
 /** `temporal-test-server`: the time-skipping test server of the fast workflow tests (test/workflow/). */

@@ -2,9 +2,9 @@
 export * from './errors';
 export * from './partner-center-client';
 export type {
-  LicensedUser,
-  ServiceProduct,
-  SubscribedSku,
+  CatalogAvailability,
+  CatalogProduct,
+  CatalogSku,
   Transition,
   TransitionEligibility,
   TransitionError,

@@ -1,13 +1,18 @@
 /**
- * Typed HTTP client for the Partner Center calls an upgrade needs (PARTNER-CENTER.md §1, §3.4).
+ * Typed HTTP client for the Partner Center calls an upgrade and the catalog need.
  *
  * The client makes exactly one HTTP call per method and never retries: Temporal activities own
  * retries, and a retried `createTransition` must reuse the caller's stable MS-RequestId so Partner
  * Center returns the same transition instead of creating a second one. Throttling errors expose
  * `retryAfterMs` so the activity can honour Retry-After.
+ *
+ * Headers (https://learn.microsoft.com/en-us/partner-center/developer/headers): `MS-Contract-Version: v1`; a new
+ * GUID `MS-CorrelationId` for every call (logged with the upgrade it belongs to); `MS-RequestId`, Microsoft's
+ * idempotency key, stable across the retries of one operation (createTransition: derived from the upgrade), a new one
+ * for any other call; `X-Locale`. Licences are not Partner Center's: see src/microsoft-graph.
  */
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   LicenseShortageError,
   VendorAuthError,
@@ -21,15 +26,14 @@ import {
   VendorUnavailableError,
 } from './errors';
 import {
+  type CatalogAvailability,
+  catalogAvailabilityListSchema,
+  type CatalogProduct,
+  catalogProductListSchema,
+  type CatalogSku,
+  catalogSkuListSchema,
   graphErrorBodySchema,
-  type LicensedUser,
-  licensedUserListSchema,
-  licensedUserSchema,
   partnerCenterErrorBodySchema,
-  type ServiceProduct,
-  servicesDefinitionSchema,
-  type SubscribedSku,
-  subscribedSkuListSchema,
   type Transition,
   type TransitionEligibility,
   transitionEligibilityListSchema,
@@ -56,19 +60,13 @@ export interface CreateTransitionRequest {
 }
 
 export interface CallIds {
-  /** Tracing id shared by all calls of one upgrade; a fresh one is generated when absent. */
-  correlationId?: string;
+  /** The upgrade a call belongs to: logged with the call's MS-CorrelationId (a new GUID per call). */
+  upgradeId?: string;
 }
 
 export interface CreateTransitionIds extends CallIds {
   /** Stable MS-RequestId (derive it from the upgrade id): Partner Center's idempotency key. */
   requestId: string;
-}
-
-/** Graph assignLicense body: add and remove in one call is the normal swap for reassignment. */
-export interface LicenseChange {
-  addLicenses: { skuId: string; disabledPlans: string[] }[];
-  removeLicenses: string[];
 }
 
 export interface PartnerCenterClient {
@@ -82,15 +80,25 @@ export interface PartnerCenterClient {
   listTransitions(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<Transition[]>;
   getSubscription(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<VendorSubscription>;
   listSubscriptions(customerTenantId: string, ids?: CallIds): Promise<VendorSubscription[]>;
-  getServicesDefinition(ids?: CallIds): Promise<ServiceProduct[]>;
-  listUsers(customerTenantId: string, ids?: CallIds): Promise<LicensedUser[]>;
-  subscribedSkus(customerTenantId: string, ids?: CallIds): Promise<SubscribedSku[]>;
-  assignLicense(customerTenantId: string, userId: string, change: LicenseChange, ids?: CallIds): Promise<LicensedUser>;
+  /** `GET /v1/products?country=&targetView=`: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-products */
+  listProducts(country: string, targetView: string): Promise<CatalogProduct[]>;
+  /** `GET /v1/products/{id}/skus?country=`: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-skus-for-a-product */
+  listSkus(productId: string, country: string): Promise<CatalogSku[]>;
+  /** `GET …/skus/{sku}/availabilities?country=`: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-availabilities-for-a-sku */
+  listAvailabilities(productId: string, skuId: string, country: string): Promise<CatalogAvailability[]>;
+  /**
+   * The NCE licence-based price sheet of a market, as CSV text:
+   * `GET https://api.partner.microsoft.com/v1.0/sales/pricesheets(Market='{cc}',PricesheetView='updatedlicensebased')/$value?timeline=current`
+   * (https://learn.microsoft.com/en-us/partner-center/developer/get-a-price-sheet). Microsoft accepts only an
+   * app + user token there, hence its own base URL and token provider.
+   */
+  getPriceSheet(market: string): Promise<string>;
 }
 
 /** Structural subset of a pino logger, so tests and scripts can pass anything with these methods. */
 export interface VendorLogger {
   debug(details: object, message: string): void;
+  info(details: object, message: string): void;
   warn(details: object, message: string): void;
 }
 
@@ -98,12 +106,10 @@ export interface PartnerCenterClientOptions {
   /** e.g. `https://api.partnercenter.microsoft.com` or the simulator's URL. */
   baseUrl: string;
   tokenProvider: TokenProvider;
-  /**
-   * Base URL for the Graph-style licence calls (`/v1.0/{tenant}/…`); defaults to `baseUrl`, which is
-   * what the simulator serves. Real Graph needs a token for the customer's tenant (GDAP).
-   */
-  licensingBaseUrl?: string;
-  licensingTokenProvider?: TokenProvider;
+  /** The pricing API's host (`https://api.partner.microsoft.com`); defaults to `baseUrl`, which the simulator serves. */
+  priceSheetBaseUrl?: string;
+  /** An app + user token provider for the price sheet; defaults to `tokenProvider`. */
+  priceSheetTokenProvider?: TokenProvider;
   fetch?: typeof fetch;
   logger?: VendorLogger;
   timeoutMs: number;
@@ -118,30 +124,33 @@ interface CallSpec<Output> {
   responseSchema: z.ZodType<Output>;
   body?: unknown;
   requestId?: string;
-  correlationId?: string;
+  upgradeId?: string;
   /** Names the call in errors and logs. */
   operation: string;
+  /** The body is CSV text, returned as is (the price sheet). */
+  text?: boolean;
 }
 
 const LICENSE_SHORTAGE_PATTERN = /does not have any available licenses/i;
-/** LicenseQuotaExceededException (PARTNER-CENTER.md §3.1); compared as text, the code may be a string. */
+/** LicenseQuotaExceededException (https://learn.microsoft.com/en-us/partner-center/developer/error-codes); compared as text, the code may be a string. */
 const PARTNER_CENTER_LICENSE_QUOTA_CODE = '60012';
 
 export function createPartnerCenterClient(options: PartnerCenterClientOptions): PartnerCenterClient {
   const fetchImpl = options.fetch ?? fetch;
   const locale = options.locale ?? 'en-US';
   const partnerCenterBaseUrl = options.baseUrl.replace(/\/+$/, '');
-  const licensingBaseUrl = (options.licensingBaseUrl ?? options.baseUrl).replace(/\/+$/, '');
-  const licensingTokenProvider = options.licensingTokenProvider ?? options.tokenProvider;
+  const priceSheetBaseUrl = (options.priceSheetBaseUrl ?? options.baseUrl).replace(/\/+$/, '');
+  const priceSheetTokenProvider = options.priceSheetTokenProvider ?? options.tokenProvider;
 
   async function call<Output>(spec: CallSpec<Output>): Promise<Output> {
     const requestId = spec.requestId ?? randomUUID();
-    const correlationId = spec.correlationId ?? randomUUID();
+    const correlationId = randomUUID();
     const context: VendorErrorContext = { requestId, correlationId };
     const token = await spec.tokenProvider.getToken();
     const headers: Record<string, string> = {
       Authorization: `Bearer ${token}`,
-      Accept: 'application/json',
+      Accept: spec.text ? 'text/csv' : 'application/json',
+      'MS-Contract-Version': 'v1',
       'MS-RequestId': requestId,
       'MS-CorrelationId': correlationId,
       'X-Locale': locale,
@@ -162,12 +171,15 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
     } catch (cause) {
       // Duck-typed: the DOMException from AbortSignal.timeout may come from another realm.
       const timedOut = typeof cause === 'object' && cause !== null && 'name' in cause && cause.name === 'TimeoutError';
-      options.logger?.warn({ operation: spec.operation, requestId, correlationId, err: cause }, 'vendor call failed');
+      options.logger?.warn({ operation: spec.operation, upgradeId: spec.upgradeId, requestId, correlationId, err: cause }, 'vendor call failed');
       throw new VendorUnavailableError(`${spec.operation}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : 'network error'}`, { ...context, cause });
     }
-    options.logger?.debug(
+    // Logged at info when the call belongs to an upgrade: Microsoft support asks for the MS-CorrelationId.
+    (spec.upgradeId === undefined ? options.logger?.debug : options.logger?.info)?.call(
+      options.logger,
       {
         operation: spec.operation,
+        upgradeId: spec.upgradeId,
         status: response.status,
         durationMs: Date.now() - startedAt,
         requestId,
@@ -180,6 +192,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       if (response.status === 401) spec.tokenProvider.invalidate?.();
       throw errorFromResponse(spec.operation, response, text, { ...context, status: response.status });
     }
+    if (spec.text) return spec.responseSchema.parse(text);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -205,13 +218,8 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
     `${customerPath(customerTenantId)}/subscriptions/${encodeURIComponent(subscriptionId)}`;
   const partnerCenterCall = <Output>(spec: Omit<CallSpec<Output>, 'baseUrl' | 'tokenProvider'>) =>
     call({ ...spec, baseUrl: partnerCenterBaseUrl, tokenProvider: options.tokenProvider });
-  const licensingCall = <Output>(customerTenantId: string, spec: Omit<CallSpec<Output>, 'baseUrl' | 'tokenProvider'>) =>
-    call({
-      ...spec,
-      baseUrl: licensingBaseUrl,
-      tokenProvider: licensingTokenProvider,
-      path: `/v1.0/${encodeURIComponent(customerTenantId)}${spec.path}`,
-    });
+  const catalogCall = <Output>(operation: string, path: string, responseSchema: z.ZodType<Output>) =>
+    partnerCenterCall({ operation, method: 'GET', path, responseSchema });
 
   return {
     getTransitionEligibilities(customerTenantId, subscriptionId, eligibilityType = 'immediate', ids = {}) {
@@ -220,7 +228,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         method: 'GET',
         path: `${subscriptionPath(customerTenantId, subscriptionId)}/transitionEligibilities?eligibilityType=${eligibilityType}`,
         responseSchema: transitionEligibilityListSchema,
-        correlationId: ids.correlationId,
+        upgradeId: ids.upgradeId,
       });
     },
     async createTransition(customerTenantId, subscriptionId, request, ids) {
@@ -232,7 +240,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         responseSchema: transitionSchema,
         body: { ...request, fromSubscriptionId: subscriptionId },
         requestId: ids.requestId,
-        correlationId: ids.correlationId,
+        upgradeId: ids.upgradeId,
       });
     },
     listTransitions(customerTenantId, subscriptionId, ids = {}) {
@@ -241,7 +249,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         method: 'GET',
         path: `${subscriptionPath(customerTenantId, subscriptionId)}/transitions`,
         responseSchema: transitionListSchema,
-        correlationId: ids.correlationId,
+        upgradeId: ids.upgradeId,
       });
     },
     getSubscription(customerTenantId, subscriptionId, ids = {}) {
@@ -250,7 +258,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         method: 'GET',
         path: subscriptionPath(customerTenantId, subscriptionId),
         responseSchema: vendorSubscriptionSchema,
-        correlationId: ids.correlationId,
+        upgradeId: ids.upgradeId,
       });
     },
     listSubscriptions(customerTenantId, ids = {}) {
@@ -259,44 +267,33 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         method: 'GET',
         path: `${customerPath(customerTenantId)}/subscriptions`,
         responseSchema: vendorSubscriptionListSchema,
-        correlationId: ids.correlationId,
+        upgradeId: ids.upgradeId,
       });
     },
-    getServicesDefinition(ids = {}) {
-      return partnerCenterCall({
-        operation: 'getServicesDefinition',
+    listProducts(country, targetView) {
+      const query = new URLSearchParams({ country, targetView });
+      return catalogCall('listProducts', `/v1/products?${query.toString()}`, catalogProductListSchema);
+    },
+    listSkus(productId, country) {
+      return catalogCall('listSkus', `/v1/products/${encodeURIComponent(productId)}/skus?country=${encodeURIComponent(country)}`, catalogSkuListSchema);
+    },
+    listAvailabilities(productId, skuId, country) {
+      return catalogCall(
+        'listAvailabilities',
+        `/v1/products/${encodeURIComponent(productId)}/skus/${encodeURIComponent(skuId)}/availabilities?country=${encodeURIComponent(country)}`,
+        catalogAvailabilityListSchema,
+      );
+    },
+    getPriceSheet(market) {
+      if (!/^[A-Za-z]{2}$/.test(market)) throw new TypeError(`market must be a two-letter country code, got "${market}"`);
+      return call({
+        operation: 'getPriceSheet',
         method: 'GET',
-        path: '/v1/servicesDefinition',
-        responseSchema: servicesDefinitionSchema,
-        correlationId: ids.correlationId,
-      });
-    },
-    listUsers(customerTenantId, ids = {}) {
-      return licensingCall(customerTenantId, {
-        operation: 'listUsers',
-        method: 'GET',
-        path: '/users',
-        responseSchema: licensedUserListSchema,
-        correlationId: ids.correlationId,
-      });
-    },
-    subscribedSkus(customerTenantId, ids = {}) {
-      return licensingCall(customerTenantId, {
-        operation: 'subscribedSkus',
-        method: 'GET',
-        path: '/subscribedSkus',
-        responseSchema: subscribedSkuListSchema,
-        correlationId: ids.correlationId,
-      });
-    },
-    assignLicense(customerTenantId, userId, change, ids = {}) {
-      return licensingCall(customerTenantId, {
-        operation: 'assignLicense',
-        method: 'POST',
-        path: `/users/${encodeURIComponent(userId)}/assignLicense`,
-        responseSchema: licensedUserSchema,
-        body: change,
-        correlationId: ids.correlationId,
+        baseUrl: priceSheetBaseUrl,
+        tokenProvider: priceSheetTokenProvider,
+        path: `/v1.0/sales/pricesheets(Market='${market.toUpperCase()}',PricesheetView='updatedlicensebased')/$value?timeline=current`,
+        responseSchema: z.string(),
+        text: true,
       });
     },
   };

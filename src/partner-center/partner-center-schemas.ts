@@ -1,6 +1,7 @@
 /**
- * Zod schemas for Partner Center (and Graph-style licence) responses, and the types the rest of the
- * service sees. Parsing is tolerant where Microsoft's own samples disagree (PARTNER-CENTER.md §1.2–1.4):
+ * Zod schemas for Partner Center responses, and the types the rest of the
+ * service sees. Parsing is tolerant where Microsoft's own samples disagree (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/transition-resources):
  * keys in any letter case (`Events`/`events`), status values with stray spaces (`"Started "`),
  * SDK spellings (`SeatReassignment`, `InProgress`) and list keys (`transition` or `items`).
  * Output is always the canonical REST spelling.
@@ -157,65 +158,42 @@ export const vendorSubscriptionSchema = caseInsensitiveObject({
 export type VendorSubscription = z.infer<typeof vendorSubscriptionSchema>;
 export const vendorSubscriptionListSchema = collectionOf(vendorSubscriptionSchema);
 
-/** Prices are decimal strings as the vendor sends them; converting to minor units is the domain's job. */
-export const productPriceSchema = caseInsensitiveObject({
-  termDuration: z.string(),
-  billingCycle: z.string(),
-  currency: z.string(),
-  unitPrice: z.string(),
-  erpPrice: nullableString,
-});
-
-/** One catalog item of the services definition, with its upgrade (ProductSkuConversion-like) targets. */
-export const serviceProductSchema = caseInsensitiveObject({
-  catalogItemId: z.string(),
+/**
+ * Microsoft's catalog resources (https://learn.microsoft.com/en-us/partner-center/developer/product-resources):
+ * only the fields the catalog sync reads; the rest is dropped.
+ */
+export const catalogProductSchema = caseInsensitiveObject({
+  id: z.string(),
   title: z.string(),
-  description: nullableString,
-  offerType: z.string().default('standard'),
-  segment: nullableString,
+  productType: caseInsensitiveObject({ id: z.string() }).nullish(),
+});
+export type CatalogProduct = z.infer<typeof catalogProductSchema>;
+export const catalogProductListSchema = collectionOf(catalogProductSchema);
+
+export const catalogSkuSchema = caseInsensitiveObject({
+  id: z.string(),
+  productId: z.string(),
+  title: z.string(),
   minimumQuantity: z.number().int(),
   maximumQuantity: z.number().int(),
-  /** The Entra (Graph) SKU GUID that assignLicense and subscribedSkus use for this product. */
-  entraSkuId: z.string(),
-  skuPartNumber: nullableString,
-  upgradeTargets: z.array(caseInsensitiveObject({ catalogItemId: z.string(), title: nullableString })).default([]),
-  prices: z.array(productPriceSchema).default([]),
+  isTrial: z.boolean().default(false),
 });
-export type ServiceProduct = z.infer<typeof serviceProductSchema>;
-export const servicesDefinitionSchema = collectionOf(serviceProductSchema);
+export type CatalogSku = z.infer<typeof catalogSkuSchema>;
+export const catalogSkuListSchema = collectionOf(catalogSkuSchema);
 
-const assignedLicenseSchema = caseInsensitiveObject({
-  skuId: z.string(),
-  disabledPlans: z
-    .array(z.string())
-    .nullish()
-    .transform((plans) => plans ?? []),
-});
-
-export const licensedUserSchema = caseInsensitiveObject({
+export const catalogAvailabilitySchema = caseInsensitiveObject({
   id: z.string(),
-  userPrincipalName: z.string(),
-  displayName: nullableString,
-  assignedLicenses: z
-    .array(assignedLicenseSchema)
-    .nullish()
-    .transform((licenses) => licenses ?? []),
-});
-export type LicensedUser = z.infer<typeof licensedUserSchema>;
-export const licensedUserListSchema = collectionOf(licensedUserSchema, ['value', 'items']);
-
-export const subscribedSkuSchema = caseInsensitiveObject({
+  productId: z.string(),
   skuId: z.string(),
-  skuPartNumber: nullableString,
-  prepaidUnits: caseInsensitiveObject({
-    enabled: z.number().int(),
-    suspended: z.number().int().default(0),
-    warning: z.number().int().default(0),
-  }),
-  consumedUnits: z.number().int(),
+  catalogItemId: z.string(),
+  segment: nullableString,
+  terms: z
+    .array(caseInsensitiveObject({ duration: z.string(), billingCycle: nullableString }))
+    .nullish()
+    .transform((terms) => terms ?? []),
 });
-export type SubscribedSku = z.infer<typeof subscribedSkuSchema>;
-export const subscribedSkuListSchema = collectionOf(subscribedSkuSchema, ['value', 'items']);
+export type CatalogAvailability = z.infer<typeof catalogAvailabilitySchema>;
+export const catalogAvailabilityListSchema = collectionOf(catalogAvailabilitySchema);
 
 /** Partner Center error body `{ code, description, data?, source }`. */
 export const partnerCenterErrorBodySchema = caseInsensitiveObject({

@@ -1,4 +1,5 @@
-import type { Product } from '../domain/catalog';
+import type { Price, Product } from '../domain/catalog';
+import { currencyExponent, isKnownCurrency } from '../domain/money';
 import type { Account, Subscription } from '../domain/types';
 import type { SimulatorSeed } from './simulator';
 
@@ -22,6 +23,14 @@ export function simulatorSeedFor(data: { accounts: readonly Account[]; subscript
       maximumQuantity: product.maxQuantity,
       entraSkuId: product.entraSkuId,
       upgradeTargets: [...product.upgradePaths],
+      // Microsoft's price sheet: UnitPrice is the partner's cost, ERP Price the retail price.
+      prices: product.prices.map((price) => ({
+        termDuration: price.term,
+        billingCycle: price.billingFrequency,
+        currency: price.currency,
+        unitPrice: majorUnits(price.unitCost, price),
+        erpPrice: majorUnits(price.unitPrice, price),
+      })),
     })),
     subscriptions: data.subscriptions.map((subscription) => ({
       id: subscription.externalId,
@@ -48,6 +57,16 @@ export function simulatorSeedFor(data: { accounts: readonly Account[]; subscript
       }));
     }),
   };
+}
+
+/** Minor units as the decimal string a price sheet carries ("735" USD → "7.35"). */
+function majorUnits(minor: number, price: Pick<Price, 'currency'>): string {
+  const exponent = isKnownCurrency(price.currency) ? currencyExponent(price.currency) : 2;
+  const digits = Math.abs(minor)
+    .toString()
+    .padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent);
+  return `${minor < 0 ? '-' : ''}${whole}${exponent > 0 ? `.${digits.slice(digits.length - exponent)}` : ''}`;
 }
 
 /** Seeds a running simulator over its admin API (works for an in-process or a standalone one). */

@@ -1,6 +1,6 @@
 /**
  * Bearer tokens for Partner Center. Production uses Microsoft's OAuth 2.0 client-credentials flow
- * (app-only tokens are accepted by the transition APIs, PARTNER-CENTER.md §1); the simulator accepts
+ * (app-only tokens are accepted by the transition APIs: https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription); the simulator accepts
  * any static token.
  */
 import { z } from 'zod';

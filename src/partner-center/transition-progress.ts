@@ -1,6 +1,6 @@
 /**
  * Reading a transition's event history. Partner Center reports progress only as events
- * (PARTNER-CENTER.md §1.3–1.4, §6), so the workflow polls `listTransitions` and asks these helpers
+ * (https://learn.microsoft.com/en-us/partner-center/developer/get-transitions), so the workflow polls `listTransitions` and asks these helpers
  * where its transition stands.
  */
 import type { Transition, TransitionError, TransitionEvent } from './partner-center-schemas';

@@ -36,7 +36,7 @@ export function upgradeSummary(input: UpgradeWorkflowInput, display: UpgradeDisp
   return `${kind} upgrade: ${request.quantity} × ${display.sourceProductName} → ${display.targetProductName}, ${destination}`;
 }
 
-export function upgradeDetails(input: UpgradeWorkflowInput, display: UpgradeDisplay): string {
+function upgradeDetails(input: UpgradeWorkflowInput, display: UpgradeDisplay): string {
   const { request } = input;
   return [
     `**Upgrade** \`${input.upgradeId}\``,

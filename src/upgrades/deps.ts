@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
+import { systemClock, type Clock } from '../clock';
 import type { Config } from '../config';
 import type { Models } from '../db/models';
 import { loadCatalog } from '../db/mappers';
 import { policyByName, type Catalog, type EligibilityPolicy } from '../domain';
+import type { MicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
 import type { UpgradeWorkflowInput } from '../../workflows/messages';
 
 /**
@@ -19,7 +21,9 @@ export interface UpgradeUseCaseDeps {
   /** Fixed per run, so replays see the same values. */
   seatReassignment: NonNullable<UpgradeWorkflowInput['seatReassignment']>;
   /** "Now" for eligibility and quotes; tests pin it. */
-  clock: () => Date;
+  clock: Clock;
+  /** Microsoft's own verdict (transition eligibilities); absent when no Partner Center client is configured. */
+  microsoftEligibility?: MicrosoftEligibilitySource;
   /** How long a read waits for the live workflow state before falling back to the record. */
   queryTimeoutMs: number;
   /** How long the seat-reassignment confirmation waits for the workflow's answer. */
@@ -46,7 +50,8 @@ export function createUpgradeUseCaseDeps(parts: {
   temporalClient: Client;
   config: UpgradeUseCaseConfig;
   catalog?: () => Promise<Catalog>;
-  clock?: () => Date;
+  clock?: Clock;
+  microsoftEligibility?: MicrosoftEligibilitySource;
   queryTimeoutMs?: number;
   updateTimeoutMs?: number;
 }): UpgradeUseCaseDeps {
@@ -61,7 +66,8 @@ export function createUpgradeUseCaseDeps(parts: {
       reminderIntervalMs: config.SEAT_REMINDER_INTERVAL_HOURS * 3_600_000,
       escalateAfterMs: config.SEAT_ESCALATION_DAYS * 86_400_000,
     },
-    clock: parts.clock ?? (() => new Date()),
+    clock: parts.clock ?? systemClock,
+    ...(parts.microsoftEligibility ? { microsoftEligibility: parts.microsoftEligibility } : {}),
     queryTimeoutMs: parts.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: parts.updateTimeoutMs ?? 10_000,
   };

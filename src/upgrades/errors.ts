@@ -19,6 +19,8 @@ export const UPGRADE_ERROR_CODES = [
   'NOTHING_AWAITING_CONFIRMATION',
   /** Temporal did not start the run or answer in time; nothing was left half done. */
   'TEMPORAL_UNAVAILABLE',
+  /** Partner Center did not give its eligibility verdict; a start cannot go ahead without it. */
+  'VENDOR_UNAVAILABLE',
 ] as const;
 export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
 

@@ -1,7 +1,7 @@
 import type { UpgradeDocument } from '../db/models';
 import { isDuplicateKeyError } from '../db/duplicate-key';
 import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
-import { planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../domain';
+import { microsoftReasons, planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../domain';
 import { startUpgradeWorkflow, type UpgradeDisplay } from '../temporal/upgrade-client';
 import { requestFingerprint, upgradeIdFor } from '../temporal/upgrade-ids';
 import type { UpgradeStatus, UpgradeWorkflowInput } from '../../workflows/messages';
@@ -44,7 +44,25 @@ async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: U
     busySubscriptionIds: [...inputs.heldByOthers.keys()],
   });
   if (!result.ok) throw ineligible(result.reasons, inputs);
+  await requireMicrosoftVerdict(deps, inputs, request);
   return { inputs, plan: result.plan };
+}
+
+/**
+ * Microsoft's own verdict, after our rules passed: a target or existing destination Microsoft refuses is
+ * VENDOR_NOT_ELIGIBLE with Microsoft's code; no answer from Partner Center blocks the start (503), since Microsoft
+ * would refuse the transition after the locks and the record were taken.
+ */
+async function requireMicrosoftVerdict(deps: UpgradeUseCaseDeps, inputs: PlanningInputs, request: UpgradeRequest): Promise<void> {
+  if (!deps.microsoftEligibility) return;
+  let answer;
+  try {
+    answer = await deps.microsoftEligibility.get(inputs.sourceAccount.tenantId, inputs.source.externalId);
+  } catch (error) {
+    throw new UpgradeError('VENDOR_UNAVAILABLE', `Partner Center did not give its eligibility verdict (${(error as Error).name}); try again later`);
+  }
+  const reasons = microsoftReasons(answer, request.targetProductId, inputs.destination?.externalId);
+  if (reasons.length > 0) throw ineligible(reasons, inputs);
 }
 
 /** When the only problem is another running upgrade, that is a conflict: the request is fine, the moment isn't. */

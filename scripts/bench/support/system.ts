@@ -1,21 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import pino from 'pino';
+import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../../src/config';
-import { connectDatabase, type Database } from '../../../src/db/connection';
-import { fromProduct, fromSubscription } from '../../../src/db/mappers';
-import { demoProducts } from '../../../src/domain/demo-catalog';
-import type { Account, Subscription } from '../../../src/domain/types';
-import { startApiServer, type ApiServer } from '../../../src/server';
+import type { Database } from '../../../src/db/connection';
+import type { ApiServer } from '../../../src/server';
 import { findFreePort } from '../../../src/local-services/managed-process';
-import {
-  createPartnerCenterSimulator,
-  type FaultOverrides,
-  type PartnerCenterSimulator,
-  type RunningSimulator,
-  type SimulatorCounters,
-} from '../../../src/partner-center/simulator';
-import { registerWithSimulator, simulatorSeedFor } from '../../../src/partner-center/simulator-registration';
+import type { FaultOverrides, PartnerCenterSimulator, SimulatorCounters } from '../../../src/partner-center/simulator';
+import { assembleSystem } from '../../../src/system';
 import {
   BENCH_WEBHOOK_SIGNING_SECRET,
   startChildWorker,
@@ -73,13 +63,6 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
   const suffix = randomBytes(3).toString('hex');
   const database = options.database ?? `bench_${suffix}`;
   const taskQueue = options.taskQueue ?? `bench-upgrades-${suffix}`;
-  const db = await connectDatabase(options.mongodbUri, database);
-  const simulator = createPartnerCenterSimulator({
-    faults: { global: { latencyMs: 0, completionDelayMs: 0, licenseReassignmentDelayMs: 0, ...options.faults } },
-  });
-  const running: RunningSimulator = await simulator.listen(0, '127.0.0.1');
-  const connection = await Connection.connect({ address: options.temporalAddress });
-  const client = new Client({ connection, namespace: 'default' });
   const config = loadConfig({
     NODE_ENV: 'development',
     HOST: '127.0.0.1',
@@ -90,15 +73,20 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     TEMPORAL_TASK_QUEUE: taskQueue,
     MONGODB_URI: options.mongodbUri,
     MONGODB_DATABASE: database,
-    VENDOR_BASE_URL: running.url,
   });
-  const api = await startApiServer(config, {
-    models: db.models,
-    temporalClient: client,
-    logger: pino({ level: 'silent' }),
+  // The workers run as child processes (startWorker below), so the assembled system has none of its own.
+  const system = await assembleSystem({
+    config,
+    simulator: { faults: { latencyMs: 0, completionDelayMs: 0, licenseReassignmentDelayMs: 0, ...options.faults } },
+    worker: false,
     // The load generator is one API key doing what thousands of portal users would: lift the per-key limit.
-    rateLimit: { windowMs: 60_000, limit: 100_000_000 },
+    api: { rateLimit: { windowMs: 60_000, limit: 100_000_000 } },
+    dropDatabaseOnClose: true,
   });
+  const { db, temporalClient: client } = system;
+  const api = system.api!;
+  const simulatorUrl = system.simulator!.url;
+  const simulator = system.simulator!.instance;
   const workers: ChildWorker[] = [];
   const webhooks = await startWebhookReceiver(BENCH_WEBHOOK_SIGNING_SECRET);
 
@@ -107,27 +95,18 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     database,
     taskQueue,
     simulator,
-    simulatorUrl: running.url,
+    simulatorUrl,
     api,
     client,
     webhooks,
     async seed(cases) {
-      const products = demoProducts();
-      await db.models.products.bulkWrite(
-        products.map((product) => ({ replaceOne: { filter: { _id: product.productId }, replacement: fromProduct(product) as never, upsert: true } })),
-      );
       const chunk = 50;
       for (let start = 0; start < cases.length; start += chunk) {
         const slice = cases.slice(start, start + chunk);
-        const accounts: Account[] = slice.map((c) => ({ ...c.account, webhookUrl: webhooks.url }));
-        const subscriptions: Subscription[] = slice.flatMap((c) => (c.destination ? [c.source, c.destination] : [c.source]));
-        await db.models.accounts.bulkWrite(
-          accounts.map(({ id, ...fields }) => ({ replaceOne: { filter: { _id: id }, replacement: { _id: id, ...fields } as never, upsert: true } })),
-        );
-        await db.models.subscriptions.bulkWrite(
-          subscriptions.map((s) => ({ replaceOne: { filter: { _id: s.id }, replacement: fromSubscription(s) as never, upsert: true } })),
-        );
-        await registerWithSimulator(running.url, simulatorSeedFor({ accounts, subscriptions, products }));
+        await system.seed({
+          accounts: slice.map((c) => ({ ...c.account, webhookUrl: webhooks.url })),
+          subscriptions: slice.flatMap((c) => (c.destination ? [c.source, c.destination] : [c.source])),
+        });
       }
     },
     async http(method, path, body, headers = {}) {
@@ -148,22 +127,15 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
       }
       return { status: response.status, body: parsed, ms };
     },
-    async setFaults(faults) {
-      const response = await fetch(`${running.url}/admin/faults`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(faults),
-      });
-      if (!response.ok) throw new Error(`simulator refused faults: ${response.status} ${await response.text()}`);
-    },
+    setFaults: (faults) => system.setFaults(faults),
     async counters() {
-      return (await (await fetch(`${running.url}/admin/counters`)).json()) as SimulatorCounters;
+      return (await (await fetch(`${simulatorUrl}/admin/counters`)).json()) as SimulatorCounters;
     },
     async startWorker(name) {
       const worker = await startChildWorker({
         name,
         entry: UPGRADE_WORKER_ENTRY,
-        env: upgradeWorkerEnv({ temporalAddress: options.temporalAddress, mongodbUri: options.mongodbUri, database, vendorBaseUrl: running.url, taskQueue }),
+        env: upgradeWorkerEnv({ temporalAddress: options.temporalAddress, mongodbUri: options.mongodbUri, database, vendorBaseUrl: simulatorUrl, taskQueue }),
         readyText: UPGRADE_WORKER_READY_TEXT,
         ...(options.onWorkerOutput ? { onOutput: (line: string) => options.onWorkerOutput!(name, line) } : {}),
       });
@@ -172,12 +144,8 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     },
     async close() {
       await Promise.allSettled(workers.map((worker) => worker.stop(5_000)));
-      await api.close();
       await webhooks.close();
-      await connection.close();
-      await running.close();
-      await db.connection.dropDatabase().catch(() => undefined);
-      await db.close();
+      await system.close();
     },
   };
 }

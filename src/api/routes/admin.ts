@@ -57,6 +57,24 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       },
     }),
     defineRoute({
+      method: 'get',
+      path: '/v1/accounts/:id',
+      operationId: 'getAccount',
+      tag: 'Administration',
+      summary: "An account, with the state of the partner's Microsoft Graph consent in its tenant",
+      description:
+        "`graphConsent.state` is `missing` when the last automatic seat reassignment found that the customer has not consented to the partner's app (seats then go manual until the customer's administrator consents).",
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'The account', schema: accountSchema } },
+      errors: [404],
+      async handler({ params, caller }) {
+        const doc = await models.accounts.findById(params.id).lean();
+        if (!doc || !caller.mayActOnAccount(params.id)) throw notFound(`Account ${params.id}`);
+        return { status: 200, body: accountView(doc as AccountDocument & { _id: string }) };
+      },
+    }),
+    defineRoute({
       method: 'post',
       path: '/v1/accounts',
       operationId: 'upsertAccount',

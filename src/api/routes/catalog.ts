@@ -1,17 +1,9 @@
+import type { Request } from 'express';
+import { syncCatalog, type CatalogSyncReport } from '../../catalog/catalog-sync';
+import { importPriceList, PriceListError } from '../../catalog/price-list';
 import { fromProduct, toProduct } from '../../db/mappers';
 import type { Models, ProductDocument } from '../../db/models';
-import {
-  BILLING_FREQUENCIES,
-  Catalog,
-  TERMS,
-  isKnownCurrency,
-  parseDecimalToMinor,
-  type BillingFrequency,
-  type Price,
-  type Product,
-  type Term,
-} from '../../domain';
-import type { ServiceProduct } from '../../partner-center';
+import { Catalog, type Product } from '../../domain';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound, validationError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -19,6 +11,7 @@ import {
   catalogImportResultSchema,
   catalogImportSchema,
   catalogSyncResultSchema,
+  priceListImportResultSchema,
   productListSchema,
   productParamsSchema,
   productSchema,
@@ -41,45 +34,19 @@ async function storeProducts(models: Models, products: readonly Product[], repla
   return { imported: products.length, removed, productIds: ids };
 }
 
-/**
- * The vendor's services definition → our catalog. Vendor prices are decimal strings in major units: `unitPrice` is
- * what the vendor charges us (cost), `erpPrice` the recommended retail price we sell at (falls back to the cost).
- */
-export function productsFromServicesDefinition(definition: readonly ServiceProduct[]) {
-  const skippedPrices: Array<{ productId: string; reason: string }> = [];
-  const products = definition.map((item): Product => {
-    const prices: Price[] = [];
-    for (const price of item.prices) {
-      const term = price.termDuration.toUpperCase() as Term;
-      const billingFrequency = price.billingCycle.toLowerCase() as BillingFrequency;
-      const currency = price.currency.toUpperCase();
-      if (!TERMS.includes(term) || !BILLING_FREQUENCIES.includes(billingFrequency) || !isKnownCurrency(currency)) {
-        skippedPrices.push({ productId: item.catalogItemId, reason: `unsupported ${price.termDuration}/${price.billingCycle}/${price.currency}` });
-        continue;
-      }
-      try {
-        const unitCost = parseDecimalToMinor(price.unitPrice, currency);
-        const unitPrice = price.erpPrice ? parseDecimalToMinor(price.erpPrice, currency) : unitCost;
-        prices.push({ term, billingFrequency, currency, unitPrice, unitCost });
-      } catch (error) {
-        skippedPrices.push({ productId: item.catalogItemId, reason: (error as Error).message });
-      }
-    }
-    const offerType = (['standard', 'specialized', 'trial'] as const).find((t) => t === item.offerType.toLowerCase()) ?? 'standard';
-    const segment = (['commercial', 'education', 'government', 'nonprofit'] as const).find((s) => s === item.segment?.toLowerCase()) ?? 'commercial';
-    return {
-      productId: item.catalogItemId,
-      name: item.title,
-      offerType,
-      segment,
-      minQuantity: Math.max(1, item.minimumQuantity),
-      maxQuantity: Math.max(1, item.maximumQuantity, item.minimumQuantity),
-      prices,
-      upgradePaths: item.upgradeTargets.map((target) => target.catalogItemId),
-      entraSkuId: item.entraSkuId,
-    };
-  });
-  return { products, skippedPrices };
+const PRICE_LIST_MAX_BYTES = 50 * 1024 * 1024;
+
+/** The request body as text, refused when it is not CSV or too large (a price list is a few MB). */
+async function readCsvBody(req: Request): Promise<string> {
+  if (!req.is('text/csv')) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', "Content-Type must be text/csv (Microsoft's licence-based price list)");
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > PRICE_LIST_MAX_BYTES) throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `a price list of at most ${PRICE_LIST_MAX_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
@@ -110,31 +77,53 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
       path: '/v1/catalog/sync',
       operationId: 'syncCatalog',
       tag: 'Catalog',
-      summary: "Pull the vendor's services definition into the catalog",
-      description: 'Products are upserted; promotions set by `PUT /v1/catalog` are kept. 503 when no vendor is configured.',
+      summary: 'Refresh the catalog from Microsoft: products, SKUs, availabilities and the licence-based price sheet',
+      description:
+        "Names, seat limits and availabilities from Partner Center's catalog, prices from the market's NCE price sheet (when a token for it is configured). Upgrade paths, Entra SKU ids and promotions stay as `PUT /v1/catalog` set them. 503 when no vendor is configured or Microsoft does not answer.",
       access: 'operator',
       responses: { 200: { description: 'Synced', schema: catalogSyncResultSchema } },
       errors: [503],
       async handler() {
         if (!deps.vendor) throw new ApiError(503, 'VENDOR_NOT_CONFIGURED', 'No Partner Center client is configured for this API');
-        let definition: ServiceProduct[];
+        let report: CatalogSyncReport;
         try {
-          definition = await deps.vendor.getServicesDefinition();
+          report = await syncCatalog({
+            vendor: deps.vendor,
+            models,
+            country: deps.catalogSync?.country ?? 'US',
+            readPriceSheet: deps.catalogSync?.readPriceSheet ?? true,
+            asOf: deps.clock(),
+          });
         } catch (error) {
+          if (error instanceof PriceListError) throw new ApiError(503, 'VENDOR_UNAVAILABLE', `Microsoft's price sheet is not readable: ${error.message}`);
           deps.logger.warn({ err: error }, 'catalog sync: vendor call failed');
-          throw new ApiError(503, 'VENDOR_UNAVAILABLE', `The vendor's services definition could not be read: ${(error as Error).name}`);
+          throw new ApiError(503, 'VENDOR_UNAVAILABLE', `Microsoft's catalog could not be read: ${(error as Error).name}`);
         }
-        const { products, skippedPrices } = productsFromServicesDefinition(definition);
-        await Promise.all(
-          products.map((product) => {
-            const { _id, ...fields } = fromProduct(product);
-            const { promotion, ...withoutPromotion } = fields as typeof fields & { promotion?: unknown };
-            void promotion;
-            return models.products.updateOne({ _id }, { $set: withoutPromotion }, { upsert: true });
-          }),
-        );
         deps.catalog.invalidate();
-        return { status: 200, body: { imported: products.length, removed: 0, productIds: products.map((p) => p.productId), skippedPrices } };
+        return { status: 200, body: report };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/v1/catalog/price-list',
+      operationId: 'importPriceList',
+      tag: 'Catalog',
+      summary: "Import Microsoft's NCE licence-based price list (CSV)",
+      description:
+        "Body: the price list CSV as Partner Center exports it (`Content-Type: text/csv`, the documented columns). `UnitPrice` becomes the cost, `ERP Price` the sell price, for every catalog item of the row's product and SKU; rows not effective now are skipped. A bad file answers 400 naming the line and column, and changes nothing.",
+      access: 'operator',
+      responses: { 200: { description: 'Imported', schema: priceListImportResultSchema } },
+      errors: [413, 415],
+      async handler({ req }) {
+        const csv = await readCsvBody(req);
+        try {
+          const result = await importPriceList(models, csv, deps.clock());
+          deps.catalog.invalidate();
+          return { status: 200, body: result };
+        } catch (error) {
+          if (error instanceof PriceListError) throw validationError([{ path: error.path, message: error.message }]);
+          throw error;
+        }
       },
     }),
     defineRoute({

@@ -8,6 +8,7 @@ import {
   cycleHintProblems,
   evaluateUpgradeOptions,
   planUpgrade,
+  withMicrosoftOptions,
   utcDateOf,
   type Subscription,
   type UpgradeRequest,
@@ -224,7 +225,20 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           caller,
           busySubscriptionIds: [...context.heldByOthers.keys()],
         };
-        const options = evaluateUpgradeOptions({ ...shared, accountSubscriptions: allSubscriptions, ...(query.quantity ? { quantity: query.quantity } : {}) });
+        const local = evaluateUpgradeOptions({ ...shared, accountSubscriptions: allSubscriptions, ...(query.quantity ? { quantity: query.quantity } : {}) });
+        // Microsoft's verdict joins ours; when Partner Center does not answer, the local verdict stands, flagged.
+        let options = local;
+        let microsoftVerdict: 'applied' | 'unavailable' | 'not_configured' = 'not_configured';
+        if (upgrades.microsoftEligibility) {
+          try {
+            const answer = await upgrades.microsoftEligibility.get(context.sourceAccount.tenantId, context.source.externalId);
+            options = withMicrosoftOptions(local, answer, (id) => allSubscriptions.find((subscription) => subscription.id === id)?.externalId);
+            microsoftVerdict = 'applied';
+          } catch (error) {
+            deps.logger.warn({ err: error, subscriptionId: context.source.id }, 'upgrade-options: no eligibility verdict from Partner Center');
+            microsoftVerdict = 'unavailable';
+          }
+        }
         const preview = (request: UpgradeRequest, destination?: Subscription) => {
           const result = planUpgrade({ ...shared, request, accountSubscriptions: allSubscriptions, ...(destination ? { destination } : {}) });
           return result.ok ? { credit: result.plan.credit.total, debit: result.plan.debit.total, quote: result.plan.quote } : undefined;
@@ -237,6 +251,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
             sourceProductId: context.source.productId,
             quantityRange: options.quantityRange ?? null,
             evaluatedQuantity: quantity,
+            microsoftVerdict,
             targets: options.targets.map((target) => {
               const base = { sourceSubscriptionId: context.source.id, targetProductId: target.productId, quantity };
               const newPreview = target.toNewSubscription.eligible ? preview({ ...base, destination: { type: 'new' } }) : undefined;

@@ -63,5 +63,17 @@ export const accountSchema = z
     markupBasisPoints: z.number().int().optional(),
     specialPrices: z.array(specialPriceSchema).optional(),
     parentResellerId: z.string().optional(),
+    graphConsent: z
+      .object({
+        state: z.enum(['granted', 'missing']),
+        code: z.string().optional().meta({ description: "Microsoft's code when missing: AADSTS65001, AADSTS700016 or Authorization_RequestDenied" }),
+        detail: z.string().optional(),
+        checkedAt: z.string().meta({ description: 'UTC instant (ISO 8601)' }),
+      })
+      .optional()
+      .meta({
+        description:
+          "The partner's Microsoft Graph app in the customer's tenant, as the last automatic seat reassignment found it; `missing` means the customer's administrator must consent to it (README, customer onboarding)",
+      }),
   })
   .meta({ id: 'Account' });

@@ -53,8 +53,22 @@ export const catalogImportSchema = z
   })
   .strict();
 export const catalogImportResultSchema = z.object({ imported: z.number().int(), removed: z.number().int(), productIds: z.array(z.string()) });
-export const catalogSyncResultSchema = catalogImportResultSchema.extend({
-  skippedPrices: z.array(z.object({ productId: z.string(), reason: z.string() })),
+const priceListCountsSchema = z.object({
+  pricesSet: z.number().int(),
+  notInCatalog: z.number().int().meta({ description: 'product:sku pairs of the price list that no catalog item carries' }),
+  unsupportedRows: z.number().int().meta({ description: 'rows with a term or billing plan the catalog cannot hold' }),
+  notEffectiveRows: z.number().int(),
+  otherTiers: z.number().int().meta({ description: 'pricing tiers beyond the first' }),
+});
+export const priceListImportResultSchema = priceListCountsSchema.extend({ productIds: z.array(z.string()) });
+export const catalogSyncResultSchema = z.object({
+  updated: z.array(z.string()),
+  notSold: z.array(z.string()),
+  availabilityChanged: z.array(z.object({ productId: z.string(), availableNow: z.array(z.string()) })),
+  priceList: z.union([
+    priceListCountsSchema.extend({ status: z.literal('applied'), market: z.string(), productsRepriced: z.number().int() }),
+    z.object({ status: z.literal('not_configured') }),
+  ]),
 });
 export const productListSchema = z.object({ products: z.array(productSchema) });
 

@@ -39,7 +39,16 @@ export const percentSchema = (min: number, max: number) =>
     .max(max)
     .refine((value) => Math.abs(value * 100 - Math.round(value * 100)) < 1e-9, 'at most two decimals');
 
-export const eligibilityReasonSchema = z.object({ code: z.enum(ELIGIBILITY_CODES), message: z.string() }).meta({ id: 'EligibilityReason' });
+export const eligibilityReasonSchema = z
+  .object({
+    code: z.enum(ELIGIBILITY_CODES),
+    message: z.string(),
+    details: z
+      .object({ microsoftCode: z.union([z.string(), z.number()]).optional(), description: z.string() })
+      .optional()
+      .meta({ description: "VENDOR_NOT_ELIGIBLE: Microsoft's own error code and description" }),
+  })
+  .meta({ id: 'EligibilityReason' });
 export const verdictSchema = z.object({ eligible: z.boolean(), reasons: z.array(eligibilityReasonSchema) });
 
 export const idParamsSchema = z.object({ id: idSchema }).strict();

@@ -76,6 +76,10 @@ export const upgradeOptionsSchema = z.object({
     .nullable()
     .meta({ description: 'any n in [min, maxPartial], or exactly max (full); null when the source product is unknown' }),
   evaluatedQuantity: z.number().int(),
+  microsoftVerdict: z.enum(['applied', 'unavailable', 'not_configured']).meta({
+    description:
+      "whether Microsoft's transition eligibilities are part of the verdicts: `unavailable` = Partner Center did not answer, the verdicts are ours alone (a start is refused with 503 until it answers)",
+  }),
   targets: z.array(
     z.object({
       productId: z.string(),

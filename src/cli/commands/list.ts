@@ -29,7 +29,7 @@ export interface ListedUpgrade {
 const SAFE_VALUE = /^[A-Za-z0-9_.:@-]{1,200}$/;
 
 /** The visibility query text, e.g. `UpgradeStatus = "failed" AND UpgradeAccountId = "acc_x"`. */
-export function upgradeListQuery(filter: ListFilter): string {
+function upgradeListQuery(filter: ListFilter): string {
   if (filter.status !== undefined && !(UPGRADE_STATUSES as readonly string[]).includes(filter.status)) {
     throw new UsageError(`unknown status "${filter.status}"; one of: ${UPGRADE_STATUSES.join(', ')}`);
   }

@@ -45,7 +45,7 @@ export function quietReplayRuntime(): void {
 }
 
 /** The workflow code to replay against, as worker options: a bundle, or a path bundled quietly. */
-export async function replayWorkerOptions(code: ReplayCodeOptions = {}): Promise<ReplayWorkerOptions> {
+async function replayWorkerOptions(code: ReplayCodeOptions = {}): Promise<ReplayWorkerOptions> {
   const logger = new DefaultLogger('ERROR');
   if (code.workflowBundle) return { workflowBundle: code.workflowBundle };
   return { workflowBundle: await bundleWorkflowCode({ workflowsPath: code.workflowsPath ?? WORKFLOWS_PATH, logger }) };
@@ -104,7 +104,7 @@ const MACHINE_ACTIONS: Record<string, string> = {
 };
 
 /** Describes history event N the way an operator recognises it: its type and, for activities, the activity name. */
-export function describeHistoryEvent(history: History, eventId: number): string | undefined {
+function describeHistoryEvent(history: History, eventId: number): string | undefined {
   const event = history.events?.find((candidate) => Number(candidate.eventId) === eventId);
   if (!event) return undefined;
   const type = eventTypeName(event.eventType);
@@ -155,7 +155,7 @@ function payloadText(payload: { data?: Uint8Array | null } | null | undefined): 
  * or `No command scheduled for event HistoryEvent(id: 12, TimerStarted)` or
  * `Activity type of scheduled event 'a' does not match activity type of activity command 'b'`.
  */
-export function explainReplayFailure(message: string, history: History): DeterminismProblem {
+function explainReplayFailure(message: string, history: History): DeterminismProblem {
   const inner = /Nondeterminism error: ([^"]*)/.exec(message)?.[1]?.trim() ?? message;
   const eventMatch = /HistoryEvent\(id: (\d+), ([A-Za-z]+)/.exec(inner);
   const eventId = eventMatch ? Number(eventMatch[1]) : undefined;

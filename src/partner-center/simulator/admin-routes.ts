@@ -9,6 +9,7 @@
  *   PUT    /admin/faults/tenants/:id    FaultOverrides for one customer tenant (replaces)
  *   DELETE /admin/faults/tenants/:id
  *   GET    /admin/counters
+ *   GET    /admin/unmatched             requests no Microsoft route served (a client calling an undocumented path)
  *   POST   /admin/clock                 { advanceMs }  (completes long transitions without waiting)
  *   POST   /admin/reset                 back to the start-up state
  */
@@ -81,6 +82,10 @@ export function adminRoutes(context: SimulatorContext): Router {
 
   router.get('/admin/counters', (_request, response) => {
     response.json(state.counters);
+  });
+
+  router.get('/admin/unmatched', (_request, response) => {
+    response.json({ unmatched: state.unmatchedRequests });
   });
 
   router.post('/admin/clock', (request, response) => {

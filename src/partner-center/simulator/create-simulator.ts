@@ -1,7 +1,7 @@
 /**
- * `createPartnerCenterSimulator(options)`: an in-memory Partner Center (plus Graph-style licence
- * endpoints) as an express app, with fault injection. See vendor-routes.ts for the vendor paths and
- * admin-routes.ts for the admin API.
+ * `createPartnerCenterSimulator(options)`: an in-memory Partner Center (vendor-routes.ts) and Microsoft Graph licence
+ * endpoints (graph-routes.ts, under `/graph`) as one express app, with fault injection; admin-routes.ts is the admin
+ * API. A request no route serves is answered 404 and recorded (`GET /admin/unmatched`).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import { ORDER_ERROR, partnerCenterError, SimulatedHttpError } from './http-erro
 import type { SimulatorContext } from './simulator-context';
 import { type SimulatorSeed, SimulatorState } from './state';
 import { TransitionEngine } from './transitions';
+import { graphRoutes } from './graph-routes';
 import { vendorRoutes } from './vendor-routes';
 
 export interface PartnerCenterSimulatorOptions {
@@ -83,7 +84,10 @@ export function createPartnerCenterSimulator(options: PartnerCenterSimulatorOpti
   app.use(express.json({ limit: '1mb' }));
   app.use(adminRoutes(context));
   app.use(vendorRoutes(context));
+  app.use(graphRoutes(context));
   app.use((request: Request, _response: Response, next: NextFunction) => {
+    // Recorded so that a client calling a path Microsoft does not document fails its contract test.
+    state.unmatchedRequests.push({ method: request.method, path: request.path });
     next(partnerCenterError(404, 'NotFound', `No route for ${request.method} ${request.path}.`));
   });
   app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {

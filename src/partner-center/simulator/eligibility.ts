@@ -1,5 +1,5 @@
 /**
- * Microsoft's side of eligibility, as the simulator models it (PARTNER-CENTER.md §1.1, §1.5, R10).
+ * Microsoft's side of eligibility, as the simulator models it (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription).
  * Deliberately self-contained and simpler than our own rules engine in src/domain: the simulator
  * plays Microsoft, so it must not share code with the service it is testing.
  */
@@ -10,7 +10,7 @@ import type { SimulatedEventError, SimulatedProduct, SimulatedSubscription, Simu
 export type EligibilityType = 'immediate' | 'scheduled';
 
 /** TargetSubscriptionErrorCode (§1.5); Microsoft names only 1–3, the name of 4 is ours. */
-export const TARGET_SUBSCRIPTION_ERRORS = {
+const TARGET_SUBSCRIPTION_ERRORS = {
   notActive: { code: 1, name: 'SubscriptionNotActive', description: 'The destination subscription is not active.' },
   inCancellationWindow: {
     code: 2,

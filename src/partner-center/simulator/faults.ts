@@ -37,8 +37,10 @@ const faultShape = {
   licenseShortage: z.union([z.boolean(), z.array(z.string())]),
   /** The customer has conflicting services: transition_with_license_transfer is ineligible (code 3). */
   conflictingServices: z.boolean(),
-  /** Every vendor request answers 403 (e.g. a missing GDAP role). */
+  /** Every Partner Center request answers 403 (e.g. a missing GDAP role). */
   forbidden: z.boolean(),
+  /** Graph answers 403 Authorization_RequestDenied: the partner's app has no (licence) consent in the tenant. */
+  graphConsentMissing: z.boolean(),
   /** Share of 2xx vendor responses replaced by a body that breaks the contract. */
   malformedResponseRate: rate,
   /**
@@ -65,6 +67,7 @@ export const DEFAULT_FAULTS: FaultSettings = {
   licenseShortage: false,
   conflictingServices: false,
   forbidden: false,
+  graphConsentMissing: false,
   malformedResponseRate: 0,
   responseDialect: 'rest',
 };
@@ -130,7 +133,8 @@ export function seededRandom(seed: number): () => number {
 
 /**
  * Fixed-window request budget per throttling key. Every request counts, throttled ones included,
- * because Microsoft says retries count against the limit (PARTNER-CENTER.md §3.2).
+ * because Microsoft says retries count against the limit
+ * (https://learn.microsoft.com/en-us/partner-center/developer/api-throttling-guidance).
  */
 export class ThrottleBudget {
   private readonly windows = new Map<string, { startedAt: number; count: number }>();

@@ -9,7 +9,7 @@ export class SimulatedHttpError extends Error {
   }
 }
 
-/** Partner Center error body (PARTNER-CENTER.md §3.1). */
+/** Partner Center error body (https://learn.microsoft.com/en-us/partner-center/developer/error-codes). */
 export function partnerCenterError(status: number, code: number | string, description: string, data?: readonly unknown[]): SimulatedHttpError {
   return new SimulatedHttpError(status, {
     code,

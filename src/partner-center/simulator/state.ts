@@ -29,7 +29,7 @@ export const subscriptionSeedSchema = z.object({
   billingCycle: z.string().default('monthly'),
   effectiveStartDate: z.string().optional(),
   commitmentEndDate: z.string(),
-  /** Null when cancellation is not allowed any more (PARTNER-CENTER.md §1.6). */
+  /** Null when cancellation is not allowed any more (https://learn.microsoft.com/en-us/partner-center/developer/subscription-resources). */
   cancellationAllowedUntilDate: z.string().nullable().default(null),
   isTrial: z.boolean().default(false),
   autoRenewEnabled: z.boolean().default(true),
@@ -42,7 +42,10 @@ export const userSeedSchema = z.object({
   customerTenantId: z.string().min(1),
   userPrincipalName: z.string().min(1),
   displayName: z.string().optional(),
-  assignedLicenses: z.array(z.object({ skuId: z.string().min(1), disabledPlans: z.array(z.string()).default([]) })).default([]),
+  /** One entry per assignment: a licence inherited from a group names the group (Graph's `assignedByGroup`). */
+  assignedLicenses: z
+    .array(z.object({ skuId: z.string().min(1), disabledPlans: z.array(z.string()).default([]), assignedByGroup: z.string().min(1).optional() }))
+    .default([]),
 });
 export type SimulatedUser = z.infer<typeof userSeedSchema>;
 
@@ -122,6 +125,7 @@ export interface SimulatedTransition {
 
 export interface SimulatorCounters {
   vendorRequests: number;
+  graphRequests: number;
   postTransitionCalls: number;
   transitionsCreated: number;
   transitionsCreatedBySubscription: Record<string, number>;
@@ -131,9 +135,10 @@ export interface SimulatorCounters {
   injected5xxResponses: number;
 }
 
-export function emptyCounters(): SimulatorCounters {
+function emptyCounters(): SimulatorCounters {
   return {
     vendorRequests: 0,
+    graphRequests: 0,
     postTransitionCalls: 0,
     transitionsCreated: 0,
     transitionsCreatedBySubscription: {},
@@ -154,6 +159,8 @@ export class SimulatorState {
   readonly products = new Map<string, SimulatedProduct>();
   readonly transitions: SimulatedTransition[] = [];
   counters: SimulatorCounters = emptyCounters();
+  /** Requests no route served: a client calling a path Microsoft does not document (the contract test asserts none). */
+  readonly unmatchedRequests: { method: string; path: string }[] = [];
 
   seed(input: SimulatorSeed): void {
     const seed = seedSchema.parse(input);
@@ -174,6 +181,7 @@ export class SimulatorState {
     this.users.clear();
     this.products.clear();
     this.transitions.length = 0;
+    this.unmatchedRequests.length = 0;
     this.counters = emptyCounters();
   }
 

@@ -1,5 +1,6 @@
 /**
- * Transitions, as the simulator runs them (PARTNER-CENTER.md §1.2–1.4, §6).
+ * Transitions, as the simulator runs them (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-transitions).
  *
  * POST validates synchronously and answers with `Conversion/Started`. Completion is asynchronous:
  * each transition carries the instants at which its Conversion (and, with license transfer, its
@@ -22,7 +23,7 @@ import { ORDER_ERROR, partnerCenterError } from './http-errors';
 import { type EventName, type EventStatus, idKey, type SimulatedEventError, type SimulatedTransition, type SimulatorState } from './state';
 
 /** Longer delays are left to lazy settlement on read, so the process holds no long-lived timers. */
-export const MAX_TIMER_DELAY_MS = 10 * 60_000;
+const MAX_TIMER_DELAY_MS = 10 * 60_000;
 
 /** Matches body keys in any letter case (the doc samples mix `FromCatalogItemId` and `quantity`). */
 function canonicalKeys(shapeKeys: readonly string[], input: unknown): unknown {
@@ -277,11 +278,12 @@ export class TransitionEngine {
     if (sourceSkuId === undefined || targetSkuId === undefined || idKey(sourceSkuId) === idKey(targetSkuId)) return;
     const holders = this.state
       .usersOf(transition.customerTenantId)
-      .filter((user) => user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(sourceSkuId)))
+      // Only direct assignments move; a licence inherited from a group stays with the group.
+      .filter((user) => user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(sourceSkuId) && license.assignedByGroup === undefined))
       .sort((left, right) => left.id.localeCompare(right.id))
       .slice(0, transition.quantity);
     for (const user of holders) {
-      user.assignedLicenses = user.assignedLicenses.filter((license) => idKey(license.skuId) !== idKey(sourceSkuId));
+      user.assignedLicenses = user.assignedLicenses.filter((license) => idKey(license.skuId) !== idKey(sourceSkuId) || license.assignedByGroup !== undefined);
       if (!user.assignedLicenses.some((license) => idKey(license.skuId) === idKey(targetSkuId))) {
         user.assignedLicenses.push({ skuId: targetSkuId, disabledPlans: [] });
       }

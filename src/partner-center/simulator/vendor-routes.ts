@@ -1,89 +1,45 @@
 /**
- * The Partner Center and Graph-style routes the client talks to. Every route goes through
- * `vendorRoute`, which applies the faults (latency, auth, 429 budget, 5xx, 403, malformed bodies)
- * in the order a real client would meet them, then settles due transitions so reads see them.
+ * The Partner Center routes the client talks to, each one Microsoft documents (matched case-insensitively, so
+ * `/transitioneligibilities` works too). Every route goes through `faultedRoute` (faults in the order a real client
+ * meets them).
  *
- * Paths (matched case-insensitively, so `/transitioneligibilities` works too):
- *   GET  /v1/customers/:customer/subscriptions[/:subscription]
- *   GET  /v1/customers/:customer/subscriptions/:subscription/transitionEligibilities?eligibilityType=
- *   POST|GET /v1/customers/:customer/subscriptions/:subscription/transitions
- *   GET  /v1/servicesDefinition                      (catalog with upgrade targets; our choice of path)
- *   GET  /v1.0/:customer/users, /v1.0/:customer/subscribedSkus
- *   POST /v1.0/:customer/users/:user/assignLicense   (Graph puts the tenant in the token; the
- *                                                     simulator namespaces it in the path instead)
+ *   GET  /v1/customers/{customer}/subscriptions[/{subscription}]
+ *        https://learn.microsoft.com/en-us/partner-center/developer/get-all-of-a-customer-s-subscriptions ,
+ *        https://learn.microsoft.com/en-us/partner-center/developer/get-a-subscription-by-id
+ *   GET  …/subscriptions/{subscription}/transitionEligibilities?eligibilityType=immediate|scheduled
+ *   POST …/subscriptions/{subscription}/transitions     GET …/transitions
+ *        https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ *        https://learn.microsoft.com/en-us/partner-center/developer/get-transitions
+ *   GET  /v1/products?country=&targetView=              https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-products
+ *   GET  /v1/products/{product}/skus?country=           https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-skus-for-a-product
+ *   GET  /v1/products/{product}/skus/{sku}/availabilities?country=
+ *        https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-availabilities-for-a-sku
+ *        (resource shapes: https://learn.microsoft.com/en-us/partner-center/developer/product-resources)
+ *   GET  /v1.0/sales/pricesheets(Market='{cc}',PricesheetView='updatedlicensebased')/$value?timeline=current
+ *        https://learn.microsoft.com/en-us/partner-center/developer/get-a-price-sheet (a CSV; api.partner.microsoft.com)
+ *
+ * Graph's licence routes are in graph-routes.ts, under their own prefix.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type Request, type Response, Router } from 'express';
+import { type Request, Router } from 'express';
 import { transitionEligibilities } from './eligibility';
-import type { FaultSettings } from './faults';
-import { graphError, ORDER_ERROR, partnerCenterError, SimulatedHttpError } from './http-errors';
-import { assignLicense, subscribedSkus } from './licensing';
+import { faultedRoute, optionalParam, param, type RouteStyle } from './faulted-route';
+import { ORDER_ERROR, partnerCenterError } from './http-errors';
+import { availabilitiesOf, nceProducts, priceSheetCsv, skusOf } from './catalog';
 import type { SimulatorContext } from './simulator-context';
-import { collection, productToWire, subscriptionToWire, transitionListToWire, transitionToWire, userToWire } from './wire';
-
-type ErrorStyle = 'partnerCenter' | 'graph';
-interface RouteResult {
-  status?: number;
-  body: unknown;
-}
-type RouteHandler = (request: Request, faults: FaultSettings) => RouteResult;
-
-/** A body that breaks every response contract the client validates. */
-const MALFORMED_BODY = { items: 'not-a-list', value: 42, quantity: 'many', events: 'none' };
-
-function injectedError(style: ErrorStyle, status: number, code: number | string, message: string, headers: Record<string, string> = {}) {
-  const error = style === 'graph' ? graphError(status, String(code), message) : partnerCenterError(status, code, message);
-  return new SimulatedHttpError(error.status, error.body, headers);
-}
-
-function optionalParam(request: Request, name: string): string | undefined {
-  const value: unknown = request.params[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function param(request: Request, name: string): string {
-  const value = optionalParam(request, name);
-  if (value === undefined) throw new Error(`route parameter ${name} missing`);
-  return value;
-}
+import { collection, subscriptionToWire, transitionListToWire, transitionToWire } from './wire';
 
 export function vendorRoutes(context: SimulatorContext): Router {
   const router = Router();
-
-  const vendorRoute = (style: ErrorStyle, handler: RouteHandler) => async (request: Request, response: Response) => {
-    const customerTenantId = optionalParam(request, 'customerTenantId');
-    const faults = context.faults.resolve(customerTenantId);
-    context.state.counters.vendorRequests += 1;
-    response.setHeader('MS-RequestId', request.get('MS-RequestId') ?? randomUUID());
-    response.setHeader('MS-CorrelationId', request.get('MS-CorrelationId') ?? randomUUID());
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-
-    const token = /^Bearer\s+(\S+)$/i.exec(request.get('Authorization') ?? '')?.[1];
-    if (token === undefined || (context.acceptedTokens !== undefined && !context.acceptedTokens.includes(token))) {
-      throw injectedError(style, 401, 'Unauthorized', 'The access token is missing or invalid.');
-    }
-    if (faults.throttle !== null) {
-      const partnerId = customerTenantId === undefined ? 'unknown-partner' : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner');
-      const retryAfterSeconds = context.throttle.take(`${partnerId}|${customerTenantId ?? '*'}`, faults.throttle, context.now());
-      if (retryAfterSeconds !== undefined) {
-        context.state.counters.throttledResponses += 1;
-        throw injectedError(style, 429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', {
-          'Retry-After': String(retryAfterSeconds),
-        });
-      }
-    }
-    if (faults.errorRate5xx > 0 && context.random() < faults.errorRate5xx) {
-      context.state.counters.injected5xxResponses += 1;
-      throw injectedError(style, 503, ORDER_ERROR.serviceException, 'The service is temporarily unavailable (simulated).');
-    }
-    if (faults.forbidden) throw injectedError(style, 403, 'Forbidden', 'The caller lacks the required role (simulated).');
-
-    context.engine.settleDue();
-    const result = handler(request, faults);
-    const malformed = faults.malformedResponseRate > 0 && context.random() < faults.malformedResponseRate;
-    response.status(result.status ?? 200).json(malformed ? MALFORMED_BODY : result.body);
+  const partnerCenter: RouteStyle = {
+    style: 'partnerCenter',
+    tenantOf: (request) => optionalParam(request, 'customerTenantId'),
+    // Partner Center throttles per (partner, customer) for these APIs.
+    throttleKey: (customerTenantId) =>
+      `${customerTenantId === undefined ? 'unknown-partner' : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner')}|${customerTenantId ?? '*'}`,
+    refuse: (faults) => (faults.forbidden ? partnerCenterError(403, 'Forbidden', 'The caller lacks the required role (simulated).') : undefined),
   };
+  const route = (handler: Parameters<typeof faultedRoute>[2]) => faultedRoute(context, partnerCenter, handler);
 
   const requireCustomer = (request: Request) => {
     const customerTenantId = param(request, 'customerTenantId');
@@ -97,35 +53,31 @@ export function vendorRoutes(context: SimulatorContext): Router {
     if (subscription === undefined) throw partnerCenterError(404, 'NotFound', `Subscription ${subscriptionId} was not found for this customer.`);
     return subscription;
   };
-  const requireGraphTenant = (request: Request) => {
-    const customerTenantId = param(request, 'customerTenantId');
-    if (context.state.tenant(customerTenantId) === undefined) {
-      throw graphError(404, 'Request_ResourceNotFound', `Tenant ${customerTenantId} was not found.`);
-    }
-    return customerTenantId;
+  const requireQuery = (request: Request, name: string) => {
+    const value: unknown = request.query[name];
+    if (typeof value !== 'string' || value.trim() === '') throw partnerCenterError(400, ORDER_ERROR.invalidInput, `The query parameter ${name} is required.`);
+    return value.trim();
   };
 
   const subscriptionPath = '/v1/customers/:customerTenantId/subscriptions/:subscriptionId';
 
   router.get(
     '/v1/customers/:customerTenantId/subscriptions',
-    vendorRoute('partnerCenter', (request) => ({
+    route((request) => ({
       body: collection(context.state.subscriptionsOf(requireCustomer(request)).map((subscription) => subscriptionToWire(subscription, context.state))),
     })),
   );
 
   router.get(
     subscriptionPath,
-    vendorRoute('partnerCenter', (request) => ({
-      body: subscriptionToWire(requireSubscription(request), context.state),
-    })),
+    route((request) => ({ body: subscriptionToWire(requireSubscription(request), context.state) })),
   );
 
   router.get(
     `${subscriptionPath}/transitionEligibilities`,
-    vendorRoute('partnerCenter', (request, faults) => {
+    route((request, faults) => {
       const source = requireSubscription(request);
-      const requested = String(request.query.eligibilityType ?? 'immediate').toLowerCase(); // optional, default Immediate (§1.1)
+      const requested = String(request.query.eligibilityType ?? 'immediate').toLowerCase(); // optional, default Immediate
       if (requested !== 'immediate' && requested !== 'scheduled') {
         throw partnerCenterError(400, ORDER_ERROR.invalidInput, `Unknown eligibilityType ${requested}.`);
       }
@@ -135,7 +87,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
 
   router.post(
     `${subscriptionPath}/transitions`,
-    vendorRoute('partnerCenter', (request, faults) => {
+    route((request, faults) => {
       const customerTenantId = requireCustomer(request);
       // Partner Center generates a request id when the caller sends none (so no idempotency then).
       const requestId = request.get('MS-RequestId') ?? randomUUID();
@@ -146,7 +98,7 @@ export function vendorRoutes(context: SimulatorContext): Router {
 
   router.get(
     `${subscriptionPath}/transitions`,
-    vendorRoute('partnerCenter', (request, faults) => {
+    route((request, faults) => {
       const subscription = requireSubscription(request);
       return {
         body: transitionListToWire(context.engine.transitionsOf(subscription.customerTenantId, subscription.id), faults.responseDialect),
@@ -155,33 +107,44 @@ export function vendorRoutes(context: SimulatorContext): Router {
   );
 
   router.get(
-    '/v1/servicesDefinition',
-    vendorRoute('partnerCenter', () => ({
-      body: collection([...context.state.products.values()].map((product) => productToWire(product, context.state))),
-    })),
+    '/v1/products',
+    route((request) => {
+      const country = requireQuery(request, 'country');
+      const targetView = requireQuery(request, 'targetView');
+      // NCE licence-based products are listed in the OnlineServices view with product type OnlineServicesNCE.
+      return { body: collection(targetView.toLowerCase() === 'onlineservices' ? nceProducts(context.state, country) : []) };
+    }),
   );
 
   router.get(
-    '/v1.0/:customerTenantId/users',
-    vendorRoute('graph', (request) => ({
-      body: { value: context.state.usersOf(requireGraphTenant(request)).map(userToWire) },
-    })),
+    '/v1/products/:productId/skus',
+    route((request) => {
+      const skus = skusOf(context.state, param(request, 'productId'), requireQuery(request, 'country'));
+      if (skus.length === 0) throw partnerCenterError(404, 'NotFound', `Product ${param(request, 'productId')} was not found.`);
+      return { body: collection(skus) };
+    }),
   );
 
   router.get(
-    '/v1.0/:customerTenantId/subscribedSkus',
-    vendorRoute('graph', (request) => ({
-      body: { value: subscribedSkus(context.state, requireGraphTenant(request)) },
-    })),
+    '/v1/products/:productId/skus/:skuId/availabilities',
+    route((request) => {
+      const availabilities = availabilitiesOf(context.state, param(request, 'productId'), param(request, 'skuId'), requireQuery(request, 'country'));
+      if (availabilities.length === 0) throw partnerCenterError(404, 'NotFound', `SKU ${param(request, 'skuId')} was not found.`);
+      return { body: collection(availabilities) };
+    }),
   );
 
-  router.post(
-    '/v1.0/:customerTenantId/users/:userId/assignLicense',
-    vendorRoute('graph', (request, faults) => {
-      const customerTenantId = requireGraphTenant(request);
-      return {
-        body: userToWire(assignLicense(context.state, faults, customerTenantId, param(request, 'userId'), request.body)),
-      };
+  // The price sheet's OData-style path: matched as a pattern, its key values read from the path itself.
+  router.get(
+    /^\/v1\.0\/sales\/pricesheets\(Market=(?:'|%27)[A-Za-z]{2}(?:'|%27),PricesheetView=(?:'|%27)\w+(?:'|%27)\)\/\$value$/i,
+    route((request) => {
+      const match = /Market='([A-Za-z]{2})',PricesheetView='(\w+)'/i.exec(decodeURIComponent(request.path));
+      const [, market = '', view = ''] = match ?? [];
+      if (view.toLowerCase() !== 'updatedlicensebased')
+        throw partnerCenterError(400, ORDER_ERROR.invalidInput, `The simulator serves only the updatedlicensebased view, not ${view}.`);
+      const timeline = String(request.query.timeline ?? 'current').toLowerCase();
+      if (timeline !== 'current') throw partnerCenterError(400, ORDER_ERROR.invalidInput, `The simulator serves only timeline=current, not ${timeline}.`);
+      return { body: priceSheetCsv(context.state, market, context.now()), contentType: 'text/csv' };
     }),
   );
 

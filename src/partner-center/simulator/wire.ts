@@ -1,9 +1,10 @@
 /**
  * How simulator records look on the wire. Transitions can be spelled in the variants Microsoft's
- * own samples and SDK use (PARTNER-CENTER.md §1.2–1.4), so clients can be tested against them.
+ * own samples and SDK use (https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
+ * https://learn.microsoft.com/en-us/partner-center/developer/get-transitions), so clients can be tested against them.
  */
 import type { FaultSettings } from './faults';
-import type { SimulatedEvent, SimulatedProduct, SimulatedSubscription, SimulatedTransition, SimulatedUser, SimulatorState } from './state';
+import type { SimulatedEvent, SimulatedSubscription, SimulatedTransition, SimulatorState } from './state';
 
 export type ResponseDialect = FaultSettings['responseDialect'];
 
@@ -67,34 +68,5 @@ export function subscriptionToWire(subscription: SimulatedSubscription, state: S
     termDuration: subscription.termDuration,
     partnerId: subscription.partnerId,
     attributes: { objectType: 'Subscription' },
-  };
-}
-
-export function productToWire(product: SimulatedProduct, state: SimulatorState) {
-  return {
-    catalogItemId: product.catalogItemId,
-    title: product.title,
-    description: product.description ?? product.title,
-    offerType: product.offerType,
-    segment: product.segment,
-    minimumQuantity: product.minimumQuantity,
-    maximumQuantity: product.maximumQuantity,
-    entraSkuId: product.entraSkuId,
-    skuPartNumber: product.skuPartNumber,
-    upgradeTargets: product.upgradeTargets.map((catalogItemId) => ({
-      catalogItemId,
-      title: state.product(catalogItemId)?.title ?? null,
-    })),
-    prices: product.prices,
-    attributes: { objectType: 'ServiceProduct' },
-  };
-}
-
-export function userToWire(user: SimulatedUser) {
-  return {
-    id: user.id,
-    userPrincipalName: user.userPrincipalName,
-    displayName: user.displayName ?? user.userPrincipalName,
-    assignedLicenses: user.assignedLicenses,
   };
 }

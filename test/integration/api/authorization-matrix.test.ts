@@ -68,6 +68,15 @@ const CASES: Case[] = [
     unscoped: true,
   },
   { name: 'POST /v1/catalog/sync', request: () => ({ method: 'POST', path: '/v1/catalog/sync' }), allowed: 503, operatorOnly: true, unscoped: true },
+  {
+    // No body: 415 for the operator (the body must be text/csv), after authentication and the role check.
+    name: 'PUT /v1/catalog/price-list',
+    request: () => ({ method: 'PUT', path: '/v1/catalog/price-list' }),
+    allowed: 415,
+    operatorOnly: true,
+    unscoped: true,
+  },
+  { name: 'GET /v1/accounts/:id', request: (t) => ({ method: 'GET', path: `/v1/accounts/${ACCOUNT[t]}` }), allowed: 200 },
   { name: 'GET /v1/catalog/products', request: () => ({ method: 'GET', path: '/v1/catalog/products' }), allowed: 200, unscoped: true },
   {
     name: 'GET /v1/catalog/products/:id',

@@ -1,11 +1,9 @@
 import type { Models } from '../../../src/db/models';
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import pino from 'pino';
-import { createApp, type AppDeps } from '../../../src/api/app';
-import { connectDatabase, type Database } from '../../../src/db/connection';
+import type { Client } from '@temporalio/client';
+import type { AppDeps } from '../../../src/api/app';
+import type { Database } from '../../../src/db/connection';
+import { assembleSystem } from '../../../src/system';
+import { integrationConfig } from '../support/test-config';
 import { demoProducts, DEMO_PRODUCT_IDS } from '../../../src/domain';
 
 /**
@@ -40,30 +38,17 @@ export interface CallResult {
 }
 
 export async function startHarness(name: string, overrides: Partial<AppDeps> = {}): Promise<Harness> {
-  const suffix = randomBytes(4).toString('hex');
-  const database = await connectDatabase(process.env.MONGODB_URI!, `api_${name}_${suffix}`);
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! });
-  const temporal = new Client({ connection, namespace: 'default' });
-  const taskQueue = `api-${name}-${suffix}`;
-  const app = createApp({
-    models: database.models,
-    temporalClient: temporal,
-    config: {
-      OPERATOR_API_KEY: OPERATOR_KEY,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      ELIGIBILITY_POLICY: 'microsoft',
-      SEAT_REMINDER_INTERVAL_HOURS: 24,
-      SEAT_ESCALATION_DAYS: 7,
-    },
-    logger: pino({ level: 'silent' }),
-    clock: () => NOW,
-    queryTimeoutMs: 300,
-    ...overrides,
+  const config = integrationConfig('api', name, { OPERATOR_API_KEY: OPERATOR_KEY });
+  // The API alone: no worker and no Partner Center (starts stay `accepted`), the clock pinned at NOW.
+  const system = await assembleSystem({
+    config,
+    worker: false,
+    api: { clock: () => NOW, queryTimeoutMs: 300, ...overrides },
+    dropDatabaseOnClose: true,
   });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { db: database, temporalClient: temporal } = system;
+  const baseUrl = system.api!.url;
+  const taskQueue = config.TEMPORAL_TASK_QUEUE;
 
   async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -92,14 +77,8 @@ export async function startHarness(name: string, overrides: Partial<AppDeps> = {
     taskQueue,
     call,
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await connection.close();
-      // A test may have closed the database on purpose (health when the DB is down).
-      if (database.connection.readyState === 1) {
-        await database.connection.dropDatabase().catch(() => undefined);
-        await database.close();
-      }
+      system.api!.server.closeAllConnections();
+      await system.close();
     },
   };
 }

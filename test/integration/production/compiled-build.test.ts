@@ -6,6 +6,7 @@ import { connectDatabase, type Database } from '../../../src/db/connection';
 import { registerDatabaseWithSimulator, seedDemoData } from '../../../src/demo-seed';
 import { findFreePort } from '../../../src/local-services/managed-process';
 import { createPartnerCenterSimulator, type RunningSimulator } from '../../../src/partner-center/simulator';
+import { apiClient, upgradeDemoSubscription } from './demo-upgrade';
 
 /**
  * What ships: `npm run build` compiles to dist/ and bundles the workflow code once; the compiled API and worker run
@@ -56,14 +57,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 
 const ok = async (url: string) => ((await fetch(url)).ok ? true : undefined);
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${OPERATOR_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const api = apiClient(() => apiUrl, OPERATOR_KEY);
 
 beforeAll(async () => {
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
@@ -136,26 +130,7 @@ afterAll(async () => {
 });
 
 test('the compiled API and worker complete an upgrade, pinned to the worker build that started it', async () => {
-  const started = await api(
-    'POST',
-    '/v1/upgrades',
-    { sourceSubscriptionId: 'sub_contoso_basic', targetProductId: 'CFQ7TTC0LDPB:0001:DEMO', quantity: 4, destination: { type: 'new' } },
-    {
-      'idempotency-key': `compiled-${suffix}`,
-    },
-  );
-  expect(started.status).toBe(202);
-  const upgradeId: string = started.body.upgradeId;
-  const completed = await waitFor(
-    'the upgrade to complete',
-    async () => {
-      const { body } = await api('GET', `/v1/upgrades/${upgradeId}`);
-      if (body.status === 'awaiting_manual_seat_reassignment')
-        await api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, { note: 'reassigned by the test' });
-      return body.status === 'completed' ? body : undefined;
-    },
-    90_000,
-  );
+  const { upgradeId, completed } = await upgradeDemoSubscription(api, `compiled-${suffix}`);
   expect(completed.invoices).toHaveLength(2);
   const description = await client.workflow.getHandle(upgradeId).describe();
   expect(description.raw.workflowExecutionInfo?.versioningInfo?.deploymentVersion?.buildId).toBe(buildId);

@@ -16,6 +16,8 @@ import { createPartnerCenterClient } from '../../../src/partner-center/partner-c
 import { createPartnerCenterSimulator, type RunningSimulator } from '../../../src/partner-center/simulator';
 import { staticTokenProvider } from '../../../src/partner-center/token-providers';
 import { createUpgradeWorker } from '../../../src/worker-factory';
+import { apiClient, upgradeDemoSubscription } from './demo-upgrade';
+import { createGraphClient, simulatorGraphTokenProvider } from '../../../src/microsoft-graph';
 
 /**
  * One trace from the portal's HTTP request to Microsoft: the API's server span, the workflow start (client
@@ -54,6 +56,7 @@ beforeAll(async () => {
     tracing,
     deps: {
       models: database.models,
+      graph: createGraphClient({ baseUrl: `${simulator.url}/graph`, tokenProvider: simulatorGraphTokenProvider(), timeoutMs: 5_000 }),
       vendor: createPartnerCenterClient({
         baseUrl: simulator.url,
         tokenProvider: staticTokenProvider('test'),
@@ -103,14 +106,7 @@ afterAll(async () => {
   await tracing?.shutdown();
 });
 
-async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${OPERATOR_KEY}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const api = apiClient(() => apiUrl, OPERATOR_KEY);
 
 /** The chain of parents from a span up to the root, as far as the exported spans go. */
 function ancestry(span: ReadableSpan, byId: Map<string, ReadableSpan>): ReadableSpan[] {
@@ -126,23 +122,7 @@ function ancestry(span: ReadableSpan, byId: Map<string, ReadableSpan>): Readable
 }
 
 test('one trace spans the HTTP request that starts an upgrade and the Partner Center call that converts it', async () => {
-  const started = await api(
-    'POST',
-    '/v1/upgrades',
-    { sourceSubscriptionId: 'sub_contoso_basic', targetProductId: 'CFQ7TTC0LDPB:0001:DEMO', quantity: 4, destination: { type: 'new' } },
-    {
-      'idempotency-key': `tracing-${suffix}`,
-    },
-  );
-  expect(started.status).toBe(202);
-  const upgradeId: string = started.body.upgradeId;
-  for (const deadline = Date.now() + 60_000; ;) {
-    const { body } = await api('GET', `/v1/upgrades/${upgradeId}`);
-    if (body.status === 'awaiting_manual_seat_reassignment') await api('POST', `/v1/upgrades/${upgradeId}/seat-reassignment`, { note: 'done by the test' });
-    if (body.status === 'completed') break;
-    if (Date.now() > deadline) throw new Error(`upgrade still ${body.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const { upgradeId } = await upgradeDemoSubscription(api, `tracing-${suffix}`);
   await client.workflow.getHandle(upgradeId).result();
 
   const spans = exporter.getFinishedSpans();

@@ -1,25 +1,15 @@
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { UpgradeActivityDeps } from '../../../activities';
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import pino from 'pino';
-import { createApp } from '../../../src/api/app';
-import { systemClock, type Clock } from '../../../src/clock';
-import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
-import { connectDatabase, type Database } from '../../../src/db/connection';
-import { fromProduct, fromSubscription } from '../../../src/db/mappers';
+import type { Clock } from '../../../src/clock';
+import type { Database } from '../../../src/db/connection';
 import type { Product } from '../../../src/domain/catalog';
-import { demoProducts } from '../../../src/domain/demo-catalog';
-import { POLICY_PROFILES } from '../../../src/domain/eligibility-policies';
 import type { Account, Subscription } from '../../../src/domain/types';
-import { createUpgradeWorker, WORKFLOWS_PATH } from '../../../src/worker-factory';
-import { createPartnerCenterClient } from '../../../src/partner-center/partner-center-client';
-import { createPartnerCenterSimulator, type PartnerCenterSimulator, type RunningSimulator } from '../../../src/partner-center/simulator';
-import type { FaultOverrides } from '../../../src/partner-center/simulator';
-import { registerWithSimulator, simulatorSeedFor } from '../../../src/partner-center/simulator-registration';
-import { staticTokenProvider } from '../../../src/partner-center/token-providers';
+import type { FaultOverrides, PartnerCenterSimulator } from '../../../src/partner-center/simulator';
+import { assembleSystem } from '../../../src/system';
+import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
+import { WORKFLOWS_PATH } from '../../../src/worker-factory';
+import { integrationConfig } from './test-config';
 
 /**
  * The whole system in one test file, on the real services from globalSetup: FerretDB (own database), the Temporal
@@ -58,67 +48,42 @@ export interface SystemHarness {
 
 export async function startSystemHarness(
   name: string,
-  options: { faults?: FaultOverrides; seatReminderMs?: number; /** One clock for the API and the activities (time travel). */ clock?: Clock } = {},
+  options: {
+    faults?: FaultOverrides;
+    /** One clock for the API and the activities (time travel). */ clock?: Clock;
+    /** The API asks Microsoft's transition eligibilities (upgrade-options, quote, start). */ askMicrosoft?: boolean;
+  } = {},
 ): Promise<SystemHarness> {
-  const clock = options.clock ?? systemClock;
   quietTemporalRuntime();
-  const address = process.env.TEMPORAL_ADDRESS!;
-  const suffix = randomBytes(4).toString('hex');
-  const db = await connectDatabase(process.env.MONGODB_URI!, `it_${name}_${suffix}`);
-  const simulator = createPartnerCenterSimulator({ faults: { global: { completionDelayMs: 200, licenseReassignmentDelayMs: 100, ...options.faults } } });
-  const running: RunningSimulator = await simulator.listen(0, '127.0.0.1');
-  const vendor = createPartnerCenterClient({ baseUrl: running.url, tokenProvider: staticTokenProvider('test'), timeoutMs: 5_000 });
-  const logger = pino({ level: 'silent' });
-  const connection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }), namespace: 'default' });
-  const taskQueue = `it-${name}-${suffix}`;
-  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-  const deps: UpgradeActivityDeps = {
-    models: db.models,
-    vendor,
-    clock,
-    logger,
-    policy: POLICY_PROFILES.microsoft,
-    webhooks: { signingSecret: 'test-signing-secret-0123', timeoutMs: 2_000 },
-    vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500 },
-  };
-  const makeWorker = () => createUpgradeWorker({ connection, namespace: 'default', taskQueue, deps, workflowBundle });
-  let worker = await makeWorker();
-  let workerRun = worker.run();
-
-  const useCaseConfig = { TEMPORAL_TASK_QUEUE: taskQueue, ELIGIBILITY_POLICY: 'microsoft', SEAT_REMINDER_INTERVAL_HOURS: 24, SEAT_ESCALATION_DAYS: 7 } as const;
-  const app = createApp({ models: db.models, temporalClient: client, config: { OPERATOR_API_KEY: OPERATOR_KEY, ...useCaseConfig }, logger, clock });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+  const config = integrationConfig('it', name, {
+    OPERATOR_API_KEY: OPERATOR_KEY,
+    WEBHOOK_SIGNING_SECRET: 'test-signing-secret-0123',
+    VENDOR_POLL_INITIAL_MS: '100',
+    VENDOR_POLL_MAX_MS: '500',
   });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const system = await assembleSystem({
+    config,
+    simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100, ...options.faults } },
+    worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.askMicrosoft ? { microsoftVerdict: true } : {}),
+    dropDatabaseOnClose: true,
+  });
+  const apiUrl = system.api!.url;
 
-  const harness: SystemHarness = {
-    db,
-    simulator,
-    simulatorUrl: running.url,
-    client,
+  return {
+    db: system.db,
+    simulator: system.simulator!.instance,
+    simulatorUrl: system.simulator!.url,
+    client: system.temporalClient,
     apiUrl,
-    taskQueue,
-    upgradeUseCases: createUpgradeUseCaseDeps({ models: db.models, temporalClient: client, config: useCaseConfig, clock }),
-    activityDeps: deps,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    upgradeUseCases: system.upgradeUseCases,
+    activityDeps: system.activityDeps!,
     get worker() {
-      return worker;
+      return system.worker!;
     },
-    async seed(data) {
-      const products = data.products ?? demoProducts();
-      await db.models.products.bulkWrite(
-        products.map((product) => ({ replaceOne: { filter: { _id: product.productId }, replacement: fromProduct(product) as never, upsert: true } })),
-      );
-      for (const account of data.accounts) {
-        const { id, ...fields } = account;
-        await db.models.accounts.replaceOne({ _id: id }, { _id: id, ...fields } as never, { upsert: true });
-      }
-      for (const subscription of data.subscriptions) {
-        await db.models.subscriptions.replaceOne({ _id: subscription.id }, fromSubscription(subscription) as never, { upsert: true });
-      }
-      await registerWithSimulator(running.url, simulatorSeedFor({ accounts: data.accounts, subscriptions: data.subscriptions, products }));
-    },
+    seed: (data) => system.seed(data),
     async api(method, path, body, headers = {}) {
       const response = await fetch(`${apiUrl}${path}`, {
         method,
@@ -128,37 +93,18 @@ export async function startSystemHarness(
       const text = await response.text();
       return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
     },
-    async setFaults(faults) {
-      const response = await fetch(`${running.url}/admin/faults`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(faults),
-      });
-      if (!response.ok) throw new Error(`faults refused: ${response.status} ${await response.text()}`);
-    },
+    setFaults: (faults) => system.setFaults(faults),
     async waitForUpgrade(upgradeId) {
-      await client.workflow
+      await system.temporalClient.workflow
         .getHandle(upgradeId)
         .result()
         .catch(() => undefined);
-      return db.models.upgrades.findById(upgradeId).lean();
+      return system.db.models.upgrades.findById(upgradeId).lean();
     },
     async restartWorker() {
-      worker.shutdown();
-      await workerRun;
-      worker = await makeWorker();
-      workerRun = worker.run();
+      await system.stopWorker();
+      await system.startWorker();
     },
-    async close() {
-      await new Promise((resolve) => server.close(resolve));
-      worker.shutdown();
-      await workerRun.catch(() => undefined);
-      await connection.close();
-      await client.connection.close();
-      await running.close();
-      await db.connection.dropDatabase().catch(() => undefined);
-      await db.close();
-    },
+    close: () => system.close(),
   };
-  return harness;
 }

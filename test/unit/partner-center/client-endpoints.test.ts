@@ -9,6 +9,11 @@ beforeEach(async () => {
 afterEach(() => fixture.close());
 
 const subscriptionOf = (id: string) => fixture.client.getSubscription(TENANT, id);
+const holdersOf = async (skuId: string) => {
+  const users = [];
+  for await (const page of fixture.graph.licenseHolders(TENANT, skuId)) users.push(...page);
+  return users;
+};
 const completed = async (subscriptionId: string) => {
   const [transition] = await fixture.client.listTransitions(TENANT, subscriptionId);
   return transition !== undefined && summarizeTransition(transition).finished ? transition : undefined;
@@ -31,20 +36,44 @@ describe('reading subscriptions and the catalog', () => {
     });
   });
 
-  it('returns the services definition with upgrade targets and Entra SKU ids', async () => {
-    const products = await fixture.client.getServicesDefinition();
-    const basic = products.find((product) => product.catalogItemId === BASIC);
-    expect(basic).toMatchObject({
+  it("reads Microsoft's catalog: NCE products, their SKUs and the SKUs' availabilities", async () => {
+    const products = await fixture.client.listProducts('US', 'OnlineServices');
+    expect(products.find((product) => product.id === 'CFQ7TTC0LH18')).toEqual({
+      id: 'CFQ7TTC0LH18',
       title: 'Microsoft 365 Business Basic',
-      entraSkuId: SKU.basic,
+      productType: { id: 'OnlineServicesNCE' },
+    });
+    expect(await fixture.client.listProducts('US', 'Azure')).toEqual([]);
+    const [sku] = await fixture.client.listSkus('CFQ7TTC0LH18', 'US');
+    expect(sku).toEqual({
+      id: '0001',
+      productId: 'CFQ7TTC0LH18',
+      title: 'Microsoft 365 Business Basic',
       minimumQuantity: 1,
       maximumQuantity: 300,
-      upgradeTargets: [
-        { catalogItemId: STANDARD, title: 'Microsoft 365 Business Standard' },
-        { catalogItemId: E1, title: 'Office 365 E1' },
-      ],
-      prices: [{ termDuration: 'P1Y', billingCycle: 'annual', currency: 'USD', unitPrice: '6.00', erpPrice: '6.00' }],
+      isTrial: false,
     });
+    const [availability] = await fixture.client.listAvailabilities('CFQ7TTC0LH18', '0001', 'US');
+    expect(availability).toMatchObject({
+      id: 'CFQ7TTC0K971',
+      catalogItemId: BASIC,
+      terms: [
+        { duration: 'P1Y', billingCycle: 'annual' },
+        { duration: 'P1Y', billingCycle: 'monthly' },
+      ],
+    });
+  });
+
+  it('reads the licence-based price sheet as CSV with the documented columns', async () => {
+    const csv = await fixture.client.getPriceSheet('US');
+    const [header, ...rows] = csv.trim().split('\r\n');
+    expect(header).toBe(
+      'ProductTitle,ProductId,SkuId,SkuTitle,Publisher,SkuDescription,UnitOfMeasure,TermDuration,BillingPlan,Market,Currency,UnitPrice,PricingTierRangeMin,PricingTierRangeMax,EffectiveStartDate,EffectiveEndDate,Tags,ERP Price',
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(
+      /^Microsoft 365 Business Basic,CFQ7TTC0LH18,0001,.*,P1Y,Annual,US,USD,64\.80,0,,2026-03-01T00:00:00\.000Z,2026-03-31T23:59:59\.000Z,,72\.00$/,
+    );
   });
 });
 
@@ -191,39 +220,29 @@ describe('transitions and their side effects', () => {
       'LicenseReassignment/Started',
       'LicenseReassignment/Completed',
     ]);
-    const users = await fixture.client.listUsers(TENANT);
-    const skusOf = (id: string) => users.find((user) => user.id === id)?.assignedLicenses.map((license) => license.skuId);
-    expect(['u1', 'u2', 'u3', 'u4'].map(skusOf)).toEqual([[SKU.standard], [SKU.standard], [SKU.standard], [SKU.basic]]);
+    expect((await holdersOf(SKU.standard)).map((user) => user.id)).toEqual(['u1', 'u2', 'u3']);
+    expect((await holdersOf(SKU.basic)).map((user) => user.id)).toEqual(['u4']);
   });
 });
 
-describe('license assignment (Graph-style)', () => {
-  it('lists users and subscribed SKUs with enabled and consumed units', async () => {
-    const users = await fixture.client.listUsers(TENANT);
-    expect(users.find((user) => user.id === 'u1')).toEqual({
+describe("licences through Microsoft Graph (the simulator's /graph)", () => {
+  it('lists the holders of a SKU with their assignment states, and subscribed SKUs with enabled and consumed units', async () => {
+    const [u1] = await holdersOf(SKU.basic);
+    expect(u1).toEqual({
       id: 'u1',
       userPrincipalName: 'u1@contoso.example',
-      displayName: 'u1@contoso.example',
       assignedLicenses: [{ skuId: SKU.basic, disabledPlans: [] }],
+      licenseAssignmentStates: [{ skuId: SKU.basic, assignedByGroup: null, state: 'Active', error: 'None' }],
     });
-    const skus = await fixture.client.subscribedSkus(TENANT);
-    expect(skus.find((sku) => sku.skuId === SKU.basic)).toMatchObject({
-      prepaidUnits: { enabled: 10, suspended: 5 },
-      consumedUnits: 4,
-    });
-    expect(skus.find((sku) => sku.skuId === SKU.standard)).toMatchObject({
-      prepaidUnits: { enabled: 12, suspended: 3 },
-      consumedUnits: 0,
-    });
+    const skus = await fixture.graph.subscribedSkus(TENANT);
+    expect(skus.find((sku) => sku.skuId === SKU.basic)).toMatchObject({ prepaidUnits: { enabled: 10, suspended: 5 }, consumedUnits: 4 });
+    expect(skus.find((sku) => sku.skuId === SKU.standard)).toMatchObject({ prepaidUnits: { enabled: 12, suspended: 3 }, consumedUnits: 0 });
   });
 
   it('swaps a SKU in one call and counts the call', async () => {
-    const user = await fixture.client.assignLicense(TENANT, 'u1', {
-      addLicenses: [{ skuId: SKU.standard, disabledPlans: [] }],
-      removeLicenses: [SKU.basic],
-    });
-    expect(user.assignedLicenses).toEqual([{ skuId: SKU.standard, disabledPlans: [] }]);
-    const skus = await fixture.client.subscribedSkus(TENANT);
+    await fixture.graph.assignLicense(TENANT, 'u1', { addLicenses: [{ skuId: SKU.standard, disabledPlans: [] }], removeLicenses: [SKU.basic] });
+    expect((await holdersOf(SKU.standard)).map((user) => user.assignedLicenses)).toEqual([[{ skuId: SKU.standard, disabledPlans: [] }]]);
+    const skus = await fixture.graph.subscribedSkus(TENANT);
     expect(skus.find((sku) => sku.skuId === SKU.standard)?.consumedUnits).toBe(1);
     expect(fixture.simulator.state.counters.assignLicenseCalls).toBe(1);
   });

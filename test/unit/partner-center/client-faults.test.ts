@@ -26,7 +26,7 @@ const upgrade = (request: Partial<CreateTransitionRequest> = {}, subscriptionId:
     TENANT,
     subscriptionId,
     { toCatalogItemId: STANDARD, quantity: 2, transitionType: 'transition_only', ...request },
-    { requestId, correlationId: 'correlation-1' },
+    { requestId, upgradeId: 'upgrade-1' },
   );
 
 async function rejection(call: Promise<unknown>): Promise<VendorBusinessRejectionError> {
@@ -52,7 +52,7 @@ describe('infrastructure faults are retryable', () => {
 
   it('429 without a fixed Retry-After tells the seconds left in the window', async () => {
     await fixture.admin('PATCH', '/admin/faults', { throttle: { requestsPerWindow: 0, windowMs: 30_000 } });
-    const error = (await errorOf(fixture.client.getServicesDefinition())) as VendorThrottledError;
+    const error = (await errorOf(fixture.client.listProducts('US', 'OnlineServices'))) as VendorThrottledError;
     expect(error.retryAfterMs).toBe(30_000);
   });
 
@@ -64,7 +64,8 @@ describe('infrastructure faults are retryable', () => {
       retryable: true,
       status: 503,
       requestId: 'request-1',
-      correlationId: 'correlation-1',
+      // A new GUID per call (Microsoft's headers page); the upgrade id goes to the log line instead.
+      correlationId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
     });
     expect(fixture.simulator.state.counters.transitionsCreated).toBe(0);
   });
@@ -79,7 +80,7 @@ describe('infrastructure faults are retryable', () => {
 
   it('a refused connection becomes VendorUnavailableError', async () => {
     const offline = fixture.makeClient({ baseUrl: 'http://127.0.0.1:1' });
-    await expect(offline.getServicesDefinition()).rejects.toBeInstanceOf(VendorUnavailableError);
+    await expect(offline.listProducts('US', 'OnlineServices')).rejects.toBeInstanceOf(VendorUnavailableError);
   });
 
   it('409 on a second transition while one is running is VendorConflictError (retryable)', async () => {
@@ -170,7 +171,7 @@ describe('not found, auth and contract errors', () => {
         baseUrl: running.url,
         tokenProvider: { getToken: async () => 'bad-token', invalidate },
       });
-      await expect(client.getServicesDefinition()).rejects.toMatchObject({
+      await expect(client.listProducts('US', 'OnlineServices')).rejects.toMatchObject({
         name: 'VendorAuthError',
         status: 401,
         retryable: false,
@@ -191,7 +192,7 @@ describe('not found, auth and contract errors', () => {
       () => fixture.client.listSubscriptions(TENANT),
       () => fixture.client.getTransitionEligibilities(TENANT, SUB.source),
       () => upgrade(),
-      () => fixture.client.listUsers(TENANT),
+      () => fixture.graph.subscribedSkus(TENANT),
     ];
     for (const call of calls) {
       const error = await errorOf(call());
@@ -205,7 +206,7 @@ describe('license shortage', () => {
   it('is LicenseShortageError when the SKU has no free seat', async () => {
     // The one E1 seat is held by u5 already.
     const error = await errorOf(
-      fixture.client.assignLicense(TENANT, 'u1', {
+      fixture.graph.assignLicense(TENANT, 'u1', {
         addLicenses: [{ skuId: SKU.e1, disabledPlans: [] }],
         removeLicenses: [],
       }),
@@ -217,18 +218,19 @@ describe('license shortage', () => {
   it('is LicenseShortageError when injected for a SKU, and leaves the user unchanged', async () => {
     await fixture.admin('PATCH', '/admin/faults', { licenseShortage: [SKU.standard] });
     const error = await errorOf(
-      fixture.client.assignLicense(TENANT, 'u1', {
+      fixture.graph.assignLicense(TENANT, 'u1', {
         addLicenses: [{ skuId: SKU.standard, disabledPlans: [] }],
         removeLicenses: [SKU.basic],
       }),
     );
     expect(error).toBeInstanceOf(LicenseShortageError);
-    const users = await fixture.client.listUsers(TENANT);
-    expect(users.find((user) => user.id === 'u1')?.assignedLicenses).toEqual([{ skuId: SKU.basic, disabledPlans: [] }]);
+    const holders = [];
+    for await (const page of fixture.graph.licenseHolders(TENANT, SKU.basic)) holders.push(...page);
+    expect(holders.find((user) => user.id === 'u1')?.assignedLicenses).toEqual([{ skuId: SKU.basic, disabledPlans: [] }]);
   });
 
   it('an unknown user is VendorNotFoundError', async () => {
-    await expect(fixture.client.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] })).rejects.toBeInstanceOf(VendorNotFoundError);
+    await expect(fixture.graph.assignLicense(TENANT, 'nobody', { addLicenses: [], removeLicenses: [] })).rejects.toBeInstanceOf(VendorNotFoundError);
   });
 });
 
@@ -272,7 +274,7 @@ describe('faults are scoped and reproducible', () => {
         const results: string[] = [];
         for (let call = 0; call < 12; call += 1) {
           results.push(
-            await seeded.client.getServicesDefinition().then(
+            await seeded.client.listProducts('US', 'OnlineServices').then(
               () => 'ok',
               (error: VendorError) => error.name,
             ),

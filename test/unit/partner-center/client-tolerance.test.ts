@@ -98,7 +98,7 @@ describe('tolerant parsing', () => {
       fetch: fakeFetch,
       timeoutMs: 1_000,
     });
-    await expect(client.getServicesDefinition()).rejects.toBeInstanceOf(VendorResponseInvalidError);
+    await expect(client.listProducts('US', 'OnlineServices')).rejects.toBeInstanceOf(VendorResponseInvalidError);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
@@ -139,7 +139,7 @@ describe('against the simulator speaking other dialects', () => {
 });
 
 describe('request headers', () => {
-  it('sends Bearer token, MS-RequestId, MS-CorrelationId and X-Locale; the simulator echoes the ids', async () => {
+  it('sends MS-Contract-Version, a fresh MS-CorrelationId per call, the same MS-RequestId on a retried create, X-Locale; logs the upgrade id', async () => {
     const fixture = await startSimulator();
     try {
       const seen: { request: Headers; response: Headers }[] = [];
@@ -148,23 +148,34 @@ describe('request headers', () => {
         seen.push({ request: new Headers(init?.headers), response: response.headers });
         return response;
       };
-      const client = fixture.makeClient({ fetch: recordingFetch, locale: 'de-DE' });
-      await client.createTransition(
-        TENANT,
-        SUB.source,
-        { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' },
-        { requestId: 'upgrade-7', correlationId: 'trace-7' },
-      );
-      await client.listSubscriptions(TENANT, { correlationId: 'trace-7' });
-      const [post, list] = seen;
+      const logged: object[] = [];
+      const logger = { debug: () => undefined, warn: () => undefined, info: (details: object) => void logged.push(details) };
+      const client = fixture.makeClient({ fetch: recordingFetch, locale: 'de-DE', logger });
+      const create = () =>
+        client.createTransition(
+          TENANT,
+          SUB.source,
+          { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' },
+          { requestId: 'upgrade-7', upgradeId: 'upgrade-7' },
+        );
+      await create();
+      await create(); // a retry of the same operation
+      await client.listSubscriptions(TENANT, { upgradeId: 'upgrade-7' });
+      const [post, retry, list] = seen;
       expect(post?.request.get('Authorization')).toBe('Bearer test-token');
-      expect(post?.request.get('MS-RequestId')).toBe('upgrade-7');
-      expect(post?.request.get('MS-CorrelationId')).toBe('trace-7');
+      expect(post?.request.get('MS-Contract-Version')).toBe('v1');
       expect(post?.request.get('X-Locale')).toBe('de-DE');
+      expect(post?.request.get('MS-RequestId')).toBe('upgrade-7');
+      expect(retry?.request.get('MS-RequestId')).toBe('upgrade-7');
       expect(post?.response.get('MS-RequestId')).toBe('upgrade-7');
-      // Reads get a fresh request id each time but keep the correlation id.
+      const correlationIds = seen.map((call) => call.request.get('MS-CorrelationId'));
+      for (const id of correlationIds) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(new Set(correlationIds).size).toBe(3);
+      // Reads get a fresh request id each time.
       expect(list?.request.get('MS-RequestId')).toMatch(/^[0-9a-f-]{36}$/);
-      expect(list?.request.get('MS-CorrelationId')).toBe('trace-7');
+      expect(list?.request.get('MS-RequestId')).not.toBe('upgrade-7');
+      // Each call's correlation id is logged with the upgrade it belongs to.
+      expect(logged).toEqual(correlationIds.map((correlationId) => expect.objectContaining({ upgradeId: 'upgrade-7', correlationId })));
     } finally {
       await fixture.close();
     }

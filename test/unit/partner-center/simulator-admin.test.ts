@@ -1,6 +1,6 @@
 /** The simulator's admin API: seeding, fault changes, counters, clock and reset. */
 import { DEFAULT_FAULTS } from '../../../src/partner-center/simulator';
-import { BASIC, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
+import { BASIC, SKU, type SimulatorFixture, startSimulator, STANDARD, SUB, TENANT } from './simulator-fixture';
 
 let fixture: SimulatorFixture;
 beforeEach(async () => {
@@ -32,8 +32,11 @@ it('upserts tenants, subscriptions, users and products', async () => {
     termDuration: 'P1Y',
     partnerId: 'partner-2',
   });
-  expect(await fixture.client.listUsers(NEW_TENANT)).toHaveLength(1);
-  expect((await fixture.client.getServicesDefinition()).map((product) => product.catalogItemId)).toContain('NEWPRODUCT:0001:0001');
+  const holders = [];
+  for await (const page of fixture.graph.licenseHolders(NEW_TENANT, SKU.basic)) holders.push(...page);
+  expect(holders).toEqual([]);
+  expect((await fixture.client.listProducts('US', 'OnlineServices')).map((product) => product.id)).toContain('NEWPRODUCT');
+  expect(await fixture.client.listAvailabilities('NEWPRODUCT', '0001', 'US')).toMatchObject([{ catalogItemId: 'NEWPRODUCT:0001:0001' }]);
 
   await fixture.admin('POST', '/admin/seed', {
     subscriptions: [
@@ -90,10 +93,12 @@ it('reset restores the start-up data, faults, counters and clock', async () => {
   expect(Date.parse(state.now) - Date.parse('2026-03-01T09:00:00Z')).toBeLessThan(1_000);
 });
 
-it('answers unknown routes and bad JSON in Partner Center error shape', async () => {
+it('answers unknown routes and bad JSON in Partner Center error shape, and records the unknown route', async () => {
   const missing = await fetch(`${fixture.running.url}/v1/nothing-here`, { headers: { Authorization: 'Bearer t' } });
   expect(missing.status).toBe(404);
   expect(await missing.json()).toMatchObject({ code: 'NotFound', source: 'PartnerFD' });
+  expect(await fixture.admin('GET', '/admin/unmatched')).toEqual({ unmatched: [{ method: 'GET', path: '/v1/nothing-here' }] });
+  fixture.simulator.state.unmatchedRequests.length = 0; // this test called it on purpose
 
   const badJson = await fetch(`${fixture.running.url}/v1/customers/${TENANT}/subscriptions/${SUB.source}/transitions`, {
     method: 'POST',

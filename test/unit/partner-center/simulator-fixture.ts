@@ -2,6 +2,7 @@
  * Starts the simulator on an ephemeral port with a small Microsoft-365-like world and returns a
  * client pointed at it. In-process and real HTTP; needs no external service.
  */
+import { createGraphClient, type GraphClient, type GraphClientOptions, simulatorGraphTokenProvider } from '../../../src/microsoft-graph';
 import { createPartnerCenterClient, type PartnerCenterClient, type PartnerCenterClientOptions, staticTokenProvider } from '../../../src/partner-center';
 import {
   createPartnerCenterSimulator,
@@ -63,7 +64,10 @@ export const WORLD: SimulatorSeed = {
       entraSkuId: SKU.basic,
       skuPartNumber: 'O365_BUSINESS_ESSENTIALS',
       upgradeTargets: [STANDARD, E1],
-      prices: [{ termDuration: 'P1Y', billingCycle: 'annual', unitPrice: '6.00', erpPrice: '6.00' }],
+      prices: [
+        { termDuration: 'P1Y', billingCycle: 'annual', unitPrice: '64.80', erpPrice: '72.00' },
+        { termDuration: 'P1Y', billingCycle: 'monthly', unitPrice: '5.40', erpPrice: '6.00' },
+      ],
     },
     {
       catalogItemId: STANDARD,
@@ -106,8 +110,12 @@ export interface SimulatorFixture {
   running: RunningSimulator;
   client: PartnerCenterClient;
   makeClient(overrides?: Partial<PartnerCenterClientOptions>): PartnerCenterClient;
+  /** Microsoft Graph on the simulator's `/graph`, with a token naming the tenant. */
+  graph: GraphClient;
+  makeGraph(overrides?: Partial<GraphClientOptions>): GraphClient;
   /** Calls the admin API and returns its JSON (throws on a non-2xx answer). */
   admin<Body = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<Body>;
+  /** Stops the simulator; fails when a client called a path the simulator (Microsoft) does not serve. */
   close(): Promise<void>;
 }
 
@@ -126,11 +134,15 @@ export async function startSimulator(options: PartnerCenterSimulatorOptions = {}
       timeoutMs: 2_000,
       ...overrides,
     });
+  const makeGraph = (overrides: Partial<GraphClientOptions> = {}) =>
+    createGraphClient({ baseUrl: `${running.url}/graph`, tokenProvider: simulatorGraphTokenProvider(), timeoutMs: 2_000, ...overrides });
   return {
     simulator,
     running,
     client: makeClient(),
     makeClient,
+    graph: makeGraph(),
+    makeGraph,
     async admin<Body>(method: string, path: string, body?: unknown) {
       const response = await fetch(`${running.url}${path}`, {
         method,
@@ -141,7 +153,11 @@ export async function startSimulator(options: PartnerCenterSimulatorOptions = {}
       if (!response.ok) throw new Error(`admin ${method} ${path} → ${response.status}: ${JSON.stringify(json)}`);
       return json as Body;
     },
-    close: () => running.close(),
+    async close() {
+      await running.close();
+      // The contract: every path a client calls is one the simulator serves (each one Microsoft documents).
+      expect(simulator.state.unmatchedRequests).toEqual([]);
+    },
   };
 }
 

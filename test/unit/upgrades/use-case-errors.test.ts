@@ -26,6 +26,7 @@ describe('HTTP answers to use-case refusals', () => {
       RETRY_NOT_POSSIBLE: 409,
       NOTHING_AWAITING_CONFIRMATION: 409,
       TEMPORAL_UNAVAILABLE: 503,
+      VENDOR_UNAVAILABLE: 503,
     };
     for (const code of UPGRADE_ERROR_CODES) {
       const mapped = httpErrorOf(new UpgradeError(code, `refused: ${code}`, { upgradeId: 'upg_1' }));

@@ -1,0 +1,47 @@
+/**
+ * Partner Center's transition eligibilities in the domain's shape (src/domain/vendor-eligibility.ts), and a short-lived
+ * cache per source subscription for the API (upgrade-options, quote and start ask for the same source in a row).
+ * The worker does not cache: it asks again right before each POST, as Microsoft advises (catalog item ids can change):
+ * https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription
+ */
+import type { MicrosoftEligibility } from '../domain/vendor-eligibility';
+import type { PartnerCenterClient } from './partner-center-client';
+import type { TransitionEligibility } from './partner-center-schemas';
+
+export function microsoftEligibilityOf(items: readonly TransitionEligibility[]): MicrosoftEligibility[] {
+  return items.map((item) => ({
+    catalogItemId: item.catalogItemId,
+    transitionTypes: item.eligibilities.map((entry) => ({ type: entry.transitionType, eligible: entry.isEligible, errors: entry.errors })),
+    destinations: item.subscriptionEligibilities.map((entry) => ({ subscriptionId: entry.subscriptionId, eligible: entry.isEligible, errors: entry.errors })),
+  }));
+}
+
+export interface MicrosoftEligibilitySource {
+  /** Microsoft's immediate-transition verdict for a source; throws (a VendorError) when Partner Center does not answer. */
+  get(customerTenantId: string, vendorSubscriptionId: string): Promise<MicrosoftEligibility[]>;
+}
+
+export function createMicrosoftEligibilitySource(
+  client: Pick<PartnerCenterClient, 'getTransitionEligibilities'>,
+  maxAgeMs: number,
+  now: () => number = Date.now,
+): MicrosoftEligibilitySource {
+  const cached = new Map<string, { answer: Promise<MicrosoftEligibility[]>; at: number }>();
+  return {
+    get(customerTenantId, vendorSubscriptionId) {
+      const key = `${customerTenantId.toLowerCase()}|${vendorSubscriptionId.toLowerCase()}`;
+      const entry = cached.get(key);
+      if (entry && now() - entry.at < maxAgeMs) return entry.answer;
+      const answer = client.getTransitionEligibilities(customerTenantId, vendorSubscriptionId, 'immediate').then(microsoftEligibilityOf);
+      const fresh = { answer, at: now() };
+      if (maxAgeMs > 0) cached.set(key, fresh);
+      // A failure is not kept: the next caller asks again.
+      answer.catch(() => {
+        if (cached.get(key) === fresh) cached.delete(key);
+      });
+      // Old entries go when the map grows (one entry per source asked about recently).
+      if (cached.size > 10_000) for (const [oldKey, old] of cached) if (now() - old.at >= maxAgeMs) cached.delete(oldKey);
+      return answer;
+    },
+  };
+}
