@@ -39,6 +39,14 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
       .default('nce_upgrades'),
     OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Requests per client IP per minute, every route (public ones too), counted before the API key is looked at. */
+    RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
+    /** Requests with a bad API key per client IP per 15 minutes; beyond it the IP gets 429 before any key lookup. */
+    AUTH_FAILURES_PER_IP_PER_15_MINUTES: z.coerce.number().int().min(1).default(20),
+    /** Proxy hops in front of the API whose X-Forwarded-For is trusted for the client IP (0: the socket's address). */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** A separate port serving the API's /metrics without a key (for a scraper inside the cluster; 0: any free port); unset: /metrics needs the operator key. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
     VENDOR_BASE_URL: optionalUrl,
     /** Static bearer token for the vendor (the simulator accepts any); production uses the client-credentials flow. */
     VENDOR_TOKEN: z.string().min(1).optional(),
