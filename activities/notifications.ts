@@ -6,6 +6,7 @@ import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan } from './frozen-plans';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
+import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefused, type CheckedAddress } from './webhook-destination';
 
 /** One outbox entry per event (reminders are numbered): retries and re-runs find it and never add a second. */
 const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
@@ -49,8 +50,6 @@ function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, err
 }
 
 export function createNotificationActivities(deps: UpgradeActivityDeps) {
-  const fetchImpl = deps.webhooks.fetch ?? fetch;
-
   return {
     /**
      * Writes the event to the outbox (once: its id is the key, the first write wins) and delivers it to the account's
@@ -111,19 +110,30 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       const body = JSON.stringify(notification.payload);
       const timestamp = Math.floor(deps.clock().getTime() / 1000);
       let failure: string | undefined;
+      let checked: CheckedAddress;
       try {
-        const response = await fetchImpl(notification.webhookUrl!, {
-          method: 'POST',
-          headers: {
+        checked = await checkWebhookDestination(notification.webhookUrl!, deps.webhooks.destinations, deps.webhooks.resolve);
+      } catch (error) {
+        if (!(error instanceof WebhookDestinationRefused)) throw error;
+        // No retry makes a refused destination acceptable: the entry is kept, undeliverable, with the rule it broke.
+        await deps.models.notifications.updateOne({ _id: id }, { $inc: { attempts: 1 }, $set: { lastError: error.message } });
+        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.webhookDeliveryFailed);
+      }
+      try {
+        const status = await postToCheckedAddress(
+          notification.webhookUrl!,
+          checked,
+          {
             'content-type': 'application/json',
             'x-nce-event': event,
             'x-nce-delivery': id,
             'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
           },
           body,
-          signal: AbortSignal.timeout(deps.webhooks.timeoutMs),
-        });
-        if (!response.ok) failure = `webhook answered HTTP ${response.status}`;
+          AbortSignal.timeout(deps.webhooks.timeoutMs),
+        );
+        // A redirect is not followed (it would re-post the body and signature to a host nobody checked): it fails.
+        if (status < 200 || status > 299) failure = `webhook answered HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
       } catch (error) {
         failure = `webhook unreachable: ${error instanceof Error ? error.message : String(error)}`;
       }

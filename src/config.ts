@@ -78,6 +78,11 @@ export const configSchema = z
     PRICE_SHEET_TOKEN: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Deliver webhooks to loopback and private addresses too (dev stack, tests); never in production. */
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
