@@ -20,7 +20,7 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
       accountId,
       subscriptionId,
       type: draft.kind,
-      // The credit waits for finance to settle it against the next bill (the seeds' "credit pending invoice").
+      // The credit waits for finance to settle it against the next bill (distributors call it a "credit pending invoice").
       status: draft.kind === 'credit' ? 'pending' : 'issued',
       currency: draft.currency,
       lines: draft.lines.map((line) => ({

@@ -9,7 +9,7 @@ import { needsManualSeatConfirmation, UPGRADE_KINDS, type UpgradeKind } from './
  * The benchmark's second baseline (`node --import tsx scripts/bench/same-shape-worker.ts`, env TEMPORAL_ADDRESS,
  * TEMPORAL_TASK_QUEUE): our real UpgradeWorkflow, with every activity a no-op that returns what the real one would.
  * Started like the API starts an upgrade (same search attributes, summary and details), it makes exactly our
- * Temporal commands — the status upserts SPEC §5 asks for, the activity summaries, the patch marker, the update
+ * Temporal commands — the status upserts docs/architecture.md describes, the activity summaries, the patch marker, the update
  * that confirms a manual seat reassignment — with no database, no vendor and no HTTP. Against the plain no-op
  * baseline, it shows what the engine charges for the workflow's shape; against ours, what our code and the
  * database cost. Same worker settings as src/worker-factory.ts.

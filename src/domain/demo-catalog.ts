@@ -1,5 +1,5 @@
 /**
- * Demo catalog: real Microsoft 365 names, NCE product ids and US list prices (PARTNER-CENTER.md §4),
+ * Demo catalog: real Microsoft 365 names, NCE product ids and US list prices (docs/partner-center.md, "Subscriptions and the catalog"),
  * used by `npm start` seeding and by tests. DEMO DATA, not a price list to invoice from:
  *
  * - Prices are the list price valid on 2026-11-22: the 1-Jul-2026 price where it is published

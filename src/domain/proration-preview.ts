@@ -1,5 +1,5 @@
 /**
- * PRORATION.md §4 as a pure function: explicit inputs → credit/debit lines and net, or the list of
+ * The proration preview (docs/proration.md, "POST /v1/billing/proration-preview") as a pure function: explicit inputs → credit/debit lines and net, or the list of
  * broken fields (the HTTP endpoint maps `ok: false` to 400 with these field names). Validation here is
  * the domain's, not a schema library's, so the endpoint stays a thin wrapper.
  */

@@ -1,5 +1,5 @@
 /**
- * Proration exactly as PRORATION.md: whole UTC days, both ends included; one exact rational per line
+ * Proration as docs/proration.md states it: whole UTC days, both ends included; one exact rational per line
  * (price × qty × remaining / cycle) rounded half-even once, sign applied after rounding; tax on the
  * rounded lines; installment schedules for terms billed in several cycles.
  */

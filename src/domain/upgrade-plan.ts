@@ -53,7 +53,7 @@ function decideSeatReassignment(
       reason: `the account holds ${sameProductElsewhere} other subscription(s) of ${catalog.nameOf(source.productId)}, so Microsoft cannot tell whose licences to move`,
     };
   }
-  // Normally refused earlier by DESTINATION_PARTNER_MISMATCH; stated here because it is the seeds' FAQ rule.
+  // Normally refused earlier by DESTINATION_PARTNER_MISMATCH; stated here because distributors give it as the reason licences were not moved (docs/upgrade-kinds.md).
   if (destination && (destination.partnerId ?? '') !== (source.partnerId ?? '')) {
     return { mode: 'manual', reason: 'the destination was bought from another partner; licences must be assigned by hand' };
   }

@@ -10,7 +10,7 @@ import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 export const UPGRADE_KINDS = ['full_to_new', 'partial_to_new', 'full_to_existing', 'partial_to_existing'] as const;
 export type UpgradeKind = (typeof UPGRADE_KINDS)[number];
 
-/** Partial and into-existing upgrades wait for a confirmed manual seat reassignment (SPEC §4). */
+/** Partial and into-existing upgrades wait for a confirmed manual seat reassignment (docs/upgrade-kinds.md). */
 export function needsManualSeatConfirmation(kind: UpgradeKind): boolean {
   return kind !== 'full_to_new';
 }

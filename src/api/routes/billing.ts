@@ -56,7 +56,7 @@ export function billingRoutes(deps: ResolvedDeps): AnyRoute[] {
       path: '/v1/billing/proration-preview',
       operationId: 'previewProration',
       tag: 'Billing',
-      summary: 'Explicit proration inputs → credit and debit lines (PRORATION.md §4), no side effects',
+      summary: 'Explicit proration inputs → credit and debit lines, no side effects (support explains an invoice line)',
       description: 'For support engineers explaining an invoice. Inputs that break the rules are 400 with the field named.',
       access: 'operator',
       documentedBody: prorationPreviewRequestSchema,

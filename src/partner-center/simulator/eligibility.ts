@@ -9,7 +9,7 @@ import type { SimulatedEventError, SimulatedProduct, SimulatedSubscription, Simu
 
 export type EligibilityType = 'immediate' | 'scheduled';
 
-/** TargetSubscriptionErrorCode (§1.5); Microsoft names only 1–3, the name of 4 is ours. */
+/** TargetSubscriptionErrorCode (docs/partner-center.md, "Eligibility"); Microsoft names only 1–3, the name of 4 is ours. */
 const TARGET_SUBSCRIPTION_ERRORS = {
   notActive: { code: 1, name: 'SubscriptionNotActive', description: 'The destination subscription is not active.' },
   inCancellationWindow: {
@@ -82,7 +82,7 @@ export function transitionEligibilities(
   const sourceErrors = sourceActive ? [] : [{ code: 'SubscriptionNotActive', description: SOURCE_NOT_ACTIVE_DESCRIPTION }];
   const items = upgradeTargetsOf(state, source).map((target) => {
     const licenseTransferErrors = faults.conflictingServices ? [toWireError(CONFLICTING_SERVICES_ERROR)] : [];
-    // Seats go into existing subscriptions only for immediate, non-trial transitions (§1.1).
+    // Seats go into existing subscriptions only for immediate, non-trial transitions (docs/partner-center.md, "Eligibility").
     const destinations =
       eligibilityType === 'scheduled' || source.isTrial
         ? []

@@ -24,7 +24,7 @@ export function graphError(status: number, code: string, message: string): Simul
   return new SimulatedHttpError(status, { error: { code, message, innerError: { date: new Date().toISOString() } } });
 }
 
-/** Order error codes Partner Center documents for purchase-like failures (§3.1, [E3]). */
+/** Order error codes Partner Center documents for purchase-like failures (https://learn.microsoft.com/en-us/partner-center/developer/cart-resources). */
 export const ORDER_ERROR = {
   invalidInput: 800002,
   serviceException: 800003,

@@ -57,7 +57,7 @@ export const productSeedSchema = z.object({
   segment: z.string().default('commercial'),
   minimumQuantity: z.number().int().min(1).default(1),
   maximumQuantity: z.number().int().min(1).default(300),
-  /** Entra SKU GUID: Graph's `skuId`, distinct from the Partner Center catalog id (§3.4). */
+  /** Entra SKU GUID: Graph's `skuId`, distinct from the Partner Center catalog id (docs/partner-center.md, "Licences"). */
   entraSkuId: z.string().min(1),
   skuPartNumber: z.string().optional(),
   /** catalogItemIds this product may transition to (the ProductSkuConversion column). */

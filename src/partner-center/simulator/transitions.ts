@@ -230,7 +230,7 @@ export class TransitionEngine {
     transition.finished = true;
   }
 
-  /** Side effects of a completed conversion (§6); returns an error when the world changed since POST. */
+  /** Side effects of a completed conversion (docs/upgrade-kinds.md); returns an error when the world changed since POST. */
   private applyConversion(transition: SimulatedTransition, now: number): SimulatedEventError | undefined {
     const source = this.state.subscriptions.get(idKey(transition.fromSubscriptionId));
     if (source === undefined || source.status !== 'active' || source.quantity < transition.quantity) {

@@ -384,7 +384,7 @@ describe('billing', () => {
     expectError(await h.call('GET', '/v1/invoices?upgradeId=upg_missing'), 404, 'NOT_FOUND');
   });
 
-  test('proration-preview: PRORATION.md §4 example; broken inputs are 400 with the field named', async () => {
+  test('proration-preview: the docs/proration.md example; broken inputs are 400 with the field named', async () => {
     const body = {
       currency: 'EUR',
       upgradeDate: '2021-06-25',

@@ -50,7 +50,7 @@ describe('roundHalfEven', () => {
     [0n, 7n, 0n],
     [1n, 2n, 0n], // 0.5 → 0
     [3n, 2n, 2n], // 1.5 → 2
-    [52000n, 31n, 1677n], // PRORATION example 3 credit: 1677.41…
+    [52000n, 31n, 1677n], // docs/proration.md example 3 credit: 1677.41…
   ])('%p / %p = %p', (numerator, denominator, expected) => {
     expect(roundHalfEven(numerator, denominator)).toBe(expected);
   });

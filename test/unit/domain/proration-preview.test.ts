@@ -8,7 +8,7 @@ const example = {
   destination: { type: 'new', unitPrice: 643 },
 };
 
-describe('previewProration (PRORATION.md §4)', () => {
+describe('previewProration (docs/proration.md, the preview endpoint)', () => {
   it('returns exactly the documented response for the documented request', () => {
     expect(previewProration(example)).toEqual({
       ok: true,

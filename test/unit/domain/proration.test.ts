@@ -14,7 +14,7 @@ import { subscription } from './fixtures';
 const line = (kind: 'credit' | 'debit', unitPrice: number, quantity: number, upgradeDate: string, chargeStart: string, chargeEnd: string) =>
   prorateLine(kind, { productId: 'P', unitPrice, quantity, upgradeDate, chargeStart, chargeEnd });
 
-describe('PRORATION.md §5 worked examples', () => {
+describe('worked examples (docs/proration.md)', () => {
   it('1. full upgrade to new, EUR, 300 seats, 23 of 30 days', () => {
     const credit = line('credit', 1008, 300, '2021-06-25', '2021-06-18', '2021-07-17');
     const debit = line('debit', 643, 300, '2021-06-25', '2021-06-18', '2021-07-17');
@@ -165,7 +165,7 @@ const cycleWithUpgrade = fc
 const price = fc.integer({ min: 0, max: 10_000_000 });
 const seats = fc.integer({ min: 1, max: 100_000 });
 
-describe('PRORATION.md invariants (properties)', () => {
+describe('invariants of docs/proration.md (properties)', () => {
   it('upgrade on day 1 ⇒ |credit| = price × n', () => {
     fc.assert(
       fc.property(cycleWithUpgrade, price, seats, ({ chargeStart, chargeEnd }, unitPrice, n) => {

@@ -210,7 +210,7 @@ describe('full → existing', () => {
   });
 });
 
-describe('partial → existing (PRORATION.md worked example 3)', () => {
+describe('partial → existing (docs/proration.md, worked example 3)', () => {
   const source = subscription({ chargeStart: '2025-03-25', chargeEnd: '2025-04-24', termStart: '2024-12-25', termEnd: '2025-12-24' });
   const destination = destinationSubscription({ termEnd: '2026-01-04' });
   const p = plan({ ...toExisting, quantity: 4 }, { source, destination, sourceAccount: account({ taxRateBasisPoints: 2000 }) });
@@ -232,7 +232,7 @@ describe('partial → existing (PRORATION.md worked example 3)', () => {
 });
 
 describe('pricing of the new seats', () => {
-  it('PRORATION.md worked example 1 through the planner, with 19 % tax and the portal quote', () => {
+  it('docs/proration.md worked example 1 through the planner, with 19 % tax and the portal quote', () => {
     const catalog = new Catalog([
       product({ productId: BASIC, upgradePaths: [STANDARD] }),
       product({

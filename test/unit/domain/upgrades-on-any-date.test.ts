@@ -22,7 +22,7 @@ describe('planUpgrade on any date', () => {
     const source = subscription({ termStart: '2026-06-15', termEnd: '2027-06-14', chargeStart: '2026-09-15', chargeEnd: '2026-10-14' });
     const result = planOn('2026-12-01', source);
     if (!result.ok) throw new Error(JSON.stringify(result.reasons));
-    // 2026-11-15 – 2026-12-14: 30 days, 14 left from 2026-12-01. PRORATION.md: 1000 × 10 × 14 / 30, 2000 × 10 × 14 / 30.
+    // 2026-11-15 – 2026-12-14: 30 days, 14 left from 2026-12-01. docs/proration.md: 1000 × 10 × 14 / 30, 2000 × 10 × 14 / 30.
     expect(result.plan.credit.lines[0]).toMatchObject({ periodStart: '2026-12-01', periodEnd: '2026-12-14', days: 14, cycleDays: 30, amount: -4667 });
     expect(result.plan.debit.lines[0]).toMatchObject({ days: 14, cycleDays: 30, amount: 9333 });
     // The remaining installments are the cycles after this one, up to the term end.
