@@ -15,7 +15,7 @@ export interface UpgradeActivityDeps {
   logger: Logger;
   policy: EligibilityPolicy;
   webhooks: {
-    /** HMAC-SHA256 key for the `X-NCE-Signature` header. */
+    /** HMAC-SHA256 key of the Standard Webhooks signature and the deprecated `X-NCE-Signature` header. */
     signingSecret: string;
     timeoutMs: number;
     /** Where deliveries may go (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, https in production): see webhook-destination.ts. */

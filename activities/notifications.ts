@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { NotificationEvent, UpgradeActivities } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
@@ -12,7 +13,39 @@ import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefuse
 const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
 
-/** `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, signed by the `standardwebhooks` library
+ * so portals verify with any off-the-shelf one. The key is the UTF-8 bytes of `WEBHOOK_SIGNING_SECRET`; in the
+ * libraries' own notation that is `standardWebhookSecret(secret)`.
+ */
+export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const signer = new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' });
+  return {
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(timestampSeconds),
+    'webhook-signature': signer.sign(deliveryId, new Date(timestampSeconds * 1000), body),
+  };
+}
+
+/** The secret as Standard Webhooks libraries take it: `whsec_` + base64 of its bytes. */
+export const standardWebhookSecret = (secret: string): string => `whsec_${Buffer.from(secret, 'utf8').toString('base64')}`;
+
+/**
+ * The receiver's side of `standardWebhookHeaders` (what a portal does with the `standardwebhooks` package): true when
+ * the headers sign `body` and the timestamp is within 5 minutes of now.
+ */
+export function verifyStandardWebhook(secret: string, body: string, headers: Record<string, string>): boolean {
+  try {
+    new Webhook(standardWebhookSecret(secret)).verify(body, headers);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return false;
+    throw error;
+  }
+}
+
+/** Kept for one release beside the Standard Webhooks headers (docs/http-api.md#webhooks). `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
 export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
   const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
   return `t=${timestampSeconds},v1=${digest}`;
@@ -128,6 +161,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
             'x-nce-event': event,
             'x-nce-delivery': id,
             'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
+            ...standardWebhookHeaders(deps.webhooks.signingSecret, id, timestamp, body),
           },
           body,
           AbortSignal.timeout(deps.webhooks.timeoutMs),
