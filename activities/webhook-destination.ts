@@ -28,14 +28,17 @@ export interface CheckedAddress {
   family: 4 | 6;
 }
 
+/** A URL's IPv6 host comes in brackets (`[::1]`); ipaddr.js wants the bare address. */
+const withoutBrackets = (host: string) => host.replace(/^\[(.*)\]$/, '$1');
+
 /** ipaddr.js's range name of an address after normalisation (`unicast` is the only public one). */
 export function addressRange(address: string): string {
-  return ipaddr.process(address.replace(/^\[(.*)\]$/, '$1')).range();
+  return ipaddr.process(withoutBrackets(address)).range();
 }
 
 /** Why an address may not receive webhooks, or undefined when it may. */
 export function refusalOf(address: string): string | undefined {
-  const bare = address.replace(/^\[(.*)\]$/, '$1');
+  const bare = withoutBrackets(address);
   if (!ipaddr.isValid(bare)) return `${address} is not an IP address`;
   const range = addressRange(bare);
   return range === 'unicast' ? undefined : `${address} is a ${range} address`;
@@ -57,7 +60,7 @@ export function webhookUrlProblem(url: string, rules: WebhookDestinationRules): 
   }
   if (rules.requireHttps && parsed.protocol !== 'https:') return 'must be https in production';
   if (parsed.username !== '' || parsed.password !== '') return 'must not carry credentials';
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = withoutBrackets(parsed.hostname);
   if (!rules.allowPrivateNetworks && ipaddr.isValid(host)) {
     const refusal = refusalOf(host);
     if (refusal) return `${refusal}: only public addresses receive webhooks (unless WEBHOOK_ALLOW_PRIVATE_NETWORKS=true)`;
@@ -76,7 +79,7 @@ export async function checkWebhookDestination(url: string, rules: WebhookDestina
   if (parsed.protocol !== 'https:' && (rules.requireHttps || parsed.protocol !== 'http:')) {
     throw new WebhookDestinationRefused(`webhook URL must be https${rules.requireHttps ? ' in production' : ' or http'} (got ${parsed.protocol})`);
   }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = withoutBrackets(parsed.hostname);
   const addresses = ipaddr.isValid(host) ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 }] : await resolve(host);
   if (addresses.length === 0) throw new WebhookDestinationRefused(`webhook host ${host} resolves to no address`);
   if (!rules.allowPrivateNetworks) {
