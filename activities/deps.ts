@@ -1,3 +1,4 @@
+import type { Resolver, WebhookDestinationRules } from './webhook-destination';
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -14,10 +15,13 @@ export interface UpgradeActivityDeps {
   logger: Logger;
   policy: EligibilityPolicy;
   webhooks: {
-    /** HMAC-SHA256 key for the `X-NCE-Signature` header. */
+    /** HMAC-SHA256 key of the Standard Webhooks signature and the deprecated `X-NCE-Signature` header. */
     signingSecret: string;
     timeoutMs: number;
-    fetch?: typeof fetch;
+    /** Where deliveries may go (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, https in production): see webhook-destination.ts. */
+    destinations: WebhookDestinationRules;
+    /** Host name → addresses; default: the system resolver. */
+    resolve?: Resolver;
   };
   /**
    * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a

@@ -1,17 +1,51 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { NotificationEvent, UpgradeActivities } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan } from './frozen-plans';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
+import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefused, type CheckedAddress } from './webhook-destination';
 
 /** One outbox entry per event (reminders are numbered): retries and re-runs find it and never add a second. */
 const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
 
-/** `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
+ * `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, signed by the `standardwebhooks` library
+ * so portals verify with any off-the-shelf one. The key is the UTF-8 bytes of `WEBHOOK_SIGNING_SECRET`; in the
+ * libraries' own notation that is `standardWebhookSecret(secret)`.
+ */
+export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const signer = new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' });
+  return {
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(timestampSeconds),
+    'webhook-signature': signer.sign(deliveryId, new Date(timestampSeconds * 1000), body),
+  };
+}
+
+/** The secret as Standard Webhooks libraries take it: `whsec_` + base64 of its bytes. */
+export const standardWebhookSecret = (secret: string): string => `whsec_${Buffer.from(secret, 'utf8').toString('base64')}`;
+
+/**
+ * The receiver's side of `standardWebhookHeaders` (what a portal does with the `standardwebhooks` package): true when
+ * the headers sign `body` and the timestamp is within 5 minutes of now.
+ */
+export function verifyStandardWebhook(secret: string, body: string, headers: Record<string, string>): boolean {
+  try {
+    new Webhook(standardWebhookSecret(secret)).verify(body, headers);
+    return true;
+  } catch (error) {
+    if (error instanceof WebhookVerificationError) return false;
+    throw error;
+  }
+}
+
+/** Kept for one release beside the Standard Webhooks headers (docs/http-api.md#webhooks). `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
 export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
   const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
   return `t=${timestampSeconds},v1=${digest}`;
@@ -57,8 +91,6 @@ function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, err
 const OUTCOME_UNKNOWN_CODES: readonly string[] = [FAILURE_TYPES.vendorOutcomeUnknown, 'VENDOR_TRANSITION_UNREADABLE'];
 
 export function createNotificationActivities(deps: UpgradeActivityDeps) {
-  const fetchImpl = deps.webhooks.fetch ?? fetch;
-
   return {
     /**
      * Writes the event to the outbox (once: its id is the key, the first write wins) and delivers it to the account's
@@ -119,19 +151,31 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       const body = JSON.stringify(notification.payload);
       const timestamp = Math.floor(deps.clock().getTime() / 1000);
       let failure: string | undefined;
+      let checked: CheckedAddress;
       try {
-        const response = await fetchImpl(notification.webhookUrl!, {
-          method: 'POST',
-          headers: {
+        checked = await checkWebhookDestination(notification.webhookUrl!, deps.webhooks.destinations, deps.webhooks.resolve);
+      } catch (error) {
+        if (!(error instanceof WebhookDestinationRefused)) throw error;
+        // No retry makes a refused destination acceptable: the entry is kept, undeliverable, with the rule it broke.
+        await deps.models.notifications.updateOne({ _id: id }, { $inc: { attempts: 1 }, $set: { lastError: error.message } });
+        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.webhookDeliveryFailed);
+      }
+      try {
+        const status = await postToCheckedAddress(
+          notification.webhookUrl!,
+          checked,
+          {
             'content-type': 'application/json',
             'x-nce-event': event,
             'x-nce-delivery': id,
             'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
+            ...standardWebhookHeaders(deps.webhooks.signingSecret, id, timestamp, body),
           },
           body,
-          signal: AbortSignal.timeout(deps.webhooks.timeoutMs),
-        });
-        if (!response.ok) failure = `webhook answered HTTP ${response.status}`;
+          AbortSignal.timeout(deps.webhooks.timeoutMs),
+        );
+        // A redirect is not followed (it would re-post the body and signature to a host nobody checked): it fails.
+        if (status < 200 || status > 299) failure = `webhook answered HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
       } catch (error) {
         failure = `webhook unreachable: ${error instanceof Error ? error.message : String(error)}`;
       }

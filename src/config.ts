@@ -39,6 +39,14 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')
       .default('nce_upgrades'),
     OPERATOR_API_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Requests per client IP per minute, every route (public ones too), counted before the API key is looked at. */
+    RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1_200),
+    /** Requests with a bad API key per client IP per 15 minutes; beyond it the IP gets 429 before any key lookup. */
+    AUTH_FAILURES_PER_IP_PER_15_MINUTES: z.coerce.number().int().min(1).default(20),
+    /** Proxy hops in front of the API whose X-Forwarded-For is trusted for the client IP (0: the socket's address). */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+    /** A separate port serving the API's /metrics without a key (for a scraper inside the cluster; 0: any free port); unset: /metrics needs the operator key. */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
     VENDOR_BASE_URL: optionalUrl,
     /** Static bearer token for the vendor (the simulator accepts any); production uses the client-credentials flow. */
     VENDOR_TOKEN: z.string().min(1).optional(),
@@ -70,6 +78,11 @@ export const configSchema = z
     PRICE_SHEET_TOKEN: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Deliver webhooks to loopback and private addresses too (dev stack, tests); never in production. */
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+      .enum(['true', 'false'], { message: 'must be true or false' })
+      .default('false')
+      .transform((value) => value === 'true'),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),

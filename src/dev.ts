@@ -19,7 +19,8 @@ async function preferredPort(port: number): Promise<number> {
 
 async function main() {
   const started = Date.now();
-  const config = loadConfig({ NODE_ENV: 'development', ...process.env });
+  // The dev stack's webhook receivers run on this machine (loopback, private networks).
+  const config = loadConfig({ NODE_ENV: 'development', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true', ...process.env });
   const logger = createLogger(config.LOG_LEVEL, 'nce');
   Runtime.install({ shutdownSignals: [] });
   const say = (message: string) => process.stdout.write(`[nce] ${message}\n`);

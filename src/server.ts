@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import pino, { type Logger } from 'pino';
 import { createApp, type AppDeps } from './api/app';
+import { createMetrics, type ApiMetrics } from './api/metrics';
 import { loadConfig, type Config } from './config';
 import { canReadPriceSheet, createVendorClient } from './partner-center-factory';
 import { connectDatabase, type Database } from './db/connection';
@@ -19,6 +20,8 @@ export interface ApiServer {
   server: Server;
   port: number;
   url: string;
+  /** The port serving /metrics without a key, when `METRICS_PORT` is set. */
+  metricsPort?: number;
   /** Stop accepting, finish in-flight requests, then close the Temporal connection and the database we opened. */
   close(): Promise<void>;
 }
@@ -55,7 +58,11 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
     const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger) } : {};
     const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
     const microsoftEligibilityMaxAgeMs = config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000;
+    const metrics = deps.metrics ?? createMetrics();
     const app = createApp({
+      metrics,
+      ipRateLimit: { requestsPerMinute: config.RATE_LIMIT_PER_IP_PER_MINUTE, authFailuresPer15Minutes: config.AUTH_FAILURES_PER_IP_PER_15_MINUTES },
+      trustProxyHops: config.TRUST_PROXY_HOPS,
       catalogMaxAgeMs: config.CATALOG_CACHE_SECONDS * 1000,
       catalogSync,
       microsoftEligibilityMaxAgeMs,
@@ -75,12 +82,20 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
     const port = (server.address() as AddressInfo).port;
     const url = `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${port}`;
     logger.info({ url }, 'API listening');
+    let metricsPort: number | undefined;
+    if (config.METRICS_PORT !== undefined) {
+      const metricsServer = await listenForMetrics(metrics, config.METRICS_PORT, config.HOST);
+      opened.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+      metricsPort = (metricsServer.address() as AddressInfo).port;
+      logger.info({ port: metricsPort }, 'API metrics listening');
+    }
 
     let closing: Promise<void> | undefined;
     return {
       server,
       port,
       url,
+      ...(metricsPort !== undefined ? { metricsPort } : {}),
       close: () =>
         (closing ??= (async () => {
           await new Promise<void>((resolve) => {
@@ -95,6 +110,25 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
     for (const close of opened.reverse()) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** `METRICS_PORT`: the API's Prometheus series without a key, on a port only the cluster's scraper reaches. */
+async function listenForMetrics(metrics: ApiMetrics, port: number, host: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
 }
 
 /** `npm run start:api`: the API alone, against configured services, stopped cleanly by SIGTERM/SIGINT. */

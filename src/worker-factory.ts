@@ -93,7 +93,11 @@ export function activityDepsFromConfig(
     clock: systemClock,
     logger,
     policy: policyByName(config.ELIGIBILITY_POLICY),
-    webhooks: { signingSecret: config.WEBHOOK_SIGNING_SECRET, timeoutMs: 10_000 },
+    webhooks: {
+      signingSecret: config.WEBHOOK_SIGNING_SECRET,
+      timeoutMs: 10_000,
+      destinations: { allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: config.NODE_ENV === 'production' },
+    },
     vendorPolling: {
       initialIntervalMs: config.VENDOR_POLL_INITIAL_MS,
       maxIntervalMs: config.VENDOR_POLL_MAX_MS,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
@@ -45,6 +45,43 @@ const requireJsonBodies: RequestHandler = (req, _res, next) => {
 };
 
 /**
+ * Per client IP, before authentication: every request, and separately the requests that presented a refused API key
+ * (a 401 with an Authorization header). Over the second limit an address gets 429 without its key being looked up, so
+ * guessing keys costs neither database lookups nor answers. Only refusals are counted, when they happen: a burst of
+ * concurrent requests with a good key never trips it, and a missing header is a cheap 401 that counts only once.
+ */
+function clientIpLimiters(limits: { requestsPerMinute: number; authFailuresPer15Minutes: number }): RequestHandler[] {
+  const requests = rateLimit({
+    identifier: 'per-ip',
+    windowMs: 60_000,
+    limit: limits.requestsPerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    validate: { xForwardedForHeader: false, trustProxy: false },
+    handler: (_req, _res, next) => next(new ApiError(429, 'RATE_LIMITED', 'Too many requests from this address; slow down')),
+  });
+  const windowMs = 15 * 60_000;
+  const refusals = new MemoryStore();
+  refusals.init({ windowMs } as Options);
+  const authFailures: RequestHandler = (req, res, next) => {
+    const address = ipKeyGenerator(req.ip ?? 'unknown');
+    void refusals.get(address).then((seen) => {
+      if (seen && seen.totalHits >= limits.authFailuresPer15Minutes) {
+        const retryAfterSeconds = Math.max(1, Math.ceil(((seen.resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
+        res.setHeader('Retry-After', String(retryAfterSeconds));
+        next(new ApiError(429, 'RATE_LIMITED', 'Too many requests with a bad API key from this address; wait before retrying'));
+        return;
+      }
+      res.on('finish', () => {
+        if (res.statusCode === 401 && req.headers.authorization !== undefined) void refusals.increment(address);
+      });
+      next();
+    }, next);
+  };
+  return [requests, authFailures];
+}
+
+/**
  * The portal-facing HTTP API. Everything it uses comes in through `deps`, so a test can build it against its own
  * database and Temporal namespace and listen on an ephemeral port.
  */
@@ -57,10 +94,12 @@ export function createApp(input: AppDeps): Express {
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
     ...(input.vendor ? { microsoftEligibility: createMicrosoftEligibilitySource(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000) } : {}),
   };
-  const metrics = createMetrics();
+  const metrics = input.metrics ?? createMetrics();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Behind a load balancer the socket's address is the balancer's: trust exactly the configured hops, no more.
+  app.set('trust proxy', deps.trustProxyHops ?? 0);
 
   app.use(
     pinoHttp({
@@ -78,6 +117,8 @@ export function createApp(input: AppDeps): Express {
   );
   app.use(helmet());
   app.use(metrics.middleware);
+  // Before anything reads a body or a key: a flood from one address is refused here, public routes included.
+  app.use(...clientIpLimiters(deps.ipRateLimit ?? { requestsPerMinute: 1_200, authFailuresPer15Minutes: 20 }));
   app.use(requireJsonBodies);
   app.use(express.json({ limit: deps.bodyLimit ?? '100kb', type: ['application/json', 'application/*+json'], strict: true }));
   // After the body is read: a stream's callbacks run outside the request's async context, so a span started earlier

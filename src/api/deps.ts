@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import type { ApiMetrics } from './metrics';
 import type { CatalogSource } from '../db/catalog-source';
 import type { Models } from '../db/models';
 import type { Subscription } from '../domain';
@@ -13,7 +14,7 @@ import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCas
 export interface AppDeps {
   models: Models;
   temporalClient: Client;
-  config: Pick<Config, 'OPERATOR_API_KEY'> & UpgradeUseCaseConfig;
+  config: Pick<Config, 'OPERATOR_API_KEY'> & Partial<Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'>> & UpgradeUseCaseConfig;
   logger: Logger;
   /**
    * Partner Center: its catalog and price sheet (`POST /v1/catalog/sync`) and its transition eligibilities (Microsoft's
@@ -30,6 +31,15 @@ export interface AppDeps {
   clock?: () => Date;
   /** Per API key; defaults are generous (an operator's bulk import, a test suite). */
   rateLimit?: { windowMs: number; limit: number };
+  /**
+   * Per client IP, counted before authentication: every request (`RATE_LIMIT_PER_IP_PER_MINUTE`), and requests with a
+   * bad API key (`AUTH_FAILURES_PER_IP_PER_15_MINUTES`), so guessing keys costs no database lookups once over the limit.
+   */
+  ipRateLimit?: { requestsPerMinute: number; authFailuresPer15Minutes: number };
+  /** Proxy hops whose X-Forwarded-For names the client (`TRUST_PROXY_HOPS`); 0 = the socket's address. */
+  trustProxyHops?: number;
+  /** The API's Prometheus registry, when the process also serves it on `METRICS_PORT`; default: a fresh one. */
+  metrics?: ApiMetrics;
   /** express.json limit, default 100kb. */
   bodyLimit?: string;
   /** How long `GET /v1/upgrades/:id` waits for the live workflow state before falling back to the record. */

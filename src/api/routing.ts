@@ -7,7 +7,7 @@ import { validationError, type FieldError } from './errors';
  * A route is declared once — method, path, who may call it, its zod schemas and documented responses — and both the
  * express handler and the OpenAPI operation are derived from that declaration.
  *
- * Order of checks on every request: authenticate (401) → role (403) → rate limit (429) → validate every input part
+ * Order of checks on every request: per-address limits (429, in app.ts) → authenticate (401) → role (403) → rate limit (429) → validate every input part
  * together (400 naming each field) → handler.
  */
 export type Access = 'public' | 'authenticated' | 'operator';

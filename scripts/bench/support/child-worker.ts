@@ -169,6 +169,8 @@ export function upgradeWorkerEnv(settings: {
     VENDOR_BASE_URL: settings.vendorBaseUrl,
     TEMPORAL_TASK_QUEUE: settings.taskQueue,
     WEBHOOK_SIGNING_SECRET: BENCH_WEBHOOK_SIGNING_SECRET,
+    // The benchmark's webhook receiver listens on 127.0.0.1.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
   };
 }
 

@@ -7,12 +7,18 @@ import { defineRoute, type AnyRoute } from '../routing';
 import { accountSchema, accountUpsertSchema, apiKeyCreateSchema, apiKeyCreatedSchema, apiKeyRevokedSchema } from '../schemas/accounts';
 import { idParamsSchema } from '../schemas/common';
 import { accountView } from '../views';
+import { webhookUrlProblem } from '../../../activities/webhook-destination';
 
 const toBasisPoints = (percent: number): number => Math.round(percent * 100);
 
 /** Operator-only administration: API keys and accounts. */
 export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
   const { models } = deps;
+  // The same rules the worker applies at delivery; here only what the URL itself shows (host names resolve later).
+  const webhookRules = {
+    allowPrivateNetworks: deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? false,
+    requireHttps: deps.config.NODE_ENV === 'production',
+  };
   return [
     defineRoute({
       method: 'post',
@@ -89,6 +95,8 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       },
       async handler({ body }) {
         const id = body.id ?? `acc_${randomBytes(9).toString('base64url')}`;
+        const webhookProblem = body.webhookUrl === undefined ? undefined : webhookUrlProblem(body.webhookUrl, webhookRules);
+        if (webhookProblem) throw validationError([{ path: 'webhookUrl', message: webhookProblem }]);
         if (body.parentResellerId) {
           if (body.parentResellerId === id) throw validationError([{ path: 'parentResellerId', message: 'an account cannot be its own reseller' }]);
           const parent = await models.accounts.exists({ _id: body.parentResellerId });

@@ -4,6 +4,7 @@ import { importPriceList, PriceListError } from '../../catalog/price-list';
 import { fromProduct, toProduct } from '../../db/mappers';
 import type { Models, ProductDocument } from '../../db/models';
 import { Catalog, type Product } from '../../domain';
+import type { Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError, notFound, validationError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -14,11 +15,18 @@ import {
   priceListImportResultSchema,
   productListSchema,
   productParamsSchema,
-  productSchema,
+  productViewSchema,
 } from '../schemas/catalog';
 import { emptyQuerySchema } from '../schemas/common';
 
 type LeanProduct = ProductDocument & { _id: unknown };
+
+/** The vendor cost is the partner's margin: operators see it, resellers and customers never do. */
+function productFor(caller: Caller, doc: LeanProduct) {
+  const product = toProduct(doc);
+  if (caller.role === 'operator') return product;
+  return { ...product, prices: product.prices.map(({ unitCost: _cost, ...price }) => price) };
+}
 
 /** Upserts products one document each (no transactions); with `replace`, removes the ones not listed. */
 async function storeProducts(models: Models, products: readonly Product[], replace: boolean) {
@@ -132,12 +140,13 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
       operationId: 'listProducts',
       tag: 'Catalog',
       summary: 'The catalog with prices and upgrade paths',
+      description: "Each price's `unitCost` (the vendor cost) is shown to operator keys only.",
       access: 'authenticated',
       query: emptyQuerySchema,
       responses: { 200: { description: 'Products', schema: productListSchema } },
-      async handler() {
+      async handler({ caller }) {
         const docs = await models.products.find().sort({ _id: 1 }).lean();
-        return { status: 200, body: { products: docs.map((doc) => toProduct(doc as LeanProduct)) } };
+        return { status: 200, body: { products: docs.map((doc) => productFor(caller, doc as LeanProduct)) } };
       },
     }),
     defineRoute({
@@ -146,14 +155,15 @@ export function catalogRoutes(deps: ResolvedDeps): AnyRoute[] {
       operationId: 'getProduct',
       tag: 'Catalog',
       summary: 'One product with its prices and upgrade paths',
+      description: "Each price's `unitCost` (the vendor cost) is shown to operator keys only.",
       access: 'authenticated',
       params: productParamsSchema,
-      responses: { 200: { description: 'The product', schema: productSchema } },
+      responses: { 200: { description: 'The product', schema: productViewSchema } },
       errors: [404],
-      async handler({ params }) {
+      async handler({ params, caller }) {
         const doc = await models.products.findById(params.productId).lean();
         if (!doc) throw notFound(`Product ${params.productId}`);
-        return { status: 200, body: toProduct(doc as LeanProduct) };
+        return { status: 200, body: productFor(caller, doc as LeanProduct) };
       },
     }),
   ];

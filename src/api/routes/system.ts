@@ -1,3 +1,5 @@
+import type { Request } from 'express';
+import { authenticate, hashApiKey } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import type { ApiMetrics } from '../metrics';
 import { defineRoute, type AnyRoute } from '../routing';
@@ -19,8 +21,18 @@ async function timed(check: () => Promise<boolean>): Promise<{ ok: boolean; late
   }
 }
 
-/** Liveness/readiness and Prometheus. Public: they reveal nothing but up/down. */
+/**
+ * Liveness/readiness, health and Prometheus. The public answers reveal nothing but up/down; the checks' latencies and
+ * driver errors (host names, ports) only to an operator key, and the metrics only to the operator key (or on
+ * `METRICS_PORT`, served by the process).
+ */
 export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[] {
+  const operatorKeyHash = hashApiKey(deps.config.OPERATOR_API_KEY);
+  /** Whether the request carries an operator key. A key that is presented and refused is a 401, counted per address like any other. */
+  const fromOperator = async (req: Request) => {
+    if (req.headers.authorization === undefined) return false;
+    return (await authenticate(req, deps.models, operatorKeyHash)).role === 'operator';
+  };
   const checkDependencies = async () => {
     const [temporal, database] = await Promise.all([
       timed(async () => {
@@ -35,7 +47,12 @@ export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[
       }),
     ]);
     const ok = temporal.ok && database.ok;
-    return { status: ok ? 200 : 503, body: { status: ok ? ('ok' as const) : ('degraded' as const), checks: { temporal, database } } };
+    return { status: ok ? 200 : 503, summary: ok ? ('ok' as const) : ('degraded' as const), checks: { temporal, database } };
+  };
+  const answer = async (req: Request) => {
+    const result = await checkDependencies();
+    const details = (await fromOperator(req)) ? { checks: result.checks } : {};
+    return { status: result.status, body: { status: result.summary, ...details } };
   };
   return [
     defineRoute({
@@ -44,10 +61,13 @@ export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[
       operationId: 'health',
       tag: 'Operations',
       summary: 'Temporal and database connectivity (503 when one is down)',
+      description:
+        'Public: `ok` or `degraded` only. With the operator key, also each check with its latency and error text (which can name internal hosts). A key that is presented and refused is 401.',
       access: 'public',
       query: emptyQuerySchema,
       responses: { 200: { description: 'Both up', schema: healthSchema }, 503: { description: 'One is down', schema: healthSchema } },
-      handler: checkDependencies,
+      errors: [401],
+      handler: ({ req }) => answer(req),
     }),
     defineRoute({
       method: 'get',
@@ -68,10 +88,14 @@ export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[
       operationId: 'readiness',
       tag: 'Operations',
       summary: 'Ready for traffic: Temporal and the database answer (503 when one does not)',
+      description: 'For probes: `ok` or `degraded` only; the details are in `GET /health` with the operator key.',
       access: 'public',
       query: emptyQuerySchema,
       responses: { 200: { description: 'Both up', schema: healthSchema }, 503: { description: 'One is down', schema: healthSchema } },
-      handler: checkDependencies,
+      async handler() {
+        const result = await checkDependencies();
+        return { status: result.status, body: { status: result.summary } };
+      },
     }),
     defineRoute({
       method: 'get',
@@ -79,7 +103,9 @@ export function systemRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[
       operationId: 'metrics',
       tag: 'Operations',
       summary: 'Prometheus metrics (text exposition format)',
-      access: 'public',
+      description:
+        'Operator key only (route names, counts and timings are internal). A scraper without the key reads them on `METRICS_PORT` when the process sets it.',
+      access: 'operator',
       responses: { 200: { description: 'Metrics' } },
       async handler() {
         return { status: 200, text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };

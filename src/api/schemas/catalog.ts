@@ -28,22 +28,37 @@ export const promotionSchema = z
     path: ['validTo'],
   });
 
+const productFields = {
+  productId: productIdSchema,
+  name: z.string().min(1).max(200),
+  offerType: z.enum(['standard', 'specialized', 'trial']),
+  segment: z.enum(['commercial', 'education', 'government', 'nonprofit']),
+  minQuantity: z.number().int().min(1).max(1_000_000),
+  maxQuantity: z.number().int().min(1).max(1_000_000),
+  prices: z.array(priceSchema).max(100),
+  promotion: promotionSchema.optional(),
+  upgradePaths: z.array(productIdSchema).max(100),
+  entraSkuId: z.string().min(1).max(64),
+};
+
+/** A product as an operator imports it: every price carries the vendor cost. */
 export const productSchema = z
-  .object({
-    productId: productIdSchema,
-    name: z.string().min(1).max(200),
-    offerType: z.enum(['standard', 'specialized', 'trial']),
-    segment: z.enum(['commercial', 'education', 'government', 'nonprofit']),
-    minQuantity: z.number().int().min(1).max(1_000_000),
-    maxQuantity: z.number().int().min(1).max(1_000_000),
-    prices: z.array(priceSchema).max(100),
-    promotion: promotionSchema.optional(),
-    upgradePaths: z.array(productIdSchema).max(100),
-    entraSkuId: z.string().min(1).max(64),
-  })
+  .object(productFields)
   .strict()
   .refine((p) => p.maxQuantity >= p.minQuantity, { message: 'maxQuantity is below minQuantity', path: ['maxQuantity'] })
   .meta({ id: 'Product' });
+
+/** A product as the API shows it: the vendor cost (our margin) only to operator keys. */
+export const productViewSchema = z
+  .object({
+    ...productFields,
+    prices: z.array(
+      priceSchema.extend({
+        unitCost: minorUnitsSchema.optional().meta({ description: 'vendor cost per seat per billing cycle, minor units; only for operator keys' }),
+      }),
+    ),
+  })
+  .meta({ id: 'ProductView' });
 
 export const catalogImportSchema = z
   .object({
@@ -70,6 +85,6 @@ export const catalogSyncResultSchema = z.object({
     z.object({ status: z.literal('not_configured') }),
   ]),
 });
-export const productListSchema = z.object({ products: z.array(productSchema) });
+export const productListSchema = z.object({ products: z.array(productViewSchema) });
 
 export const productParamsSchema = z.object({ productId: productIdSchema }).strict();

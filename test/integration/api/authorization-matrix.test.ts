@@ -57,6 +57,8 @@ interface Case {
   operatorOnly?: boolean;
   /** Same answer whatever the target (not account-scoped). */
   unscoped?: boolean;
+  /** Answers without a key too (probes, the contract). */
+  public?: boolean;
 }
 
 const CASES: Case[] = [
@@ -176,6 +178,11 @@ const CASES: Case[] = [
     operatorOnly: true,
     unscoped: true,
   },
+  { name: 'GET /metrics', request: () => ({ method: 'GET', path: '/metrics' }), allowed: 200, operatorOnly: true, unscoped: true },
+  { name: 'GET /health', request: () => ({ method: 'GET', path: '/health' }), allowed: 200, unscoped: true, public: true },
+  { name: 'GET /livez', request: () => ({ method: 'GET', path: '/livez' }), allowed: 200, unscoped: true, public: true },
+  { name: 'GET /readyz', request: () => ({ method: 'GET', path: '/readyz' }), allowed: 200, unscoped: true, public: true },
+  { name: 'GET /openapi.json', request: () => ({ method: 'GET', path: '/openapi.json' }), allowed: 200, unscoped: true, public: true },
 ];
 
 function mayAct(role: Role, target: Target): boolean {
@@ -185,6 +192,7 @@ function mayAct(role: Role, target: Target): boolean {
 }
 
 function expected(c: Case, role: Role, target: Target): number {
+  if (c.public) return c.allowed;
   if (role === 'none') return 401;
   if (c.operatorOnly && role !== 'operator') return 403;
   if (c.unscoped || mayAct(role, target)) return c.allowed;
@@ -211,6 +219,30 @@ test('authorization matrix', async () => {
     }
   }
   expect(mismatches).toEqual([]);
+});
+
+test('the vendor cost and the health details are shown to operator keys only', async () => {
+  const productId = demoProducts()[0]!.productId;
+  const keys = { operator: OPERATOR_KEY, reseller: world.resellerKey, customer: world.customerKey };
+  for (const [role, key] of Object.entries(keys)) {
+    const list = await h.call('GET', '/v1/catalog/products', { key });
+    const one = await h.call('GET', `/v1/catalog/products/${productId}`, { key });
+    const prices = [...list.body.products.flatMap((p: { prices: unknown[] }) => p.prices), ...one.body.prices];
+    expect(prices.length).toBeGreaterThan(0);
+    for (const price of prices) {
+      expect(price).toHaveProperty('unitPrice');
+      if (role === 'operator') expect(price).toHaveProperty('unitCost');
+      else expect(price).not.toHaveProperty('unitCost');
+    }
+    const health = await h.call('GET', '/health', { key });
+    expect(health.status).toBe(200);
+    expect(Object.keys(health.body).sort()).toEqual(role === 'operator' ? ['checks', 'status'] : ['status']);
+  }
+  expect((await h.call('GET', '/health', { key: null })).body).toEqual({ status: 'ok' });
+  // A key that is presented and refused is not "anonymous": 401, counted per address like any bad key.
+  expect((await h.call('GET', '/health', { key: 'nce_not-a-key' })).status).toBe(401);
+  const doc = (await h.call('GET', '/openapi.json', { key: null })).body;
+  expect(JSON.stringify(doc.components.schemas.ProductView)).toContain('only for operator keys');
 });
 
 test('a foreign 404 is indistinguishable from a missing one', async () => {

@@ -411,11 +411,11 @@ describe('billing', () => {
 });
 
 describe('operations and hardening', () => {
-  test('health reports both checks; metrics count requests by route and upgrades started', async () => {
-    const health = await h.call('GET', '/health', { key: null });
+  test('health reports both checks to the operator; metrics count requests by route and upgrades started', async () => {
+    const health = await h.call('GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', checks: { temporal: { ok: true }, database: { ok: true } } });
-    const metrics = await h.call('GET', '/metrics', { key: null });
+    const metrics = await h.call('GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.text).toMatch(/nce_api_http_requests_total\{method="GET",route="\/v1\/subscriptions\/:id",status="200"\} \d+/);
     expect(metrics.text).toMatch(/nce_api_upgrades_started_total\{kind="partial",destination_type="new"\} [1-9]/);
@@ -426,10 +426,17 @@ describe('operations and hardening', () => {
     const down = await startHarness('endpoints_down');
     await down.database.close();
     try {
-      const r = await down.call('GET', '/health', { key: null });
+      const r = await down.call('GET', '/health');
       expect(r.status).toBe(503);
       expect(r.body.checks.database.ok).toBe(false);
       expect(r.body.checks.temporal.ok).toBe(true);
+      // Anyone else learns that it is degraded, not the driver's error text (host names, ports).
+      const anonymous = await down.call('GET', '/health', { key: null });
+      expect(anonymous.status).toBe(503);
+      expect(anonymous.body).toEqual({ status: 'degraded' });
+      const probe = await down.call('GET', '/readyz', { key: null });
+      expect(probe.status).toBe(503);
+      expect(probe.body).toEqual({ status: 'degraded' });
     } finally {
       await down.close().catch(() => undefined);
     }

@@ -66,7 +66,7 @@ beforeAll(async () => {
       clock: () => new Date(),
       logger,
       policy: POLICY_PROFILES.microsoft,
-      webhooks: { signingSecret: 'tracing-test-signing-secret', timeoutMs: 2_000 },
+      webhooks: { signingSecret: 'tracing-test-signing-secret', timeoutMs: 2_000, destinations: { allowPrivateNetworks: true, requireHttps: false } },
       vendorPolling: { initialIntervalMs: 100, maxIntervalMs: 500 },
     },
   });

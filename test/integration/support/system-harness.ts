@@ -52,6 +52,7 @@ export async function startSystemHarness(
     faults?: FaultOverrides;
     /** One clock for the API and the activities (time travel). */ clock?: Clock;
     /** The API asks Microsoft's transition eligibilities (upgrade-options, quote, start). */ askMicrosoft?: boolean;
+    /** More configuration variables (e.g. `WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'`). */ env?: Record<string, string>;
   } = {},
 ): Promise<SystemHarness> {
   quietTemporalRuntime();
@@ -61,6 +62,7 @@ export async function startSystemHarness(
     VENDOR_POLL_INITIAL_MS: '100',
     VENDOR_POLL_MAX_MS: '500',
     VENDOR_SETTLING_DELAY_MS: '500',
+    ...options.env,
   });
   const system = await assembleSystem({
     config,

@@ -16,6 +16,8 @@ export function integrationConfig(prefix: string, name: string, env: Record<stri
     MONGODB_URI: process.env.MONGODB_URI,
     MONGODB_DATABASE: `${prefix}_${name}_${suffix}`,
     CATALOG_CACHE_SECONDS: '0',
+    // Test receivers listen on 127.0.0.1.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...env,
   });
   return { ...config, PORT: 0 };

@@ -1,6 +1,8 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { standardWebhookSecret } from '../../../activities/notifications';
 import { addDays, addMonths } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { Installment, Subscription } from '../../../src/domain/types';
@@ -238,6 +240,9 @@ test('notifications reach the account webhook signed, once per event, after the 
         .update(`${timestampPart!.slice(2)}.${body}`)
         .digest('hex');
       expect(signaturePart).toBe(`v1=${expected}`);
+      // The Standard Webhooks headers verify with the off-the-shelf library, keyed by the same secret.
+      expect(headers['webhook-id']).toBe(headers['x-nce-delivery']);
+      expect(() => new Webhook(standardWebhookSecret('test-signing-secret-0123')).verify(body, headers as Record<string, string>)).not.toThrow();
       expect(JSON.parse(body)).toMatchObject({ upgradeId, accountId: account.id, id: headers['x-nce-delivery'] });
     }
     const outbox = await system.db.models.notifications.find({ upgradeId }).lean();
