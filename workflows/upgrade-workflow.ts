@@ -5,16 +5,16 @@ import {
   log,
   metricMeter,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { NotificationEvent, UpgradeActivities, UpgradeError, UpgradeRecordProgress, VendorOutcome, VendorRecord } from './activity-contract';
-import { FAILURE_TYPES, NON_RETRYABLE_VENDOR_FOLLOW_FAILURES, NON_RETRYABLE_VENDOR_REQUEST_FAILURES } from './failure-types';
+import type { NotificationEvent, UpgradeError, UpgradeRecordProgress, VendorOutcome, VendorRecord } from './activity-contract';
+import { notify, record, recordLocally, seats, vendorFollow, vendorRequest } from './activity-groups';
+import { FAILURE_TYPES } from './failure-types';
+import { PATCHES } from './patches';
 import {
   confirmSeatReassignmentUpdate,
   FINAL_UPGRADE_STATUSES,
@@ -33,83 +33,7 @@ import {
 import { UPGRADE_DESTINATION_TYPE, UPGRADE_KIND, UPGRADE_STATUS } from './search-attributes';
 import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 
-/**
- * Patch ids, one per change to the command sequence of a released shape (`patched()`, replay-tested in test/replay).
- * - ONE_UPSERT_PER_STATE_CHANGE: the kind and destination type ride on the `awaiting_vendor` status upsert, and a
- *   status that does not change is not upserted again. Each upsert is a visibility write on the server (measured:
- *   9 upserts doubled the dev server's CPU per run); before it, 9 upserts per run, after it 7.
- * - WORKFLOW_WRITES_THE_RECORD: the workflow is the one writer of the upgrade's status and steps. At each change of
- *   status it upserts the search attribute and writes the record (status, the steps completed since, the seat
- *   reassignment state) with the `recordUpgradeProgress` local activity; the ending activities write its final state.
- *   Activities no longer write statuses or steps; `recordSeatReassignmentState` is no longer called (the progress
- *   write carries the seat state); `recordUpgradeAccepted` is called only for runs the API did not record. Implies
- *   ONE_UPSERT_PER_STATE_CHANGE (not asked separately: each patch costs a TemporalChangeVersion upsert).
- *   Runs started before it keep their shape and complete; the record of such a run no longer receives the
- *   intermediate statuses and steps its activities used to write after the deploy (its search attribute and its
- *   final status, error and locks are as before).
- */
-export const PATCHES = {
-  ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
-  WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
-} as const;
-
-/*
- * Activity groups, each with the timeouts and retries its kind of work needs.
- */
-
-/** Database bookkeeping: fast, and after the vendor has converted it must eventually succeed — retry forever. */
-const bookkeepingOptions = {
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-} as const;
-const record = proxyActivities<UpgradeActivities>(bookkeepingOptions);
-
-/**
- * The record's status and steps at each change of status: one database write, run by the worker as a local activity
- * (no round trip through the server; its result rides on the next workflow task's commands).
- */
-const recordLocally = proxyLocalActivities<UpgradeActivities>(bookkeepingOptions);
-
-/**
- * Asking Partner Center for the transition: transient errors (5xx, timeouts) back off up to 5 min, a 429 waits
- * exactly Retry-After (the activity sets nextRetryDelay); business rejections and contract errors are final.
- */
-const vendorRequest = proxyActivities<UpgradeActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_VENDOR_REQUEST_FAILURES],
-  },
-});
-
-/**
- * Following the asynchronous conversion (seconds to 24 h): one long activity that polls and heartbeats at least every
- * 10 s. A lost worker is noticed within the 30 s heartbeat timeout and polling resumes elsewhere.
- */
-const vendorFollow = proxyActivities<UpgradeActivities>({
-  startToCloseTimeout: '48 hours',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    nonRetryableErrorTypes: [...NON_RETRYABLE_VENDOR_FOLLOW_FAILURES],
-  },
-});
-
-/** Automatic seat reassignment: a few tries with backoff, then the workflow falls back to manual. */
-const seats = proxyActivities<UpgradeActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-
-/** Webhook delivery: about an hour of retries; after that the outbox entry stays for redelivery. */
-const notify = proxyActivities<UpgradeActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', maximumAttempts: 10 },
-});
+export { PATCHES } from './patches';
 
 const DEFAULT_SEAT_REMINDER_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;

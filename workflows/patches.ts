@@ -1,0 +1,19 @@
+/**
+ * Patch ids, one per change to the command sequence of a released shape (`patched()`, replay-tested in test/replay).
+ * - ONE_UPSERT_PER_STATE_CHANGE: the kind and destination type ride on the `awaiting_vendor` status upsert, and a
+ *   status that does not change is not upserted again. Each upsert is a visibility write on the server (measured:
+ *   9 upserts doubled the dev server's CPU per run); before it, 9 upserts per run, after it 7.
+ * - WORKFLOW_WRITES_THE_RECORD: the workflow is the one writer of the upgrade's status and steps. At each change of
+ *   status it upserts the search attribute and writes the record (status, the steps completed since, the seat
+ *   reassignment state) with the `recordUpgradeProgress` local activity; the ending activities write its final state.
+ *   Activities no longer write statuses or steps; `recordSeatReassignmentState` is no longer called (the progress
+ *   write carries the seat state); `recordUpgradeAccepted` is called only for runs the API did not record. Implies
+ *   ONE_UPSERT_PER_STATE_CHANGE (not asked separately: each patch costs a TemporalChangeVersion upsert).
+ *   Runs started before it keep their shape and complete; the record of such a run no longer receives the
+ *   intermediate statuses and steps its activities used to write after the deploy (its search attribute and its
+ *   final status, error and locks are as before).
+ */
+export const PATCHES = {
+  ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
+  WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
+} as const;
