@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { EligibilityReason } from '../src/domain/eligibility';
-import { planSummaryOf, planUpgrade, type UpgradePlan } from '../src/domain/upgrade-plan';
+import { planSummaryOf, type UpgradePlan } from '../src/domain/upgrade-plan';
 import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 import { loadCatalog } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
-import { loadPlanningInputs } from '../src/upgrades/planning-inputs';
+import { loadPlanningInputs, planFromInputs } from '../src/upgrades/planning-inputs';
 import type { UpgradeWorkflowInput } from '../workflows/messages';
 import type { UpgradeActivities, ValidatedUpgrade, ValidationOutcome } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
@@ -58,19 +58,8 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
           FAILURE_TYPES.upgradeDataInconsistent,
         );
       }
-      const { source, sourceAccount, destination, accountSubscriptions, catalog } = inputs;
-      const busy = [...inputs.heldByOthers.keys()];
-      const result = planUpgrade({
-        request,
-        source,
-        sourceAccount,
-        destination,
-        accountSubscriptions,
-        catalog,
-        now: input.acceptedAt,
-        policy: deps.policy,
-        busySubscriptionIds: busy,
-      });
+      const { source } = inputs;
+      const result = planFromInputs(request, inputs, { now: input.acceptedAt, policy: deps.policy });
       if (!result.ok) return { ok: false, reasons: [...result.reasons] };
 
       const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, subscriptionsHeldBy(request));

@@ -3,6 +3,8 @@ import type { Models } from '../db/models';
 import { lockHoldersInAccount, lockHoldersOf } from '../db/subscription-locks';
 import { subscriptionsOnDate } from '../db/subscriptions-on-date';
 import { subscriptionOn, subscriptionsHeldBy, utcDateOf, type Account, type Catalog, type Subscription, type UpgradeRequest } from '../domain';
+import { planUpgrade } from '../domain/upgrade-plan';
+import type { UpgradePlanInput, UpgradePlanResult } from '../domain/upgrade-plan-types';
 
 /**
  * The one loader of what the planner (`planUpgrade`) judges a request on: the source, its account, the named existing
@@ -132,4 +134,25 @@ export async function loadUpgradeOptionsInputs(
   const sourceOnDate =
     onDate.find((subscription) => subscription.id === source.id) ?? subscriptionOn(source, utcDateOf(scope.now), { catalog, account: sourceAccount });
   return { source: sourceOnDate, sourceAccount, accountSubscriptions: onDate, catalog, heldByOthers };
+}
+
+/**
+ * The planner run on loaded inputs: the one call shared by the start, the retry's re-plan and the worker's validation,
+ * so all three judge a request on the same subscriptions, the same locks held by others and the same policy.
+ */
+export function planFromInputs(
+  request: UpgradeRequest,
+  inputs: PlanningInputs,
+  judged: Pick<UpgradePlanInput, 'now' | 'policy' | 'caller'>,
+): UpgradePlanResult {
+  return planUpgrade({
+    request,
+    source: inputs.source,
+    sourceAccount: inputs.sourceAccount,
+    ...(inputs.destination ? { destination: inputs.destination } : {}),
+    accountSubscriptions: inputs.accountSubscriptions,
+    catalog: inputs.catalog,
+    ...judged,
+    busySubscriptionIds: [...inputs.heldByOthers.keys()],
+  });
 }

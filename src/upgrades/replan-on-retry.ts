@@ -1,7 +1,7 @@
-import { planSummaryOf, planUpgrade, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../domain';
+import { planSummaryOf, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../domain';
 import type { UpgradeUseCaseDeps } from './deps';
 import { upgradeNotFound } from './errors';
-import { loadPlanningInputs } from './planning-inputs';
+import { loadPlanningInputs, planFromInputs } from './planning-inputs';
 import { ineligible } from './start';
 
 /**
@@ -41,17 +41,7 @@ export async function planRetry(deps: UpgradeUseCaseDeps, upgrade: RetryingUpgra
   const now = deps.clock();
   const inputs = await loadPlanningInputs(deps, upgrade.request, { ownUpgradeId: upgrade.id, now });
   if (!inputs.found) throw upgradeNotFound(`Subscription ${upgrade.request.sourceSubscriptionId}`);
-  const result = planUpgrade({
-    request: upgrade.request,
-    source: inputs.source,
-    sourceAccount: inputs.sourceAccount,
-    ...(inputs.destination ? { destination: inputs.destination } : {}),
-    accountSubscriptions: inputs.accountSubscriptions,
-    catalog: inputs.catalog,
-    now: now.toISOString(),
-    policy: deps.policy,
-    busySubscriptionIds: [...inputs.heldByOthers.keys()],
-  });
+  const result = planFromInputs(upgrade.request, inputs, { now: now.toISOString(), policy: deps.policy });
   if (!result.ok) throw ineligible(result.reasons, inputs);
 
   const { models } = deps;

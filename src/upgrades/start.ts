@@ -1,13 +1,13 @@
 import type { UpgradeDocument } from '../db/models';
 import { isDuplicateKeyError } from '../db/duplicate-key';
 import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
-import { microsoftReasons, planUpgrade, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../domain';
+import { microsoftReasons, subscriptionsHeldBy, upgradeKindOf, type EligibilityReason, type UpgradePlan, type UpgradeRequest } from '../domain';
 import { startUpgradeWorkflow, type UpgradeDisplay } from '../temporal/upgrade-client';
 import { requestFingerprint, upgradeIdFor } from '../temporal/upgrade-ids';
 import type { UpgradeStatus, UpgradeWorkflowInput } from '../../workflows/messages';
 import type { UpgradeActor, UpgradeUseCaseDeps, UseCaseLog } from './deps';
 import { UpgradeError, upgradeNotFound } from './errors';
-import { loadPlanningInputs, type PlanningInputs } from './planning-inputs';
+import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './planning-inputs';
 
 /**
  * Quote and start: the start use case plans (the eligibility engine decides), locks the source and destination,
@@ -31,18 +31,7 @@ async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: U
   });
   // An orphan subscription (its account missing) is as good as missing.
   if (!inputs.found) throw upgradeNotFound(`Subscription ${request.sourceSubscriptionId}`);
-  const result = planUpgrade({
-    request,
-    source: inputs.source,
-    sourceAccount: inputs.sourceAccount,
-    ...(inputs.destination ? { destination: inputs.destination } : {}),
-    accountSubscriptions: inputs.accountSubscriptions,
-    catalog: inputs.catalog,
-    now: now.toISOString(),
-    policy: deps.policy,
-    caller: actor,
-    busySubscriptionIds: [...inputs.heldByOthers.keys()],
-  });
+  const result = planFromInputs(request, inputs, { now: now.toISOString(), policy: deps.policy, caller: actor });
   if (!result.ok) throw ineligible(result.reasons, inputs);
   await requireMicrosoftVerdict(deps, inputs, request);
   return { inputs, plan: result.plan };
