@@ -82,7 +82,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
      * Applies the plan's subscription changes after the vendor completed: source, destination or the new co-termed
      * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
      */
-    async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome): Promise<{ destinationSubscriptionId: string }> {
+    async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome, lockClaim?: string): Promise<{ destinationSubscriptionId: string }> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const at = deps.clock().toISOString();
       const installmentFor = (id: string) => plan.installmentChanges.find((change) => change.subscriptionId === id);
@@ -123,7 +123,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         };
         await isDuplicateKey(deps.models.subscriptions.create(created as never));
         // Born locked by this upgrade (until it completes), like the source: no second upgrade while seats move.
-        await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId]);
+        await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId], lockClaim);
         await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
       }
       await updateUpgradeRecord(deps, upgradeId, { addToSet: { subscriptionsTouched: [plan.sourceSubscriptionId, destinationSubscriptionId] } });

@@ -65,17 +65,23 @@ export async function updateUpgradeRecord(
  * already ended it, only the release (idempotent) happens again. The subscriptions come from the caller when it knows
  * them all (a completed run), from the record otherwise.
  */
-async function endUpgrade(deps: UpgradeActivityDeps, upgradeId: string, change: UpgradeRecordChange, knownHeld?: readonly string[]): Promise<void> {
+async function endUpgrade(
+  deps: UpgradeActivityDeps,
+  upgradeId: string,
+  change: UpgradeRecordChange,
+  knownHeld?: readonly string[],
+  lockClaim?: string,
+): Promise<void> {
   const ending: UpgradeRecordChange = { ...change, set: { ...change.set, completedAt: deps.clock() } };
   if (knownHeld) {
-    await releaseSubscriptions(deps.models, upgradeId, knownHeld);
+    await releaseSubscriptions(deps.models, upgradeId, knownHeld, lockClaim);
     await updateUpgradeRecord(deps, upgradeId, ending, { status: { $nin: FINAL_UPGRADE_STATUSES } });
     return;
   }
   const record = await deps.models.upgrades.findById(upgradeId, { request: 1, subscriptionsTouched: 1, status: 1 }).lean();
   if (!record) return;
   const held = subscriptionsHeldBy(record.request as SubscriptionsNamedByRequest, record.subscriptionsTouched ?? []);
-  await releaseSubscriptions(deps.models, upgradeId, held);
+  await releaseSubscriptions(deps.models, upgradeId, held, lockClaim);
   if ((FINAL_UPGRADE_STATUSES as readonly string[]).includes(record.status)) return;
   await updateUpgradeRecord(deps, upgradeId, ending);
 }
@@ -117,14 +123,21 @@ export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
     /**
      * A business failure: locks released, the reason kept, nothing else changed. Idempotent. `progress`: the
      * workflow's final state; runs started before PATCHES.WORKFLOW_WRITES_THE_RECORD pass none and get the ending step.
+     * `lockClaim`: the run's claim token; only its locks are released (runs started before claims pass none).
      */
-    async failUpgrade(upgradeId: string, outcome: 'failed' | 'rejected', error: UpgradeError, progress?: UpgradeRecordProgress): Promise<void> {
+    async failUpgrade(
+      upgradeId: string,
+      outcome: 'failed' | 'rejected',
+      error: UpgradeError,
+      progress?: UpgradeRecordProgress | null,
+      lockClaim?: string,
+    ): Promise<void> {
       const ending = progress ?? {
         status: outcome,
         steps: [{ name: outcome, status: 'failed', detail: `${error.code}: ${error.message}`, at: deps.clock().toISOString() }],
       };
       const change = changeOf(ending);
-      await endUpgrade(deps, upgradeId, { ...change, set: { ...change.set, error } });
+      await endUpgrade(deps, upgradeId, { ...change, set: { ...change.set, error } }, undefined, lockClaim);
     },
 
     /**
@@ -132,10 +145,10 @@ export function createUpgradeRecordActivities(deps: UpgradeActivityDeps) {
      * (source, destination), which spares reading them back; runs recorded before it pass none. `progress`: as for
      * `failUpgrade`.
      */
-    async completeUpgrade(upgradeId: string, held?: readonly string[], progress?: UpgradeRecordProgress): Promise<void> {
+    async completeUpgrade(upgradeId: string, held?: readonly string[], progress?: UpgradeRecordProgress | null, lockClaim?: string): Promise<void> {
       const ending = progress ?? { status: 'completed', steps: [{ name: UPGRADE_STEPS.completed, status: 'completed', at: deps.clock().toISOString() }] };
       const change = changeOf(ending);
-      await endUpgrade(deps, upgradeId, { ...change, set: { ...change.set, error: null } }, held);
+      await endUpgrade(deps, upgradeId, { ...change, set: { ...change.set, error: null } }, held, lockClaim);
     },
 
     /**

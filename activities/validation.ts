@@ -41,7 +41,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       const frozen = await findPlan(deps, upgradeId, 'maybeBeforeConversion');
       if (frozen) {
         const plan = frozen;
-        const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, subscriptionsHeldBy(request));
+        const lock = await lockSubscriptions(deps.models, upgradeId, input.accountId, subscriptionsHeldBy(request), input.lockClaim);
         return lock.locked ? outcomeOf(plan) : { ok: false, reasons: inProgress(lock.heldBy) };
       }
 
@@ -62,7 +62,7 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       const result = planFromInputs(request, inputs, { now: input.acceptedAt, policy: deps.policy });
       if (!result.ok) return { ok: false, reasons: [...result.reasons] };
 
-      const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, subscriptionsHeldBy(request));
+      const lock = await lockSubscriptions(deps.models, upgradeId, source.accountId, subscriptionsHeldBy(request), input.lockClaim);
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {

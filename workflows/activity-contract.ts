@@ -98,7 +98,8 @@ export interface UpgradeActivities {
   requestVendorTransition(upgradeId: string, runAttempt: number): Promise<VendorRecord>;
   /** `requested`: runs recorded before the whole record was returned pass `{ requestId, attempt }` only. */
   awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome>;
-  applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome): Promise<{ destinationSubscriptionId: string }>;
+  /** `lockClaim`: the run's claim token, for the lock of a subscription it creates (runs started before claims pass none). */
+  applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome, lockClaim?: string): Promise<{ destinationSubscriptionId: string }>;
   issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<IssuedInvoices>;
   /** `vendorLicenseReassignment`: runs recorded before it was passed pass none. */
   reassignSeatsAutomatically(upgradeId: string, vendorLicenseReassignment?: VendorLicenseReassignment): Promise<AutomaticReassignmentResult>;
@@ -107,7 +108,14 @@ export interface UpgradeActivities {
   sendUpgradeNotification(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<'delivered' | 'no_webhook'>;
   markNotificationUndeliverable(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<void>;
   /** Releases the locks, then records the ending. `progress`: the workflow's final state (runs before the patch pass none). */
-  failUpgrade(upgradeId: string, outcome: 'failed' | 'rejected', error: UpgradeError, progress?: UpgradeRecordProgress): Promise<void>;
+  /** `lockClaim`: the run's claim token (runs started before claims pass none). */
+  failUpgrade(
+    upgradeId: string,
+    outcome: 'failed' | 'rejected',
+    error: UpgradeError,
+    progress?: UpgradeRecordProgress | null,
+    lockClaim?: string,
+  ): Promise<void>;
   /** `held`: every subscription the run locked (runs recorded before it pass none). */
-  completeUpgrade(upgradeId: string, held?: readonly string[], progress?: UpgradeRecordProgress): Promise<void>;
+  completeUpgrade(upgradeId: string, held?: readonly string[], progress?: UpgradeRecordProgress | null, lockClaim?: string): Promise<void>;
 }

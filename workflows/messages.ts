@@ -37,6 +37,11 @@ export interface UpgradeWorkflowInput {
   /** 0 for the first run; an operator retry of a failed upgrade passes the next number. */
   runAttempt?: number;
   /**
+   * The token of the claim that took this run's locks (src/db/subscription-locks.ts): the run locks and releases
+   * with it. Runs started before claims existed have none and act for the upgrade as a whole.
+   */
+  lockClaim?: string;
+  /**
    * True when the API inserted the upgrade record, with its `accepted` step, before starting the run: the run's
    * first activity then has nothing to write. Runs started otherwise (CLI, operator retry) write it themselves.
    */

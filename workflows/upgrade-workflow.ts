@@ -155,13 +155,16 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     }
   };
 
+  // The lock claim travels as a trailing argument only when the run has one (runs from before claims keep their arguments).
+  const claimArg: [string] | [] = input.lockClaim === undefined ? [] : [input.lockClaim];
+
   const endUnsuccessfully = async (outcome: 'failed' | 'rejected', error: UpgradeError): Promise<never> => {
     await setStatus(outcome, `${outcome === 'rejected' ? 'Rejected' : 'Failed'}: ${error.message}`);
     state.error = { code: error.code, message: error.message };
     step(outcome, 'failed', `${error.code}: ${error.message}`);
     await record.failUpgrade.executeWithOptions(
       { summary: `Release locks, record the upgrade as ${outcome}` },
-      workflowWritesRecord ? [upgradeId, outcome, error, recordChange()] : [upgradeId, outcome, error],
+      workflowWritesRecord ? [upgradeId, outcome, error, recordChange(), ...claimArg] : [upgradeId, outcome, error],
     );
     await sendNotification('upgrade_failed');
     throw ApplicationFailure.create({
@@ -254,6 +257,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   const { destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions({ summary: 'Apply subscription changes and history' }, [
     upgradeId,
     outcome,
+    ...claimArg,
   ]);
   step(UPGRADE_STEPS.subscriptionsApplied, 'completed');
 
@@ -337,7 +341,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   const complete = (progress?: UpgradeRecordProgress) =>
     record.completeUpgrade.executeWithOptions(
       { summary: 'Release locks, record the upgrade as completed' },
-      progress ? [upgradeId, held, progress] : [upgradeId, held],
+      progress ? [upgradeId, held, progress, ...claimArg] : [upgradeId, held],
     );
   // Runs started before the patch released the locks before the final upsert; later ones hand the final state over.
   if (!workflowWritesRecord) await complete();

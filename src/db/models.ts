@@ -251,6 +251,8 @@ const subscriptionLockSchema = new Schema(
     /** The subscription id: a second lock on it is a duplicate-key error, which even FerretDB applies atomically. */
     _id: { type: String, required: true },
     upgradeId: { type: String, required: true },
+    /** The claim (one start or retry of the upgrade) that took it; absent on locks of runs from before claims. */
+    claim: { type: String },
     /** The subscription's account: an account's busy subscriptions are one indexed query (upgrade-options, starts). */
     accountId: { type: String, required: true },
   },

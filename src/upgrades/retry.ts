@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpgradeDocument } from '../db/models';
 import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
@@ -9,8 +10,9 @@ import { UpgradeError, upgradeNotFound } from './errors';
 import { planRetry, type RetryPlanning, type VendorRecordSummary } from './replan-on-retry';
 
 /**
- * Re-runs a failed upgrade (an operator's action): re-takes the locks, claims the record (`failed` → `accepted`, one
- * claimant wins) and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the
+ * Re-runs a failed upgrade (an operator's action): re-takes the locks under a claim token of its own (two concurrent
+ * retries contend on the first lock's insert, and the loser gives back only what its token took), claims the record
+ * (`failed` with the retry count it read → `accepted`, one claimant wins) and starts a new run under the same workflow id. The activities are keyed by the upgrade id, so the
  * re-run never makes a second vendor transition or invoice. When Microsoft never converted, the plan is re-checked and
  * re-frozen on the retry date first (replan-on-retry.ts). A refusal gives back what it took.
  */
@@ -30,18 +32,24 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
   if (doc.status !== 'failed') throw new UpgradeError('UPGRADE_NOT_FAILED', `Only failed upgrades can be retried; ${upgradeId} is ${doc.status}`);
   const request = doc.request as UpgradeRequest;
   const lockIds = subscriptionsHeldBy(request);
-  const lock = await lockSubscriptions(models, upgradeId, doc.accountId, lockIds);
-  if (!lock.locked) throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
+  const lockClaim = `retry-${randomUUID()}`;
+  const lock = await lockSubscriptions(models, upgradeId, doc.accountId, lockIds, lockClaim);
+  if (!lock.locked) {
+    const byThisUpgrade = lock.heldBy.every((holder) => holder.upgradeId === upgradeId);
+    // Held by this very upgrade under another claim: a concurrent retry took it first.
+    if (byThisUpgrade) throw new UpgradeError('UPGRADE_NOT_FAILED', `Upgrade ${upgradeId} is already being retried`);
+    throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
+  }
   const claimed = await models.upgrades.updateOne(
-    { _id: upgradeId, status: 'failed' },
+    { _id: upgradeId, status: 'failed', ...(doc.retries === undefined ? {} : { retries: doc.retries }) },
     { $set: { status: 'accepted', completedAt: null, error: null }, $inc: { retries: 1 } },
   );
   if (claimed.modifiedCount !== 1) {
-    await releaseSubscriptions(models, upgradeId, lockIds);
+    await releaseSubscriptions(models, upgradeId, lockIds, lockClaim);
     throw new UpgradeError('UPGRADE_NOT_FAILED', `Upgrade ${upgradeId} is already being retried`);
   }
   const undoClaim = async () => {
-    await releaseSubscriptions(models, upgradeId, lockIds);
+    await releaseSubscriptions(models, upgradeId, lockIds, lockClaim);
     await models.upgrades.updateOne({ _id: upgradeId, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
   };
   // Re-planned on the retry date when Microsoft never converted (replan-on-retry.ts); otherwise the frozen plan stays.
@@ -65,6 +73,7 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
     requestFingerprint: doc.requestFingerprint,
     // Advances the vendor request id only where the activity allows it (after a vendor rejection).
     runAttempt: (doc.retries ?? 0) + 1,
+    lockClaim,
     seatReassignment: deps.seatReassignment,
   };
   const display: UpgradeDisplay = {

@@ -14,6 +14,12 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
  * records the upgrade and starts its workflow, and undoes its own steps when a later one fails, so a refusal changes
  * nothing. Idempotent per (key, idempotency key): the same request again answers with the same upgrade.
  */
+/**
+ * The claim token of a start (src/db/subscription-locks.ts). The same for every request of one upgrade id: concurrent
+ * repeats of one Idempotency-Key share the locks and the record's insert picks the winner. Retries claim afresh.
+ */
+export const START_LOCK_CLAIM = 'start';
+
 type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
 
 export interface StartUpgradeResult {
@@ -94,7 +100,7 @@ export async function startUpgrade(
   const { inputs, plan } = await planFor(deps, actor, request, acceptedAt, upgradeId);
   const accountId = inputs.source.accountId;
   const lockIds = subscriptionsHeldBy(request);
-  const lock = await lockSubscriptions(models, upgradeId, accountId, lockIds);
+  const lock = await lockSubscriptions(models, upgradeId, accountId, lockIds, START_LOCK_CLAIM);
   if (!lock.locked) throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
 
   try {
@@ -113,14 +119,14 @@ export async function startUpgrade(
     });
   } catch (error) {
     if (!isDuplicateKeyError(error)) {
-      await releaseSubscriptions(models, upgradeId, lockIds);
+      await releaseSubscriptions(models, upgradeId, lockIds, START_LOCK_CLAIM);
       throw error;
     }
     // The same key raced itself. Keep the locks the winner's request needs; give back any only we wanted.
     const winner = (await models.upgrades.findById(upgradeId).lean()) as StoredUpgrade;
     const winnerNeeds = new Set(subscriptionsHeldBy(winner.request as UpgradeRequest));
     const onlyOurs = lockIds.filter((id) => !winnerNeeds.has(id));
-    if (onlyOurs.length > 0) await releaseSubscriptions(models, upgradeId, onlyOurs);
+    if (onlyOurs.length > 0) await releaseSubscriptions(models, upgradeId, onlyOurs, START_LOCK_CLAIM);
     return answerRepeatedRequest(winner, fingerprint);
   }
 
@@ -133,6 +139,7 @@ export async function startUpgrade(
     requestFingerprint: fingerprint,
     seatReassignment: deps.seatReassignment,
     recordedByApi: true,
+    lockClaim: START_LOCK_CLAIM,
   };
   const display: UpgradeDisplay = {
     kind: upgradeKindOf(request.quantity, inputs.source.quantity),
@@ -144,7 +151,7 @@ export async function startUpgrade(
     await startUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
   } catch (error) {
     log?.error({ err: error, upgradeId }, 'starting the upgrade workflow failed');
-    await releaseSubscriptions(models, upgradeId, lockIds);
+    await releaseSubscriptions(models, upgradeId, lockIds, START_LOCK_CLAIM);
     await models.upgrades.updateOne(
       { _id: upgradeId, status: 'accepted' },
       { $set: { status: 'failed', error: { code: 'WORKFLOW_START_FAILED', message: 'The workflow could not be started; retry later' } } },

@@ -106,3 +106,28 @@ test('a start whose workflow cannot be started releases its locks and records th
     await broken.close().catch(() => undefined);
   }
 });
+
+/** A started upgrade whose run failed: workflow ended, locks released, record `failed` (what failUpgrade leaves). */
+async function failedUpgrade(idempotencyKey: string): Promise<string> {
+  const r = await h.call('POST', '/v1/upgrades', { body: upgradeBody({ quantity: 2 }), headers: { 'Idempotency-Key': idempotencyKey } });
+  expect(r.status).toBe(202);
+  const upgradeId: string = r.body.upgradeId;
+  started.add(upgradeId);
+  await h.temporal.workflow.getHandle(upgradeId).terminate('simulated failure');
+  await forceUnlock(h.database.models, ['sub-1']);
+  await h.database.models.upgrades.updateOne({ _id: upgradeId }, { $set: { status: 'failed', error: { code: 'X', message: 'boom' } } });
+  return upgradeId;
+}
+
+test('two concurrent retries of one failed upgrade → one 202, one 409, the re-run running with its locks', async () => {
+  await resetLocks();
+  const upgradeId = await failedUpgrade('retried-twice');
+  const responses = await Promise.all([1, 2].map(() => h.call('POST', `/v1/upgrades/${upgradeId}/retry`)));
+  expect(responses.map((r) => r.status).sort()).toEqual([202, 409]);
+  expect(responses.find((r) => r.status === 409)!.body.error.code).toBe('UPGRADE_NOT_FAILED');
+  expect((await h.temporal.workflow.getHandle(upgradeId).describe()).status.name).toBe('RUNNING');
+  expect(await lockHolder(h.database.models, 'sub-1')).toBe(upgradeId);
+  const record = await h.database.models.upgrades.findById(upgradeId).lean();
+  expect(record).toMatchObject({ status: 'accepted', retries: 1 });
+  await resetLocks();
+});

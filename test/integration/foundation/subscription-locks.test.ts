@@ -60,3 +60,25 @@ test("an account's locked subscriptions are read in one query, with their holder
   await releaseSubscriptions(db.models, 'upg_one', [a!]);
   expect([...(await lockHoldersInAccount(db.models, accountId)).keys()]).toEqual([b]);
 });
+
+test('two claims of one upgrade racing for its pair: one takes both, and the loser releases none of them', async () => {
+  const [a, b] = await seedSubscriptions(2);
+  const claims = Array.from({ length: 10 }, (_, i) => `retry-${i}`);
+  const results = await Promise.all(claims.map((claim) => lockSubscriptions(db.models, 'upg_retried', account.id, [a!, b!], claim)));
+  const winners = claims.filter((_, i) => results[i]!.locked);
+  expect(winners).toHaveLength(1);
+  for (const result of results) if (!result.locked) expect(result.heldBy).toEqual([{ subscriptionId: [a!, b!].sort()[0], upgradeId: 'upg_retried' }]);
+  // Each loser cleans up with its own claim: the winner's locks stay.
+  for (const claim of claims.filter((claim) => claim !== winners[0])) expect(await releaseSubscriptions(db.models, 'upg_retried', [a!, b!], claim)).toBe(0);
+  expect([...(await lockHoldersOf(db.models, [a!, b!])).values()]).toEqual(['upg_retried', 'upg_retried']);
+  // The winner takes them again (a retried activity) and releases them.
+  expect(await lockSubscriptions(db.models, 'upg_retried', account.id, [a!, b!], winners[0])).toEqual({ locked: true });
+  expect(await releaseSubscriptions(db.models, 'upg_retried', [a!, b!], winners[0])).toBe(2);
+});
+
+test('a caller without a claim (a run from before claims) acts for the whole upgrade', async () => {
+  const [a] = await seedSubscriptions(1);
+  expect(await lockSubscriptions(db.models, 'upg_old', account.id, [a!], 'start')).toEqual({ locked: true });
+  expect(await lockSubscriptions(db.models, 'upg_old', account.id, [a!])).toEqual({ locked: true });
+  expect(await releaseSubscriptions(db.models, 'upg_old', [a!])).toBe(1);
+});

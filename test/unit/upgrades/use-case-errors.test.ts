@@ -160,6 +160,16 @@ describe('retryUpgrade refusals', () => {
     expect(started).toEqual([]);
   });
 
+  it("a retry that finds its upgrade's locks taken by another claim (a concurrent retry) refuses and leaves them", async () => {
+    const { deps, upgrades, subscriptionLocks, started } = system({});
+    const winners = { _id: 'sub_1', upgradeId: 'upg_failed', accountId: 'acc_1', claim: 'retry-winner' };
+    await subscriptionLocks.create(winners);
+    await expect(retryUpgrade(deps, 'upg_failed')).rejects.toMatchObject({ code: 'UPGRADE_NOT_FAILED' });
+    expect(subscriptionLocks.docs.get('sub_1')).toEqual(winners);
+    expect(upgrades.docs.get('upg_failed')).toMatchObject({ status: 'failed', retries: 0 });
+    expect(started).toEqual([]);
+  });
+
   it.each([
     ['Temporal refuses the re-run', 'RETRY_NOT_POSSIBLE', () => new WorkflowExecutionAlreadyStartedError('started', 'upg_failed', 'UpgradeWorkflow')],
     ['Temporal is unreachable', 'TEMPORAL_UNAVAILABLE', () => new Error('14 UNAVAILABLE: connection refused')],
@@ -186,6 +196,11 @@ describe('retryUpgrade refusals', () => {
     expect(started).toHaveLength(1);
     expect(upgrades.docs.get('upg_failed')).toMatchObject({ status: 'accepted', retries: 1, error: null });
     expect([...subscriptionLocks.docs.keys()]).toEqual(['sub_1']);
+    // The run locks and releases with the claim that took the locks.
+    const { claim } = subscriptionLocks.docs.get('sub_1')!;
+    expect(claim).toMatch(/^retry-/);
+    const [, options] = started[0] as [unknown, { args: [{ lockClaim: string }] }];
+    expect(options.args[0].lockClaim).toBe(claim);
   });
 });
 
