@@ -1,3 +1,4 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpgradeDocument } from '../db/models';
 import { isDuplicateKeyError } from '../db/duplicate-key';
 import { lockSubscriptions, releaseSubscriptions } from '../db/subscription-locks';
@@ -21,6 +22,7 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
 export const START_LOCK_CLAIM = 'start';
 
 type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
+type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
 
 export interface StartUpgradeResult {
   upgradeId: string;
@@ -74,6 +76,67 @@ export async function quoteUpgrade(deps: UpgradeUseCaseDeps, actor: UpgradeActor
   return (await planFor(deps, actor, request, deps.clock())).plan;
 }
 
+/** The run's input and the summary shown in Temporal's UI, for the first start and its repeats alike. */
+function workflowStartOf(
+  deps: UpgradeUseCaseDeps,
+  upgrade: { upgradeId: string; accountId: string; request: UpgradeRequest; requestedByKeyId: string; acceptedAt: Date; fingerprint: string },
+  source: { quantity: number; productId: string },
+  catalog: PlanningInputs['catalog'],
+): { input: UpgradeWorkflowInput; display: UpgradeDisplay } {
+  const input: UpgradeWorkflowInput = {
+    upgradeId: upgrade.upgradeId,
+    accountId: upgrade.accountId,
+    request: upgrade.request,
+    requestedByKeyId: upgrade.requestedByKeyId,
+    acceptedAt: upgrade.acceptedAt.toISOString(),
+    requestFingerprint: upgrade.fingerprint,
+    seatReassignment: deps.seatReassignment,
+    recordedByApi: true,
+    lockClaim: START_LOCK_CLAIM,
+  };
+  const display: UpgradeDisplay = {
+    kind: upgradeKindOf(upgrade.request.quantity, source.quantity),
+    sourceQuantity: source.quantity,
+    sourceProductName: catalog.nameOf(source.productId),
+    targetProductName: catalog.nameOf(upgrade.request.targetProductId),
+  };
+  return { input, display };
+}
+
+/**
+ * A repeat of a request whose upgrade is still `accepted` from its first start (never retried): the API may have died
+ * between inserting the record and starting the run, so the run is started now. The start is idempotent by workflow
+ * id: a running run is used as is (USE_EXISTING), and an ended one is refused (REJECT_DUPLICATE) and left alone.
+ */
+async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
+  const upgradeId = String(existing._id);
+  const request = existing.request as UpgradeRequest;
+  const [catalog, source] = await Promise.all([
+    deps.catalog(),
+    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
+  ]);
+  const { input, display } = workflowStartOf(
+    deps,
+    {
+      upgradeId,
+      accountId: existing.accountId,
+      request,
+      requestedByKeyId: existing.requestedByKeyId,
+      acceptedAt: existing.createdAt ?? deps.clock(),
+      fingerprint: existing.requestFingerprint,
+    },
+    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
+    catalog,
+  );
+  try {
+    await startUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+    log?.error({ err: error, upgradeId }, 'starting the workflow of a repeated request failed');
+    throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The upgrade is recorded but its workflow could not be started; repeat the request later', { upgradeId });
+  }
+}
+
 /** The same idempotency key again: the same body answers with the same upgrade; another body is refused. */
 function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: string): StartUpgradeResult {
   const upgradeId = String(existing._id);
@@ -94,7 +157,12 @@ export async function startUpgrade(
   const upgradeId = upgradeIdFor(actor.keyId, idempotencyKey);
   const fingerprint = requestFingerprint(request);
   const existing = (await models.upgrades.findById(upgradeId).lean()) as StoredUpgrade | null;
-  if (existing) return answerRepeatedRequest(existing, fingerprint);
+  if (existing) {
+    const answer = answerRepeatedRequest(existing, fingerprint);
+    const accepted = existing as AcceptedUpgrade;
+    if (accepted.status === 'accepted' && !accepted.retries) await ensureWorkflowStarted(deps, accepted, log);
+    return answer;
+  }
 
   const acceptedAt = deps.clock();
   const { inputs, plan } = await planFor(deps, actor, request, acceptedAt, upgradeId);
@@ -130,23 +198,12 @@ export async function startUpgrade(
     return answerRepeatedRequest(winner, fingerprint);
   }
 
-  const input: UpgradeWorkflowInput = {
-    upgradeId,
-    accountId,
-    request,
-    requestedByKeyId: actor.keyId,
-    acceptedAt: acceptedAt.toISOString(),
-    requestFingerprint: fingerprint,
-    seatReassignment: deps.seatReassignment,
-    recordedByApi: true,
-    lockClaim: START_LOCK_CLAIM,
-  };
-  const display: UpgradeDisplay = {
-    kind: upgradeKindOf(request.quantity, inputs.source.quantity),
-    sourceQuantity: inputs.source.quantity,
-    sourceProductName: inputs.catalog.nameOf(inputs.source.productId),
-    targetProductName: inputs.catalog.nameOf(request.targetProductId),
-  };
+  const { input, display } = workflowStartOf(
+    deps,
+    { upgradeId, accountId, request, requestedByKeyId: actor.keyId, acceptedAt, fingerprint },
+    inputs.source,
+    inputs.catalog,
+  );
   try {
     await startUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
   } catch (error) {

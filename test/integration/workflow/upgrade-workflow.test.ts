@@ -4,6 +4,8 @@ import { daysInclusive, utcDateOf } from '../../../src/domain/dates';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { createUpgradeActivities } from '../../../activities';
 import { lockSubscriptions } from '../../../src/db/subscription-locks';
+import { startUpgrade as startUpgradeUseCase } from '../../../src/upgrades/start';
+import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
@@ -294,4 +296,31 @@ test('the steps after the conversion, run again as a retry would, write nothing 
 
   // The API wrote the accepted step with the record; the run's first activity added nothing to it.
   expect(ended!.steps.accepted).toEqual({ status: 'completed', at: ended!.createdAt });
+});
+
+test('an API that died after recording the upgrade and before starting its run: the repeated request starts it, and it completes', async () => {
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 4 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  const body = { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' as const } };
+  const idempotencyKey = randomUUID();
+  // The start use case as the API runs it (the operator key), with a Temporal start that never returns: the locks and
+  // the record are written, the run never starts (the process died there).
+  const neverStarts = { ...system.upgradeUseCases.temporalClient, workflow: { start: () => new Promise(() => undefined) } };
+  const dying = { ...system.upgradeUseCases, temporalClient: neverStarts } as unknown as UpgradeUseCaseDeps;
+  void startUpgradeUseCase(dying, { keyId: 'operator-bootstrap', mayActOnAccount: () => true }, body, idempotencyKey);
+  const recorded = async () => system.db.models.upgrades.findOne({ 'request.sourceSubscriptionId': source.id }).lean();
+  for (let i = 0; i < 100 && !(await recorded()); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  const upgradeId = String((await recorded())!._id);
+  expect(await system.db.models.subscriptionLocks.findById(source.id).lean()).toMatchObject({ upgradeId });
+  await expect(system.client.workflow.getHandle(upgradeId).describe()).rejects.toThrow();
+
+  const repeated = await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': idempotencyKey });
+  expect(repeated.status).toBe(202);
+  expect(repeated.body.upgradeId).toBe(upgradeId);
+  const upgrade = await system.waitForUpgrade(upgradeId);
+  expect(upgrade.status).toBe('completed');
+  expect(await locksHeldBy(upgradeId)).toBe(0);
+  // Repeated once more, the ended run is left alone.
+  expect((await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': idempotencyKey })).status).toBe(202);
 });

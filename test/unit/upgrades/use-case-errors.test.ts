@@ -8,6 +8,8 @@ import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { UPGRADE_ERROR_CODES, UpgradeError } from '../../../src/upgrades/errors';
 import { retryUpgrade } from '../../../src/upgrades/retry';
 import { confirmSeatReassignment } from '../../../src/upgrades/seat-reassignment';
+import { startUpgrade } from '../../../src/upgrades/start';
+import { requestFingerprint, upgradeIdFor } from '../../../src/temporal/upgrade-ids';
 
 /**
  * The refusals of the upgrade use cases that the integration tests can't provoke on a healthy system (Temporal refusing
@@ -201,6 +203,38 @@ describe('retryUpgrade refusals', () => {
     expect(claim).toMatch(/^retry-/);
     const [, options] = started[0] as [unknown, { args: [{ lockClaim: string }] }];
     expect(options.args[0].lockClaim).toBe(claim);
+  });
+});
+
+describe('startUpgrade repeated while the upgrade is still accepted from its first start', () => {
+  const actor = { keyId: 'key_1', mayActOnAccount: () => true };
+  const accepted: Doc = {
+    ...FAILED_UPGRADE,
+    _id: upgradeIdFor('key_1', 'idem'),
+    status: 'accepted',
+    error: null,
+    requestFingerprint: requestFingerprint(FAILED_UPGRADE.request),
+  };
+
+  it('starts the run (a crash may have come before it) with the start claim; a run that already exists is fine', async () => {
+    const { deps, started } = system({
+      upgrades: [accepted],
+      start: () => Promise.reject(new WorkflowExecutionAlreadyStartedError('started', accepted._id, 'UpgradeWorkflow')),
+    });
+    await expect(startUpgrade(deps, actor, FAILED_UPGRADE.request, 'idem')).resolves.toEqual({ upgradeId: accepted._id, status: 'accepted' });
+    expect(started).toHaveLength(1);
+    const [, options] = started[0] as [unknown, { workflowId: string; args: [{ lockClaim: string; acceptedAt: string }] }];
+    expect(options.workflowId).toBe(accepted._id);
+    expect(options.args[0]).toMatchObject({ lockClaim: 'start', acceptedAt: FAILED_UPGRADE.createdAt.toISOString() });
+  });
+
+  it('Temporal unreachable → TEMPORAL_UNAVAILABLE, the record left accepted for the next repeat; a retried upgrade is not restarted', async () => {
+    const { deps, upgrades } = system({ upgrades: [accepted], start: () => Promise.reject(new Error('14 UNAVAILABLE')) });
+    await expect(startUpgrade(deps, actor, FAILED_UPGRADE.request, 'idem')).rejects.toMatchObject({ code: 'TEMPORAL_UNAVAILABLE' });
+    expect(upgrades.docs.get(accepted._id)).toMatchObject({ status: 'accepted' });
+    const retried = system({ upgrades: [{ ...accepted, retries: 1 }] });
+    await expect(startUpgrade(retried.deps, actor, FAILED_UPGRADE.request, 'idem')).resolves.toMatchObject({ status: 'accepted' });
+    expect(retried.started).toEqual([]);
   });
 });
 
