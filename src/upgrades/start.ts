@@ -23,9 +23,13 @@ export interface StartUpgradeResult {
   started?: Pick<UpgradePlan, 'kind' | 'destinationType'>;
 }
 
-async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
+/**
+ * Plans `request` on `now`'s date for `actor` (undefined: an operator's action, every account), or refuses with every
+ * reason. Shared by quote, start and a re-planned retry (replan-on-retry.ts).
+ */
+export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | undefined, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
   const inputs = await loadPlanningInputs(deps, request, {
-    mayActOnAccount: (accountId) => actor.mayActOnAccount(accountId),
+    ...(actor ? { mayActOnAccount: (accountId: string) => actor.mayActOnAccount(accountId) } : {}),
     now,
     ...(ownUpgradeId ? { ownUpgradeId } : {}),
   });
@@ -40,7 +44,7 @@ async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: U
     catalog: inputs.catalog,
     now: now.toISOString(),
     policy: deps.policy,
-    caller: actor,
+    ...(actor ? { caller: actor } : {}),
     busySubscriptionIds: [...inputs.heldByOthers.keys()],
   });
   if (!result.ok) throw ineligible(result.reasons, inputs);
@@ -48,7 +52,7 @@ async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: U
 }
 
 /** When the only problem is another running upgrade, that is a conflict: the request is fine, the moment isn't. */
-export function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
+function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
   if (reasons.length > 0 && reasons.every((reason) => reason.code === 'UPGRADE_IN_PROGRESS')) {
     const heldBy = [...inputs.heldByOthers].map(([subscriptionId, upgradeId]) => ({ subscriptionId, upgradeId }));
     return new UpgradeError('UPGRADE_IN_PROGRESS', reasons.map((r) => r.message).join('; '), { heldBy, reasons });
