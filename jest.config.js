@@ -1,4 +1,5 @@
-/** Four projects: pure unit tests (fast, no services), replay of recorded histories (no server), integration tests against the real
+/** Five projects: pure unit tests (fast, no services), replay of recorded histories (no server), the workflow's branches on the
+ * time-skipping test server with stub activities, integration tests against the real
  * Temporal dev server, FerretDB and the Partner Center simulator started by globalSetup, and the fault suite (chaos). */
 // Transpile only (isolatedModules is set in tsconfig.json): `npm test` type-checks the whole tree once with tsc first.
 const tsJest = ['ts-jest', { diagnostics: false }];
@@ -19,6 +20,14 @@ module.exports = {
       displayName: 'replay',
       testEnvironment: 'node',
       testMatch: ['<rootDir>/test/replay/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      // Every branch of UpgradeWorkflow against stub activities on the time-skipping test server (no database, no
+      // vendor): reminders days apart take milliseconds.
+      displayName: 'workflow',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { LRUCache } from 'lru-cache';
 import type { Models } from '../src/db/models';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
@@ -41,7 +42,7 @@ export async function findPlan(deps: UpgradeActivityDeps, upgradeId: string, mom
 
 export async function loadPlan(deps: UpgradeActivityDeps, upgradeId: string, moment: PlanReadMoment = 'afterConversion'): Promise<UpgradePlan> {
   const plan = await findPlan(deps, upgradeId, moment);
-  if (!plan) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, 'UpgradePlanMissing');
+  if (!plan) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no validated plan`, FAILURE_TYPES.upgradePlanMissing);
   return plan;
 }
 

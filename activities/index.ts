@@ -1,3 +1,4 @@
+import type { UpgradeActivities } from '../workflows/activity-contract';
 import type { UpgradeActivityDeps } from './deps';
 import { createInvoiceActivities } from './invoices';
 import { createNotificationActivities } from './notifications';
@@ -10,10 +11,10 @@ import { createVendorTransitionActivities } from './vendor-transition';
 export type { UpgradeActivityDeps } from './deps';
 
 /**
- * The UpgradeWorkflow's activities, one file per concern, built from their dependencies (STYLE.md §2). The workflow
- * types its proxies with `ReturnType<typeof createUpgradeActivities>` through `import type` only.
+ * The UpgradeWorkflow's activities, one file per concern, built from their dependencies. Checked against the
+ * workflow's contract (workflows/activity-contract.ts), the interface its proxies are typed with.
  */
-export function createUpgradeActivities(deps: UpgradeActivityDeps) {
+export function createUpgradeActivities(deps: UpgradeActivityDeps): UpgradeActivities {
   return {
     ...createUpgradeRecordActivities(deps),
     ...createValidationActivities(deps),
@@ -22,7 +23,5 @@ export function createUpgradeActivities(deps: UpgradeActivityDeps) {
     ...createSeatReassignmentActivities(deps),
     ...createInvoiceActivities(deps),
     ...createNotificationActivities(deps),
-  };
+  } satisfies UpgradeActivities;
 }
-
-export type UpgradeActivities = ReturnType<typeof createUpgradeActivities>;

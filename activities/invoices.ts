@@ -1,12 +1,13 @@
 import type { InvoiceDraft, InvoiceLine } from '../src/domain/proration';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import type { IssuedInvoices, UpgradeActivities } from '../workflows/activity-contract';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** `<upgradeId>:credit` / `<upgradeId>:debit`: the primary key is the idempotency key, so a second insert cannot happen. */
-export const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
+const invoiceIdFor = (upgradeId: string, kind: InvoiceDraft['kind']) => `${upgradeId}:${kind}`;
 
 export function createInvoiceActivities(deps: UpgradeActivityDeps) {
   /** The invoice document for a draft; its `_id` is the idempotency key. */
@@ -43,7 +44,7 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
 
   return {
     /** The credit for the source's unused days and the debit for the destination, each exactly once. */
-    async issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<{ creditInvoiceId: string; debitInvoiceId: string }> {
+    async issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<IssuedInvoices> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
       const accountId = plan.accountId ?? (await deps.models.upgrades.findById(upgradeId, { accountId: 1 }).lean())!.accountId;
       const days = (line: InvoiceLine) => `${line.days}/${line.cycleDays} days, ${line.periodStart}..${line.periodEnd}`;
@@ -68,12 +69,8 @@ export function createInvoiceActivities(deps: UpgradeActivityDeps) {
         if (!isDuplicateKeyError(error)) throw error;
       }
       const [creditInvoiceId, debitInvoiceId] = [credit._id, debit._id];
-      await updateUpgradeRecord(deps, upgradeId, {
-        status: 'invoicing',
-        addToSet: { invoiceIds: [creditInvoiceId, debitInvoiceId] },
-        step: { name: 'invoices_issued', status: 'completed', detail: `${creditInvoiceId}, ${debitInvoiceId}` },
-      });
+      await updateUpgradeRecord(deps, upgradeId, { addToSet: { invoiceIds: [creditInvoiceId, debitInvoiceId] } });
       return { creditInvoiceId, debitInvoiceId };
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

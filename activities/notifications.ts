@@ -1,23 +1,14 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
+import type { NotificationEvent, UpgradeActivities } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan } from './frozen-plans';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
-/** The events an account's webhook receives; the two seat-reassignment messages are the seeds' (interworks). */
-export const NOTIFICATION_EVENTS = [
-  'seats_reassigned_automatically',
-  'manual_seat_reassignment_required',
-  'manual_seat_reassignment_reminder',
-  'manual_seat_reassignment_escalated',
-  'upgrade_completed',
-  'upgrade_failed',
-] as const;
-export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
-
 /** One outbox entry per event (reminders are numbered): retries and re-runs find it and never add a second. */
-export const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
+const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
 
 /** `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
@@ -73,7 +64,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       // Written first, read only if it exists: a retry after a failed delivery finds the entry by its key.
       let notification: OutboxEntry | null;
       const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
-      if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, 'UpgradeDataInconsistent');
+      if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, FAILURE_TYPES.upgradeDataInconsistent);
       const [account, plan] = await Promise.all([
         deps.models.accounts.findById(upgrade.accountId, { webhookUrl: 1 }).lean(),
         findPlan(deps, upgradeId, 'maybeBeforeConversion'), // absent when validation rejected the upgrade
@@ -138,7 +129,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       }
       if (failure) {
         await deps.models.notifications.updateOne({ _id: id }, { $inc: { attempts: 1 }, $set: { lastError: failure } });
-        throw ApplicationFailure.retryable(failure, 'WebhookDeliveryFailed');
+        throw ApplicationFailure.retryable(failure, FAILURE_TYPES.webhookDeliveryFailed);
       }
       await deps.models.notifications.updateOne(
         { _id: id },
@@ -153,5 +144,5 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       const notification = await deps.models.notifications.findById(id, { status: 1 }).lean();
       if (notification?.status === 'pending') await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable' } });
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

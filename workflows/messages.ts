@@ -7,7 +7,7 @@ import type { UpgradeRequest } from '../src/domain/types';
  */
 export const UPGRADE_WORKFLOW_TYPE = 'UpgradeWorkflow';
 
-/** SPEC §6 status values, in the order an upgrade passes through them. */
+/** Status values, in the order an upgrade passes through them. */
 export const UPGRADE_STATUSES = [
   'accepted',
   'validating',
@@ -45,7 +45,30 @@ export interface UpgradeWorkflowInput {
   seatReassignment?: { reminderIntervalMs: number; escalateAfterMs: number };
 }
 
+/**
+ * The steps of an upgrade's timeline. The workflow names them, and the upgrade record stores what the workflow wrote,
+ * so `GET /v1/upgrades/:id` shows the same names while a run is live (from the query) and after it (from the record).
+ */
+export const UPGRADE_STEPS = {
+  accepted: 'accepted',
+  validated: 'validated',
+  vendorTransitionRequested: 'vendor_transition_requested',
+  vendorTransitionCompleted: 'vendor_transition_completed',
+  vendorTransitionFailed: 'vendor_transition_failed',
+  subscriptionsApplied: 'subscriptions_applied',
+  invoicesIssued: 'invoices_issued',
+  seatsReassigned: 'seats_reassigned',
+  completed: 'completed',
+  rejected: 'rejected',
+  failed: 'failed',
+} as const;
+export type UpgradeStepName = (typeof UPGRADE_STEPS)[keyof typeof UPGRADE_STEPS];
+
+/** A re-run's vendor steps carry its attempt (`vendor_transition_requested_1`), so the earlier run's steps stay. */
+export const vendorStepName = (name: UpgradeStepName, attempt: number): string => (attempt ? `${name}_${attempt}` : name);
+
 export interface UpgradeStepRecord {
+  /** One of UPGRADE_STEPS, or a vendor step with its attempt (vendorStepName). */
   name: string;
   status: 'started' | 'completed' | 'failed' | 'skipped';
   at: string;

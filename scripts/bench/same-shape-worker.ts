@@ -1,7 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { UpgradeActivities } from '../../activities';
-import type { VendorOutcome } from '../../activities/vendor-transition';
+import type { UpgradeActivities, VendorOutcome } from '../../workflows/activity-contract';
 import { WORKFLOWS_PATH } from '../../src/worker-factory';
 import { confirmSeatReassignmentUpdate } from '../../workflows/messages';
 import { needsManualSeatConfirmation, UPGRADE_KINDS, type UpgradeKind } from './support/scenarios';
@@ -43,7 +42,7 @@ function noopActivities(confirm: (upgradeId: string) => void): UpgradeActivities
     recordUpgradeAccepted: async () => undefined,
     failUpgrade: async () => undefined,
     completeUpgrade: async () => undefined,
-    markUpgradeStatus: async () => undefined,
+    recordUpgradeProgress: async () => undefined,
     validateAndLockUpgrade: async (input) => {
       const kind = kindOf(input.upgradeId);
       const manual = needsManualSeatConfirmation(kind);

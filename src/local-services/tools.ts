@@ -6,7 +6,8 @@ export const projectRoot = resolve(__dirname, '..', '..');
 export const toolsBinDir = process.env.NCE_TOOLS_DIR ? join(process.env.NCE_TOOLS_DIR, 'bin') : join(projectRoot, '.tools', 'bin');
 export const dataRootDir = join(projectRoot, '.data');
 
-export function installedTool(name: 'temporal' | 'ferretdb'): string | undefined {
+/** `temporal-test-server`: the time-skipping test server of the fast workflow tests (test/workflow/). */
+export function installedTool(name: 'temporal' | 'ferretdb' | 'temporal-test-server'): string | undefined {
   const path = join(toolsBinDir, name);
   return existsSync(path) ? path : undefined;
 }

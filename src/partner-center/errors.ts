@@ -1,8 +1,8 @@
 /**
- * Errors the Partner Center client throws. Each class has a stable `name` (Temporal turns a thrown
- * error into an ApplicationFailure whose `type` is that name, so these names can be listed in
- * `nonRetryableErrorTypes`) and a `retryable` flag saying whether repeating the same call later can
- * succeed. The client itself never retries: retries belong to Temporal activities.
+ * Errors the Partner Center client throws. Each class has a stable `name` (activities/vendor-failures.ts turns a
+ * thrown error into an ApplicationFailure whose `type` is that name, listed in workflows/failure-types.ts) and a
+ * `retryable` flag saying whether repeating the same call later can succeed. The client itself never retries:
+ * retries belong to Temporal activities.
  */
 
 export interface VendorErrorContext {
@@ -132,17 +132,4 @@ export class VendorResponseInvalidError extends VendorError {
     super(`${message}: ${issues}`, context);
     this.issues = issues;
   }
-}
-
-/** For a Temporal retry policy: `nonRetryableErrorTypes: NON_RETRYABLE_VENDOR_ERROR_TYPES`. */
-export const NON_RETRYABLE_VENDOR_ERROR_TYPES = [
-  'VendorBusinessRejectionError',
-  'VendorNotFoundError',
-  'VendorAuthError',
-  'LicenseShortageError',
-  'VendorResponseInvalidError',
-] as const;
-
-export function isVendorError(error: unknown): error is VendorError {
-  return error instanceof VendorError;
 }

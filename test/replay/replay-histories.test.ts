@@ -24,7 +24,11 @@ const EXPECTED_SHAPES = [
   'eligibility-rejected-at-execution',
 ];
 
-/** `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.json`: the current shape. */
+/**
+ * `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.v2.json`: before
+ * PATCHES.WORKFLOW_WRITES_THE_RECORD; `<shape>.json`: the current shape.
+ */
+const RELEASES = ['v1', 'v2'];
 const recorded: Array<{ name: string; workflowId: string; history: History }> = readdirSync(HISTORIES_DIR)
   .filter((file) => file.endsWith('.json'))
   .sort()
@@ -46,7 +50,8 @@ beforeAll(async () => {
 }, 60_000);
 
 test('a history is recorded for every upgrade kind and failure path, before and after each patch', () => {
-  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining([...EXPECTED_SHAPES, ...EXPECTED_SHAPES.map((name) => `${name}.v1`)]));
+  const released = RELEASES.flatMap((release) => EXPECTED_SHAPES.map((name) => `${name}.${release}`));
+  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining([...EXPECTED_SHAPES, ...released]));
   for (const entry of recorded) {
     expect(entry.workflowId).toMatch(/^upg_/);
     const types = entry.history.events!.map((event) => String(event.eventType));
@@ -62,7 +67,7 @@ test('every recorded history replays deterministically against the current workf
 });
 
 test('a deliberate non-deterministic change (a timer before the first activity) is caught and named', async () => {
-  const fullToNew = recorded.find((entry) => entry.name === 'full-to-new')!;
+  const fullToNew = recorded.find((entry) => entry.name === 'full-to-new.v2')!;
   const outcome = await replayHistory(fullToNew.history, fullToNew.workflowId, { workflowBundle: nondeterministic });
   expect(outcome.ok).toBe(false);
   if (outcome.ok) return;
@@ -104,7 +109,7 @@ test('ONE_UPSERT_PER_STATE_CHANGE: the kind rides on the awaiting_vendor upsert,
   expect(awaitingVendor(before.upserts)).toEqual([['UpgradeStatus="awaiting_vendor"'], ['UpgradeStatus="awaiting_vendor"']]);
   expect(before.upserts).toContainEqual(['UpgradeDestinationType="new"', 'UpgradeKind="full"']);
 
-  const after = shape('full-to-new');
+  const after = shape('full-to-new.v2');
   expect(after.patches).toEqual([PATCHES.ONE_UPSERT_PER_STATE_CHANGE]);
   expect(awaitingVendor(after.upserts)).toEqual([['UpgradeDestinationType="new"', 'UpgradeKind="full"', 'UpgradeStatus="awaiting_vendor"']]);
   // The SDK records the patch in TemporalChangeVersion (one upsert per patch): 9 upserts → 7 of ours + 1.
@@ -115,4 +120,62 @@ test('ONE_UPSERT_PER_STATE_CHANGE: the kind rides on the awaiting_vendor upsert,
     const statuses = upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')));
     expect(statuses.filter((status, index) => status === statuses[index - 1])).toEqual([]);
   }
+});
+
+/** The activities a history scheduled and the local activities it ran, in order, by type. */
+function activitiesOf(history: History): { scheduled: string[]; local: string[] } {
+  const scheduled: string[] = [];
+  const local: string[] = [];
+  for (const event of history.events ?? []) {
+    const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) scheduled.push(type);
+    const marker = event.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (data) local.push(JSON.parse(Buffer.from(data).toString('utf8')).activity_type);
+  }
+  return { scheduled, local };
+}
+
+const nonFinalStatusUpserts = (history: History) =>
+  upsertsAndPatches(history)
+    .upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')))
+    .filter((field) => !/"(completed|failed|rejected)"/.test(field));
+
+test('WORKFLOW_WRITES_THE_RECORD: the workflow writes the record at each status change; API runs skip the accept activity', () => {
+  const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
+
+  // One patch: ONE_UPSERT_PER_STATE_CHANGE's behaviour is implied, not asked for (each patch costs an upsert).
+  for (const name of EXPECTED_SHAPES) expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.WORKFLOW_WRITES_THE_RECORD]]);
+  for (const name of EXPECTED_SHAPES) expect(upsertsAndPatches(history(`${name}.v2`)).patches).not.toContain(PATCHES.WORKFLOW_WRITES_THE_RECORD);
+
+  // Before: the accept activity even for a run the API recorded, and the seat state by its own activity.
+  const before = activitiesOf(history('full-to-new.v2'));
+  expect(before.scheduled[0]).toBe('recordUpgradeAccepted');
+  expect(before.scheduled).toContain('recordSeatReassignmentState');
+  expect(before.local).toEqual([]);
+  // After: neither; the record follows each status change through a local activity, the ending activity writes the end.
+  const after = activitiesOf(history('full-to-new'));
+  expect(after.scheduled).not.toContain('recordUpgradeAccepted');
+  expect(after.scheduled).not.toContain('recordSeatReassignmentState');
+  expect(after.scheduled).toHaveLength(before.scheduled.length - 2);
+  const nonFinalStatuses = nonFinalStatusUpserts(history('full-to-new'));
+  expect(nonFinalStatuses).toEqual(
+    ['validating', 'awaiting_vendor', 'applying', 'invoicing', 'reassigning_seats', 'notifying'].map((s) => `UpgradeStatus="${s}"`),
+  );
+  expect(after.local).toEqual(nonFinalStatuses.map(() => 'recordUpgradeProgress'));
+
+  // A run the API did not record (the operator's retry, started without recordedByApi) still writes the accepted record.
+  expect(activitiesOf(history('retry-after-vendor-rejection')).scheduled[0]).toBe('recordUpgradeAccepted');
+  // The manual shape writes each reminder's seat state with the same local activity.
+  const manualHistory = history('partial-to-new-manual-seats');
+  const manual = activitiesOf(manualHistory);
+  expect(manual.scheduled).not.toContain('recordSeatReassignmentState');
+  const reminders = (manualHistory.events ?? []).filter((event) =>
+    Buffer.from(event.userMetadata?.summary?.data ?? [])
+      .toString('utf8')
+      .startsWith('"Notify: manual_seat_reassignment_reminder'),
+  ).length;
+  expect(reminders).toBeGreaterThan(0);
+  expect(manual.local).toHaveLength(nonFinalStatusUpserts(manualHistory).length + reminders);
+  expect(activitiesOf(history('partial-to-new-manual-seats.v2')).scheduled).toContain('recordSeatReassignmentState');
 });

@@ -169,6 +169,9 @@ test('the compiled API and worker complete an upgrade, pinned to the worker buil
     /^nce_outbound_request_duration_seconds_count\{service="partner-center",operation="POST \/v1\/customers\/\{id\}\/subscriptions\/\{id\}\/transitions",status="20\d"\} 1$/m,
   );
   expect(metrics).toMatch(/^nce_manual_seat_reassignments_pending \d+$/m);
+  // Counted by the workflow through the SDK's metric meter, exported with the SDK's series.
+  expect(metrics).toMatch(/^nce_upgrades_started\{[^}]*kind="partial"[^}]*\} 1$/m);
+  expect(metrics).toMatch(/^nce_upgrades_ended\{[^}]*outcome="completed"[^}]*\} 1$/m);
   expect((await fetch(`${workerUrl}/livez`)).status).toBe(200);
 
   // JSON logs; workflow and activity lines carry the upgrade, the workflow and the run.

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Client, Connection } from '@temporalio/client';
 import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import pino from 'pino';
 import { createApp } from '../../../src/api/app';
 import { connectDatabase, type Database } from '../../../src/db/connection';
@@ -37,6 +37,7 @@ let nativeConnection: NativeConnection;
 let client: Client;
 
 beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   tracing = startTracing({ serviceName: 'nce-tracing-test', exporter });
   simulator = await createPartnerCenterSimulator({ faults: { global: { completionDelayMs: 100, licenseReassignmentDelayMs: 50 } } }).listen(0, '127.0.0.1');
   database = await connectDatabase(process.env.MONGODB_URI!, `it_tracing_${suffix}`);

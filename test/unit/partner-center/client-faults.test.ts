@@ -2,7 +2,6 @@
 import {
   type CreateTransitionRequest,
   LicenseShortageError,
-  NON_RETRYABLE_VENDOR_ERROR_TYPES,
   summarizeTransition,
   VendorAuthError,
   VendorBusinessRejectionError,
@@ -288,11 +287,5 @@ describe('faults are scoped and reproducible', () => {
     expect(first).toContain('ok');
     expect(first).toContain('VendorUnavailableError');
     expect(await outcomes()).toEqual(first);
-  });
-
-  it('lists the non-retryable error names for Temporal', () => {
-    expect([...NON_RETRYABLE_VENDOR_ERROR_TYPES].sort()).toEqual(
-      ['LicenseShortageError', 'VendorAuthError', 'VendorBusinessRejectionError', 'VendorNotFoundError', 'VendorResponseInvalidError'].sort(),
-    );
   });
 });

@@ -1,0 +1,442 @@
+import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { UpgradeRecordProgress } from '../../workflows/activity-contract';
+import { FAILURE_TYPES } from '../../workflows/failure-types';
+import {
+  confirmSeatReassignmentUpdate,
+  FINAL_UPGRADE_STATUSES,
+  getUpgradeStateQuery,
+  seatReassignmentConfirmedSignal,
+  UPGRADE_STEPS,
+  type UpgradeState,
+  type UpgradeStatus,
+} from '../../workflows/messages';
+import { completedOutcome, stubActivities, vendorRecord, type StubActivities, type StubOverrides } from './support/stub-activities';
+import { startUpgradeWorkflow, startWorkflowTestBed, upgradeInput, type WorkflowTestBed } from './support/workflow-env';
+
+/**
+ * Every branch of UpgradeWorkflow, on the time-skipping test server with stub activities: what it asks of its
+ * activities, what it writes to the record and the search attribute, how it ends. Timers and retry backoffs of hours
+ * and days pass in milliseconds. The end-to-end tests (test/integration/workflow/) run the same paths on real services.
+ */
+let bed: WorkflowTestBed;
+// Each run takes a second or two: a workflow task failing over and over must fail its test, not stall the suite.
+jest.setTimeout(20_000);
+
+beforeAll(async () => {
+  bed = await startWorkflowTestBed();
+}, 60_000);
+
+afterAll(async () => {
+  await bed?.teardown();
+});
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const finalStatusesSeen = new Set<UpgradeStatus>();
+
+interface Run {
+  stubs: StubActivities;
+  handle: WorkflowHandle;
+  /** The workflow's result, or the error it failed with. */
+  outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+  /** The state query's answer after the run ended (the worker still runs). */
+  state: UpgradeState;
+  searchAttributes: Record<string, unknown>;
+}
+
+/**
+ * Runs one upgrade to its end. `overrides` may use `handleOf()` to act on the run from inside an activity, as a portal
+ * reacting to a webhook would.
+ */
+async function runUpgrade(
+  options: {
+    manualSeats?: boolean;
+    input?: Parameters<typeof upgradeInput>[0];
+    overrides?: (handleOf: () => WorkflowHandle) => StubOverrides;
+    whileRunning?: (handle: WorkflowHandle) => Promise<void>;
+  } = {},
+): Promise<Run> {
+  const input = upgradeInput(options.input);
+  const handleOf = () => bed.env.client.workflow.getHandle(input.upgradeId);
+  const stubs = stubActivities({ manualSeats: options.manualSeats, overrides: options.overrides?.(handleOf) });
+  return bed.withWorker(stubs.activities, async (taskQueue) => {
+    const handle = await startUpgradeWorkflow(bed, taskQueue, input);
+    await options.whileRunning?.(handle);
+    const outcome = await handle.result().then(
+      (value) => ({ ok: true as const, value }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    const [state, description] = await Promise.all([handle.query(getUpgradeStateQuery), handle.describe()]);
+    if (FINAL_UPGRADE_STATUSES.includes(state.status)) finalStatusesSeen.add(state.status);
+    return { stubs, handle, outcome, state, searchAttributes: description.searchAttributes };
+  });
+}
+
+/** What the workflow failed with: the ApplicationFailure it threw, or what ended it unhandled. */
+function failureOf<T>(run: Run, kind: abstract new (...args: never[]) => T): T;
+function failureOf(run: Run): ApplicationFailure;
+function failureOf(run: Run, kind: abstract new (...args: never[]) => unknown = ApplicationFailure): unknown {
+  expect(run.outcome.ok).toBe(false);
+  const error = (run.outcome as { error: unknown }).error;
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  const cause = (error as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(kind);
+  return cause;
+}
+
+const statusesWritten = (writes: UpgradeRecordProgress[]) => writes.map((write) => write.status).filter((status, i, all) => status !== all[i - 1]);
+const stepNamesWritten = (writes: UpgradeRecordProgress[]) => writes.flatMap((write) => write.steps.map((step) => step.name));
+const notified = (stubs: StubActivities) => stubs.callsOf('sendUpgradeNotification').map((call) => call.args[1]);
+
+/** After the activity answers, confirm the manual reassignment as a portal would on the webhook. */
+const confirmSoon = (handle: WorkflowHandle, how: 'update' | 'signal', confirmedBy = 'ops@contoso.example') =>
+  setImmediate(() => {
+    const confirming =
+      how === 'update'
+        ? handle.executeUpdate(confirmSeatReassignmentUpdate, { args: [{ confirmedBy }] })
+        : handle.signal(seatReassignmentConfirmedSignal, { confirmedBy });
+    confirming.catch((error: unknown) => process.stderr.write(`confirmation refused: ${String(error)}\n`));
+  });
+
+/** Every step the record holds (the API wrote `accepted`) equals the query's timeline: one set of names. */
+function expectRecordStepsMatchQuery(run: Run) {
+  const recordSteps = [UPGRADE_STEPS.accepted, ...stepNamesWritten(run.stubs.recordWrites())];
+  expect(run.state.steps.map((step) => step.name)).toEqual(recordSteps);
+}
+
+describe('failure before the conversion: the locks are released, the failure notified, nothing changed', () => {
+  test('not eligible any more at validation: rejected, and Partner Center is never asked', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        validateAndLockUpgrade: async () => ({ ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: 'source subscription is suspended' }] }),
+      }),
+    });
+    const failure = failureOf(run);
+    expect(failure.type).toBe(FAILURE_TYPES.upgradeRejected);
+    expect(failure.message).toBe('NOT_ELIGIBLE: source subscription is suspended');
+    expect(run.stubs.calls.map((call) => call.name)).toEqual(['recordUpgradeProgress', 'validateAndLockUpgrade', 'failUpgrade', 'sendUpgradeNotification']);
+    const [, outcome, error] = run.stubs.callsOf('failUpgrade')[0]!.args;
+    expect([outcome, error]).toEqual(['rejected', expect.objectContaining({ code: 'NOT_ELIGIBLE' })]);
+    expect(statusesWritten(run.stubs.recordWrites())).toEqual(['validating', 'rejected']);
+    expect(notified(run.stubs)).toEqual(['upgrade_failed']);
+    expect(run.state).toMatchObject({ status: 'rejected', error: { code: 'NOT_ELIGIBLE' } });
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['rejected']);
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test("Partner Center refuses the transition: failed with the vendor's reason, at the first attempt", async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        requestVendorTransition: async () => {
+          throw ApplicationFailure.create({
+            type: FAILURE_TYPES.vendorBusinessRejection,
+            message: 'Partner Center rejected the request (code 3): conflicting services',
+            nonRetryable: true,
+            details: [{ code: '3', description: 'conflicting services' }],
+          });
+        },
+      }),
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.stubs.callsOf('requestVendorTransition')).toHaveLength(1);
+    expect(run.stubs.callsOf('awaitVendorTransition')).toEqual([]);
+    expect(run.stubs.callsOf('applySubscriptionChanges')).toEqual([]);
+    const [, outcome, error] = run.stubs.callsOf('failUpgrade')[0]!.args;
+    expect(outcome).toBe('failed');
+    expect(error).toEqual({
+      code: FAILURE_TYPES.vendorBusinessRejection,
+      message: 'Partner Center refused the transition: Partner Center rejected the request (code 3): conflicting services',
+      details: { code: '3', description: 'conflicting services' },
+    });
+    expect(statusesWritten(run.stubs.recordWrites())).toEqual(['validating', 'awaiting_vendor', 'failed']);
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['failed']);
+    expect(notified(run.stubs)).toEqual(['upgrade_failed']);
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('a failure type listed as final in workflows/failure-types.ts is not retried, even when thrown as retryable', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        requestVendorTransition: async () => {
+          throw ApplicationFailure.retryable('token refused', FAILURE_TYPES.vendorAuth);
+        },
+      }),
+    });
+    expect(run.stubs.callsOf('requestVendorTransition')).toHaveLength(1);
+    expect(run.stubs.callsOf('failUpgrade')[0]!.args[2]).toMatchObject({ code: FAILURE_TYPES.vendorAuth });
+    expect(run.state.status).toBe('failed');
+  });
+
+  test('following the transition fails for good: failed as unreadable, nothing applied', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        awaitVendorTransition: async () => {
+          throw ApplicationFailure.nonRetryable('upgrade has no vendor transition', FAILURE_TYPES.vendorTransitionMissing);
+        },
+      }),
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.stubs.callsOf('awaitVendorTransition')).toHaveLength(1);
+    expect(run.stubs.callsOf('applySubscriptionChanges')).toEqual([]);
+    expect(run.stubs.callsOf('failUpgrade')[0]!.args[2]).toMatchObject({ code: 'VENDOR_TRANSITION_UNREADABLE' });
+    expect(run.state.steps.map((step) => step.name)).toEqual(['accepted', 'validated', 'vendor_transition_requested', 'failed']);
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('Partner Center fails the conversion: failed with its errors, nothing applied', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        awaitVendorTransition: async () => completedOutcome({ conversion: 'failed', errors: [{ code: '800002', description: 'Conversion failed' }] }),
+      }),
+    });
+    expect(failureOf(run).message).toBe('VENDOR_TRANSITION_FAILED: Partner Center failed the conversion: 800002 Conversion failed');
+    expect(run.stubs.callsOf('applySubscriptionChanges')).toEqual([]);
+    expect(run.stubs.callsOf('issueInvoices')).toEqual([]);
+    expect(run.state.steps.map((step) => [step.name, step.status])).toEqual([
+      ['accepted', 'completed'],
+      ['validated', 'completed'],
+      ['vendor_transition_requested', 'completed'],
+      ['vendor_transition_failed', 'failed'],
+      ['failed', 'failed'],
+    ]);
+    expectRecordStepsMatchQuery(run);
+    expect(run.stubs.recordWrites().at(-1)).toMatchObject({ status: 'failed' });
+  });
+});
+
+describe('success', () => {
+  test('automatic seats: every status written once, in order, by the workflow; the record ends with the query', async () => {
+    const run = await runUpgrade();
+    expect(run.outcome).toEqual({
+      ok: true,
+      value: {
+        upgradeId: run.handle.workflowId,
+        status: 'completed',
+        destinationSubscriptionId: 'sub-source',
+        invoiceIds: [`${run.handle.workflowId}:credit`, `${run.handle.workflowId}:debit`],
+      },
+    });
+    // The API recorded the upgrade: no accept activity. One record write per status, then the ending.
+    expect(run.stubs.calls.map((call) => call.name)).toEqual([
+      'recordUpgradeProgress',
+      'validateAndLockUpgrade',
+      'recordUpgradeProgress',
+      'requestVendorTransition',
+      'awaitVendorTransition',
+      'recordUpgradeProgress',
+      'applySubscriptionChanges',
+      'recordUpgradeProgress',
+      'issueInvoices',
+      'recordUpgradeProgress',
+      'reassignSeatsAutomatically',
+      'sendUpgradeNotification',
+      'recordUpgradeProgress',
+      'sendUpgradeNotification',
+      'completeUpgrade',
+    ]);
+    const writes = run.stubs.recordWrites();
+    expect(writes.map((write) => write.status)).toEqual([
+      'validating',
+      'awaiting_vendor',
+      'applying',
+      'invoicing',
+      'reassigning_seats',
+      'notifying',
+      'completed',
+    ]);
+    expect(run.stubs.callsOf('completeUpgrade')[0]!.args[1]).toEqual(['sub-source']);
+    expect(writes.at(-1)).toMatchObject({ seatReassignment: { mode: 'automatic', state: 'done' } });
+    expect(run.state.steps.map((step) => step.name)).toEqual([
+      'accepted',
+      'validated',
+      'vendor_transition_requested',
+      'vendor_transition_completed',
+      'subscriptions_applied',
+      'invoices_issued',
+      'seats_reassigned',
+      'completed',
+    ]);
+    expect(run.state.steps.find((step) => step.name === 'seats_reassigned')?.detail).toBe('by Microsoft (licence transfer)');
+    expectRecordStepsMatchQuery(run);
+    expect(notified(run.stubs)).toEqual(['seats_reassigned_automatically', 'upgrade_completed']);
+    expect(run.searchAttributes).toMatchObject({ UpgradeStatus: ['completed'], UpgradeKind: ['full'], UpgradeDestinationType: ['new'] });
+  });
+
+  test("a run the API did not record writes its accepted record first; a re-run's vendor steps carry its attempt", async () => {
+    const run = await runUpgrade({ input: { recordedByApi: false, runAttempt: 1 } });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.calls[0]!.name).toBe('recordUpgradeAccepted');
+    expect(run.stubs.callsOf('requestVendorTransition')[0]!.args).toEqual([run.handle.workflowId, 1]);
+    expect(run.state.steps.map((step) => step.name)).toEqual(expect.arrayContaining(['vendor_transition_requested_1', 'vendor_transition_completed_1']));
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('transient Partner Center errors are retried with backoff until the transition is requested', async () => {
+    let failuresLeft = 2;
+    const run = await runUpgrade({
+      overrides: () => ({
+        requestVendorTransition: async (upgradeId, runAttempt) => {
+          if (failuresLeft-- > 0) throw ApplicationFailure.retryable('HTTP 503', FAILURE_TYPES.vendorUnavailable);
+          return vendorRecord(upgradeId, runAttempt);
+        },
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.callsOf('requestVendorTransition').map((call) => call.attempt)).toEqual([1, 2, 3]);
+  });
+
+  test('an undeliverable notification stays in the outbox and does not fail the upgrade', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        sendUpgradeNotification: async () => {
+          throw ApplicationFailure.retryable('webhook answered HTTP 503', FAILURE_TYPES.webhookDeliveryFailed);
+        },
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    // 10 attempts each, over about an hour of backoff, then kept as undeliverable.
+    expect(run.stubs.callsOf('sendUpgradeNotification')).toHaveLength(20);
+    expect(run.stubs.callsOf('markNotificationUndeliverable').map((call) => call.args[1])).toEqual(['seats_reassigned_automatically', 'upgrade_completed']);
+  });
+});
+
+describe('manual seat reassignment', () => {
+  test('automatic reassignment keeps failing: after its retries the workflow falls back to manual, confirmed by update', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        reassignSeatsAutomatically: async () => {
+          throw ApplicationFailure.retryable('no free seats of the target SKU', FAILURE_TYPES.licenseShortage);
+        },
+        sendUpgradeNotification: async (_upgradeId, event) => {
+          if (event === 'manual_seat_reassignment_required') confirmSoon(handleOf(), 'update');
+          return 'delivered';
+        },
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.callsOf('reassignSeatsAutomatically')).toHaveLength(5);
+    expect(statusesWritten(run.stubs.recordWrites())).toEqual([
+      'validating',
+      'awaiting_vendor',
+      'applying',
+      'invoicing',
+      'reassigning_seats',
+      'awaiting_manual_seat_reassignment',
+      'notifying',
+      'completed',
+    ]);
+    expect(run.state.seatReassignment).toMatchObject({
+      mode: 'manual',
+      state: 'confirmed',
+      confirmedBy: 'ops@contoso.example',
+      reason: 'automatic reassignment kept failing: no free seats of the target SKU',
+    });
+    expect(notified(run.stubs)).toEqual(['manual_seat_reassignment_required', 'upgrade_completed']);
+    expect(run.stubs.recordWrites().at(-1)?.seatReassignment).toMatchObject({ state: 'confirmed' });
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('confirmed by the signal (tools that can only signal); an update while nothing waits is refused', async () => {
+    let earlyConfirmation: unknown;
+    const run = await runUpgrade({
+      manualSeats: true,
+      overrides: (handleOf) => ({
+        awaitVendorTransition: async () => {
+          earlyConfirmation = await handleOf()
+            .executeUpdate(confirmSeatReassignmentUpdate, { args: [{ confirmedBy: 'too-early' }] })
+            .catch((error: unknown) => error);
+          return completedOutcome({ licenseReassignment: 'not_requested', toSubscriptionId: 'vendor-new-1' });
+        },
+        sendUpgradeNotification: async (_upgradeId, event) => {
+          if (event === 'manual_seat_reassignment_required') confirmSoon(handleOf(), 'signal', 'cli-operator');
+          return 'delivered';
+        },
+      }),
+    });
+    expect(earlyConfirmation).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.callsOf('reassignSeatsAutomatically')).toEqual([]);
+    expect(run.state.seatReassignment).toMatchObject({ mode: 'manual', state: 'confirmed', confirmedBy: 'cli-operator', remindersSent: 0 });
+    expect(run.state.steps.find((step) => step.name === 'seats_reassigned')?.detail).toBe('manually, confirmed by cli-operator');
+    expect(run.stubs.callsOf('completeUpgrade')[0]!.args[1]).toEqual(['sub-source', `sub-new-${run.handle.workflowId}`]);
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('nobody confirms: a reminder every 24 h, one escalation at 7 days, each written to the record', async () => {
+    const run = await runUpgrade({
+      manualSeats: true,
+      overrides: (handleOf) => ({
+        sendUpgradeNotification: async (_upgradeId, event, sequence) => {
+          if (event === 'manual_seat_reassignment_reminder' && sequence === 9) confirmSoon(handleOf(), 'update');
+          return 'delivered';
+        },
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    const notifications = run.stubs.callsOf('sendUpgradeNotification');
+    const required = notifications.find((call) => call.args[1] === 'manual_seat_reassignment_required')!;
+    const daysAfterRequired = (event: string) =>
+      notifications.filter((call) => call.args[1] === event).map((call) => Math.round(((call.atMs - required.atMs) / DAY_MS) * 100) / 100);
+    expect(daysAfterRequired('manual_seat_reassignment_reminder')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(notifications.filter((call) => call.args[1] === 'manual_seat_reassignment_reminder').map((call) => call.args[2])).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9,
+    ]);
+    expect(daysAfterRequired('manual_seat_reassignment_escalated')).toEqual([7]);
+    // Each reminder's seat state reaches the record while the status stays.
+    const waiting = run.stubs.recordWrites().filter((write) => write.status === 'awaiting_manual_seat_reassignment');
+    expect(waiting.map((write) => [write.seatReassignment?.remindersSent, write.seatReassignment?.escalated])).toEqual([
+      [0, false],
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, false],
+      [5, false],
+      [6, false],
+      [7, true],
+      [8, true],
+      [9, true],
+    ]);
+    expect(run.state.seatReassignment).toMatchObject({ state: 'confirmed', remindersSent: 9, escalated: true });
+    expect(run.state.currentDetails).toMatch(/^Completed/);
+  });
+});
+
+test('a permanent failure after the conversion is not handled today: the run fails where it was, nothing records the failure', async () => {
+  const run = await runUpgrade({
+    overrides: () => ({
+      applySubscriptionChanges: async () => {
+        throw ApplicationFailure.nonRetryable('the vendor completed a partial upgrade without the new subscription id', FAILURE_TYPES.vendorResponseInvalid);
+      },
+    }),
+  });
+  expect(failureOf(run, ActivityFailure).cause).toMatchObject({ type: FAILURE_TYPES.vendorResponseInvalid });
+  expect(run.stubs.callsOf('applySubscriptionChanges')).toHaveLength(1);
+  expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+  expect(notified(run.stubs)).toEqual([]);
+  // The record and the search attribute keep `applying`: the API's retry (failed upgrades only) refuses it today.
+  expect(run.stubs.recordWrites().at(-1)?.status).toBe('applying');
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['applying']);
+});
+
+test('cancellation is not handled today: the run ends cancelled where it waits, without releasing locks or recording an ending', async () => {
+  const run = await runUpgrade({
+    manualSeats: true,
+    overrides: (handleOf) => ({
+      sendUpgradeNotification: async (_upgradeId, event) => {
+        if (event === 'manual_seat_reassignment_required') setImmediate(() => void handleOf().cancel());
+        return 'delivered';
+      },
+    }),
+  });
+  failureOf(run, CancelledFailure);
+  expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+  expect(run.stubs.callsOf('completeUpgrade')).toEqual([]);
+  expect(notified(run.stubs)).toEqual(['manual_seat_reassignment_required']);
+  // The record and the search attribute keep saying it waits: an operator must release the locks by hand.
+  expect(run.stubs.recordWrites().at(-1)?.status).toBe('awaiting_manual_seat_reassignment');
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['awaiting_manual_seat_reassignment']);
+});
+
+test('every final status the workflow can end in was reached above', () => {
+  expect([...finalStatusesSeen].sort()).toEqual([...FINAL_UPGRADE_STATUSES].sort());
+});
