@@ -58,6 +58,8 @@ async function recordTermEvents(models: Models, stored: Subscription, projected:
     if (!isDuplicateKeyError(error)) throw error; // another reader wrote them first
   }
   const { promotionId, protectedPrice } = subscription;
+  // A renewal is a new purchase: the old promotion and price protection end (the projection dropped them).
+  const unset = renewals.length > 0 ? { ...(promotionId ? {} : { promotionId: 1 }), ...(protectedPrice ? {} : { protectedPrice: 1 }) } : {};
   await models.subscriptions.updateOne(
     { _id: stored.id, termEnd: stored.termEnd, status: stored.status },
     {
@@ -71,7 +73,7 @@ async function recordTermEvents(models: Models, stored: Subscription, projected:
         chargeEnd: subscription.chargeEnd,
         ...(promotionId ? { promotionId } : {}),
       },
-      ...(renewals.length > 0 ? { $unset: { ...(promotionId ? {} : { promotionId: 1 }), ...(protectedPrice ? {} : { protectedPrice: 1 }) } } : {}),
+      ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
     },
   );
 }

@@ -1,8 +1,6 @@
 import { planSummaryOf, type PlanSummary, type UpgradePlan, type UpgradeRequest } from '../domain';
 import type { UpgradeUseCaseDeps } from './deps';
-import { upgradeNotFound } from './errors';
-import { loadPlanningInputs, planFromInputs } from './planning-inputs';
-import { ineligible } from './start';
+import { planFor } from './start';
 
 /**
  * An operator retry of a failed upgrade. When Microsoft never converted anything — no transition was recorded, or
@@ -39,23 +37,19 @@ export async function planRetry(deps: UpgradeUseCaseDeps, upgrade: RetryingUpgra
     return { replanned: false, reason: 'Partner Center was asked for the transition and did not fail it: the frozen plan (its date and quote) stays' };
   }
   const now = deps.clock();
-  const inputs = await loadPlanningInputs(deps, upgrade.request, { ownUpgradeId: upgrade.id, now });
-  if (!inputs.found) throw upgradeNotFound(`Subscription ${upgrade.request.sourceSubscriptionId}`);
-  const result = planFromInputs(upgrade.request, inputs, { now: now.toISOString(), policy: deps.policy });
-  if (!result.ok) throw ineligible(result.reasons, inputs);
-
+  const { plan } = await planFor(deps, undefined, upgrade.request, now, upgrade.id);
   const { models } = deps;
   const previousPlan = (await models.upgradePlans.findById(upgrade.id).lean())?.plan as UpgradePlan | undefined;
   const previous = previousPlan ? planSummaryOf(previousPlan) : null;
-  const current = planSummaryOf(result.plan);
+  const current = planSummaryOf(plan);
   // The one replacement of a frozen plan (see activities/frozen-plans.ts): absolute values, so a repeat is harmless.
-  await models.upgradePlans.replaceOne({ _id: upgrade.id }, { _id: upgrade.id, plan: result.plan }, { upsert: true });
+  await models.upgradePlans.replaceOne({ _id: upgrade.id }, { _id: upgrade.id, plan }, { upsert: true });
   await models.upgrades.updateOne(
     { _id: upgrade.id },
     {
-      $set: { plan: current, upgradeDate: current.upgradeDate, kind: result.plan.kind, destinationType: result.plan.destinationType },
+      $set: { plan: current, upgradeDate: current.upgradeDate, kind: plan.kind, destinationType: plan.destinationType },
       $push: { replans: { at: now.toISOString(), previous, current } },
     },
   );
-  return { replanned: true, previous, current, plan: result.plan };
+  return { replanned: true, previous, current, plan };
 }

@@ -31,15 +31,19 @@ export interface StartUpgradeResult {
   started?: Pick<UpgradePlan, 'kind' | 'destinationType'>;
 }
 
-async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
+/**
+ * Plans `request` on `now`'s date for `actor` (undefined: an operator's action, every account), or refuses with every
+ * reason. Shared by quote, start and a re-planned retry (replan-on-retry.ts).
+ */
+export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | undefined, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
   const inputs = await loadPlanningInputs(deps, request, {
-    mayActOnAccount: (accountId) => actor.mayActOnAccount(accountId),
+    ...(actor ? { mayActOnAccount: (accountId: string) => actor.mayActOnAccount(accountId) } : {}),
     now,
     ...(ownUpgradeId ? { ownUpgradeId } : {}),
   });
   // An orphan subscription (its account missing) is as good as missing.
   if (!inputs.found) throw upgradeNotFound(`Subscription ${request.sourceSubscriptionId}`);
-  const result = planFromInputs(request, inputs, { now: now.toISOString(), policy: deps.policy, caller: actor });
+  const result = planFromInputs(request, inputs, { now: now.toISOString(), policy: deps.policy, ...(actor ? { caller: actor } : {}) });
   if (!result.ok) throw ineligible(result.reasons, inputs);
   await requireMicrosoftVerdict(deps, inputs, request);
   return { inputs, plan: result.plan };
@@ -63,7 +67,7 @@ async function requireMicrosoftVerdict(deps: UpgradeUseCaseDeps, inputs: Plannin
 }
 
 /** When the only problem is another running upgrade, that is a conflict: the request is fine, the moment isn't. */
-export function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
+function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
   if (reasons.length > 0 && reasons.every((reason) => reason.code === 'UPGRADE_IN_PROGRESS')) {
     const heldBy = [...inputs.heldByOthers].map(([subscriptionId, upgradeId]) => ({ subscriptionId, upgradeId }));
     return new UpgradeError('UPGRADE_IN_PROGRESS', reasons.map((r) => r.message).join('; '), { heldBy, reasons });

@@ -3,8 +3,9 @@ import fc from 'fast-check';
 import { movableClock, type MovableClock } from '../../../src/clock';
 import { addDays, addMonths, daysInclusive, utcDateOf } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS, demoProducts } from '../../../src/domain/demo-catalog';
-import type { Subscription } from '../../../src/domain/types';
-import { sampleAccount } from '../../../src/sample-data';
+import type { Account, Subscription } from '../../../src/domain/types';
+import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
+import { prorated } from '../support/half-even';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
@@ -32,39 +33,58 @@ afterAll(async () => {
   await system?.close();
 });
 
-/** Independent of the domain code: round-half-even of price × n × days / cycleDays. */
-function prorated(price: number, quantity: number, days: number, cycleDays: number): number {
-  const numerator = BigInt(price) * BigInt(quantity) * BigInt(days);
-  const denominator = BigInt(cycleDays);
-  const quotient = numerator / denominator;
-  const twiceRemainder = (numerator % denominator) * 2n;
-  const roundUp = twiceRemainder > denominator || (twiceRemainder === denominator && quotient % 2n === 1n);
-  return Number(roundUp ? quotient + 1n : quotient);
-}
-
+/** The sample subscription (10 seats of Business Basic, P1Y billed monthly, 735 a seat) on the given dates. */
 function subscriptionOf(
-  accountId: string,
+  account: Account,
   fields: Partial<Subscription> & Pick<Subscription, 'termStart' | 'termEnd' | 'chargeStart' | 'chargeEnd'>,
 ): Subscription {
-  const id = `sub_${randomUUID().slice(0, 12)}`;
-  return {
-    id,
-    externalId: `ext-${id}`,
-    accountId,
-    productId: DEMO_PRODUCT_IDS.businessBasic,
-    quantity: 10,
-    status: 'active',
-    isTrial: false,
-    term: 'P1Y',
-    billingFrequency: 'monthly',
+  return sampleSubscription(account, {
     purchasedAt: `${fields.termStart}T09:00:00.000Z`,
     cancellationWindowEndsAt: `${addDays(fields.termStart, 7)}T09:00:00.000Z`,
-    unitPrice: 735,
-    currency: 'USD',
-    partnerId: 'mpn-1001',
     ...fields,
-  };
+  });
 }
+
+/** A monthly P1Y subscription from `termStart`, stored with its first cycle. */
+function monthlyFrom(account: Account, termStart: string, extra: Partial<Subscription> = {}): Subscription {
+  return subscriptionOf(account, {
+    termStart,
+    termEnd: addDays(addMonths(termStart, 12), -1),
+    chargeStart: termStart,
+    chargeEnd: addDays(addMonths(termStart, 1), -1),
+    ...extra,
+  });
+}
+
+/** Starts an upgrade of all seats to Standard that Partner Center refuses: it ends failed, before any conversion. */
+async function failedUpgradeOf(source: Subscription): Promise<string> {
+  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
+  try {
+    const started = await system.api('POST', '/v1/upgrades', toStandard(source.id), { 'idempotency-key': randomUUID() });
+    expect(started.status).toBe(202);
+    expect((await system.waitForUpgrade(started.body.upgradeId)).status).toBe('failed');
+    return started.body.upgradeId as string;
+  } finally {
+    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
+  }
+}
+
+/** A subscription as `POST /v1/subscriptions/import` takes it: 10 seats of Business Basic, P1Y, no cycle given. */
+const importItem = (accountId: string, termStart: string, extra: Record<string, unknown> = {}) => ({
+  accountId,
+  productId: DEMO_PRODUCT_IDS.businessBasic,
+  quantity: 10,
+  status: 'active',
+  isTrial: false,
+  term: 'P1Y',
+  billingFrequency: 'monthly',
+  termStart,
+  termEnd: addDays(addMonths(termStart, 12), -1),
+  purchasedAt: `${termStart}T09:00:00Z`,
+  unitPrice: 735,
+  currency: 'USD',
+  ...extra,
+});
 
 const toStandard = (sourceSubscriptionId: string, quantity = 10) => ({
   sourceSubscriptionId,
@@ -81,14 +101,7 @@ const listPrice = (productId: string) =>
 test('a subscription through 14 months: cycles roll, the term renews once (written once), an upgrade in month 13 bills the derived cycle', async () => {
   travelTo(TODAY);
   const account = sampleAccount();
-  const termEnd = addDays(addMonths(TODAY, 12), -1);
-  const source = subscriptionOf(account.id, {
-    termStart: TODAY,
-    termEnd,
-    chargeStart: TODAY,
-    chargeEnd: addDays(addMonths(TODAY, 1), -1),
-    billingAnchorDate: TODAY,
-  });
+  const source = monthlyFrom(account, TODAY, { billingAnchorDate: TODAY });
   await system.seed({ accounts: [account], subscriptions: [source] });
 
   for (let month = 0; month < 12; month++) {
@@ -160,7 +173,7 @@ test("the issue's reproduction: a stored cycle that ended answers 200 with the c
   const today = utcDateOf(clock());
   const termStart = addMonths(today, -5);
   const account = sampleAccount();
-  const source = subscriptionOf(account.id, {
+  const source = subscriptionOf(account, {
     termStart,
     termEnd: addDays(addMonths(termStart, 12), -1),
     chargeStart: addMonths(termStart, 3),
@@ -190,22 +203,7 @@ test("the issue's reproduction: a stored cycle that ended answers 200 with the c
 test('imports: the issue’s cycle is accepted as a hint; a cycle that contradicts the term is a 400 naming the fields', async () => {
   const account = sampleAccount();
   await system.seed({ accounts: [account], subscriptions: [] });
-  const item = {
-    accountId: account.id,
-    productId: DEMO_PRODUCT_IDS.businessBasic,
-    quantity: 10,
-    status: 'active',
-    isTrial: false,
-    term: 'P1Y',
-    billingFrequency: 'monthly',
-    termStart: '2026-06-15',
-    termEnd: '2027-06-14',
-    chargeStart: '2026-09-15',
-    chargeEnd: '2026-10-14',
-    purchasedAt: '2026-06-15T09:00:00Z',
-    unitPrice: 735,
-    currency: 'USD',
-  };
+  const item = importItem(account.id, '2026-06-15', { chargeStart: '2026-09-15', chargeEnd: '2026-10-14' });
   const accepted = await system.api('POST', '/v1/subscriptions/import', { subscriptions: [item] });
   expect(accepted.status).toBe(200);
   expect(accepted.body.subscriptions[0]).toMatchObject({ billingAnchorDate: '2026-06-15', autoRenew: true });
@@ -225,13 +223,7 @@ test('an expired subscription (auto-renew off) answers 422 SOURCE_NOT_ACTIVE, an
   const today = utcDateOf(clock());
   const termStart = addMonths(today, -13);
   const account = sampleAccount();
-  const source = subscriptionOf(account.id, {
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart: termStart,
-    chargeEnd: addDays(addMonths(termStart, 1), -1),
-    autoRenew: false,
-  });
+  const source = monthlyFrom(account, termStart, { autoRenew: false });
   await system.seed({ accounts: [account], subscriptions: [source] });
 
   for (const path of ['/v1/upgrades/quote', '/v1/upgrades']) {
@@ -261,23 +253,7 @@ test('upgrade-options, quote and start never answer 5xx over random subscription
         const termStart = addDays(base, startOffset - 360);
         const [id] = (
           await system.api('POST', '/v1/subscriptions/import', {
-            subscriptions: [
-              {
-                accountId: account.id,
-                productId: DEMO_PRODUCT_IDS.businessBasic,
-                quantity: 10,
-                status: 'active',
-                isTrial: false,
-                term: 'P1Y',
-                billingFrequency,
-                termStart,
-                termEnd: addDays(addMonths(termStart, 12), -1),
-                autoRenew,
-                purchasedAt: `${termStart}T09:00:00Z`,
-                unitPrice: billingFrequency === 'monthly' ? 735 : 8820,
-                currency: 'USD',
-              },
-            ],
+            subscriptions: [importItem(account.id, termStart, { billingFrequency, autoRenew, unitPrice: billingFrequency === 'monthly' ? 735 : 8820 })],
           })
         ).body.subscriptions.map((s: { id: string }) => s.id);
         travelTo(addDays(base, readOffset));
@@ -298,24 +274,9 @@ test('a retry after Partner Center refused the transition re-plans on the retry 
   travelTo(firstDay);
   const account = sampleAccount();
   const termStart = addMonths(firstDay, -2);
-  const source = subscriptionOf(account.id, {
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart: termStart,
-    chargeEnd: addDays(addMonths(termStart, 1), -1),
-    billingAnchorDate: termStart,
-  });
+  const source = monthlyFrom(account, termStart, { billingAnchorDate: termStart });
   await system.seed({ accounts: [account], subscriptions: [source] });
-  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
-  let upgradeId: string;
-  try {
-    const started = await system.api('POST', '/v1/upgrades', toStandard(source.id), { 'idempotency-key': randomUUID() });
-    expect(started.status).toBe(202);
-    upgradeId = started.body.upgradeId;
-    expect((await system.waitForUpgrade(upgradeId)).status).toBe('failed');
-  } finally {
-    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
-  }
+  const upgradeId = await failedUpgradeOf(source);
   const firstQuote = (await system.db.models.upgrades.findById(upgradeId).lean())!.plan as { quote: { total: number } };
 
   // A month and a half later, in another cycle: a new upgrade date and a new quote.
@@ -351,24 +312,9 @@ test('a retry of an upgrade that is no longer eligible on the retry date is a 42
   travelTo(firstDay);
   const account = sampleAccount();
   const termStart = addMonths(firstDay, -11);
-  const source = subscriptionOf(account.id, {
-    termStart,
-    termEnd: addDays(addMonths(termStart, 12), -1),
-    chargeStart: termStart,
-    chargeEnd: addDays(addMonths(termStart, 1), -1),
-    billingAnchorDate: termStart,
-    autoRenew: false,
-  });
+  const source = monthlyFrom(account, termStart, { billingAnchorDate: termStart, autoRenew: false });
   await system.seed({ accounts: [account], subscriptions: [source] });
-  await system.setFaults({ rejectTransitionsForSubscriptions: [source.externalId] });
-  let upgradeId: string;
-  try {
-    const started = await system.api('POST', '/v1/upgrades', toStandard(source.id), { 'idempotency-key': randomUUID() });
-    upgradeId = started.body.upgradeId;
-    expect((await system.waitForUpgrade(upgradeId)).status).toBe('failed');
-  } finally {
-    await system.setFaults({ rejectTransitionsForSubscriptions: [] });
-  }
+  const upgradeId = await failedUpgradeOf(source);
   travelTo(addMonths(firstDay, 2)); // the term ended without auto-renew
   const retried = await system.api('POST', `/v1/upgrades/${upgradeId}/retry`);
   expect(retried.status).toBe(422);

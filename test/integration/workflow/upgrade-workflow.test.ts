@@ -6,6 +6,7 @@ import { createUpgradeActivities } from '../../../activities';
 import { lockSubscriptions } from '../../../src/db/subscription-locks';
 import { startUpgrade as startUpgradeUseCase } from '../../../src/upgrades/start';
 import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
+import { prorated } from '../support/half-even';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 /**
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.close();
 });
-
-/** Independent of the domain code: round-half-even of price × n × days / cycleDays. */
-function prorated(price: number, quantity: number, days: number, cycleDays: number): number {
-  const numerator = BigInt(price) * BigInt(quantity) * BigInt(days);
-  const denominator = BigInt(cycleDays);
-  const quotient = numerator / denominator;
-  const twiceRemainder = (numerator % denominator) * 2n;
-  const roundUp = twiceRemainder > denominator || (twiceRemainder === denominator && quotient % 2n === 1n);
-  return Number(roundUp ? quotient + 1n : quotient);
-}
 
 async function startUpgrade(body: unknown) {
   const response = await system.api('POST', '/v1/upgrades', body, { 'idempotency-key': randomUUID() });

@@ -1,19 +1,12 @@
 import fc from 'fast-check';
 import { billingAnchorOf, cycleAt, termAt, type CycleSubject } from '../../../src/domain/billing-cycle';
-import { TERM_MONTHS, type BillingFrequency, type Term } from '../../../src/domain/catalog';
+import { TERM_MONTHS } from '../../../src/domain/catalog';
 import { addDays, addMonths, daysInclusive, daysInMonth, isWithin, type IsoDate } from '../../../src/domain/dates';
 import { prorateLine } from '../../../src/domain/proration';
 import { projectSubscription } from '../../../src/domain/subscription-on-date';
-import { account, BASIC, subscription, testCatalog } from './fixtures';
+import { account, BASIC, subscription, TERM_BILLING_COMBINATIONS, testCatalog } from './fixtures';
 
-const COMBINATIONS: ReadonlyArray<[Term, BillingFrequency]> = [
-  ['P1M', 'monthly'],
-  ['P1Y', 'monthly'],
-  ['P1Y', 'annual'],
-  ['P3Y', 'monthly'],
-  ['P3Y', 'annual'],
-  ['P3Y', 'triennial'],
-];
+const COMBINATIONS = TERM_BILLING_COMBINATIONS;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 

@@ -1,5 +1,5 @@
 /** Builders for domain unit tests: small, explicit catalogs and subscriptions with overridable fields. */
-import { Catalog, type Price, type Product } from '../../../src/domain/catalog';
+import { Catalog, type BillingFrequency, type Price, type Product, type Term } from '../../../src/domain/catalog';
 import type { Account, Subscription } from '../../../src/domain/types';
 
 export const BASIC = 'BASIC:0001:AV';
@@ -111,3 +111,13 @@ export function destinationSubscription(overrides: Partial<Subscription> = {}): 
 }
 
 export const NOW = '2025-04-12T09:00:00Z';
+
+/** Every term and billing frequency Microsoft sells together. */
+export const TERM_BILLING_COMBINATIONS: ReadonlyArray<[Term, BillingFrequency]> = [
+  ['P1M', 'monthly'],
+  ['P1Y', 'monthly'],
+  ['P1Y', 'annual'],
+  ['P3Y', 'monthly'],
+  ['P3Y', 'annual'],
+  ['P3Y', 'triennial'],
+];

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { cycleAt } from '../../../src/domain/billing-cycle';
-import { TERM_MONTHS, type BillingFrequency, type Term } from '../../../src/domain/catalog';
+import { TERM_MONTHS } from '../../../src/domain/catalog';
 import { addDays, addMonths, daysInclusive, daysInMonth, isWithin } from '../../../src/domain/dates';
 import { proratedMagnitude } from '../../../src/domain/proration';
 import { subscriptionOn } from '../../../src/domain/subscription-on-date';
 import type { Subscription } from '../../../src/domain/types';
 import { planUpgrade, type UpgradePlanInput } from '../../../src/domain/upgrade-plan';
 import { evaluateUpgradeOptions } from '../../../src/domain/upgrade-options';
-import { account, destinationSubscription, prices, product, BASIC, STANDARD, PREMIUM, subscription, testCatalog } from './fixtures';
+import { account, destinationSubscription, prices, product, BASIC, STANDARD, PREMIUM, subscription, TERM_BILLING_COMBINATIONS, testCatalog } from './fixtures';
 import { Catalog } from '../../../src/domain/catalog';
 
 const at = (date: string) => `${date}T09:00:00Z`;
@@ -114,14 +114,7 @@ describe('planUpgrade on any date', () => {
   });
 });
 
-const COMBINATIONS: ReadonlyArray<[Term, BillingFrequency]> = [
-  ['P1M', 'monthly'],
-  ['P1Y', 'monthly'],
-  ['P1Y', 'annual'],
-  ['P3Y', 'monthly'],
-  ['P3Y', 'annual'],
-  ['P3Y', 'triennial'],
-];
+const COMBINATIONS = TERM_BILLING_COMBINATIONS;
 
 /** Every term/billing combination priced, so that the "new" destination is plannable whatever the source. */
 function catalogForAllTerms(): Catalog {
@@ -162,7 +155,7 @@ describe('upgrade-options, quote and start over random subscriptions and dates (
       const termEnd = addDays(addMonths(termStart, TERM_MONTHS[term]), -1);
       // Legacy: no anchor, a stored cycle any number of cycles away from today's (stale or even before the term).
       const stored = cycleAt({ term, billingFrequency, termStart, termEnd }, addMonths(termStart, Math.abs(r.staleCycles) % TERM_MONTHS[term]));
-      const source = subscription({
+      const dated = {
         term,
         billingFrequency,
         termStart,
@@ -172,20 +165,9 @@ describe('upgrade-options, quote and start over random subscriptions and dates (
         purchasedAt: at(termStart),
         cancellationWindowEndsAt: at(addDays(termStart, 7)),
         autoRenew: r.autoRenew,
-        ...(r.legacy ? {} : { billingAnchorDate: termStart }),
-      });
-      const destination = destinationSubscription({
-        term,
-        billingFrequency,
-        termStart,
-        termEnd,
-        chargeStart: stored.chargeStart,
-        chargeEnd: stored.chargeEnd,
-        purchasedAt: at(termStart),
-        cancellationWindowEndsAt: at(addDays(termStart, 7)),
-        currency: r.destinationCurrency,
-        autoRenew: r.autoRenew,
-      });
+      };
+      const source = subscription({ ...dated, ...(r.legacy ? {} : { billingAnchorDate: termStart }) });
+      const destination = destinationSubscription({ ...dated, currency: r.destinationCurrency });
       return { source, destination, date: addDays(termStart, r.offset), quantity: r.quantity, toExisting: r.toExisting };
     });
 
