@@ -1,4 +1,4 @@
-/** Independent of the domain code: round-half-even of price × n × days / cycleDays (PRORATION.md's one rounding). */
+/** Independent of the domain code: round-half-even of price × n × days / cycleDays (docs/proration.md, "One line": its one rounding). */
 export function prorated(price: number, quantity: number, days: number, cycleDays: number): number {
   const numerator = BigInt(price) * BigInt(quantity) * BigInt(days);
   const denominator = BigInt(cycleDays);
