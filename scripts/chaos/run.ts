@@ -14,7 +14,7 @@
  *
  * `runChaos(options)` is exported for the CI-sized jest test (test/integration/chaos/chaos.test.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -248,7 +248,18 @@ async function checkPass(cluster: Cluster, name: string, result: PassResult, vio
     if (seatsBefore !== seatsAfter) violate(`${label}: seats not conserved for ${item.account.id}: ${seatsBefore} before, ${seatsAfter} after`);
     try {
       const description = await system.client.workflow.getHandle(run.upgradeId).describe();
-      if (description.status.name === 'RUNNING') violate(`${label}: workflow still running`);
+      if (description.status.name === 'RUNNING') {
+        // What it waits on, so a stuck run can be diagnosed from the CI log alone.
+        const pending = (description.raw.pendingActivities ?? []).map((activity) => ({
+          type: activity.activityType?.name,
+          state: activity.state,
+          attempt: activity.attempt,
+          lastFailure: activity.lastFailure?.message,
+          lastWorker: activity.lastWorkerIdentity,
+          nextAttemptAt: activity.scheduledTime?.seconds ? new Date(Number(activity.scheduledTime.seconds) * 1000).toISOString() : undefined,
+        }));
+        violate(`${label}: workflow still running; pending ${JSON.stringify(pending)}; vendor record ${JSON.stringify(record?.vendor ?? null)}`);
+      }
     } catch (error) {
       violate(`${label}: cannot describe its workflow (${String(error)})`);
     }
@@ -308,6 +319,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       mongodbUri: ferret.uri,
       faults: { completionDelayMs: 300, licenseReassignmentDelayMs: 100 },
       onWorkerOutput: (worker, line) => {
+        if (process.env.CHAOS_WORKER_LOG) appendFileSync(process.env.CHAOS_WORKER_LOG, `${worker} ${line}\n`);
         if (!line.includes('database client rebuilt')) return;
         databaseClientRebuilds += 1;
         log(`${worker}: database client rebuilt`);
