@@ -21,7 +21,7 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
  */
 export const START_LOCK_CLAIM = 'start';
 
-type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
+export type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
 type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
 
 export interface StartUpgradeResult {
@@ -31,11 +31,23 @@ export interface StartUpgradeResult {
   started?: Pick<UpgradePlan, 'kind' | 'destinationType'>;
 }
 
+/** What planning reads: the API's and the worker's (a scheduled upgrade re-planned on its day) alike. */
+export type PlanningDeps = Pick<UpgradeUseCaseDeps, 'models' | 'catalog' | 'policy' | 'microsoftEligibility'>;
+
 /**
  * Plans `request` on `now`'s date for `actor` (undefined: an operator's action, every account), or refuses with every
- * reason. Shared by quote, start and a re-planned retry (replan-on-retry.ts).
+ * reason. Shared by quote, start, a scheduled upgrade (on its day, and priced for it when scheduled) and a re-planned
+ * retry (replan-on-retry.ts). `plannedOn`: a later instant to plan for (a scheduled upgrade's day); the subscriptions
+ * are read as they stand `now` and projected onto it by the planner, never written for a day not yet come.
  */
-export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | undefined, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
+export async function planFor(
+  deps: PlanningDeps,
+  actor: UpgradeActor | undefined,
+  request: UpgradeRequest,
+  now: Date,
+  ownUpgradeId?: string,
+  plannedOn: Date = now,
+) {
   const inputs = await loadPlanningInputs(deps, request, {
     ...(actor ? { mayActOnAccount: (accountId: string) => actor.mayActOnAccount(accountId) } : {}),
     now,
@@ -43,7 +55,7 @@ export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | un
   });
   // An orphan subscription (its account missing) is as good as missing.
   if (!inputs.found) throw upgradeNotFound(`Subscription ${request.sourceSubscriptionId}`);
-  const result = planFromInputs(request, inputs, { now: now.toISOString(), policy: deps.policy, ...(actor ? { caller: actor } : {}) });
+  const result = planFromInputs(request, inputs, { now: plannedOn.toISOString(), policy: deps.policy, ...(actor ? { caller: actor } : {}) });
   if (!result.ok) throw ineligible(result.reasons, inputs);
   await requireMicrosoftVerdict(deps, inputs, request);
   return { inputs, plan: result.plan };
@@ -54,7 +66,7 @@ export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | un
  * VENDOR_NOT_ELIGIBLE with Microsoft's code; no answer from Partner Center blocks the start (503), since Microsoft
  * would refuse the transition after the locks and the record were taken.
  */
-async function requireMicrosoftVerdict(deps: UpgradeUseCaseDeps, inputs: PlanningInputs, request: UpgradeRequest): Promise<void> {
+async function requireMicrosoftVerdict(deps: PlanningDeps, inputs: PlanningInputs, request: UpgradeRequest): Promise<void> {
   if (!deps.microsoftEligibility) return;
   let answer;
   try {
@@ -80,9 +92,9 @@ export async function quoteUpgrade(deps: UpgradeUseCaseDeps, actor: UpgradeActor
   return (await planFor(deps, actor, request, deps.clock())).plan;
 }
 
-/** The run's input and the summary shown in Temporal's UI, for the first start and its repeats alike. */
-function workflowStartOf(
-  deps: UpgradeUseCaseDeps,
+/** The run's input and the summary shown in Temporal's UI, for the first start, its repeats and a scheduled upgrade's day. */
+export function workflowStartOf(
+  deps: Pick<UpgradeUseCaseDeps, 'seatReassignment'>,
   upgrade: { upgradeId: string; accountId: string; request: UpgradeRequest; requestedByKeyId: string; acceptedAt: Date; fingerprint: string },
   source: { quantity: number; productId: string },
   catalog: PlanningInputs['catalog'],
@@ -142,7 +154,7 @@ async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: Accepte
 }
 
 /** The same idempotency key again: the same body answers with the same upgrade; another body is refused. */
-function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: string): StartUpgradeResult {
+export function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: string): StartUpgradeResult {
   const upgradeId = String(existing._id);
   if (existing.requestFingerprint !== fingerprint) {
     throw new UpgradeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body', { upgradeId });
