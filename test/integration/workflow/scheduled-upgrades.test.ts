@@ -11,6 +11,7 @@ import { addDays, utcDateOf } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 import { createScheduledUpgradeActivities } from '../../../activities/scheduled-upgrades';
+import { cancelUpgrade } from '../../../src/cli/commands/cancel';
 import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../../workflows/scheduled-upgrade-contract';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 
@@ -228,4 +229,14 @@ test('the day re-check asks Microsoft: a re-check while Partner Center is silent
   expect((await system.db.models.upgrades.findById(upgradeId).lean())?.status).toBe('scheduled');
   expect(await system.db.models.subscriptionLocks.countDocuments({ upgradeId })).toBe(0);
   await system.api('POST', `/v1/upgrades/${upgradeId}/cancel`);
+});
+
+test('the CLI cancels with the same use case, as the operator, and says why it refuses', async () => {
+  const { source } = await seededSource();
+  const scheduled = await schedule(source.id, addDays(today(), 6));
+  const { upgradeId } = scheduled.body as { upgradeId: string };
+  await expect(cancelUpgrade(system.upgradeUseCases, upgradeId)).resolves.toEqual({ upgradeId, status: 'cancelled' });
+  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).result();
+  await expectNothingBehind(upgradeId, source.id);
+  await expect(cancelUpgrade(system.upgradeUseCases, upgradeId)).rejects.toThrow(/cancel refused: NOT_SCHEDULED: .* is cancelled, not scheduled/);
 });
