@@ -316,18 +316,22 @@ export async function cancelScheduledUpgrade(
   const notScheduled = (status: string) =>
     new UpgradeError('NOT_SCHEDULED', `Upgrade ${upgradeId} is ${status}, not scheduled: only a scheduled upgrade can be cancelled`);
   if (record.status !== 'scheduled') throw notScheduled(record.status);
+  const handle = deps.temporalClient.workflow.getHandle(scheduledWorkflowIdOf(upgradeId));
   try {
     await deps.temporalClient.withDeadline(Date.now() + deps.updateTimeoutMs, () =>
-      deps.temporalClient.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).executeUpdate(cancelScheduledUpgradeUpdate, {
-        args: [{ cancelledBy: actor.keyId }],
-      }),
+      handle.executeUpdate(cancelScheduledUpgradeUpdate, { args: [{ cancelledBy: actor.keyId }] }),
     );
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) throw notScheduled('being started');
-    if (!(error instanceof WorkflowNotFoundError)) {
+    const running = await handle.describe().then(
+      (description) => description.status.name === 'RUNNING',
+      (describeError: unknown) => (describeError instanceof WorkflowNotFoundError ? false : undefined),
+    );
+    if (running === undefined) throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The scheduled workflow did not answer the cancellation in time; try again');
+    if (running) {
+      if (error instanceof WorkflowUpdateFailedError) throw notScheduled('being started');
       throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The scheduled workflow did not answer the cancellation in time; try again');
     }
-    // Recorded but its workflow never started (the API stopped in between): nothing runs, so end it here.
+    // Still `scheduled` but nothing runs for it (never started, or terminated by hand): nothing can race, end it here.
     await endScheduledUpgrade(deps, upgradeId, 'cancelled', { cancelledBy: actor.keyId });
   }
   return { upgradeId, status: 'cancelled' };

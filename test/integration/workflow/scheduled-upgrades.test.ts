@@ -240,3 +240,14 @@ test('the CLI cancels with the same use case, as the operator, and says why it r
   await expectNothingBehind(upgradeId, source.id);
   await expect(cancelUpgrade(system.upgradeUseCases, upgradeId)).rejects.toThrow(/cancel refused: NOT_SCHEDULED: .* is cancelled, not scheduled/);
 });
+
+test('a scheduled workflow terminated by hand: the cancel still ends the record and frees the slot', async () => {
+  const { source } = await seededSource();
+  const scheduled = await schedule(source.id, addDays(today(), 8));
+  const { upgradeId } = scheduled.body as { upgradeId: string };
+  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).terminate('an operator did it by hand');
+  const cancelled = await system.api('POST', `/v1/upgrades/${upgradeId}/cancel`);
+  expect(cancelled.status).toBe(200);
+  expect((await system.db.models.upgrades.findById(upgradeId).lean())?.status).toBe('cancelled');
+  await expectNothingBehind(upgradeId, source.id);
+});
