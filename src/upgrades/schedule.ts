@@ -21,6 +21,9 @@ import {
   quoteUpgrade,
   START_LOCK_CLAIM,
   workflowStartOf,
+  workflowStartOfRecord,
+  newUpgradeRecord,
+  type AcceptedUpgrade,
   type PlanningDeps,
   type StartUpgradeResult,
   type StoredUpgrade,
@@ -77,7 +80,7 @@ export async function quoteUpgradeWhen(deps: UpgradeUseCaseDeps, actor: UpgradeA
 /** A scheduled request's fingerprint covers its day: the same key with another day is another request. */
 export const scheduledFingerprint = (request: UpgradeRequest, when: ScheduledWhen): string => requestFingerprint({ ...request, when });
 
-type ScheduledRecord = StoredUpgrade & { accountId: string; requestedByKeyId: string; createdAt?: Date; dueDate?: string | null };
+type ScheduledRecord = Omit<AcceptedUpgrade, 'retries'> & { dueDate?: string | null };
 
 function scheduledRunOf(
   deps: Pick<UpgradeUseCaseDeps, 'seatReassignment'>,
@@ -91,24 +94,7 @@ function scheduledRunOf(
 /** Starts (or finds running) the ScheduledUpgradeWorkflow of a recorded scheduled upgrade. */
 async function startScheduledRun(deps: UpgradeUseCaseDeps, record: ScheduledRecord, dueDate: IsoDate): Promise<void> {
   const upgradeId = String(record._id);
-  const request = record.request as UpgradeRequest;
-  const [catalog, source] = await Promise.all([
-    deps.catalog(),
-    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
-  ]);
-  const { input, display } = workflowStartOf(
-    deps,
-    {
-      upgradeId,
-      accountId: record.accountId,
-      request,
-      requestedByKeyId: record.requestedByKeyId,
-      acceptedAt: record.createdAt ?? deps.clock(),
-      fingerprint: record.requestFingerprint,
-    },
-    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
-    catalog,
-  );
+  const { input, display } = await workflowStartOfRecord(deps, record);
   try {
     await startScheduledUpgradeWorkflow(deps.temporalClient, deps.taskQueue, scheduledRunOf(deps, upgradeId, record.accountId, dueDate), input, display);
   } catch (error) {
@@ -162,13 +148,7 @@ export async function scheduleUpgrade(
   }
 
   const record = {
-    _id: upgradeId,
-    requestFingerprint: fingerprint,
-    requestedByKeyId: actor.keyId,
-    accountId,
-    request,
-    kind: plan.kind,
-    destinationType: plan.destinationType,
+    ...newUpgradeRecord({ upgradeId, fingerprint, actor, accountId, request, plan }),
     status: 'scheduled',
     when,
     dueDate: when.date,

@@ -22,7 +22,7 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
 export const START_LOCK_CLAIM = 'start';
 
 export type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
-type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
+export type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
 
 export interface StartUpgradeResult {
   upgradeId: string;
@@ -119,6 +119,31 @@ export function workflowStartOf(
   return { input, display };
 }
 
+/** `workflowStartOf` for a recorded upgrade, its source's quantity and product read again (a repeated request). */
+export async function workflowStartOfRecord(
+  deps: Pick<UpgradeUseCaseDeps, 'seatReassignment' | 'catalog' | 'models' | 'clock'>,
+  record: Omit<AcceptedUpgrade, 'retries'>,
+): Promise<ReturnType<typeof workflowStartOf>> {
+  const request = record.request as UpgradeRequest;
+  const [catalog, source] = await Promise.all([
+    deps.catalog(),
+    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
+  ]);
+  return workflowStartOf(
+    deps,
+    {
+      upgradeId: String(record._id),
+      accountId: record.accountId,
+      request,
+      requestedByKeyId: record.requestedByKeyId,
+      acceptedAt: record.createdAt ?? deps.clock(),
+      fingerprint: record.requestFingerprint,
+    },
+    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
+    catalog,
+  );
+}
+
 /**
  * A repeat of a request whose upgrade is still `accepted` from its first start (never retried): the API may have died
  * between inserting the record and starting the run, so the run is started now. The start is idempotent by workflow
@@ -126,24 +151,7 @@ export function workflowStartOf(
  */
 async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
   const upgradeId = String(existing._id);
-  const request = existing.request as UpgradeRequest;
-  const [catalog, source] = await Promise.all([
-    deps.catalog(),
-    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
-  ]);
-  const { input, display } = workflowStartOf(
-    deps,
-    {
-      upgradeId,
-      accountId: existing.accountId,
-      request,
-      requestedByKeyId: existing.requestedByKeyId,
-      acceptedAt: existing.createdAt ?? deps.clock(),
-      fingerprint: existing.requestFingerprint,
-    },
-    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
-    catalog,
-  );
+  const { input, display } = await workflowStartOfRecord(deps, existing);
   try {
     await startUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
   } catch (error) {
@@ -160,6 +168,27 @@ export function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: stri
     throw new UpgradeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body', { upgradeId });
   }
   return { upgradeId, status: existing.status as UpgradeStatus };
+}
+
+/** The fields every new upgrade record starts with, accepted now or scheduled. */
+export function newUpgradeRecord(fields: {
+  upgradeId: string;
+  fingerprint: string;
+  actor: UpgradeActor;
+  accountId: string;
+  request: UpgradeRequest;
+  plan: Pick<UpgradePlan, 'kind' | 'destinationType'>;
+}) {
+  const { upgradeId, fingerprint, actor, accountId, request, plan } = fields;
+  return {
+    _id: upgradeId,
+    requestFingerprint: fingerprint,
+    requestedByKeyId: actor.keyId,
+    accountId,
+    request,
+    kind: plan.kind,
+    destinationType: plan.destinationType,
+  };
 }
 
 export async function startUpgrade(
@@ -189,13 +218,7 @@ export async function startUpgrade(
 
   try {
     await models.upgrades.create({
-      _id: upgradeId,
-      requestFingerprint: fingerprint,
-      requestedByKeyId: actor.keyId,
-      accountId,
-      request,
-      kind: plan.kind,
-      destinationType: plan.destinationType,
+      ...newUpgradeRecord({ upgradeId, fingerprint, actor, accountId, request, plan }),
       status: 'accepted',
       upgradeDate: plan.upgradeDate,
       steps: { accepted: { status: 'completed', at: acceptedAt } },
