@@ -77,6 +77,12 @@ export async function quoteUpgradeWhen(deps: UpgradeUseCaseDeps, actor: UpgradeA
   return (await planForWhen(deps, actor, request, when, deps.clock())).plan;
 }
 
+/** The upgrade scheduled on a source, if one waits for its day: an immediate upgrade of that source is warned of it. */
+export async function scheduledUpgradeOn(models: Models, sourceSubscriptionId: string): Promise<{ upgradeId: string; dueDate: IsoDate } | undefined> {
+  const slot = await models.scheduledUpgradeSlots.findById(sourceSubscriptionId, { upgradeId: 1, dueDate: 1 }).lean();
+  return slot ? { upgradeId: slot.upgradeId, dueDate: slot.dueDate } : undefined;
+}
+
 /** A scheduled request's fingerprint covers its day: the same key with another day is another request. */
 export const scheduledFingerprint = (request: UpgradeRequest, when: ScheduledWhen): string => requestFingerprint({ ...request, when });
 

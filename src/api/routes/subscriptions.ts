@@ -27,7 +27,7 @@ import {
 } from '../schemas/subscriptions';
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
 import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
-import { dueInstantOf, requireSchedulableDate } from '../../upgrades/schedule';
+import { dueInstantOf, requireSchedulableDate, scheduledUpgradeOn } from '../../upgrades/schedule';
 import { httpErrorOf } from '../upgrade-errors';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
@@ -226,6 +226,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           }
         }
         const allSubscriptions = context.accountSubscriptions;
+        // Read beside Microsoft's verdict: one more read by _id, not one more round trip.
+        const scheduledUpgradeRead = scheduledUpgradeOn(upgrades.models, context.source.id);
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
@@ -254,11 +256,13 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           return result.ok ? { credit: result.plan.credit.total, debit: result.plan.debit.total, quote: result.plan.quote } : undefined;
         };
         const quantity = options.evaluatedQuantity;
+        const scheduledUpgrade = (await scheduledUpgradeRead) ?? null;
         return {
           status: 200,
           body: {
             sourceSubscriptionId: options.sourceSubscriptionId,
             sourceProductId: context.source.productId,
+            scheduledUpgrade,
             quantityRange: options.quantityRange ?? null,
             evaluatedQuantity: quantity,
             microsoftVerdict,

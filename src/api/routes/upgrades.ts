@@ -1,6 +1,6 @@
 import type { UpgradePlan } from '../../domain';
 import { startUpgrade } from '../../upgrades/start';
-import { cancelScheduledUpgrade, quoteUpgradeWhen, scheduleUpgrade } from '../../upgrades/schedule';
+import { cancelScheduledUpgrade, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
 import { retryUpgrade } from '../../upgrades/retry';
 import { listUpgrades, readUpgrade } from '../../upgrades/read';
 import { confirmSeatReassignment } from '../../upgrades/seat-reassignment';
@@ -63,8 +63,20 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       errors: [404, 409, 422],
       async handler({ body, caller }) {
         const { when, ...request } = body;
-        const plan = await answering(quoteUpgradeWhen(upgrades, caller, request, when));
-        return { status: 200, body: quoteBody(plan) };
+        const [plan, scheduled] = await Promise.all([
+          answering(quoteUpgradeWhen(upgrades, caller, request, when)),
+          scheduledUpgradeOn(upgrades.models, request.sourceSubscriptionId),
+        ]);
+        const warnings = scheduled
+          ? [
+              {
+                code: 'SCHEDULED_UPGRADE_PENDING' as const,
+                message: `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
+                ...scheduled,
+              },
+            ]
+          : [];
+        return { status: 200, body: { ...quoteBody(plan), ...(warnings.length > 0 ? { warnings } : {}) } };
       },
     }),
     defineRoute({

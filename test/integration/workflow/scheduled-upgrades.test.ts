@@ -124,6 +124,11 @@ test('scheduled: recorded with its day and quote, listed, one per source, source
   expect(second.status).toBe(409);
   expect(second.body.error).toMatchObject({ code: 'UPGRADE_ALREADY_SCHEDULED', details: { upgradeId, dueDate: date } });
   expect(await system.db.models.subscriptionLocks.countDocuments({ _id: source.id })).toBe(0);
+  // An immediate upgrade of the source is told of the scheduled one.
+  const quoteNow = await system.api('POST', '/v1/upgrades/quote', requestFor(source.id, 2));
+  expect(quoteNow.body.warnings).toEqual([expect.objectContaining({ code: 'SCHEDULED_UPGRADE_PENDING', upgradeId, dueDate: date })]);
+  const options = await system.api('GET', `/v1/subscriptions/${source.id}/upgrade-options`);
+  expect(options.body.scheduledUpgrade).toEqual({ upgradeId, dueDate: date });
 
   // Operators find it in Temporal by its due date ("due within the next 8 days").
   const dueBefore = `${addDays(today(), 8)}T00:00:00Z`;
@@ -143,6 +148,7 @@ test('scheduled: recorded with its day and quote, listed, one per source, source
   await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).result();
   await expectNothingBehind(upgradeId, source.id);
   expect((await system.api('POST', `/v1/upgrades/${upgradeId}/cancel`)).body.error.code).toBe('NOT_SCHEDULED');
+  expect((await system.api('POST', '/v1/upgrades/quote', requestFor(source.id, 2))).body.warnings).toBeUndefined();
   // The source may be scheduled again.
   const again = await schedule(source.id, addDays(date, 1));
   expect(again.status).toBe(202);
