@@ -1,4 +1,5 @@
 import type { Resolver, WebhookDestinationRules } from './webhook-destination';
+import type { RedeliveryPolicy } from './webhook-redelivery';
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -22,6 +23,8 @@ export interface UpgradeActivityDeps {
     destinations: WebhookDestinationRules;
     /** Host name → addresses; default: the system resolver. */
     resolve?: Resolver;
+    /** The redelivery schedule's interval and window (`WEBHOOK_REDELIVERY_*`); default every 15 minutes for 3 days. */
+    redelivery?: RedeliveryPolicy;
   };
   /**
    * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a

@@ -1,4 +1,5 @@
 import type { UpgradeActivities } from '../workflows/activity-contract';
+import type { WebhookRedeliveryActivities } from '../workflows/webhook-redelivery-workflow';
 import type { UpgradeActivityDeps } from './deps';
 import { createInvoiceActivities } from './invoices';
 import { createNotificationActivities } from './notifications';
@@ -6,15 +7,17 @@ import { createSeatReassignmentActivities } from './seat-reassignment';
 import { createSubscriptionChangeActivities } from './subscription-changes';
 import { createUpgradeRecordActivities } from './upgrade-record';
 import { createValidationActivities } from './validation';
+import { createWebhookRedeliveryActivities } from './webhook-redelivery';
 import { createVendorTransitionActivities } from './vendor-transition';
 
 export type { UpgradeActivityDeps } from './deps';
 
 /**
- * The UpgradeWorkflow's activities, one file per concern, built from their dependencies. Checked against the
- * workflow's contract (workflows/activity-contract.ts), the interface its proxies are typed with.
+ * The worker's activities, one file per concern, built from their dependencies: the UpgradeWorkflow's, checked
+ * against its contract (workflows/activity-contract.ts, the interface its proxies are typed with), and webhook
+ * redelivery's (workflows/webhook-redelivery-workflow.ts).
  */
-export function createUpgradeActivities(deps: UpgradeActivityDeps): UpgradeActivities {
+export function createUpgradeActivities(deps: UpgradeActivityDeps): UpgradeActivities & WebhookRedeliveryActivities {
   return {
     ...createUpgradeRecordActivities(deps),
     ...createValidationActivities(deps),
@@ -23,5 +26,6 @@ export function createUpgradeActivities(deps: UpgradeActivityDeps): UpgradeActiv
     ...createSeatReassignmentActivities(deps),
     ...createInvoiceActivities(deps),
     ...createNotificationActivities(deps),
-  } satisfies UpgradeActivities;
+    ...createWebhookRedeliveryActivities(deps),
+  } satisfies UpgradeActivities & WebhookRedeliveryActivities;
 }

@@ -83,6 +83,9 @@ export const configSchema = z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((value) => value === 'true'),
+    /** How often undeliverable webhooks are retried (the schedule's interval and the first backoff), and for how many days. */
+    WEBHOOK_REDELIVERY_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15),
+    WEBHOOK_REDELIVERY_DAYS: z.coerce.number().int().min(1).max(30).default(3),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),

@@ -97,6 +97,7 @@ export function activityDepsFromConfig(
       signingSecret: config.WEBHOOK_SIGNING_SECRET,
       timeoutMs: 10_000,
       destinations: { allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: config.NODE_ENV === 'production' },
+      redelivery: { intervalMs: config.WEBHOOK_REDELIVERY_INTERVAL_MINUTES * 60_000, windowDays: config.WEBHOOK_REDELIVERY_DAYS },
     },
     vendorPolling: {
       initialIntervalMs: config.VENDOR_POLL_INITIAL_MS,

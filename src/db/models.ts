@@ -241,10 +241,20 @@ const notificationSchema = new Schema(
     attempts: { type: Number, default: 0 },
     lastError: { type: String, default: null },
     deliveredAt: { type: Date, default: null },
+    /** When the run's own retries gave up (status `undeliverable`): the redelivery window starts here. */
+    failedAt: { type: Date, default: null },
+    /** Scheduled redeliveries tried so far (activities/webhook-redelivery.ts); manual ones are not counted. */
+    redeliveryAttempts: { type: Number, default: 0 },
+    /** When the redelivery schedule tries it next; null = at its next run. */
+    nextRedeliveryAt: { type: Date, default: null },
+    /** When the schedule stopped trying (the window had passed); only a manual redelivery tries it after this. */
+    redeliveryEndedAt: { type: Date, default: null },
   },
   { ...strict, minimize: false },
 );
 notificationSchema.index({ upgradeId: 1 });
+notificationSchema.index({ status: 1, nextRedeliveryAt: 1 });
+notificationSchema.index({ accountId: 1 });
 
 const subscriptionLockSchema = new Schema(
   {

@@ -134,7 +134,7 @@ test('fuzzed headers: Idempotency-Key, Authorization, Content-Type → never a 5
 });
 
 test('fuzzed query strings on list endpoints → 2xx or 4xx, never 5xx', async () => {
-  const paths = ['/v1/subscriptions', '/v1/upgrades', '/v1/invoices', '/v1/subscriptions/sub-1/upgrade-options'];
+  const paths = ['/v1/subscriptions', '/v1/upgrades', '/v1/invoices', '/v1/subscriptions/sub-1/upgrade-options', '/v1/webhooks/deliveries'];
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom(...paths),
