@@ -46,6 +46,8 @@ async function main() {
     simulator: { faults: { completionDelayMs: 3_000, licenseReassignmentDelayMs: 1_000 }, port: await preferredPort(4010) },
     databaseWatchdog: true,
     registerImportsWithSimulator: true,
+    // upgrade-options, quote and start ask Partner Center's own verdict, as in production (src/server.ts).
+    microsoftVerdict: true,
     api: { logger: logger.child({ component: 'api' }) },
   });
   stops.unshift(() => system.close());
