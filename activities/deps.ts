@@ -18,6 +18,8 @@ export interface UpgradeActivityDeps {
   webhooks: {
     /** HMAC-SHA256 key of the Standard Webhooks signature and the deprecated `X-NCE-Signature` header. */
     signingSecret: string;
+    /** `WEBHOOK_SECRETS_KEY`: decrypts the accounts' own secrets (src/webhooks/account-secrets.ts); without it, the shared one signs. */
+    secretsKey?: string;
     timeoutMs: number;
     /** Where deliveries may go (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, https in production): see webhook-destination.ts. */
     destinations: WebhookDestinationRules;

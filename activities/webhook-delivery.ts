@@ -1,3 +1,4 @@
+import { AccountSecretUnreadable, signingKeysOf, type StoredAccountSecret } from '../src/webhooks/account-secrets';
 import type { UpgradeActivityDeps } from './deps';
 import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefused, type CheckedAddress } from './webhook-destination';
 import { signWebhook, standardWebhookHeaders } from './webhook-signatures';
@@ -11,8 +12,22 @@ export interface OutboxDelivery {
   payload: unknown;
 }
 
-/** `final`: no retry can succeed as things stand (the destination is refused by the rules of webhook-destination.ts). */
+/** `final`: no retry can succeed as things stand (the destination is refused by webhook-destination.ts, the account's secret does not decrypt). */
 export type DeliveryResult = { delivered: true } | { delivered: false; error: string; final: boolean };
+
+/**
+ * The account's valid signing keys at `now`, newest first (the shared secret for accounts without their own). Throws
+ * `AccountSecretUnreadable` when the account's secret cannot be decrypted here: no retry fixes that, an operator must
+ * give the worker the API's `WEBHOOK_SECRETS_KEY`.
+ */
+async function signingKeysFor(deps: UpgradeActivityDeps, accountId: string, now: Date): Promise<Buffer[]> {
+  const account = await deps.models.accounts.findById(accountId, { webhookSecrets: 1 }).lean();
+  const stored = account?.webhookSecrets as StoredAccountSecret[] | undefined;
+  if (stored?.length && !deps.webhooks.secretsKey) {
+    throw new AccountSecretUnreadable(`account ${accountId} has its own webhook secret but the worker has no WEBHOOK_SECRETS_KEY`);
+  }
+  return signingKeysOf(deps.webhooks.secretsKey ?? '', deps.webhooks.signingSecret, accountId, stored, now);
+}
 
 /**
  * One signed POST of an outbox entry, recorded on the entry: `attempts` counts every try, `lastError` says why the last
@@ -33,7 +48,16 @@ export async function deliverOutboxEntry(deps: UpgradeActivityDeps, entry: Outbo
     return { delivered: false, error: error.message, final: true };
   }
   const body = JSON.stringify(entry.payload);
-  const timestamp = Math.floor(deps.clock().getTime() / 1000);
+  const now = deps.clock();
+  const timestamp = Math.floor(now.getTime() / 1000);
+  let keys: Buffer[];
+  try {
+    keys = await signingKeysFor(deps, entry.accountId, now);
+  } catch (error) {
+    if (!(error instanceof AccountSecretUnreadable)) throw error;
+    await recordFailure(error.message);
+    return { delivered: false, error: error.message, final: true };
+  }
   let failure: string | undefined;
   try {
     const status = await postToCheckedAddress(
@@ -43,8 +67,9 @@ export async function deliverOutboxEntry(deps: UpgradeActivityDeps, entry: Outbo
         'content-type': 'application/json',
         'x-nce-event': entry.event,
         'x-nce-delivery': entry.id,
-        'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
-        ...standardWebhookHeaders(deps.webhooks.signingSecret, entry.id, timestamp, body),
+        // The deprecated header carries the newest secret's signature only (its format has room for one).
+        'x-nce-signature': signWebhook(keys[0]!, body, timestamp),
+        ...standardWebhookHeaders(keys, entry.id, timestamp, body),
       },
       body,
       AbortSignal.timeout(deps.webhooks.timeoutMs),

@@ -4,15 +4,17 @@ import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 /**
  * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
  * `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, signed by the `standardwebhooks` library
- * so portals verify with any off-the-shelf one. The key is the UTF-8 bytes of `WEBHOOK_SIGNING_SECRET`; in the
- * libraries' own notation that is `standardWebhookSecret(secret)`.
+ * so portals verify with any off-the-shelf one. `keys`: the account's valid secrets (src/webhooks/account-secrets.ts),
+ * one signature each, space separated (a rotation's overlap); a string is the shared `WEBHOOK_SIGNING_SECRET`, whose
+ * UTF-8 bytes are the key (in the libraries' notation `standardWebhookSecret(secret)`).
  */
-export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
-  const signer = new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' });
+export function standardWebhookHeaders(keys: string | readonly Buffer[], deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
+  const keyBytes = typeof keys === 'string' ? [Buffer.from(keys, 'utf8')] : keys;
+  const signatures = keyBytes.map((key) => new Webhook(key, { format: 'raw' }).sign(deliveryId, new Date(timestampSeconds * 1000), body));
   return {
     'webhook-id': deliveryId,
     'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': signer.sign(deliveryId, new Date(timestampSeconds * 1000), body),
+    'webhook-signature': signatures.join(' '),
   };
 }
 
@@ -34,7 +36,7 @@ export function verifyStandardWebhook(secret: string, body: string, headers: Rec
 }
 
 /** Kept for one release beside the Standard Webhooks headers (docs/http-api.md#webhooks). `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
+export function signWebhook(secret: string | Buffer, body: string, timestampSeconds: number): string {
   const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
   return `t=${timestampSeconds},v1=${digest}`;
 }

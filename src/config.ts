@@ -78,6 +78,13 @@ export const configSchema = z
     PRICE_SHEET_TOKEN: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Encrypts each account's own webhook signing secret at rest (src/webhooks/account-secrets.ts): the API encrypts it
+     * at creation and rotation, the worker decrypts it to sign, so both need the same value.
+     */
+    WEBHOOK_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** How long a rotated-out account secret keeps signing beside the new one. */
+    WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().int().min(1).max(720).default(24),
     /** Deliver webhooks to loopback and private addresses too (dev stack, tests); never in production. */
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
       .enum(['true', 'false'], { message: 'must be true or false' })
@@ -129,6 +136,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema> & {
   OPERATOR_API_KEY: string;
   WEBHOOK_SIGNING_SECRET: string;
+  WEBHOOK_SECRETS_KEY: string;
   /** True when the operator key was generated for this dev run (printed once at start). */
   operatorKeyGenerated: boolean;
 };
@@ -146,11 +154,11 @@ class ConfigError extends Error {
  */
 export type ProcessRole = 'api' | 'worker' | 'cli' | 'all';
 
-const SECRETS_REQUIRED_IN_PRODUCTION: Record<ProcessRole, readonly ('OPERATOR_API_KEY' | 'WEBHOOK_SIGNING_SECRET')[]> = {
-  api: ['OPERATOR_API_KEY'],
-  worker: ['WEBHOOK_SIGNING_SECRET'],
+const SECRETS_REQUIRED_IN_PRODUCTION: Record<ProcessRole, readonly ('OPERATOR_API_KEY' | 'WEBHOOK_SIGNING_SECRET' | 'WEBHOOK_SECRETS_KEY')[]> = {
+  api: ['OPERATOR_API_KEY', 'WEBHOOK_SECRETS_KEY'],
+  worker: ['WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SECRETS_KEY'],
   cli: [],
-  all: ['OPERATOR_API_KEY', 'WEBHOOK_SIGNING_SECRET'],
+  all: ['OPERATOR_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SECRETS_KEY'],
 };
 
 /**
@@ -204,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
     ...parsed.data,
     OPERATOR_API_KEY: parsed.data.OPERATOR_API_KEY ?? `dev-operator-${randomBytes(18).toString('base64url')}`,
     WEBHOOK_SIGNING_SECRET: parsed.data.WEBHOOK_SIGNING_SECRET ?? randomBytes(24).toString('base64url'),
+    WEBHOOK_SECRETS_KEY: parsed.data.WEBHOOK_SECRETS_KEY ?? randomBytes(32).toString('base64url'),
     operatorKeyGenerated,
   };
 }

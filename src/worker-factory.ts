@@ -95,6 +95,7 @@ export function activityDepsFromConfig(
     policy: policyByName(config.ELIGIBILITY_POLICY),
     webhooks: {
       signingSecret: config.WEBHOOK_SIGNING_SECRET,
+      secretsKey: config.WEBHOOK_SECRETS_KEY,
       timeoutMs: 10_000,
       destinations: { allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: config.NODE_ENV === 'production' },
       redelivery: { intervalMs: config.WEBHOOK_REDELIVERY_INTERVAL_MINUTES * 60_000, windowDays: config.WEBHOOK_REDELIVERY_DAYS },

@@ -21,6 +21,16 @@ const specialPriceSchema = new Schema(
   nested,
 );
 
+/** One webhook signing secret of an account, encrypted (src/webhooks/account-secrets.ts); no `encrypted` = the shared one. */
+const accountWebhookSecretSchema = new Schema(
+  {
+    encrypted: String,
+    createdAt: { type: Date, required: true },
+    expiresAt: { type: Date, default: null },
+  },
+  nested,
+);
+
 const accountSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -36,6 +46,8 @@ const accountSchema = new Schema(
     parentResellerId: String,
     /** The partner's Graph app in the customer's tenant, as the last seat reassignment found it (`granted`/`missing`). */
     graphConsent: { type: Schema.Types.Mixed, default: undefined },
+    /** Webhook signing secrets, current first; absent on accounts from before them (signed with the shared secret). */
+    webhookSecrets: { type: [accountWebhookSecretSchema], default: undefined },
   },
   strict,
 );

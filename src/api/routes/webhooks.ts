@@ -1,7 +1,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { NotificationDocument } from '../../db/models';
 import { WEBHOOK_REDELIVERY_WORKFLOW_TYPE, type ManualRedeliveryOutcome, type WebhookRedeliveryInput } from '../../../workflows/webhook-redelivery-workflow';
-import type { Caller } from '../auth';
+import { requireOperatorOrReseller, type Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError } from '../errors';
 import { listPage } from '../listing';
@@ -36,11 +36,6 @@ export function deliveryView(doc: LeanDelivery) {
     redelivery: { attempts: doc.redeliveryAttempts ?? 0, nextAttemptAt: iso(doc.nextRedeliveryAt), endedAt: iso(doc.redeliveryEndedAt) },
     payload: doc.payload,
   };
-}
-
-/** Deliveries are the partner's business: an operator sees all, a reseller its accounts; a customer key none. */
-function requireOperatorOrReseller(caller: Caller): void {
-  if (caller.role === 'customer') throw new ApiError(403, 'FORBIDDEN', 'Webhook deliveries are for operator and reseller keys');
 }
 
 /** How long a redeliver request waits for its one POST (10 s at most) before answering `running`. */

@@ -190,6 +190,12 @@ const CASES: Case[] = [
     unscoped: true,
   },
   {
+    name: 'POST /v1/accounts/:id/webhook-secret/rotate',
+    request: (t) => ({ method: 'POST', path: `/v1/accounts/${ACCOUNT[t]}/webhook-secret/rotate` }),
+    allowed: 200,
+    notForCustomers: true,
+  },
+  {
     name: 'GET /v1/webhooks/deliveries?accountId',
     request: (t) => ({ method: 'GET', path: `/v1/webhooks/deliveries?accountId=${ACCOUNT[t]}` }),
     allowed: 200,

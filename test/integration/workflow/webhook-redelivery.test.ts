@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createNotificationActivities } from '../../../activities/notifications';
 import { createWebhookRedeliveryActivities } from '../../../activities/webhook-redelivery';
-import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount } from '../../../src/sample-data';
 import { scheduleIdFor } from '../../../src/temporal/maintenance-schedules';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 import { eventually } from '../support/waiting';
+import { recordCompletedUpgrade, startTestReceiver } from '../support/webhook-receivers';
 
 /**
  * Undeliverable webhooks are redelivered and listed (issue 20, finding 6): the `webhook-redelivery` Schedule that the
@@ -25,43 +23,11 @@ afterAll(async () => {
   await system?.close();
 });
 
-interface Receiver {
-  server: Server;
-  url: string;
-  received: Array<{ headers: IncomingHttpHeaders; body: string }>;
-  answer: number;
-}
-
-async function receiver(answer: number): Promise<Receiver> {
-  const state = { received: [], answer } as unknown as Receiver;
-  state.server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    request.on('end', () => {
-      state.received.push({ headers: request.headers, body });
-      response.writeHead(state.answer).end();
-    });
-  });
-  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
-  state.url = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}/hooks`;
-  return state;
-}
-
 /** An account whose upgrade's `upgrade_completed` could not be delivered: the run's delivery failed, then it gave up. */
 async function undeliverableEntry(webhookUrl: string, failedAt?: Date): Promise<{ accountId: string; deliveryId: string }> {
   const account = sampleAccount({ id: `acc-${randomUUID().slice(0, 8)}`, webhookUrl });
   await system.seed({ accounts: [account], subscriptions: [] });
-  const upgradeId = `upg_redeliver_${randomUUID().slice(0, 8)}`;
-  await system.db.models.upgrades.create({
-    _id: upgradeId,
-    requestFingerprint: 'f',
-    requestedByKeyId: 'k',
-    accountId: account.id,
-    request: { sourceSubscriptionId: 'sub-x', targetProductId: DEMO_PRODUCT_IDS.businessStandard },
-    kind: 'partial',
-    destinationType: 'new',
-    status: 'completed',
-  });
+  const upgradeId = await recordCompletedUpgrade(system, account.id, 'upg_redeliver');
   const activities = createNotificationActivities({ ...system.activityDeps, ...(failedAt ? { clock: () => failedAt } : {}) });
   await expect(activities.sendUpgradeNotification(upgradeId, 'upgrade_completed')).rejects.toThrow(/webhook (answered HTTP 503|unreachable)/);
   await activities.markNotificationUndeliverable(upgradeId, 'upgrade_completed');
@@ -75,8 +41,8 @@ async function apiKey(role: 'reseller' | 'customer', accountIds: string[]): Prom
 }
 
 test('the schedule redelivers a failed webhook to the fixed URL, once, with the same webhook-id; the list shows it failed, then delivered', async () => {
-  const down = await receiver(503);
-  const fixed = await receiver(204);
+  const down = await startTestReceiver(503);
+  const fixed = await startTestReceiver(204);
   try {
     const { accountId, deliveryId } = await undeliverableEntry(down.url);
     const other = await undeliverableEntry(down.url);
@@ -141,7 +107,7 @@ test.each([
 ])(
   'scheduled redeliveries back off and stop when the window ends (%s); a redeliver request still delivers it',
   async (_label, start) => {
-    const down = await receiver(503);
+    const down = await startTestReceiver(503);
     try {
       const failedAt = new Date(start);
       const { deliveryId } = await undeliverableEntry(down.url, failedAt);
