@@ -1,5 +1,6 @@
 import type { Resolver, WebhookDestinationRules } from './webhook-destination';
 import type { RedeliveryPolicy } from './webhook-redelivery';
+import type { SweeperSettings } from './upgrade-sweeper';
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -28,6 +29,8 @@ export interface UpgradeActivityDeps {
     /** The redelivery schedule's interval and window (`WEBHOOK_REDELIVERY_*`); default every 15 minutes for 3 days. */
     redelivery?: RedeliveryPolicy;
   };
+  /** The sweeper's grace period and the start's configuration (activities/upgrade-sweeper.ts); absent = no sweeper. */
+  sweeper?: SweeperSettings;
   /**
    * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a
    * growing interval, so a conversion that takes 24 h costs a handful of history events, not thousands.

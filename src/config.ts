@@ -11,6 +11,10 @@ const optionalUrl = z.string().url().optional();
 
 const TASK_QUEUE_DEFAULT = 'nce-upgrades';
 
+/** The points of an upgrade's start a crash can fall between (src/upgrades/start.ts), for `FAULT_API_CRASH_AT`. */
+export const START_CRASH_POINTS = ['after_locks', 'after_record', 'after_start'] as const;
+export type StartCrashPoint = (typeof START_CRASH_POINTS)[number];
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -93,6 +97,14 @@ export const configSchema = z
     /** How often undeliverable webhooks are retried (the schedule's interval and the first backoff), and for how many days. */
     WEBHOOK_REDELIVERY_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15),
     WEBHOOK_REDELIVERY_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+    /**
+     * The sweeper (src/upgrades/sweeper.ts): how often it looks for upgrades and locks left behind by a process that died
+     * mid-start, and how old they must be (longer than any start takes).
+     */
+    UPGRADE_SWEEPER_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1_440).default(5),
+    /** Fault suite only: SIGKILL the API at this point of an upgrade's start (after_locks, after_record, after_start). */
+    FAULT_API_CRASH_AT: z.enum(START_CRASH_POINTS).optional(),
+    UPGRADE_SWEEPER_GRACE_MINUTES: z.coerce.number().int().min(1).max(1_440).default(10),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
@@ -117,6 +129,7 @@ export const configSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
+    if (env.FAULT_API_CRASH_AT) ctx.addIssue({ code: 'custom', path: ['FAULT_API_CRASH_AT'], message: 'is for the fault suite, never in production' });
     for (const key of ['MONGODB_URI', 'VENDOR_BASE_URL'] as const) {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
     }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { TemporalTarget } from './connection-options';
 import { WEBHOOK_REDELIVERY_WORKFLOW_TYPE } from '../../workflows/webhook-redelivery-workflow';
+import { UPGRADE_SWEEPER_WORKFLOW_TYPE } from '../../workflows/upgrade-sweeper-workflow';
 
 /**
  * Temporal Schedules that keep the system healthy without anyone watching: each starts a short workflow on the
@@ -22,8 +23,17 @@ export interface MaintenanceSchedule {
 
 export const scheduleIdFor = (name: string, taskQueue: string): string => `${name}:${taskQueue}`;
 
-export function maintenanceSchedules(config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'WEBHOOK_REDELIVERY_INTERVAL_MINUTES'>): MaintenanceSchedule[] {
+export function maintenanceSchedules(
+  config: Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'WEBHOOK_REDELIVERY_INTERVAL_MINUTES' | 'UPGRADE_SWEEPER_INTERVAL_MINUTES'>,
+): MaintenanceSchedule[] {
   return [
+    {
+      scheduleId: scheduleIdFor('upgrade-sweeper', config.TEMPORAL_TASK_QUEUE),
+      workflowType: UPGRADE_SWEEPER_WORKFLOW_TYPE,
+      everyMs: config.UPGRADE_SWEEPER_INTERVAL_MINUTES * 60_000,
+      args: [],
+      note: 'Starts upgrades left accepted without a run and releases orphan locks (UPGRADE_SWEEPER_*); docs/runbook.md',
+    },
     {
       scheduleId: scheduleIdFor('webhook-redelivery', config.TEMPORAL_TASK_QUEUE),
       workflowType: WEBHOOK_REDELIVERY_WORKFLOW_TYPE,
@@ -67,7 +77,7 @@ export async function registerMaintenanceSchedules(target: TemporalTarget, confi
   try {
     await ensureMaintenanceSchedules(new Client({ connection, namespace: target.namespace }), config.TEMPORAL_TASK_QUEUE, maintenanceSchedules(config), logger);
   } catch (error) {
-    logger.warn({ err: error }, 'could not register the maintenance schedules (webhook redelivery); undeliverable webhooks wait for a manual redelivery');
+    logger.warn({ err: error }, 'could not register the maintenance schedules (upgrade sweeper, webhook redelivery); create them or fix the permission');
   } finally {
     await connection.close();
   }

@@ -187,6 +187,10 @@ describe('config', () => {
     expect(() => loadConfig(services, 'worker')).toThrow(/WEBHOOK_SIGNING_SECRET: is required in production/);
     expect(() => loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24) }, 'api')).toThrow(/WEBHOOK_SECRETS_KEY: is required in production/);
     expect(loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24), WEBHOOK_SECRETS_KEY: 'e'.repeat(32) }, 'api').OPERATOR_API_KEY).toBe('k'.repeat(24));
+    // The fault suite's crash hook never reaches production.
+    expect(() =>
+      loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24), WEBHOOK_SECRETS_KEY: 'e'.repeat(32), FAULT_API_CRASH_AT: 'after_record' }, 'api'),
+    ).toThrow(/FAULT_API_CRASH_AT: is for the fault suite, never in production/);
     expect(() => loadConfig(services, 'all')).toThrow(/OPERATOR_API_KEY[^]*WEBHOOK_SIGNING_SECRET/);
   });
 
