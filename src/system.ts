@@ -141,7 +141,12 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
       await startWorker(nativeConnection, activityDeps);
       closers.push(stopWorker);
       if (options.maintenanceSchedules !== false) {
-        await ensureMaintenanceSchedules(temporalClient, config.TEMPORAL_TASK_QUEUE, maintenanceSchedules(config), logger);
+        const schedules = maintenanceSchedules(config);
+        await ensureMaintenanceSchedules(temporalClient, config.TEMPORAL_TASK_QUEUE, schedules, logger);
+        // A throwaway system's schedules would keep starting runs on a task queue nobody polls any more.
+        if (options.dropDatabaseOnClose) {
+          closers.push(() => Promise.all(schedules.map((schedule) => temporalClient.schedule.getHandle(schedule.scheduleId).delete())));
+        }
       }
     }
 

@@ -22,7 +22,10 @@ export function subscriptionView(subscription: Subscription, lockedBy: ReadonlyM
 export function accountView(doc: Lean<AccountDocument>, now: Date) {
   const secrets = doc.webhookSecrets as StoredAccountSecret[] | undefined;
   const until = previousSecretsValidUntil(secrets, now);
-  return { ...toAccount(doc), webhookSigning: { secret: secrets?.length ? ('own' as const) : ('shared' as const), previousSecretsValidUntil: until ? until.toISOString() : null } };
+  return {
+    ...toAccount(doc),
+    webhookSigning: { secret: secrets?.length ? ('own' as const) : ('shared' as const), previousSecretsValidUntil: until ? until.toISOString() : null },
+  };
 }
 
 export function invoiceView(doc: Lean<InvoiceDocument>) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountDocument } from '../../db/models';
-import { generateApiKey, hashApiKey, requireOperatorOrReseller } from '../auth';
+import { generateApiKey, hashApiKey } from '../auth';
 import { firstAccountSecret, rotateAccountSecrets, secretForPortal, type StoredAccountSecret } from '../../webhooks/account-secrets';
 import type { ResolvedDeps } from '../deps';
 import { notFound, validationError } from '../errors';
@@ -152,12 +152,11 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       summary: "Rotate an account's webhook signing secret (the new one is shown once)",
       description:
         'The previous secret keeps signing beside the new one for `WEBHOOK_SECRET_OVERLAP_HOURS` (24): during that window `webhook-signature` carries one signature per secret, space separated, so the portal can switch its verifier at any time. An account still on the shared secret keeps that one for the window. Operator keys, or a reseller key for its accounts; one rotation at a time per account.',
-      access: 'authenticated',
+      access: 'partner',
       params: idParamsSchema,
       responses: { 200: { description: 'Rotated', schema: webhookSecretRotatedSchema } },
-      errors: [403, 404],
+      errors: [404],
       async handler({ params, caller }) {
-        requireOperatorOrReseller(caller);
         const doc = await models.accounts.findById(params.id, { webhookSecrets: 1 }).lean();
         if (!doc || !caller.mayActOnAccount(params.id)) throw notFound(`Account ${params.id}`);
         const now = deps.clock();

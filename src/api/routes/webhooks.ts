@@ -1,7 +1,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { NotificationDocument } from '../../db/models';
 import { WEBHOOK_REDELIVERY_WORKFLOW_TYPE, type ManualRedeliveryOutcome, type WebhookRedeliveryInput } from '../../../workflows/webhook-redelivery-workflow';
-import { requireOperatorOrReseller, type Caller } from '../auth';
+import type { Caller } from '../auth';
 import type { ResolvedDeps } from '../deps';
 import { ApiError } from '../errors';
 import { listPage } from '../listing';
@@ -55,12 +55,11 @@ export function webhookRoutes(deps: ResolvedDeps): AnyRoute[] {
       summary: 'Webhook deliveries (the outbox), by status and account',
       description:
         '`status=failed`: deliveries the upgrade run gave up on; the redelivery schedule retries them with backoff for `WEBHOOK_REDELIVERY_DAYS` (`redelivery` says when next), then only `POST …/redeliver` does. Operator keys see every account, reseller keys theirs; by id, paged with `cursor`.',
-      access: 'authenticated',
+      access: 'partner',
       query: webhookDeliveryListQuerySchema,
       responses: { 200: { description: 'Deliveries, by id', schema: webhookDeliveryListSchema } },
-      errors: [403, 404],
+      errors: [404],
       async handler({ query, caller }) {
-        requireOperatorOrReseller(caller);
         const { page, nextCursor } = await listPage(
           models,
           models.notifications,
@@ -79,13 +78,12 @@ export function webhookRoutes(deps: ResolvedDeps): AnyRoute[] {
       summary: "Deliver a failed webhook again, now, to the account's current URL",
       description:
         "Only a `failed` delivery (409 `DELIVERY_NOT_FAILED` otherwise: a `pending` one is still retried by its run). One signed POST with the same `webhook-id`, by the worker; the answer says whether it was delivered. Concurrent requests for one delivery share one attempt. The schedule's backoff is left as it was.",
-      access: 'authenticated',
+      access: 'partner',
       params: idParamsSchema,
       query: emptyQuerySchema,
       responses: { 200: { description: 'Tried: `outcome` and the delivery as it stands', schema: webhookRedeliverySchema } },
-      errors: [403, 404, 409, 503],
+      errors: [404, 409, 503],
       async handler({ params, caller }) {
-        requireOperatorOrReseller(caller);
         const entry = await loadVisible(caller, params.id);
         if (entry.status !== 'undeliverable') {
           throw new ApiError(
