@@ -1,11 +1,15 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import type { StartCrashPoint } from '../../../src/config';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
+import { findFreePort } from '../../../src/local-services/managed-process';
 import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 import { scheduleIdFor } from '../../../src/temporal/maintenance-schedules';
 import { startUpgrade } from '../../../src/upgrades/start';
 import { sweepOrphans } from '../../../src/upgrades/sweeper';
-import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { OPERATOR_KEY, startSystemHarness, type SystemHarness } from '../support/system-harness';
 import { eventually } from '../support/waiting';
 
 /**
@@ -146,3 +150,61 @@ test('a retry that died between claiming the record and starting its run: the up
   expect(await system.db.models.upgrades.findById(upgradeId).lean()).toMatchObject({ status: 'failed', error: { code: 'RUN_NOT_STARTED' } });
   expect(await system.db.models.subscriptionLocks.findById(sourceId).lean()).toBeNull();
 }, 60_000);
+
+test('FAULT_API_CRASH_AT=after_record SIGKILLs a real API process between the record and the start; the sweeper completes the upgrade', async () => {
+  const account = sampleAccount({ id: `acc-${randomUUID().slice(0, 8)}` });
+  const source = sampleSubscription(account, { quantity: 2 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  const port = await findFreePort();
+  // `node --import tsx`, not the tsx CLI (a wrapper process): the pid we watch is the API itself.
+  const api = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../../src/server.ts')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      OPERATOR_API_KEY: OPERATOR_KEY,
+      MONGODB_DATABASE: system.db.connection.name,
+      TEMPORAL_TASK_QUEUE: system.taskQueue,
+      CATALOG_CACHE_SECONDS: '0',
+      FAULT_API_CRASH_AT: 'after_record',
+    },
+    stdio: 'ignore',
+  });
+  const exited = once(api, 'exit');
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    const up = await eventually(
+      () =>
+        fetch(`${url}/livez`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      (ok) => ok,
+      30_000,
+    );
+    expect(up).toBe(true);
+    const request = { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 2, destination: { type: 'new' } };
+    const answer = fetch(`${url}/v1/upgrades`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify(request),
+    });
+    await expect(answer).rejects.toThrow();
+    const [, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBe('SIGKILL');
+  } finally {
+    if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+  }
+  // What the dead process left: the record accepted, the lock held, no run.
+  const lock = await system.db.models.subscriptionLocks.findById(source.id).lean();
+  const upgradeId = lock!.upgradeId;
+  expect(await system.db.models.upgrades.findById(upgradeId).lean()).toMatchObject({ status: 'accepted' });
+  await expect(system.client.workflow.getHandle(upgradeId).describe()).rejects.toThrow();
+
+  const report = await sweepOrphans(system.upgradeUseCases, { graceMs: GRACE_MS, now: pastGrace, log });
+  expect(report.started).toContain(upgradeId);
+  expect((await system.waitForUpgrade(upgradeId)).status).toBe('completed');
+  expect(await system.db.models.subscriptionLocks.countDocuments({ upgradeId })).toBe(0);
+}, 90_000);
