@@ -9,7 +9,7 @@ import {
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { SearchAttributePair } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair } from '@temporalio/common';
 import { UPGRADE_WORKFLOW_TYPE } from './messages';
 import {
   cancelScheduledUpgradeUpdate,
@@ -116,15 +116,20 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
   }
 
   const { start } = begun;
-  await startChild(UPGRADE_WORKFLOW_TYPE, {
-    workflowId: upgradeId,
-    args: [start.input],
-    // The upgrade outlives this workflow: it may wait days for a manual seat reassignment.
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    typedSearchAttributes: typedSearchAttributesOf(start),
-    staticSummary: start.staticSummary,
-    staticDetails: start.staticDetails,
-  });
+  try {
+    await startChild(UPGRADE_WORKFLOW_TYPE, {
+      workflowId: upgradeId,
+      args: [start.input],
+      // The upgrade outlives this workflow: it may wait days for a manual seat reassignment.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: typedSearchAttributesOf(start),
+      staticSummary: start.staticSummary,
+      staticDetails: start.staticDetails,
+    });
+  } catch (error) {
+    // Started already under the upgrade id (the sweeper starts an `accepted` upgrade left without a run): handed over.
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+  }
   state.phase = 'started';
   upsertSearchAttributes([{ key: UPGRADE_STATUS, value: 'accepted' }]);
   setCurrentDetails(`Started on ${dueDate} as UpgradeWorkflow ${upgradeId}`);

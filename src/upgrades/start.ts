@@ -22,7 +22,7 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
 export const START_LOCK_CLAIM = 'start';
 
 export type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
-export type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
+export type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries' | 'steps'> & { createdAt?: Date };
 
 export interface StartUpgradeResult {
   upgradeId: string;
@@ -119,6 +119,11 @@ export function workflowStartOf(
   return { input, display };
 }
 
+const acceptedStepAt = (record: Pick<AcceptedUpgrade, 'steps'>): Date | undefined => {
+  const at = (record.steps as { accepted?: { at?: unknown } } | undefined)?.accepted?.at;
+  return at instanceof Date ? at : undefined;
+};
+
 /** `workflowStartOf` for a recorded upgrade, its source's quantity and product read again (a repeated request). */
 export async function workflowStartOfRecord(
   deps: Pick<UpgradeUseCaseDeps, 'seatReassignment' | 'catalog' | 'models' | 'clock'>,
@@ -136,7 +141,8 @@ export async function workflowStartOfRecord(
       accountId: record.accountId,
       request,
       requestedByKeyId: record.requestedByKeyId,
-      acceptedAt: record.createdAt ?? deps.clock(),
+      // A scheduled upgrade was accepted on its day, not when it was recorded.
+      acceptedAt: acceptedStepAt(record) ?? record.createdAt ?? deps.clock(),
       fingerprint: record.requestFingerprint,
     },
     { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
@@ -149,7 +155,7 @@ export async function workflowStartOfRecord(
  * between inserting the record and starting the run, so the run is started now. The start is idempotent by workflow
  * id: a running run is used as is (USE_EXISTING), and an ended one is refused (REJECT_DUPLICATE) and left alone.
  */
-async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
+export async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
   const upgradeId = String(existing._id);
   const { input, display } = await workflowStartOfRecord(deps, existing);
   try {
@@ -215,6 +221,7 @@ export async function startUpgrade(
   const lockIds = subscriptionsHeldBy(request);
   const lock = await lockSubscriptions(models, upgradeId, accountId, lockIds, START_LOCK_CLAIM);
   if (!lock.locked) throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
+  deps.crashAt?.('after_locks');
 
   try {
     await models.upgrades.create({
@@ -237,6 +244,7 @@ export async function startUpgrade(
     return answerRepeatedRequest(winner, fingerprint);
   }
 
+  deps.crashAt?.('after_record');
   const { input, display } = workflowStartOf(
     deps,
     { upgradeId, accountId, request, requestedByKeyId: actor.keyId, acceptedAt, fingerprint },
@@ -256,5 +264,6 @@ export async function startUpgrade(
       upgradeId,
     });
   }
+  deps.crashAt?.('after_start');
   return { upgradeId, status: 'accepted', started: { kind: plan.kind, destinationType: plan.destinationType } };
 }
