@@ -111,12 +111,9 @@ export const upgradeOptionsSchema = z.object({
     .nullable()
     .meta({ description: 'any n in [min, maxPartial], or exactly max (full); null when the source product is unknown' }),
   evaluatedQuantity: z.number().int(),
-  scheduledUpgrade: z
-    .object({ upgradeId: z.string(), dueDate: z.string() })
-    .nullable()
-    .meta({
-      description: 'the upgrade scheduled on this source, if one waits for its day (a second one is refused; an immediate one may make it rejected on its day)',
-    }),
+  scheduledUpgrade: z.object({ upgradeId: z.string(), dueDate: z.string() }).nullable().meta({
+    description: 'the upgrade scheduled on this source, if one waits for its day (a second one is refused; an immediate one may make it rejected on its day)',
+  }),
   microsoftVerdict: z.enum(['applied', 'unavailable', 'not_configured']).meta({
     description:
       "whether Microsoft's transition eligibilities are part of the verdicts: `unavailable` = Partner Center did not answer, the verdicts are ours alone (a start is refused with 503 until it answers)",
