@@ -1,9 +1,13 @@
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { createCampaignActivities } from '../activities/campaigns';
+import { fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
+import { createMicrosoftEligibilitySource } from './partner-center/microsoft-eligibility';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/connection';
@@ -37,6 +41,15 @@ export interface UpgradeWorkerOptions {
    * started on (pinned) until it ends, so a release never replays old runs on new code; README "Releases".
    */
   deployment?: { name: string; buildId: string };
+  /** The campaigns' shared start limit (CAMPAIGN_STARTS_PER_INTERVAL per CAMPAIGN_INTERVAL_SECONDS); default 100 per 5 minutes. */
+  campaignThrottle?: ThrottleSettings;
+}
+
+/** The campaigns' shared limit from the configuration: one per partner tenant (the simulator's when none is set). */
+export function campaignThrottleFromConfig(
+  config: Pick<Config, 'VENDOR_TENANT_ID' | 'CAMPAIGN_STARTS_PER_INTERVAL' | 'CAMPAIGN_INTERVAL_SECONDS'>,
+): ThrottleSettings {
+  return { key: config.VENDOR_TENANT_ID ?? 'default', limit: config.CAMPAIGN_STARTS_PER_INTERVAL, intervalMs: config.CAMPAIGN_INTERVAL_SECONDS * 1000 };
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -52,7 +65,21 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflowCode,
-    activities: createUpgradeActivities(options.deps),
+    activities: {
+      ...createUpgradeActivities(options.deps),
+      // A campaign starts its items through the start use case, as the API does, with the worker's own connection.
+      ...createCampaignActivities({
+        models: options.deps.models,
+        temporalClient: new Client({ connection: options.connection, namespace: options.namespace }),
+        taskQueue: options.taskQueue,
+        policy: options.deps.policy,
+        clock: options.deps.clock,
+        logger: options.deps.logger,
+        microsoftEligibility: createMicrosoftEligibilitySource(options.deps.vendor, 60_000),
+        throttle: options.campaignThrottle ?? { key: 'default', limit: 100, intervalMs: 300_000 },
+        webhooks: options.deps.webhooks,
+      }),
+    },
     interceptors: {
       workflowModules,
       activity: [
@@ -88,7 +115,13 @@ export function activityDepsFromConfig(
 ): UpgradeActivityDeps {
   return {
     models: database.models,
-    vendor: createVendorClient(config, vendorBaseUrl, logger, fetchImpl),
+    // Every 429 from Partner Center slows the tenant's campaigns, in every process (src/campaigns/throttle.ts).
+    vendor: createVendorClient(
+      config,
+      vendorBaseUrl,
+      logger,
+      fetchReportingThrottling(database.models, campaignThrottleFromConfig(config).key, systemClock, fetchImpl ?? fetch),
+    ),
     graph: createGraphClientFromConfig(config, vendorBaseUrl, logger),
     clock: systemClock,
     logger,
