@@ -29,6 +29,8 @@ export interface CampaignWorkflowInput {
   followIntervalMs?: number;
   /** Items started at once when the throttle allows (default 10). */
   startsInParallel?: number;
+  /** History length after which the run continues as new (default 2 000; the history recorder makes it short). */
+  eventsBeforeContinueAsNew?: number;
 }
 
 export interface CampaignProgress {

@@ -27,7 +27,7 @@ const BATCH = 100;
  * Events after which the run continues as new (an item costs about 6 events: the slot, its start, their results).
  * Well under Temporal's 10 240-event warning, so a campaign of any size keeps a short history.
  */
-const HISTORY_EVENTS_BEFORE_CONTINUE = 2_000;
+const DEFAULT_EVENTS_BEFORE_CONTINUE = 2_000;
 
 /**
  * An upgrade campaign's run (docs/campaigns.md): starts each pending eligible item as an ordinary UpgradeWorkflow
@@ -39,6 +39,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   const { campaignId } = input;
   const followIntervalMs = input.followIntervalMs ?? 5_000;
   const startsInParallel = input.startsInParallel ?? 10;
+  const eventsBeforeContinue = input.eventsBeforeContinueAsNew ?? DEFAULT_EVENTS_BEFORE_CONTINUE;
   let paused = input.carried?.paused ?? false;
   let cancelled = input.carried?.cancelled ?? false;
   let counts: CampaignCounts = input.carried?.counts ?? (await campaign.countCampaign(campaignId));
@@ -83,7 +84,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   });
 
   const continueIfLong = async () => {
-    if (workflowInfo().historyLength < HISTORY_EVENTS_BEFORE_CONTINUE && !workflowInfo().continueAsNewSuggested) return;
+    if (workflowInfo().historyLength < eventsBeforeContinue && !workflowInfo().continueAsNewSuggested) return;
     await condition(allHandlersFinished);
     await continueAsNew<typeof CampaignWorkflow>({ ...input, carried: { paused, cancelled, counts } });
   };

@@ -29,7 +29,7 @@ export interface CampaignExecutionDeps {
   /** How long pause, resume and cancel wait for the run's answer. */
   updateTimeoutMs: number;
   /** The workflow's tunables (tests shorten the follow interval). */
-  workflowOptions?: Pick<CampaignWorkflowInput, 'followIntervalMs' | 'startsInParallel'>;
+  workflowOptions?: Pick<CampaignWorkflowInput, 'followIntervalMs' | 'startsInParallel' | 'eventsBeforeContinueAsNew'>;
 }
 
 /**

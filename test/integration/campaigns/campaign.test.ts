@@ -76,7 +76,7 @@ beforeAll(async () => {
     config,
     simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } },
     worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
-    api: { campaignWorkflowOptions: { followIntervalMs: 500, startsInParallel: 4 } },
+    api: { campaignWorkflowOptions: { followIntervalMs: 500, startsInParallel: 4, eventsBeforeContinueAsNew: 60 } },
     dropDatabaseOnClose: true,
   });
 }, 120_000);
@@ -202,6 +202,10 @@ test('a campaign plans, runs throttled through a worker replacement and a pause,
   });
   const progress = await system.temporalClient.workflow.getHandle(campaignWorkflowIdOf(campaignId)).query(getCampaignProgressQuery);
   expect(progress.counts).toEqual(counts);
+  // The run continued as new on the way (a short history limit here), carrying its state.
+  let runs = 0;
+  for await (const execution of system.temporalClient.workflow.list({ query: `WorkflowId = "${campaignWorkflowIdOf(campaignId)}"` })) runs += execution ? 1 : 0;
+  expect(runs).toBeGreaterThan(1);
   const description = await system.temporalClient.workflow.getHandle(campaignWorkflowIdOf(campaignId)).describe();
   expect(description.searchAttributes.CampaignStatus).toEqual(['completed']);
   expect(description.searchAttributes.CampaignItemsDone).toEqual([counts.total]);
