@@ -7,6 +7,7 @@ import { exportHistory, fetchUpgradeHistory, readHistoryFile, upgradeIdOfHistory
 import { formatUpgradeList, listUpgrades } from './commands/list';
 import { formatReplayOutcome, quietReplayRuntime, replayHistory } from './commands/replay';
 import { retryFailedUpgrade } from './commands/retry';
+import { registerCampaignCommands } from './commands/campaign-commands';
 import { formatUpgradeReport, showUpgrade } from './commands/show';
 import { connectDb, connectTemporal, loadCliSettings } from './context';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
@@ -34,7 +35,7 @@ const ENVIRONMENT_HELP = `
 Environment (same variables as the API and the worker):
   TEMPORAL_ADDRESS     Temporal front-end host:port (default localhost:7233)
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
-  MONGODB_URI          the API's database (show, retry)
+  MONGODB_URI          the API's database (show, retry, campaign)
   MONGODB_DATABASE     database name (default nce_upgrades)
   TEMPORAL_TASK_QUEUE  the workers' task queue (retry; default nce-upgrades)
 
@@ -143,6 +144,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       if (options.json) printJson(result);
       else print(formatUpgradeList(result));
     });
+
+  registerCampaignCommands(program, { database, temporal, settings, print, printJson });
 
   try {
     if (argv.length === 0) {
