@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import type { Model } from 'mongoose';
 import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument, type CampaignModels } from '../db/campaign-models';
 import type { Models } from '../db/models';
 import type { CampaignCounts } from '../../workflows/campaign-messages';
@@ -52,16 +53,7 @@ export async function listCampaigns(
   query: { cursor?: string; limit?: number },
 ): Promise<{ page: StoredCampaign[]; nextCursor?: string }> {
   const { campaigns } = await campaignModelsOf(models);
-  const filter: Record<string, unknown> = actor.accountIds ? { requestedByKeyId: actor.keyId } : {};
-  if (query.cursor) filter._id = { $gt: query.cursor };
-  const limit = query.limit ?? 100;
-  const docs = (await campaigns
-    .find(filter)
-    .sort({ _id: 1 })
-    .limit(limit + 1)
-    .lean()) as StoredCampaign[];
-  const page = docs.slice(0, limit);
-  return { page, ...(docs.length > limit ? { nextCursor: page[page.length - 1]!._id } : {}) };
+  return pageById<StoredCampaign>(campaigns, actor.accountIds ? { requestedByKeyId: actor.keyId } : {}, query);
 }
 
 export async function listCampaignItems(
@@ -74,13 +66,21 @@ export async function listCampaignItems(
   const filter: Record<string, unknown> = { campaignId };
   if (query.eligible !== undefined) filter.eligible = query.eligible;
   if (query.outcome !== undefined) filter.outcome = query.outcome;
-  if (query.cursor) filter._id = { $gt: query.cursor };
+  return pageById<StoredCampaignItem>(campaignItems, filter, query);
+}
+
+/** One page of `filter` in `_id` order, after `cursor` (the list endpoints' cursor paging, as src/db/listing.ts). */
+async function pageById<T extends { _id: string }>(
+  collection: Model<any>,
+  filter: Record<string, unknown>,
+  query: { cursor?: string; limit?: number },
+): Promise<{ page: T[]; nextCursor?: string }> {
   const limit = query.limit ?? 100;
-  const docs = (await campaignItems
-    .find(filter)
+  const docs = (await collection
+    .find({ ...filter, ...(query.cursor ? { _id: { $gt: query.cursor } } : {}) })
     .sort({ _id: 1 })
     .limit(limit + 1)
-    .lean()) as StoredCampaignItem[];
+    .lean()) as T[];
   const page = docs.slice(0, limit);
   return { page, ...(docs.length > limit ? { nextCursor: page[page.length - 1]!._id } : {}) };
 }
