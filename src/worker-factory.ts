@@ -6,7 +6,9 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
 import { createCampaignActivities } from '../activities/campaigns';
-import { fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
+import { campaignThrottleFromConfig, fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
+
+export { campaignThrottleFromConfig } from './campaigns/throttle';
 import { createMicrosoftEligibilitySource } from './partner-center/microsoft-eligibility';
 import { systemClock } from './clock';
 import type { Config } from './config';
@@ -43,13 +45,6 @@ export interface UpgradeWorkerOptions {
   deployment?: { name: string; buildId: string };
   /** The campaigns' shared start limit (CAMPAIGN_STARTS_PER_INTERVAL per CAMPAIGN_INTERVAL_SECONDS); default 100 per 5 minutes. */
   campaignThrottle?: ThrottleSettings;
-}
-
-/** The campaigns' shared limit from the configuration: one per partner tenant (the simulator's when none is set). */
-export function campaignThrottleFromConfig(
-  config: Pick<Config, 'VENDOR_TENANT_ID' | 'CAMPAIGN_STARTS_PER_INTERVAL' | 'CAMPAIGN_INTERVAL_SECONDS'>,
-): ThrottleSettings {
-  return { key: config.VENDOR_TENANT_ID ?? 'default', limit: config.CAMPAIGN_STARTS_PER_INTERVAL, intervalMs: config.CAMPAIGN_INTERVAL_SECONDS * 1000 };
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../db/duplicate-key';
+import type { Config } from '../config';
 import type { Models } from '../db/models';
 
 /**
@@ -20,6 +21,13 @@ export interface ThrottleSettings {
   key: string;
   limit: number;
   intervalMs: number;
+}
+
+/** The campaigns' shared limit from the configuration: one per partner tenant (`default` with the simulator's token). */
+export function campaignThrottleFromConfig(
+  config: Pick<Config, 'VENDOR_TENANT_ID' | 'CAMPAIGN_STARTS_PER_INTERVAL' | 'CAMPAIGN_INTERVAL_SECONDS'>,
+): ThrottleSettings {
+  return { key: config.VENDOR_TENANT_ID ?? 'default', limit: config.CAMPAIGN_STARTS_PER_INTERVAL, intervalMs: config.CAMPAIGN_INTERVAL_SECONDS * 1000 };
 }
 
 const slotSchema = new Schema(
