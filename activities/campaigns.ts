@@ -14,8 +14,7 @@ import { startUpgrade } from '../src/upgrades/start';
 import { countCampaignItems, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
 import { takeStartSlots, type ThrottleSettings } from '../src/campaigns/throttle';
 import type { CampaignActivities, CampaignCounts, CampaignItemStart, CampaignRunStatus } from '../workflows/campaign-messages';
-import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefused, type Resolver, type WebhookDestinationRules } from './webhook-destination';
-import { signWebhook, standardWebhookHeaders } from './notifications';
+import type { DeliveryResult, OutboxDelivery } from './webhook-delivery';
 
 /**
  * The CampaignWorkflow's activities (docs/campaigns.md): each item is started through the ordinary start use case
@@ -33,7 +32,8 @@ export interface CampaignActivityDeps {
   logger: Logger;
   microsoftEligibility?: MicrosoftEligibilitySource;
   throttle: ThrottleSettings;
-  webhooks: { signingSecret: string; timeoutMs: number; destinations: WebhookDestinationRules; resolve?: Resolver };
+  /** Signs, checks the destination and POSTs one outbox entry (activities/webhook-delivery.ts), recording the attempt. */
+  deliverWebhook(entry: OutboxDelivery): Promise<DeliveryResult>;
 }
 
 /** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
@@ -204,40 +204,25 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
           stored = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
         }
         if (!stored || stored.status !== 'pending') continue;
-        const body = JSON.stringify(stored.payload);
-        const timestamp = Math.floor(deps.clock().getTime() / 1000);
-        try {
-          const checked = await checkWebhookDestination(stored.webhookUrl!, deps.webhooks.destinations, deps.webhooks.resolve);
-          const answer = await postToCheckedAddress(
-            stored.webhookUrl!,
-            checked,
-            {
-              'content-type': 'application/json',
-              'x-nce-event': 'campaign_completed',
-              'x-nce-delivery': id,
-              'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
-              ...standardWebhookHeaders(deps.webhooks.signingSecret, id, timestamp, body),
-            },
-            body,
-            AbortSignal.timeout(deps.webhooks.timeoutMs),
-          );
-          if (answer < 200 || answer > 299) throw new Error(`webhook answered HTTP ${answer}`);
-        } catch (error) {
-          const refused = error instanceof WebhookDestinationRefused;
-          await deps.models.notifications.updateOne(
-            { _id: id },
-            { $inc: { attempts: 1 }, $set: { lastError: (error as Error).message, ...(refused ? { status: 'undeliverable' } : {}) } },
-          );
-          if (refused) continue;
-          throw ApplicationFailure.retryable(`campaign_completed to ${accountId}: ${(error as Error).message}`, 'WebhookDeliveryFailed');
+        // Signed and recorded as every outbox entry is (the account's own secret, the destination rules).
+        const result = await deps.deliverWebhook({ id, event: 'campaign_completed', accountId, webhookUrl: stored.webhookUrl!, payload: stored.payload });
+        if (!result.delivered) {
+          if (result.final) {
+            await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable' } });
+            continue;
+          }
+          throw ApplicationFailure.retryable(`campaign_completed to ${accountId}: ${result.error}`, 'WebhookDeliveryFailed');
         }
-        await deps.models.notifications.updateOne(
-          { _id: id },
-          { $inc: { attempts: 1 }, $set: { status: 'delivered', deliveredAt: deps.clock(), lastError: null } },
-        );
         delivered += 1;
       }
       return delivered;
+    },
+
+    async markCampaignNotificationsUndeliverable(campaignId: string): Promise<void> {
+      await deps.models.notifications.updateMany(
+        { upgradeId: campaignId, event: 'campaign_completed', status: 'pending' },
+        { $set: { status: 'undeliverable', failedAt: deps.clock(), nextRedeliveryAt: null } },
+      );
     },
   } satisfies CampaignActivities;
 }

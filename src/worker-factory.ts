@@ -6,6 +6,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
 import { createCampaignActivities } from '../activities/campaigns';
+import { deliverOutboxEntry } from '../activities/webhook-delivery';
 import { campaignThrottleFromConfig, fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
 
 export { campaignThrottleFromConfig } from './campaigns/throttle';
@@ -72,7 +73,7 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
         logger: options.deps.logger,
         microsoftEligibility: createMicrosoftEligibilitySource(options.deps.vendor, 60_000),
         throttle: options.campaignThrottle ?? { key: 'default', limit: 100, intervalMs: 300_000 },
-        webhooks: options.deps.webhooks,
+        deliverWebhook: (entry) => deliverOutboxEntry(options.deps, entry),
       }),
     },
     interceptors: {
@@ -123,8 +124,18 @@ export function activityDepsFromConfig(
     policy: policyByName(config.ELIGIBILITY_POLICY),
     webhooks: {
       signingSecret: config.WEBHOOK_SIGNING_SECRET,
+      secretsKey: config.WEBHOOK_SECRETS_KEY,
       timeoutMs: 10_000,
       destinations: { allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: config.NODE_ENV === 'production' },
+      redelivery: { intervalMs: config.WEBHOOK_REDELIVERY_INTERVAL_MINUTES * 60_000, windowDays: config.WEBHOOK_REDELIVERY_DAYS },
+    },
+    sweeper: {
+      graceMs: config.UPGRADE_SWEEPER_GRACE_MINUTES * 60_000,
+      useCaseConfig: {
+        ELIGIBILITY_POLICY: config.ELIGIBILITY_POLICY,
+        SEAT_REMINDER_INTERVAL_HOURS: config.SEAT_REMINDER_INTERVAL_HOURS,
+        SEAT_ESCALATION_DAYS: config.SEAT_ESCALATION_DAYS,
+      },
     },
     vendorPolling: {
       initialIntervalMs: config.VENDOR_POLL_INITIAL_MS,

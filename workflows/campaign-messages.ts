@@ -61,6 +61,8 @@ export interface CampaignActivities {
   countCampaign(campaignId: string): Promise<CampaignCounts>;
   recordCampaignStatus(campaignId: string, status: CampaignRunStatus): Promise<void>;
   notifyCampaignCompleted(campaignId: string, status: CampaignRunStatus): Promise<number>;
+  /** After the delivery retries ran out: the pending entries become `undeliverable`, for the redelivery schedule. */
+  markCampaignNotificationsUndeliverable(campaignId: string): Promise<void>;
 }
 
 /** Live status and counts; `GET /v1/campaigns/:id` reads the stored items, the Temporal UI and the CLI may ask this. */

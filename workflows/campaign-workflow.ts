@@ -21,6 +21,12 @@ const campaign = proxyActivities<CampaignActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CampaignNotFound'] },
 });
 
+/** Webhooks: a few tries, then the outbox entries are left to the redelivery schedule, so the run can end. */
+const notification = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 },
+});
+
 /** Items read per batch of starts. */
 const BATCH = 100;
 /**
@@ -134,6 +140,10 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
 
   await condition(allHandlersFinished);
   await changeStatus(cancelled ? 'cancelled' : 'completed');
-  await campaign.notifyCampaignCompleted(campaignId, status);
+  try {
+    await notification.notifyCampaignCompleted(campaignId, status);
+  } catch {
+    await campaign.markCampaignNotificationsUndeliverable(campaignId);
+  }
   return counts;
 }

@@ -1,3 +1,5 @@
 // The worker's workflowsPath: every workflow type, one per file.
 export { UpgradeWorkflow } from './upgrade-workflow';
 export { CampaignWorkflow } from './campaign-workflow';
+export { WebhookRedeliveryWorkflow } from './webhook-redelivery-workflow';
+export { UpgradeSweeperWorkflow } from './upgrade-sweeper-workflow';

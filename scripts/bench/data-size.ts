@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- --subscriptions 10000,1000000 [--upgrades 30 --database postgresql|sqlite]`
  *
- * How an upgrade's database cost grows with the size of the data. For each size N: a fresh database seeded with N
+ * How an upgrade's database cost grows with the size of the data. For each size N: a database seeded with N
  * subscriptions over N/10 accounts (scripts/api-latency/seed.ts; on PostgreSQL with the containment indexes and
- * `VACUUM ANALYZE`), the whole system in this process (API, worker, simulator: src/system.ts), then `--upgrades`
- * full upgrades into a new subscription one after another, each timed from POST /v1/upgrades to its workflow's end.
+ * `VACUUM ANALYZE`) and the whole system in this process on it (API, worker, simulator: src/system.ts); then
+ * `--upgrades` full upgrades into a new subscription on each size, alternating between the sizes, each timed from
+ * POST /v1/upgrades until its record is final.
  * Every command the API and the worker send is seen by the driver's command monitoring (one connection, in this
  * process): per upgrade, the database milliseconds and commands, and the commands by shape. The last line is the
  * ratio of the largest size's database time per upgrade to the smallest's (target ≤ 1.2: cost flat in data size).
@@ -12,13 +13,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MongoClient } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config';
 import { loadAccount, loadSubscription } from '../../src/db/mappers';
 import { demoProducts } from '../../src/domain/demo-catalog';
 import { addContainmentIndexes, vacuumAnalyze } from '../../src/local-services/postgresql';
-import { type DatabaseBackend, startServices } from '../../src/local-services/service-runner';
+import { type DatabaseBackend, type RunningServices, startServices } from '../../src/local-services/service-runner';
+import type { Subscription } from '../../src/domain/types';
 import { registerWithSimulator, simulatorSeedFor } from '../../src/partner-center/simulator-registration';
 import { assembleSystem } from '../../src/system';
 import { DbTiming, type CommandStats } from '../api-latency/db-timing';
@@ -60,122 +62,161 @@ const median = (values: number[]) => {
 };
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-async function measureSize(subscriptions: number, options: DataSizeOptions): Promise<SizeResult> {
+/** One size's database and system, seeded, with what its upgrades measured so far. */
+interface Stand {
+  subscriptions: number;
+  accounts: number;
+  seedSeconds: number;
+  system: Awaited<ReturnType<typeof assembleSystem>>;
+  sources: Subscription[];
+  watcher: Db;
+  /** Reset before each upgrade: that upgrade's commands. */
+  timing: DbTiming;
+  /** Every command of every upgrade of this size. */
+  aggregate: DbTiming;
+  dbMs: number[];
+  wallMs: number[];
+  commands: number;
+  upgradeIds: string[];
+}
+
+async function prepareStand(services: RunningServices, subscriptions: number, options: DataSizeOptions, watcherClient: MongoClient): Promise<Stand> {
   const accounts = Math.max(options.upgrades, Math.floor(subscriptions / 10));
-  const services = await startServices({ headless: true, persistent: false, database: options.database });
-  try {
-    const config = {
-      ...loadConfig({
-        NODE_ENV: 'test',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'silent',
-        OPERATOR_API_KEY: OPERATOR_KEY,
-        TEMPORAL_ADDRESS: services.temporalAddress,
-        TEMPORAL_TASK_QUEUE: 'bench-data-size',
-        MONGODB_URI: withMonitoring(services.mongodbUri),
-        MONGODB_DATABASE: 'data_size',
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-        VENDOR_POLL_INITIAL_MS: '100',
-        VENDOR_POLL_MAX_MS: '200',
-      }),
-      PORT: 0,
-    };
-    const system = await assembleSystem({ config, simulator: { faults: { completionDelayMs: 0, licenseReassignmentDelayMs: 0 } } });
-    try {
-      let began = performance.now();
-      await seed(system.db.models, { accounts, subscriptions }, { batchSize: 2_000, log: say });
-      if (services.postgresql) {
-        addContainmentIndexes(services.postgresql, 'data_size');
-        vacuumAnalyze(services.postgresql);
-      }
-      const seedSeconds = (performance.now() - began) / 1000;
-      say(`${subscriptions.toLocaleString('en-US')} subscriptions over ${accounts.toLocaleString('en-US')} accounts seeded in ${seedSeconds.toFixed(1)} s`);
+  const database = `data_size_${subscriptions}`;
+  const config = {
+    ...loadConfig({
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      OPERATOR_API_KEY: OPERATOR_KEY,
+      TEMPORAL_ADDRESS: services.temporalAddress,
+      TEMPORAL_TASK_QUEUE: `bench-data-size-${subscriptions}`,
+      MONGODB_URI: withMonitoring(services.mongodbUri),
+      MONGODB_DATABASE: database,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      VENDOR_POLL_INITIAL_MS: '100',
+      VENDOR_POLL_MAX_MS: '200',
+    }),
+    PORT: 0,
+  };
+  const system = await assembleSystem({ config, simulator: { faults: { completionDelayMs: 0, licenseReassignmentDelayMs: 0 } } });
+  const began = performance.now();
+  await seed(system.db.models, { accounts, subscriptions }, { batchSize: 2_000, log: say });
+  if (services.postgresql) {
+    addContainmentIndexes(services.postgresql, database);
+    vacuumAnalyze(services.postgresql);
+  }
+  const seedSeconds = (performance.now() - began) / 1000;
+  say(`${subscriptions.toLocaleString('en-US')} subscriptions over ${accounts.toLocaleString('en-US')} accounts seeded in ${seedSeconds.toFixed(1)} s`);
 
-      // The simulator learns only the accounts and sources the run upgrades (Partner Center has them all).
-      const sourceIds = Array.from({ length: options.upgrades }, (_, i) => subscriptionIdOf(i, 0));
-      const sources = await Promise.all(sourceIds.map((id) => loadSubscription(system.db.models, id)));
-      const owners = await Promise.all(Array.from({ length: options.upgrades }, (_, i) => loadAccount(system.db.models, accountIdOf(i))));
-      await registerWithSimulator(
-        system.simulator!.url,
-        simulatorSeedFor({ accounts: owners.filter((a) => a !== undefined), subscriptions: sources.filter((s) => s !== undefined), products: demoProducts() }),
-      );
+  // The simulator learns only the accounts and sources the run upgrades (Partner Center has them all).
+  const sourceIds = Array.from({ length: options.upgrades }, (_, i) => subscriptionIdOf(i, 0));
+  const sources = await Promise.all(
+    sourceIds.map(async (id) => {
+      const source = await loadSubscription(system.db.models, id);
+      if (!source) throw new Error(`seeded source ${id} missing`);
+      return source;
+    }),
+  );
+  const owners = await Promise.all(Array.from({ length: options.upgrades }, (_, i) => loadAccount(system.db.models, accountIdOf(i))));
+  await registerWithSimulator(
+    system.simulator!.url,
+    simulatorSeedFor({ accounts: owners.filter((a) => a !== undefined), subscriptions: sources, products: demoProducts() }),
+  );
+  return {
+    subscriptions,
+    accounts,
+    seedSeconds,
+    system,
+    sources,
+    watcher: watcherClient.db(database),
+    timing: new DbTiming(system.db.connection),
+    aggregate: new DbTiming(system.db.connection),
+    dbMs: [],
+    wallMs: [],
+    commands: 0,
+    upgradeIds: [],
+  };
+}
 
-      const watcherClient = await new MongoClient(services.mongodbUri).connect();
-      const watcher = watcherClient.db('data_size');
-      const timing = new DbTiming(system.db.connection);
-      const dbMs: number[] = [];
-      const wallMs: number[] = [];
-      let commands = 0;
-      const upgradeIds: string[] = [];
-      const aggregate = new DbTiming(system.db.connection);
-      for (const [index, source] of sources.entries()) {
-        if (!source) throw new Error(`seeded source ${sourceIds[index]} missing`);
-        timing.reset();
-        began = performance.now();
-        const response = await fetch(`${system.api!.url}/v1/upgrades`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json', 'idempotency-key': `data-size-${index}` },
-          body: JSON.stringify({
-            sourceSubscriptionId: source.id,
-            targetProductId: START_TARGET_PRODUCT,
-            quantity: source.quantity,
-            destination: { type: 'new' },
-          }),
-        });
-        const body = (await response.json()) as { upgradeId?: string };
-        if (response.status !== 202 || !body.upgradeId) throw new Error(`start of ${source.id} answered ${response.status}: ${JSON.stringify(body)}`);
-        // Watched on the bench's own connection (not counted); a manual seat reassignment is confirmed as a portal would.
-        let confirmed = false;
-        for (;;) {
-          const record = await watcher.collection('upgrades').findOne({ _id: body.upgradeId as never }, { projection: { status: 1 } });
-          const status = String(record?.status ?? '');
-          if (FINAL_STATUSES.has(status)) break;
-          if (status === 'awaiting_manual_seat_reassignment' && !confirmed) {
-            const confirmation = await fetch(`${system.api!.url}/v1/upgrades/${body.upgradeId}/seat-reassignment`, {
-              method: 'POST',
-              headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
-              body: '{}',
-            });
-            confirmed = confirmation.status === 200;
-          }
-          await sleep(50);
-        }
-        wallMs.push(performance.now() - began);
-        dbMs.push(timing.totalMs());
-        commands += timing.stats().reduce((sum, s) => sum + s.count, 0);
-        upgradeIds.push(body.upgradeId);
-      }
-      await watcherClient.close();
-      const byCommand = aggregate.stats();
-      const completed = await system.db.models.upgrades.countDocuments({ _id: { $in: upgradeIds }, status: 'completed' });
-      return {
-        subscriptions,
-        accounts,
-        seedSeconds: round1(seedSeconds),
-        upgrades: sources.length,
-        completed,
-        dbMsPerUpgradeP50: round1(median(dbMs)),
-        dbMsPerUpgradeMean: round1(dbMs.reduce((s, v) => s + v, 0) / Math.max(1, dbMs.length)),
-        commandsPerUpgrade: round1(commands / Math.max(1, sources.length)),
-        wallMsPerUpgradeP50: round1(median(wallMs)),
-        byCommand: byCommand.slice(0, 12),
-      };
-    } finally {
-      await system.close();
+/** Upgrade `index` of a stand, timed from POST /v1/upgrades until the record is final. */
+async function upgradeOnce(stand: Stand, index: number): Promise<void> {
+  const { system } = stand;
+  const source = stand.sources[index]!;
+  stand.timing.reset();
+  const began = performance.now();
+  const response = await fetch(`${system.api!.url}/v1/upgrades`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json', 'idempotency-key': `data-size-${stand.subscriptions}-${index}` },
+    body: JSON.stringify({ sourceSubscriptionId: source.id, targetProductId: START_TARGET_PRODUCT, quantity: source.quantity, destination: { type: 'new' } }),
+  });
+  const body = (await response.json()) as { upgradeId?: string };
+  if (response.status !== 202 || !body.upgradeId) throw new Error(`start of ${source.id} answered ${response.status}: ${JSON.stringify(body)}`);
+  // Watched on the bench's own connection (not counted); a manual seat reassignment is confirmed as a portal would.
+  let confirmed = false;
+  for (;;) {
+    const record = await stand.watcher.collection('upgrades').findOne({ _id: body.upgradeId as never }, { projection: { status: 1 } });
+    const status = String(record?.status ?? '');
+    if (FINAL_STATUSES.has(status)) break;
+    if (status === 'awaiting_manual_seat_reassignment' && !confirmed) {
+      const confirmation = await fetch(`${system.api!.url}/v1/upgrades/${body.upgradeId}/seat-reassignment`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR_KEY}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      confirmed = confirmation.status === 200;
     }
+    await sleep(50);
+  }
+  stand.wallMs.push(performance.now() - began);
+  stand.dbMs.push(stand.timing.totalMs());
+  stand.commands += stand.timing.stats().reduce((sum, s) => sum + s.count, 0);
+  stand.upgradeIds.push(body.upgradeId);
+}
+
+async function resultOf(stand: Stand): Promise<SizeResult> {
+  const completed = await stand.system.db.models.upgrades.countDocuments({ _id: { $in: stand.upgradeIds }, status: 'completed' });
+  const upgrades = stand.upgradeIds.length;
+  return {
+    subscriptions: stand.subscriptions,
+    accounts: stand.accounts,
+    seedSeconds: round1(stand.seedSeconds),
+    upgrades,
+    completed,
+    dbMsPerUpgradeP50: round1(median(stand.dbMs)),
+    dbMsPerUpgradeMean: round1(stand.dbMs.reduce((s, v) => s + v, 0) / Math.max(1, upgrades)),
+    commandsPerUpgrade: round1(stand.commands / Math.max(1, upgrades)),
+    wallMsPerUpgradeP50: round1(median(stand.wallMs)),
+    byCommand: stand.aggregate.stats().slice(0, 12),
+  };
+}
+
+/**
+ * Every size seeded first, in one database server; then the upgrades alternate between the sizes (upgrade i of each
+ * size, in turn), so that whatever else the machine does weighs on every size alike and the ratio compares like with like.
+ */
+async function measureSizes(options: DataSizeOptions): Promise<SizeResult[]> {
+  const services = await startServices({ headless: true, persistent: false, database: options.database });
+  const watcherClient = await new MongoClient(services.mongodbUri).connect();
+  const stands: Stand[] = [];
+  try {
+    for (const size of options.sizes) stands.push(await prepareStand(services, size, options, watcherClient));
+    say(`${options.upgrades} upgrades on each size, alternating`);
+    for (let index = 0; index < options.upgrades; index += 1) for (const stand of stands) await upgradeOnce(stand, index);
+    return await Promise.all(stands.map(resultOf));
   } finally {
+    for (const stand of stands) await stand.system.close();
+    await watcherClient.close();
     await services.stop();
   }
 }
 
 export async function runDataSizeBench(options: DataSizeOptions): Promise<void> {
-  const results: SizeResult[] = [];
-  for (const size of options.sizes) {
-    say(`size ${size.toLocaleString('en-US')}: starting (FerretDB on ${options.database})`);
-    const result = await measureSize(size, options);
-    results.push(result);
+  say(`sizes ${options.sizes.map((size) => size.toLocaleString('en-US')).join(', ')} (FerretDB on ${options.database})`);
+  const results = await measureSizes(options);
+  for (const result of results) {
     say(
-      `size ${size.toLocaleString('en-US')}: ${result.completed}/${result.upgrades} completed; database per upgrade p50 ${result.dbMsPerUpgradeP50} ms ` +
+      `size ${result.subscriptions.toLocaleString('en-US')}: ${result.completed}/${result.upgrades} completed; database per upgrade p50 ${result.dbMsPerUpgradeP50} ms ` +
         `(mean ${result.dbMsPerUpgradeMean}), ${result.commandsPerUpgrade} commands; wall p50 ${result.wallMsPerUpgradeP50} ms`,
     );
     for (const command of result.byCommand) say(`   ${command.command}: ${command.count} × mean ${command.meanMs} ms (p99 ${command.p99Ms})`);

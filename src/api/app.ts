@@ -18,6 +18,7 @@ import { catalogRoutes } from './routes/catalog';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
+import { webhookRoutes } from './routes/webhooks';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
 import { systemClock } from '../clock';
@@ -145,6 +146,7 @@ export function createApp(input: AppDeps): Express {
     ...upgradeRoutes(deps, metrics),
     ...campaignRoutes(deps, input.campaignWorkflowOptions),
     ...billingRoutes(deps),
+    ...webhookRoutes(deps),
     ...systemRoutes(deps, metrics),
     defineRoute({
       method: 'get',
