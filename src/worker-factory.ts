@@ -11,6 +11,7 @@ import { campaignThrottleFromConfig, fetchReportingThrottling, type ThrottleSett
 
 export { campaignThrottleFromConfig } from './campaigns/throttle';
 import { createMicrosoftEligibilitySource } from './partner-center/microsoft-eligibility';
+import { createScheduledUpgradeActivities } from '../activities/scheduled-upgrades';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/connection';
@@ -62,7 +63,9 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     taskQueue: options.taskQueue,
     ...workflowCode,
     activities: {
+      // Both workflows' activities; the scheduled one's webhook is the UpgradeWorkflow's notification activity.
       ...createUpgradeActivities(options.deps),
+      ...createScheduledUpgradeActivities(options.deps),
       // A campaign starts its items through the start use case, as the API does, with the worker's own connection.
       ...createCampaignActivities({
         models: options.deps.models,
