@@ -110,6 +110,9 @@ export const configSchema = z
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
     /** How long Partner Center is given to show a transition whose answer was lost (activities/vendor-transition.ts). */
     VENDOR_SETTLING_DELAY_MS: z.coerce.number().int().min(0).default(20_000),
+    /** Upgrade campaigns' shared start limit per partner tenant, all processes together (src/campaigns/throttle.ts). */
+    CAMPAIGN_STARTS_PER_INTERVAL: z.coerce.number().int().min(1).default(100),
+    CAMPAIGN_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
     /** How often a waiting manual seat reassignment is reminded, and after how many days it is escalated. */
     SEAT_REMINDER_INTERVAL_HOURS: z.coerce.number().int().min(1).default(24),
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),

@@ -7,6 +7,8 @@ import { createApp, type AppDeps } from './api/app';
 import { createMetrics, type ApiMetrics } from './api/metrics';
 import { loadConfig, type Config } from './config';
 import { canReadPriceSheet, createVendorClient } from './partner-center-factory';
+import { campaignThrottleFromConfig, fetchReportingThrottling } from './campaigns/throttle';
+import { systemClock } from './clock';
 import { connectDatabase, type Database } from './db/connection';
 import { temporalTarget } from './temporal/connection-options';
 import { createLogger } from './logger';
@@ -55,7 +57,9 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
       temporalClient = new Client({ connection, namespace: target.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
     }
 
-    const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger) } : {};
+    // Its 429s slow the tenant's campaigns too (src/campaigns/throttle.ts), as the worker's do.
+    const vendorFetch = fetchReportingThrottling(models, campaignThrottleFromConfig(config).key, systemClock);
+    const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger, vendorFetch) } : {};
     const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
     const microsoftEligibilityMaxAgeMs = config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000;
     const metrics = deps.metrics ?? createMetrics();

@@ -1,9 +1,16 @@
 import { OpenTelemetryActivityInboundInterceptor, makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
 import { Resource } from '@opentelemetry/resources';
 import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { createCampaignActivities } from '../activities/campaigns';
+import { deliverOutboxEntry } from '../activities/webhook-delivery';
+import { campaignThrottleFromConfig, fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
+
+export { campaignThrottleFromConfig } from './campaigns/throttle';
+import { createMicrosoftEligibilitySource } from './partner-center/microsoft-eligibility';
 import { createScheduledUpgradeActivities } from '../activities/scheduled-upgrades';
 import { systemClock } from './clock';
 import type { Config } from './config';
@@ -38,6 +45,8 @@ export interface UpgradeWorkerOptions {
    * started on (pinned) until it ends, so a release never replays old runs on new code; README "Releases".
    */
   deployment?: { name: string; buildId: string };
+  /** The campaigns' shared start limit (CAMPAIGN_STARTS_PER_INTERVAL per CAMPAIGN_INTERVAL_SECONDS); default 100 per 5 minutes. */
+  campaignThrottle?: ThrottleSettings;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -53,8 +62,23 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflowCode,
-    // Both workflows' activities; the scheduled one's webhook is the UpgradeWorkflow's notification activity.
-    activities: { ...createUpgradeActivities(options.deps), ...createScheduledUpgradeActivities(options.deps) },
+    activities: {
+      // Both workflows' activities; the scheduled one's webhook is the UpgradeWorkflow's notification activity.
+      ...createUpgradeActivities(options.deps),
+      ...createScheduledUpgradeActivities(options.deps),
+      // A campaign starts its items through the start use case, as the API does, with the worker's own connection.
+      ...createCampaignActivities({
+        models: options.deps.models,
+        temporalClient: new Client({ connection: options.connection, namespace: options.namespace }),
+        taskQueue: options.taskQueue,
+        policy: options.deps.policy,
+        clock: options.deps.clock,
+        logger: options.deps.logger,
+        microsoftEligibility: createMicrosoftEligibilitySource(options.deps.vendor, 60_000),
+        throttle: options.campaignThrottle ?? { key: 'default', limit: 100, intervalMs: 300_000 },
+        deliverWebhook: (entry) => deliverOutboxEntry(options.deps, entry),
+      }),
+    },
     interceptors: {
       workflowModules,
       activity: [
@@ -90,7 +114,13 @@ export function activityDepsFromConfig(
 ): UpgradeActivityDeps {
   return {
     models: database.models,
-    vendor: createVendorClient(config, vendorBaseUrl, logger, fetchImpl),
+    // Every 429 from Partner Center slows the tenant's campaigns, in every process (src/campaigns/throttle.ts).
+    vendor: createVendorClient(
+      config,
+      vendorBaseUrl,
+      logger,
+      fetchReportingThrottling(database.models, campaignThrottleFromConfig(config).key, systemClock, fetchImpl ?? fetch),
+    ),
     graph: createGraphClientFromConfig(config, vendorBaseUrl, logger),
     clock: systemClock,
     logger,

@@ -15,7 +15,7 @@
  * src/local-services/in-memory-mongo.ts), which shows what our code costs apart from the database engine.
  * Worker CPU and peak RSS come from /proc of the worker processes. Prints a table, writes bench-results/*.json.
  * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency. `--subscriptions 10000,1000000` runs the
- * data-size benchmark instead (data-size.ts).
+ * data-size benchmark instead (data-size.ts); `--campaign 10000` the campaign benchmark (campaign.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, freemem, loadavg } from 'node:os';
@@ -27,6 +27,7 @@ import { addContainmentIndexes } from '../../src/local-services/postgresql';
 import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/local-services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
 import { runDataSizeBench } from './data-size';
+import { runCampaignBench } from './campaign';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
 import { kindOf, SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';
 import { startUpgradeWorkflow } from '../../src/temporal/upgrade-client';
@@ -262,6 +263,20 @@ async function startTrivialStartEndpoint(system: TestSystem, taskQueue: string, 
 }
 
 async function main(): Promise<void> {
+  const campaign = optionValue(process.argv.slice(2), 'campaign');
+  if (campaign !== undefined) {
+    // An upgrade campaign at size N (campaign.ts): its own run, its own figures.
+    const number = (name: string, fallback: number) => Number(optionValue(process.argv.slice(2), name) ?? fallback);
+    const subscriptions = Number(campaign.replace(/_/g, ''));
+    if (!Number.isInteger(subscriptions) || subscriptions < 20) throw new Error(`--campaign: a number of subscriptions (at least 20), got ${campaign}`);
+    return runCampaignBench({
+      subscriptions,
+      seconds: number('seconds', 60),
+      limit: number('limit', 20),
+      intervalSeconds: number('interval-seconds', 10),
+      database: parseDatabaseBackend(optionValue(process.argv.slice(2), 'database'), 'sqlite'),
+    });
+  }
   const sizes = optionValue(process.argv.slice(2), 'subscriptions');
   if (sizes !== undefined) {
     // How an upgrade's cost grows with the data (data-size.ts): its own run, its own figures.

@@ -13,6 +13,7 @@ import { buildOpenApiDocument, docsInitScript, docsPage } from './openapi';
 import { callerOf, defineRoute, mountRoutes, type AnyRoute } from './routing';
 import { adminRoutes } from './routes/admin';
 import { billingRoutes } from './routes/billing';
+import { campaignRoutes } from './routes/campaigns';
 import { catalogRoutes } from './routes/catalog';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { systemRoutes } from './routes/system';
@@ -143,6 +144,7 @@ export function createApp(input: AppDeps): Express {
     ...adminRoutes(deps),
     ...subscriptionRoutes(deps),
     ...upgradeRoutes(deps, metrics),
+    ...campaignRoutes(deps, input.campaignWorkflowOptions),
     ...billingRoutes(deps),
     ...webhookRoutes(deps),
     ...systemRoutes(deps, metrics),

@@ -48,6 +48,8 @@ export interface AppDeps {
   queryTimeoutMs?: number;
   /** How long the seat-reassignment confirmation waits for the workflow's answer. */
   updateTimeoutMs?: number;
+  /** The campaign workflow's tunables (tests shorten its follow interval); default: the workflow's own. */
+  campaignWorkflowOptions?: { followIntervalMs?: number; startsInParallel?: number; eventsBeforeContinueAsNew?: number };
   /** How long the catalog read for eligibility checks is reused (`CATALOG_CACHE_SECONDS`); 0 (default) reads it each time. */
   catalogMaxAgeMs?: number;
 }

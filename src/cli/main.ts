@@ -7,6 +7,7 @@ import { exportHistory, fetchUpgradeHistory, readHistoryFile, upgradeIdOfHistory
 import { formatUpgradeList, listUpgrades } from './commands/list';
 import { formatReplayOutcome, quietReplayRuntime, replayHistory } from './commands/replay';
 import { retryFailedUpgrade } from './commands/retry';
+import { registerCampaignCommands } from './commands/campaign-commands';
 import { cancelUpgrade } from './commands/cancel';
 import { formatUpgradeReport, showUpgrade } from './commands/show';
 import { connectDb, connectTemporal, loadCliSettings } from './context';
@@ -35,7 +36,7 @@ const ENVIRONMENT_HELP = `
 Environment (same variables as the API and the worker):
   TEMPORAL_ADDRESS     Temporal front-end host:port (default localhost:7233)
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
-  MONGODB_URI          the API's database (show, retry, cancel)
+  MONGODB_URI          the API's database (show, retry, cancel, campaign)
   MONGODB_DATABASE     database name (default nce_upgrades)
   TEMPORAL_TASK_QUEUE  the workers' task queue (retry, cancel; default nce-upgrades)
 
@@ -156,6 +157,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       if (options.json) printJson(result);
       else print(formatUpgradeList(result));
     });
+
+  registerCampaignCommands(program, { database, temporal, settings, print, printJson });
 
   try {
     if (argv.length === 0) {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../../workflows/campaign-messages';
 import { UPGRADE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { dataRootDir, installedTool } from './tools';
 import { findFreePort, startManagedProcess, waitUntilReady, type ManagedProcess } from './managed-process';
@@ -24,7 +25,10 @@ function searchAttributeFlags(): string[] {
     DATETIME: 'Datetime',
     KEYWORD_LIST: 'KeywordList',
   };
-  return UPGRADE_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${cliTypeName[key.type] ?? 'Keyword'}`]);
+  return [...UPGRADE_SEARCH_ATTRIBUTES, ...CAMPAIGN_SEARCH_ATTRIBUTES].flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${cliTypeName[key.type] ?? 'Keyword'}`,
+  ]);
 }
 
 export interface StartTemporalOptions {

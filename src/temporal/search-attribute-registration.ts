@@ -1,5 +1,6 @@
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { CAMPAIGN_SEARCH_ATTRIBUTES } from '../../workflows/campaign-messages';
 import { UPGRADE_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import type { TemporalTarget } from './connection-options';
 
@@ -21,7 +22,7 @@ export async function ensureSearchAttributes({ connectionOptions, namespace }: T
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const known = new Set(Object.keys(existing.customAttributes ?? {}));
-    const missing = UPGRADE_SEARCH_ATTRIBUTES.filter((key) => !known.has(key.name));
+    const missing = [...UPGRADE_SEARCH_ATTRIBUTES, ...CAMPAIGN_SEARCH_ATTRIBUTES].filter((key) => !known.has(key.name));
     if (missing.length === 0) return { added: [] };
     await connection.operatorService.addSearchAttributes({
       namespace,

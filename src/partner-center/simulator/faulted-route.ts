@@ -36,6 +36,8 @@ export interface RouteStyle {
   /** The customer tenant a request is about (faults and throttling are per tenant), once its token is accepted. */
   tenantOf(request: Request, token: string): string | undefined;
   throttleKey(customerTenantId: string | undefined): string;
+  /** The partner a request counts against for per-partner limits (Partner Center only). */
+  partnerOf?(customerTenantId: string | undefined): string;
   /** Faults only this style has (e.g. Graph's missing consent), checked after the shared ones. */
   refuse?(faults: FaultSettings, request: Request): SimulatedHttpError | undefined;
 }
@@ -58,6 +60,13 @@ export function faultedRoute(context: SimulatorContext, routeStyle: RouteStyle, 
     }
     if (faults.throttle !== null) {
       const retryAfterSeconds = context.throttle.take(routeStyle.throttleKey(customerTenantId), faults.throttle, context.now());
+      if (retryAfterSeconds !== undefined) {
+        context.state.counters.throttledResponses += 1;
+        throw injectedError(style, 429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', { 'Retry-After': String(retryAfterSeconds) });
+      }
+    }
+    if (faults.partnerWriteThrottle !== null && routeStyle.partnerOf && request.method === 'POST') {
+      const retryAfterSeconds = context.throttle.take(`partner-writes|${routeStyle.partnerOf(customerTenantId)}`, faults.partnerWriteThrottle, context.now());
       if (retryAfterSeconds !== undefined) {
         context.state.counters.throttledResponses += 1;
         throw injectedError(style, 429, 'TooManyRequests', 'Rate limit is exceeded. Try again later.', { 'Retry-After': String(retryAfterSeconds) });

@@ -21,6 +21,13 @@ const faultShape = {
       retryAfterSeconds: nonNegativeInt.optional(),
     })
     .nullable(),
+  /**
+   * N Partner Center POSTs (transitions) per window per partner, all its customers together, then 429 with Retry-After:
+   * Microsoft's per-partner write limits (Create Migration: 100 calls per partner in 5 minutes). null = unlimited.
+   */
+  partnerWriteThrottle: z
+    .object({ requestsPerWindow: nonNegativeInt, windowMs: z.number().int().positive(), retryAfterSeconds: nonNegativeInt.optional() })
+    .nullable(),
   /** Time from POST to Conversion Completed/Failed: 0 ms to hours. */
   completionDelayMs: nonNegativeInt,
   /** Time from Conversion Completed to LicenseReassignment Completed/Failed. */
@@ -71,6 +78,7 @@ export const DEFAULT_FAULTS: FaultSettings = {
   latencyMs: 0,
   errorRate5xx: 0,
   throttle: null,
+  partnerWriteThrottle: null,
   completionDelayMs: 0,
   licenseReassignmentDelayMs: 0,
   transitionFailureRate: 0,

@@ -33,12 +33,14 @@ import { collection, subscriptionToWire, transitionListToWire, transitionToWire 
 
 export function vendorRoutes(context: SimulatorContext): Router {
   const router = Router();
+  const partnerOf = (customerTenantId: string | undefined) =>
+    customerTenantId === undefined ? 'unknown-partner' : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner');
   const partnerCenter: RouteStyle = {
     style: 'partnerCenter',
     tenantOf: (request) => optionalParam(request, 'customerTenantId'),
+    partnerOf,
     // Partner Center throttles per (partner, customer) for these APIs.
-    throttleKey: (customerTenantId) =>
-      `${customerTenantId === undefined ? 'unknown-partner' : (context.state.tenant(customerTenantId)?.partnerId ?? 'unknown-partner')}|${customerTenantId ?? '*'}`,
+    throttleKey: (customerTenantId) => `${partnerOf(customerTenantId)}|${customerTenantId ?? '*'}`,
     refuse: (faults) => (faults.forbidden ? partnerCenterError(403, 'Forbidden', 'The caller lacks the required role (simulated).') : undefined),
   };
   const route = (handler: Parameters<typeof faultedRoute>[2]) => faultedRoute(context, partnerCenter, handler);

@@ -1,0 +1,228 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import { campaignModelsOf } from '../src/db/campaign-models';
+import { isDuplicateKeyError } from '../src/db/duplicate-key';
+import { loadCatalog } from '../src/db/mappers';
+import type { Models } from '../src/db/models';
+import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
+import type { UpgradeRequest } from '../src/domain/types';
+import type { MicrosoftEligibilitySource } from '../src/partner-center/microsoft-eligibility';
+import type { UpgradeUseCaseDeps } from '../src/upgrades/deps';
+import { UpgradeError } from '../src/upgrades/errors';
+import { startUpgrade } from '../src/upgrades/start';
+import { countCampaignItems, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
+import { takeStartSlots, type ThrottleSettings } from '../src/campaigns/throttle';
+import type { CampaignActivities, CampaignCounts, CampaignItemStart, CampaignRunStatus } from '../workflows/campaign-messages';
+import type { DeliveryResult, OutboxDelivery } from './webhook-delivery';
+
+/**
+ * The CampaignWorkflow's activities (docs/campaigns.md): each item is started through the ordinary start use case
+ * (`startUpgrade`, as `POST /v1/upgrades` does) under an idempotency key derived from the campaign and the
+ * subscription, so the upgrade id is the one a single start with that key would get, and a repeated start (a retried
+ * activity, a restarted worker, a re-executed campaign) answers with the same upgrade instead of a second one.
+ */
+export interface CampaignActivityDeps {
+  models: Models;
+  /** Starts the items' UpgradeWorkflows (the worker's own connection). */
+  temporalClient: Client;
+  taskQueue: string;
+  policy: EligibilityPolicy;
+  clock: () => Date;
+  logger: Logger;
+  microsoftEligibility?: MicrosoftEligibilitySource;
+  throttle: ThrottleSettings;
+  /** Signs, checks the destination and POSTs one outbox entry (activities/webhook-delivery.ts), recording the attempt. */
+  deliverWebhook(entry: OutboxDelivery): Promise<DeliveryResult>;
+}
+
+/** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
+export const campaignItemIdempotencyKey = (campaignId: string, subscriptionId: string): string => `campaign:${campaignId}:${subscriptionId}`;
+
+/** Refusals that make an item `skipped` rather than retried: the subscription changed, or someone else holds it. */
+const SKIPPING_REFUSALS: ReadonlySet<string> = new Set(['UPGRADE_IN_PROGRESS', 'NOT_ELIGIBLE', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED']);
+
+function skipReasonOf(error: UpgradeError): string {
+  if (error.code === 'UPGRADE_IN_PROGRESS') {
+    const heldBy = (error.details?.heldBy as Array<{ subscriptionId: string; upgradeId: string }> | undefined) ?? [];
+    return `locked by another upgrade: ${heldBy.map((held) => held.upgradeId).join(', ') || error.message}`;
+  }
+  return `${error.code}: ${error.message}`;
+}
+
+export function createCampaignActivities(deps: CampaignActivityDeps): CampaignActivities {
+  const useCaseDeps = (campaign: StoredCampaign): UpgradeUseCaseDeps => ({
+    models: deps.models,
+    temporalClient: deps.temporalClient,
+    taskQueue: deps.taskQueue,
+    catalog: () => loadCatalog(deps.models),
+    policy: deps.policy,
+    seatReassignment: campaign.seatReassignment as UpgradeUseCaseDeps['seatReassignment'],
+    clock: deps.clock,
+    ...(deps.microsoftEligibility ? { microsoftEligibility: deps.microsoftEligibility } : {}),
+    queryTimeoutMs: 1_000,
+    updateTimeoutMs: 10_000,
+  });
+
+  async function loadCampaign(campaignId: string) {
+    const models = await campaignModelsOf(deps.models);
+    const campaign = (await models.campaigns.findById(campaignId).lean()) as StoredCampaign | null;
+    if (!campaign) throw ApplicationFailure.nonRetryable(`campaign ${campaignId} not found`, 'CampaignNotFound');
+    return { campaign, ...models };
+  }
+
+  return {
+    /** The next items still to start, in item order (started and skipped ones have left `pending`). */
+    async nextPendingCampaignItems(campaignId: string, limit: number): Promise<string[]> {
+      const { campaignItems } = await campaignModelsOf(deps.models);
+      const items = await campaignItems.find({ campaignId, outcome: 'pending' }, { _id: 1 }).sort({ _id: 1 }).limit(limit).lean();
+      return items.map((item) => String(item._id));
+    },
+
+    /** Up to `wanted` starts from the tenant's shared limit, or how long to wait (src/campaigns/throttle.ts). */
+    async takeCampaignStartSlots(wanted: number): Promise<{ granted: number; retryAfterMs: number }> {
+      return takeStartSlots(deps.models, deps.throttle, wanted, deps.clock());
+    },
+
+    /** Starts one item's upgrade, or skips it with the reason; an item already started is answered as it stands. */
+    async startCampaignItem(campaignId: string, itemId: string): Promise<CampaignItemStart> {
+      const { campaign, campaignItems } = await loadCampaign(campaignId);
+      const item = (await campaignItems.findById(itemId).lean()) as StoredCampaignItem | null;
+      if (!item) throw ApplicationFailure.nonRetryable(`campaign item ${itemId} not found`, 'CampaignNotFound');
+      if (item.outcome !== 'pending') {
+        return { outcome: item.outcome === 'skipped' ? 'skipped' : 'running', ...(item.upgradeId ? { upgradeId: item.upgradeId } : {}) };
+      }
+      const scope = campaign.scopeAccountIds as string[] | null;
+      const actor = { keyId: campaign.requestedByKeyId, mayActOnAccount: (accountId: string) => scope === null || scope.includes(accountId) };
+      const request: UpgradeRequest = {
+        sourceSubscriptionId: item.subscriptionId,
+        targetProductId: campaign.targetProductId,
+        quantity: item.quantity,
+        destination: campaign.destination as UpgradeRequest['destination'],
+      };
+      try {
+        const started = await startUpgrade(useCaseDeps(campaign), actor, request, campaignItemIdempotencyKey(campaignId, item.subscriptionId), deps.logger);
+        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null } });
+        return { outcome: 'running', upgradeId: started.upgradeId };
+      } catch (error) {
+        // Anything else (Temporal or Partner Center unavailable, the database) is retried by the activity's policy.
+        if (!(error instanceof UpgradeError) || !SKIPPING_REFUSALS.has(error.code)) throw error;
+        const reason = skipReasonOf(error);
+        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'skipped', outcomeReason: reason } });
+        return { outcome: 'skipped', reason };
+      }
+    },
+
+    /**
+     * Brings the started items up to date with their upgrades: completed (an upgrade waiting only for a manual seat
+     * reassignment counts as completed — done at Microsoft and invoiced — and is flagged until confirmed), or failed
+     * (rejected or failed, with its error). Returns the counts after.
+     */
+    async refreshCampaignItems(campaignId: string): Promise<CampaignCounts> {
+      const { campaignItems } = await campaignModelsOf(deps.models);
+      const open = (await campaignItems
+        .find(
+          { campaignId, $or: [{ outcome: 'running' }, { seatReassignmentPending: true }] },
+          { _id: 1, upgradeId: 1, outcome: 1, seatReassignmentPending: 1 },
+        )
+        .lean()) as Array<Pick<StoredCampaignItem, '_id' | 'upgradeId' | 'outcome' | 'seatReassignmentPending'>>;
+      for (let start = 0; start < open.length; start += 500) {
+        const chunk = open.slice(start, start + 500);
+        const upgrades = await deps.models.upgrades.find({ _id: { $in: chunk.map((item) => item.upgradeId!) } }, { status: 1, error: 1 }).lean();
+        const byId = new Map(upgrades.map((upgrade) => [String(upgrade._id), upgrade]));
+        const writes = chunk.flatMap((item) => {
+          const upgrade = byId.get(item.upgradeId!);
+          if (!upgrade) return [];
+          const set =
+            upgrade.status === 'completed'
+              ? { outcome: 'completed', seatReassignmentPending: false }
+              : upgrade.status === 'awaiting_manual_seat_reassignment'
+                ? { outcome: 'completed', seatReassignmentPending: true }
+                : upgrade.status === 'failed' || upgrade.status === 'rejected'
+                  ? { outcome: 'failed', outcomeReason: (upgrade.error as { code?: string; message?: string } | null)?.code ?? upgrade.status }
+                  : undefined;
+          if (!set || (set.outcome === item.outcome && (set.seatReassignmentPending ?? false) === item.seatReassignmentPending)) return [];
+          return [{ updateOne: { filter: { _id: item._id }, update: { $set: set } } }];
+        });
+        if (writes.length > 0) await campaignItems.bulkWrite(writes);
+      }
+      return countCampaignItems(campaignItems, campaignId);
+    },
+
+    async countCampaign(campaignId: string): Promise<CampaignCounts> {
+      const { campaignItems } = await campaignModelsOf(deps.models);
+      return countCampaignItems(campaignItems, campaignId);
+    },
+
+    /** The campaign's status as the run decides it (the run is its one writer once executing). */
+    async recordCampaignStatus(campaignId: string, status: CampaignRunStatus): Promise<void> {
+      const { campaigns } = await campaignModelsOf(deps.models);
+      const ended = status === 'completed' || status === 'cancelled';
+      await campaigns.updateOne({ _id: campaignId }, { $set: { status, ...(ended ? { endedAt: deps.clock() } : {}) } });
+    },
+
+    /**
+     * `campaign_completed` to the webhook of each account with items in the campaign, carrying that account's own
+     * counts (no account learns of another's subscriptions). One outbox entry per (campaign, account), written once;
+     * signed and delivered as the upgrade notifications are (README "Webhooks for portals").
+     */
+    async notifyCampaignCompleted(campaignId: string, status: CampaignRunStatus): Promise<number> {
+      const { campaign, campaignItems } = await loadCampaign(campaignId);
+      const accountIds = (await campaignItems.distinct('accountId', { campaignId })) as string[];
+      const accounts = await deps.models.accounts.find({ _id: { $in: accountIds }, webhookUrl: { $type: 'string' } }, { webhookUrl: 1 }).lean();
+      let delivered = 0;
+      for (const account of accounts) {
+        const accountId = String(account._id);
+        const items = await campaignItems.find({ campaignId, accountId }, { outcome: 1, seatReassignmentPending: 1 }).lean();
+        const counts = { total: items.length, pending: 0, running: 0, completed: 0, failed: 0, skipped: 0 };
+        for (const item of items) counts[item.outcome as keyof Omit<CampaignCounts, 'total'>] += 1;
+        const id = `${campaignId}:campaign_completed:${accountId}`;
+        const payload = {
+          id,
+          event: 'campaign_completed',
+          campaignId,
+          accountId,
+          occurredAt: deps.clock().toISOString(),
+          message: `Campaign “${campaign.name}” ${status}: ${counts.completed} upgraded, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total} subscriptions of this account.`,
+          campaign: { name: campaign.name, status, sourceProductId: campaign.sourceProductId, targetProductId: campaign.targetProductId, counts },
+          manualSeatReassignmentsPending: items.filter((item) => item.seatReassignmentPending).length,
+        };
+        const entry = {
+          _id: id,
+          upgradeId: campaignId,
+          accountId,
+          event: 'campaign_completed',
+          payload,
+          webhookUrl: account.webhookUrl,
+          status: 'pending' as const,
+        };
+        let stored: { status: string; payload: unknown; webhookUrl?: string | null } | null = entry;
+        try {
+          await deps.models.notifications.create(entry);
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+          stored = await deps.models.notifications.findById(id, { status: 1, payload: 1, webhookUrl: 1 }).lean();
+        }
+        if (!stored || stored.status !== 'pending') continue;
+        // Signed and recorded as every outbox entry is (the account's own secret, the destination rules).
+        const result = await deps.deliverWebhook({ id, event: 'campaign_completed', accountId, webhookUrl: stored.webhookUrl!, payload: stored.payload });
+        if (!result.delivered) {
+          if (result.final) {
+            await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable' } });
+            continue;
+          }
+          throw ApplicationFailure.retryable(`campaign_completed to ${accountId}: ${result.error}`, 'WebhookDeliveryFailed');
+        }
+        delivered += 1;
+      }
+      return delivered;
+    },
+
+    async markCampaignNotificationsUndeliverable(campaignId: string): Promise<void> {
+      await deps.models.notifications.updateMany(
+        { upgradeId: campaignId, event: 'campaign_completed', status: 'pending' },
+        { $set: { status: 'undeliverable', failedAt: deps.clock(), nextRedeliveryAt: null } },
+      );
+    },
+  } satisfies CampaignActivities;
+}

@@ -1,0 +1,243 @@
+import { campaignReportCsv, listCampaignItems, listCampaigns, readCampaign, type StoredCampaign, type StoredCampaignItem } from '../../campaigns/read';
+import { CampaignError, type CampaignErrorCode } from '../../campaigns/errors';
+import { controlCampaign, executeCampaign, type CampaignControl, type CampaignExecutionDeps } from '../../campaigns/execution';
+import { createCampaign } from '../../campaigns/plan';
+import type { CampaignCounts } from '../../../workflows/campaign-messages';
+import type { Caller } from '../auth';
+import { upgradeUseCaseDepsOf, type ResolvedDeps } from '../deps';
+import { ApiError } from '../errors';
+import { defineRoute, type AnyRoute } from '../routing';
+import { idParamsSchema } from '../schemas/common';
+import {
+  campaignCreatedSchema,
+  campaignExecutedSchema,
+  campaignItemsQuerySchema,
+  campaignItemsSchema,
+  campaignListQuerySchema,
+  campaignListSchema,
+  campaignProgressSchema,
+  campaignRequestSchema,
+  campaignSchema,
+} from '../schemas/campaigns';
+import { answering } from '../upgrade-errors';
+
+/**
+ * Upgrade campaigns (docs/campaigns.md): create (the dry run), read, page the items, the CSV report, and run control.
+ * Operators, or a reseller key for its own accounts; a customer key is refused. The use cases are in src/campaigns/.
+ */
+const HTTP_STATUS_OF_CAMPAIGN_ERROR = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  CAMPAIGN_STATE_CONFLICT: 409,
+  TEMPORAL_UNAVAILABLE: 503,
+} as const satisfies Record<CampaignErrorCode, number>;
+
+async function answeringCampaign<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await answering(work);
+  } catch (error) {
+    if (error instanceof CampaignError) throw new ApiError(HTTP_STATUS_OF_CAMPAIGN_ERROR[error.code], error.code, error.message, error.details);
+    throw error;
+  }
+}
+
+function requireCampaignRole(caller: Caller): Caller {
+  if (caller.role !== 'operator' && caller.role !== 'reseller') throw new ApiError(403, 'FORBIDDEN', 'Campaigns are for operators and reseller keys');
+  return caller;
+}
+
+const iso = (value: unknown): string | null => (value instanceof Date ? value.toISOString() : null);
+
+function campaignView(campaign: StoredCampaign, counts?: CampaignCounts) {
+  return {
+    campaignId: campaign._id,
+    name: campaign.name,
+    sourceProductId: campaign.sourceProductId,
+    targetProductId: campaign.targetProductId,
+    destination: campaign.destination as { type: 'new' },
+    ...(campaign.accountIds ? { accountIds: campaign.accountIds } : {}),
+    status: campaign.status as StoredCampaign['status'] & 'planned',
+    summary: campaign.summary as never,
+    ...(counts ? { counts } : {}),
+    plannedAt: iso(campaign.plannedAt)!,
+    executedAt: iso(campaign.executedAt),
+    endedAt: iso(campaign.endedAt),
+  };
+}
+
+function itemView(item: StoredCampaignItem) {
+  return {
+    subscriptionId: item.subscriptionId,
+    accountId: item.accountId,
+    quantity: item.quantity,
+    eligible: item.eligible,
+    reasons: item.reasons as Array<{ code: string; message: string }>,
+    currency: item.currency ?? null,
+    credit: item.credit ?? null,
+    debit: item.debit ?? null,
+    seatReassignmentMode: (item.seatReassignmentMode ?? null) as 'automatic' | 'manual' | null,
+    outcome: item.outcome,
+    outcomeReason: item.outcomeReason ?? null,
+    upgradeId: item.upgradeId ?? null,
+    seatReassignmentPending: item.seatReassignmentPending ?? false,
+  };
+}
+
+export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExecutionDeps['workflowOptions']): AnyRoute[] {
+  const upgrades = upgradeUseCaseDepsOf(deps);
+  const execution: CampaignExecutionDeps = {
+    models: deps.models,
+    temporalClient: deps.temporalClient,
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    clock: deps.clock,
+    updateTimeoutMs: deps.updateTimeoutMs,
+    ...(workflowOptions ? { workflowOptions } : {}),
+  };
+  const location = (campaignId: string) => ({ Location: `/v1/campaigns/${campaignId}` });
+  const control = (action: CampaignControl, summary: string, description: string) =>
+    defineRoute({
+      method: 'post',
+      path: `/v1/campaigns/:id/${action}`,
+      operationId: `${action}Campaign`,
+      tag: 'Campaigns',
+      summary,
+      description,
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'Taken by the run: its status and counts', schema: campaignProgressSchema } },
+      errors: [403, 404, 409, 503],
+      async handler({ params, caller }) {
+        const progress = await answeringCampaign(controlCampaign(execution, requireCampaignRole(caller), params.id, action));
+        return { status: 200, body: progress };
+      },
+    });
+
+  return [
+    defineRoute({
+      method: 'post',
+      path: '/v1/campaigns',
+      operationId: 'createCampaign',
+      tag: 'Campaigns',
+      summary: 'Plan an upgrade campaign (the dry run): every subscription of the source product, judged and quoted',
+      description:
+        "Each subscription of `sourceProductId` in `accountIds` (default: every account of the caller) is planned as a single start would plan it — our eligibility rules, the quote and, where Partner Center is configured, Microsoft's verdict — and stored as the campaign's items. Nothing is locked or started: `POST /v1/campaigns/{id}/execute` does that.",
+      access: 'authenticated',
+      body: campaignRequestSchema,
+      responses: { 201: { description: 'Planned; `Location` names the campaign', schema: campaignCreatedSchema } },
+      errors: [403, 404, 503],
+      async handler({ body, caller }) {
+        const actor = requireCampaignRole(caller);
+        const created = await answeringCampaign(
+          createCampaign(upgrades, actor, {
+            name: body.name,
+            sourceProductId: body.sourceProductId,
+            targetProductId: body.targetProductId,
+            destination: body.destination,
+            ...(body.accountIds ? { accountIds: body.accountIds } : {}),
+            quantity: body.quantity,
+          }),
+        );
+        return { status: 201, body: created, headers: location(created.campaignId) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/campaigns',
+      operationId: 'listCampaigns',
+      tag: 'Campaigns',
+      summary: "Campaigns (an operator's: all; a reseller key's: those it created)",
+      access: 'authenticated',
+      query: campaignListQuerySchema,
+      responses: { 200: { description: 'Campaigns, by id', schema: campaignListSchema } },
+      errors: [403],
+      async handler({ query, caller }) {
+        const { page, nextCursor } = await listCampaigns(deps.models, requireCampaignRole(caller), query);
+        return { status: 200, body: { campaigns: page.map((campaign) => campaignView(campaign)), ...(nextCursor ? { nextCursor } : {}) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/campaigns/:id',
+      operationId: 'getCampaign',
+      tag: 'Campaigns',
+      summary: 'A campaign: status, dry-run summary, and counts by outcome',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'The campaign', schema: campaignSchema } },
+      errors: [403, 404],
+      async handler({ params, caller }) {
+        const { campaign, counts } = await answeringCampaign(readCampaign(deps.models, requireCampaignRole(caller), params.id));
+        return { status: 200, body: campaignView(campaign, counts) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/campaigns/:id/items',
+      operationId: 'listCampaignItems',
+      tag: 'Campaigns',
+      summary: "A campaign's items with their verdict, reasons and outcome (paged)",
+      access: 'authenticated',
+      params: idParamsSchema,
+      query: campaignItemsQuerySchema,
+      responses: { 200: { description: 'Items, by id', schema: campaignItemsSchema } },
+      errors: [403, 404],
+      async handler({ params, query, caller }) {
+        const { page, nextCursor } = await answeringCampaign(
+          listCampaignItems(deps.models, requireCampaignRole(caller), params.id, {
+            ...(query.eligible !== undefined ? { eligible: query.eligible === 'true' } : {}),
+            ...(query.outcome ? { outcome: query.outcome } : {}),
+            ...(query.cursor ? { cursor: query.cursor } : {}),
+            ...(query.limit ? { limit: query.limit } : {}),
+          }),
+        );
+        return { status: 200, body: { items: page.map(itemView), ...(nextCursor ? { nextCursor } : {}) } };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/v1/campaigns/:id/report.csv',
+      operationId: 'campaignReport',
+      tag: 'Campaigns',
+      summary: 'Every item with its verdict and outcome, as CSV',
+      description:
+        'Columns: subscriptionId, accountId, quantity, eligible, reasons (codes, space separated), currency, credit, debit (minor units), outcome, outcomeReason, upgradeId, seatReassignment (`automatic`, `manual`, or `manual_pending` for a reassignment still to be done by hand).',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'The report (text/csv)' } },
+      errors: [403, 404],
+      async handler({ params, caller }) {
+        const csv = await answeringCampaign(campaignReportCsv(deps.models, requireCampaignRole(caller), params.id));
+        return {
+          status: 200,
+          text: csv,
+          contentType: 'text/csv; charset=utf-8',
+          headers: { 'Content-Disposition': `attachment; filename="${params.id}.csv"` },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/campaigns/:id/execute',
+      operationId: 'executeCampaign',
+      tag: 'Campaigns',
+      summary: "Run the campaign: start each eligible item's upgrade at the partner's shared rate",
+      description:
+        'Idempotent: executing a running or paused campaign starts nothing more. Each item is started as `POST /v1/upgrades` would start it, with the Idempotency-Key `campaign:<campaignId>:<subscriptionId>`, so no subscription is ever upgraded twice; one locked by another upgrade is skipped with the reason. 409 for a completed or cancelled campaign.',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 202: { description: 'Running', schema: campaignExecutedSchema } },
+      errors: [403, 404, 409, 503],
+      async handler({ params, caller }) {
+        const result = await answeringCampaign(executeCampaign(execution, requireCampaignRole(caller), params.id));
+        return { status: 202, body: result, headers: location(params.id) };
+      },
+    }),
+    control('pause', 'Pause the campaign: no new item is started; started upgrades go on', '409 unless running or paused.'),
+    control('resume', 'Resume a paused campaign', '409 unless running or paused.'),
+    control(
+      'cancel',
+      'Cancel the campaign: no further item is started, ever',
+      'Started upgrades go on and are followed to their end; pending items stay pending. 409 unless running or paused.',
+    ),
+  ];
+}

@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument } from '../db/campaign-models';
+import type { UpgradeRequest } from '../domain';
+import type { UpgradeActor, UpgradeUseCaseDeps } from '../upgrades/deps';
+import { UpgradeError } from '../upgrades/errors';
+import { planFor } from '../upgrades/start';
+import { CampaignError } from './errors';
+
+/**
+ * A campaign's dry run (docs/campaigns.md): every subscription of the source product in the campaign's accounts is
+ * planned exactly as a single start would plan it (`planFor`: our eligibility rules, the quote, and Microsoft's verdict
+ * where Partner Center is configured), and the verdicts are stored as the campaign's items. Nothing is locked or
+ * started: that is `execute`'s job, which plans each item again at its start.
+ */
+export interface CampaignRequest {
+  name: string;
+  sourceProductId: string;
+  targetProductId: string;
+  destination: { type: 'new' };
+  accountIds?: string[];
+  quantity: 'all';
+}
+
+/** Who creates a campaign: the key whose upgrades it starts, and the accounts it may act on (undefined: an operator). */
+export interface CampaignActor extends UpgradeActor {
+  accountIds: ReadonlySet<string> | undefined;
+}
+
+export interface CampaignSummary {
+  total: number;
+  eligible: number;
+  ineligible: number;
+  /** Ineligible items per reason code (an item refused for two reasons counts under both). */
+  byReason: Record<string, number>;
+  /** Per currency: the sum of the quotes' credits (≤ 0) and debits, tax included, in minor units. */
+  totals: Array<{ currency: string; credit: number; debit: number }>;
+}
+
+/** Items planned at once: each plan is a few database reads (and Microsoft's verdict), so a small pool keeps them busy. */
+const PLANNING_CONCURRENCY = 8;
+const INSERT_CHUNK = 500;
+
+export const campaignIdOf = (): string => `cmp_${randomBytes(10).toString('hex')}`;
+export const campaignItemId = (campaignId: string, subscriptionId: string): string => `${campaignId}:${subscriptionId}`;
+
+type PlannedItem = Omit<CampaignItemDocument, 'createdAt' | 'updatedAt'> & { _id: string };
+
+/** One item's verdict: the plan's figures, or every reason it is refused. */
+async function planItem(
+  deps: UpgradeUseCaseDeps,
+  actor: CampaignActor,
+  campaignId: string,
+  request: CampaignRequest,
+  subscription: { _id: string; accountId: string; quantity: number },
+  now: Date,
+): Promise<PlannedItem> {
+  const base = {
+    _id: campaignItemId(campaignId, subscription._id),
+    campaignId,
+    subscriptionId: subscription._id,
+    accountId: subscription.accountId,
+    quantity: subscription.quantity,
+    upgradeId: null,
+    seatReassignmentPending: false,
+  };
+  const upgradeRequest: UpgradeRequest = {
+    sourceSubscriptionId: subscription._id,
+    targetProductId: request.targetProductId,
+    quantity: subscription.quantity,
+    destination: request.destination,
+  };
+  try {
+    const { plan } = await planFor(deps, actor, upgradeRequest, now);
+    return {
+      ...base,
+      eligible: true,
+      reasons: [],
+      currency: plan.quote.currency,
+      credit: plan.quote.refund,
+      debit: plan.quote.totalFees,
+      seatReassignmentMode: plan.seatReassignment.mode,
+      outcome: 'pending',
+      outcomeReason: null,
+    };
+  } catch (error) {
+    if (!(error instanceof UpgradeError)) throw error;
+    const reasons = (error.details?.reasons as Array<{ code: string; message: string }> | undefined)?.map(({ code, message }) => ({ code, message })) ?? [
+      { code: error.code, message: error.message },
+    ];
+    return {
+      ...base,
+      eligible: false,
+      reasons,
+      currency: null,
+      credit: null,
+      debit: null,
+      seatReassignmentMode: null,
+      // Never started: skipped from the outset, with its reasons.
+      outcome: 'skipped',
+      outcomeReason: `not eligible: ${reasons.map((reason) => reason.code).join(', ')}`,
+    };
+  }
+}
+
+export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reasons' | 'currency' | 'credit' | 'debit'>[]): CampaignSummary {
+  const byReason: Record<string, number> = {};
+  const totals = new Map<string, { currency: string; credit: number; debit: number }>();
+  let eligible = 0;
+  for (const item of items) {
+    if (!item.eligible) {
+      for (const code of new Set((item.reasons as Array<{ code: string }>).map((reason) => reason.code))) byReason[code] = (byReason[code] ?? 0) + 1;
+      continue;
+    }
+    eligible += 1;
+    const currency = item.currency!;
+    const total = totals.get(currency) ?? { currency, credit: 0, debit: 0 };
+    total.credit += item.credit ?? 0;
+    total.debit += item.debit ?? 0;
+    totals.set(currency, total);
+  }
+  return {
+    total: items.length,
+    eligible,
+    ineligible: items.length - eligible,
+    byReason,
+    totals: [...totals.values()].sort((a, b) => (a.currency < b.currency ? -1 : a.currency > b.currency ? 1 : 0)),
+  };
+}
+
+/** Runs `work` over `inputs` with at most `concurrency` at once, keeping the input order in the result. */
+async function mapPooled<I, O>(inputs: readonly I[], concurrency: number, work: (input: I) => Promise<O>): Promise<O[]> {
+  const results = new Array<O>(inputs.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < inputs.length) {
+      const index = next++;
+      results[index] = await work(inputs[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
+  return results;
+}
+
+/** The accounts a campaign covers: the named ones (each must be in the actor's scope and exist), else the actor's scope. */
+async function accountFilter(deps: UpgradeUseCaseDeps, actor: CampaignActor, accountIds: readonly string[] | undefined): Promise<Record<string, unknown>> {
+  if (!accountIds) return actor.accountIds ? { accountId: { $in: [...actor.accountIds] } } : {};
+  const named = [...new Set(accountIds)];
+  const found = new Set((await deps.models.accounts.find({ _id: { $in: named } }, { _id: 1 }).lean()).map((account) => String(account._id)));
+  const unknown = named.filter((id) => !found.has(id) || !actor.mayActOnAccount(id));
+  if (unknown.length > 0) throw new CampaignError('NOT_FOUND', `Account ${unknown.join(', ')} not found`, { field: 'accountIds', accountIds: unknown });
+  return { accountId: { $in: named } };
+}
+
+/** Plans the campaign and stores it, status `planned`, with one item per subscription of the source product. */
+export async function createCampaign(
+  deps: UpgradeUseCaseDeps,
+  actor: CampaignActor,
+  request: CampaignRequest,
+): Promise<{ campaignId: string; status: 'planned'; summary: CampaignSummary }> {
+  const { campaigns, campaignItems } = await campaignModelsOf(deps.models);
+  const filter = { productId: request.sourceProductId, ...(await accountFilter(deps, actor, request.accountIds)) };
+  const subscriptions = (await deps.models.subscriptions.find(filter, { _id: 1, accountId: 1, quantity: 1 }).sort({ _id: 1 }).lean()) as Array<{
+    _id: string;
+    accountId: string;
+    quantity: number;
+  }>;
+  const campaignId = campaignIdOf();
+  const now = deps.clock();
+  const items = await mapPooled(subscriptions, PLANNING_CONCURRENCY, (subscription) => planItem(deps, actor, campaignId, request, subscription, now));
+  for (let start = 0; start < items.length; start += INSERT_CHUNK) {
+    await campaignItems.insertMany(items.slice(start, start + INSERT_CHUNK), { ordered: false });
+  }
+  const summary = summaryOf(items);
+  // Written last: a campaign that exists is fully planned.
+  const campaign: Omit<CampaignDocument, 'createdAt' | 'updatedAt'> & { _id: string } = {
+    _id: campaignId,
+    name: request.name,
+    sourceProductId: request.sourceProductId,
+    targetProductId: request.targetProductId,
+    destination: request.destination,
+    accountIds: request.accountIds ?? (undefined as unknown as string[]),
+    requestedByKeyId: actor.keyId,
+    scopeAccountIds: actor.accountIds ? [...actor.accountIds].sort() : (null as unknown as string[]),
+    status: 'planned',
+    summary,
+    seatReassignment: deps.seatReassignment,
+    plannedAt: now,
+    executedAt: null,
+    endedAt: null,
+  };
+  await campaigns.create(campaign);
+  return { campaignId, status: 'planned', summary };
+}

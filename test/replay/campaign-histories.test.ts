@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { quietReplayRuntime, replayHistories } from '../../src/cli/commands/replay';
+import type { History } from '../../src/cli/commands/history';
+import { WORKFLOWS_PATH } from '../../src/worker-factory';
+
+/**
+ * Every released shape of CampaignWorkflow, recorded from a real run by scripts/record-campaign-histories.ts (a
+ * throttle wait, a skipped item, a pause and a resume, a continue-as-new), must replay against the current workflow
+ * code: a change to its command sequence without `patched()` fails here before it can strand running campaigns.
+ */
+const HISTORIES_DIR = join(__dirname, 'histories', 'campaign');
+const recorded = readdirSync(HISTORIES_DIR)
+  .filter((file) => file.endsWith('.json'))
+  .sort()
+  .map((file) => {
+    const history: History = historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')));
+    const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+    return { name: file.replace(/\.json$/, ''), workflowId: `${file}:${started.originalExecutionRunId ?? ''}`, history };
+  });
+
+const eventTypes = (history: History) => history.events!.map((event) => String(event.eventType));
+
+beforeAll(() => quietReplayRuntime());
+
+test('the first run and a carried-over run are recorded, and the first one continued as new', () => {
+  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining(['campaign-first-run', 'campaign-carried-run']));
+  const first = recorded.find((entry) => entry.name === 'campaign-first-run')!.history;
+  expect(eventTypes(first).at(-1)).toMatch(/CONTINUED_AS_NEW|^\d+$/);
+  expect(first.events!.at(-1)!.workflowExecutionContinuedAsNewEventAttributes).toBeTruthy();
+  const carried = recorded.find((entry) => entry.name === 'campaign-carried-run')!.history;
+  expect(carried.events!.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
+  const scheduled = (history: History) => history.events!.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  expect(scheduled(first)).toEqual(expect.arrayContaining(['takeCampaignStartSlots', 'startCampaignItem']));
+  expect(scheduled(carried)).toEqual(expect.arrayContaining(['refreshCampaignItems', 'recordCampaignStatus', 'notifyCampaignCompleted']));
+  // The pause and the resume were updates the run took.
+  const updates = [...first.events!, ...carried.events!].flatMap(
+    (event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? [],
+  );
+  expect(updates).toEqual(expect.arrayContaining(['pauseCampaign', 'resumeCampaign']));
+});
+
+test('every recorded campaign history replays deterministically against the current workflow code', async () => {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+  const outcomes = await replayHistories(recorded, { workflowBundle });
+  expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+  expect(outcomes).toHaveLength(recorded.length);
+}, 60_000);

@@ -1,0 +1,149 @@
+import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  CAMPAIGN_ITEMS_DONE,
+  CAMPAIGN_ITEMS_FAILED,
+  CAMPAIGN_ITEMS_TOTAL,
+  CAMPAIGN_STATUS,
+  cancelCampaignUpdate,
+  getCampaignProgressQuery,
+  pauseCampaignUpdate,
+  resumeCampaignUpdate,
+  type CampaignActivities,
+  type CampaignCounts,
+  type CampaignProgress,
+  type CampaignRunStatus,
+  type CampaignWorkflowInput,
+} from './campaign-messages';
+
+/** Database bookkeeping and starts: retried until they succeed (a start is idempotent by its upgrade id). */
+const campaign = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CampaignNotFound'] },
+});
+
+/** Webhooks: a few tries, then the outbox entries are left to the redelivery schedule, so the run can end. */
+const notification = proxyActivities<CampaignActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6 },
+});
+
+/** Items read per batch of starts. */
+const BATCH = 100;
+/**
+ * Events after which the run continues as new (an item costs about 6 events: the slot, its start, their results).
+ * Well under Temporal's 10 240-event warning, so a campaign of any size keeps a short history.
+ */
+const DEFAULT_EVENTS_BEFORE_CONTINUE = 2_000;
+
+/**
+ * An upgrade campaign's run (docs/campaigns.md): starts each pending eligible item as an ordinary UpgradeWorkflow
+ * (through the start use case, at the rate the tenant's shared throttle allows), follows the started upgrades to
+ * their end, then records the campaign's end and sends `campaign_completed`. Pause, resume and cancel are updates;
+ * the counts are a query and search attributes.
+ */
+export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<CampaignCounts> {
+  const { campaignId } = input;
+  const followIntervalMs = input.followIntervalMs ?? 5_000;
+  const startsInParallel = input.startsInParallel ?? 10;
+  const eventsBeforeContinue = input.eventsBeforeContinueAsNew ?? DEFAULT_EVENTS_BEFORE_CONTINUE;
+  let paused = input.carried?.paused ?? false;
+  let cancelled = input.carried?.cancelled ?? false;
+  let counts: CampaignCounts = input.carried?.counts ?? (await campaign.countCampaign(campaignId));
+  let status: CampaignRunStatus = cancelled ? 'cancelled' : paused ? 'paused' : 'running';
+
+  const progress = (): CampaignProgress => ({ campaignId, status, counts });
+  const publish = () =>
+    upsertSearchAttributes([
+      { key: CAMPAIGN_STATUS, value: status },
+      { key: CAMPAIGN_ITEMS_TOTAL, value: counts.total },
+      { key: CAMPAIGN_ITEMS_DONE, value: counts.completed + counts.failed + counts.skipped },
+      { key: CAMPAIGN_ITEMS_FAILED, value: counts.failed },
+    ]);
+  const changeStatus = async (next: CampaignRunStatus) => {
+    if (status === next) return;
+    status = next;
+    publish();
+    await campaign.recordCampaignStatus(campaignId, next);
+  };
+
+  setHandler(getCampaignProgressQuery, progress);
+  setHandler(pauseCampaignUpdate, async () => {
+    if (!cancelled && status !== 'completed') {
+      paused = true;
+      await changeStatus('paused');
+    }
+    return progress();
+  });
+  setHandler(resumeCampaignUpdate, async () => {
+    if (!cancelled && status !== 'completed') {
+      paused = false;
+      await changeStatus('running');
+    }
+    return progress();
+  });
+  setHandler(cancelCampaignUpdate, async () => {
+    if (status !== 'completed') {
+      cancelled = true;
+      await changeStatus('cancelled');
+    }
+    return progress();
+  });
+
+  const continueIfLong = async () => {
+    if (workflowInfo().historyLength < eventsBeforeContinue && !workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof CampaignWorkflow>({ ...input, carried: { paused, cancelled, counts } });
+  };
+
+  if (!input.carried) {
+    await campaign.recordCampaignStatus(campaignId, status);
+    publish();
+  }
+
+  // Start every pending item, a few at a time, as the throttle allows.
+  for (;;) {
+    await condition(() => !paused || cancelled);
+    if (cancelled) break;
+    const itemIds = await campaign.nextPendingCampaignItems(campaignId, BATCH);
+    if (itemIds.length === 0) break;
+    let next = 0;
+    while (next < itemIds.length) {
+      await condition(() => !paused || cancelled);
+      if (cancelled) break;
+      const grant = await campaign.takeCampaignStartSlots(Math.min(startsInParallel, itemIds.length - next));
+      if (grant.granted === 0) {
+        // Wait for the next window or the end of a 429's Retry-After; a cancel ends the wait at once.
+        await condition(() => cancelled, grant.retryAfterMs);
+        continue;
+      }
+      const chunk = itemIds.slice(next, next + grant.granted);
+      next += chunk.length;
+      const started = await Promise.all(chunk.map((itemId) => campaign.startCampaignItem(campaignId, itemId)));
+      for (const start of started) {
+        counts.pending -= 1;
+        counts[start.outcome] += 1;
+      }
+      publish();
+    }
+    await continueIfLong();
+  }
+
+  // Follow the started upgrades to their end (a cancelled campaign too: they go on, and the report must say how).
+  counts = await campaign.refreshCampaignItems(campaignId);
+  publish();
+  while (counts.running > 0) {
+    await sleep(followIntervalMs);
+    counts = await campaign.refreshCampaignItems(campaignId);
+    publish();
+    await continueIfLong();
+  }
+
+  await condition(allHandlersFinished);
+  await changeStatus(cancelled ? 'cancelled' : 'completed');
+  try {
+    await notification.notifyCampaignCompleted(campaignId, status);
+  } catch {
+    await campaign.markCampaignNotificationsUndeliverable(campaignId);
+  }
+  return counts;
+}
