@@ -107,6 +107,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
             currentDetails: live.currentDetails,
             seatReassignment: live.seatReassignment ?? view.seatReassignment,
             error: live.error ?? view.error,
+            attention: live.attention ?? view.attention,
             live: true,
           },
         };

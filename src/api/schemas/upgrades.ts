@@ -135,6 +135,11 @@ export const upgradeSchema = z
     seatReassignment: z.record(z.string(), z.unknown()).nullable().meta({ description: 'manual or automatic, why, and its progress' }),
     vendor: z.record(z.string(), z.unknown()).nullable().meta({ description: 'the Partner Center transition: request id, state, result' }),
     error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
+    attention: z
+      .object({ code: z.string(), message: z.string(), during: z.string(), since: z.string() })
+      .passthrough()
+      .nullable()
+      .meta({ description: 'why the upgrade waits (or waited) in needs_attention for an operator, and the resolution once given' }),
     plan: z
       .object({ summary: z.string().optional(), quote: quoteBreakdownSchema.optional() })
       .passthrough()
