@@ -165,3 +165,26 @@ export const upgradeListSchema = z.object({
   nextCursor: z.string().optional(),
 });
 export const seatReassignmentConfirmSchema = z.object({ note: z.string().max(1_000).optional() }).strict();
+const resolutionNoteSchema = z.string().max(1_000).optional().meta({ description: 'what the operator saw at Partner Center (kept on the upgrade)' });
+export const uncertainOutcomeResolutionSchema = z
+  .discriminatedUnion(
+    'outcome',
+    [
+      z
+        .object({
+          outcome: z.literal('converted'),
+          toSubscriptionId: idSchema
+            .optional()
+            .meta({
+              description: "Microsoft's id of the subscription that received the seats, when Microsoft created one (partial upgrade to a new subscription)",
+            }),
+          operationId: idSchema.optional().meta({ description: "the transition's operation id as Partner Center shows it" }),
+          note: resolutionNoteSchema,
+        })
+        .strict(),
+      z.object({ outcome: z.literal('not_converted'), note: resolutionNoteSchema }).strict(),
+    ],
+    { error: 'outcome must be "converted" or "not_converted"' },
+  )
+  .meta({ id: 'UncertainOutcomeResolution' });
+export const uncertainOutcomeResolvedSchema = upgradeSchema.pick({ upgradeId: true, status: true, attention: true });
