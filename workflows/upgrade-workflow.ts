@@ -73,7 +73,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   const upgradesStarted = metricMeter.createCounter('nce_upgrades_started', 'upgrades', 'Upgrades that passed validation, by kind');
   const upgradesEnded = metricMeter.createCounter('nce_upgrades_ended', 'upgrades', 'Upgrades that ended, by kind and outcome (completed, rejected, failed)');
   const upgradesNeedingAttention = metricMeter.createCounter(
-    'nce_upgrades_needing_attention',
+    'nce_upgrades_needs_attention_entered',
     'upgrades',
     'Times an upgrade stopped for an operator because whether Microsoft converted is unknown, by step',
   );
