@@ -3,6 +3,7 @@ import { loadConfig } from './config';
 import { registerDatabaseWithSimulator, seedDemoData } from './demo-seed';
 import { createLogger } from './logger';
 import { findFreePort, canConnect } from './local-services/managed-process';
+import { addContainmentIndexes, postgresqlInstalled } from './local-services/postgresql';
 import { startServices } from './local-services/service-runner';
 import { assembleSystem } from './system';
 import { temporalTarget } from './temporal/connection-options';
@@ -13,6 +14,18 @@ import { ensureSearchAttributes } from './temporal/search-attribute-registration
  * Center simulator, the worker and the API, seeded with the demo catalog and demo subscriptions. Anything configured
  * (TEMPORAL_ADDRESS, MONGODB_URI, VENDOR_BASE_URL) is used instead of its embedded stand-in. Ctrl-C stops it all.
  */
+/**
+ * FerretDB on a private PostgreSQL where the package is installed (every filter served by an index: README
+ * "Measured" has the figures at 100,000 subscriptions), else on its embedded SQLite (every filter but `_id` scans).
+ * `EMBEDDED_DATABASE=sqlite|postgresql` chooses; it applies only when MONGODB_URI is unset.
+ */
+function embeddedDatabase(): 'sqlite' | 'postgresql' {
+  const chosen = process.env.EMBEDDED_DATABASE;
+  if (chosen === 'sqlite' || chosen === 'postgresql') return chosen;
+  if (chosen !== undefined && chosen !== '') throw new Error(`EMBEDDED_DATABASE must be sqlite or postgresql, got ${chosen}`);
+  return postgresqlInstalled() ? 'postgresql' : 'sqlite';
+}
+
 async function preferredPort(port: number): Promise<number> {
   return (await canConnect('127.0.0.1', port, 300)) ? findFreePort() : port;
 }
@@ -25,7 +38,7 @@ async function main() {
   Runtime.install({ shutdownSignals: [] });
   const say = (message: string) => process.stdout.write(`[nce] ${message}\n`);
 
-  const services = await startServices({
+  const serviceOptions = {
     temporalAddress: config.TEMPORAL_ADDRESS,
     mongodbUri: config.MONGODB_URI,
     temporalNamespace: config.TEMPORAL_NAMESPACE,
@@ -33,6 +46,13 @@ async function main() {
     temporalUiPort: config.TEMPORAL_ADDRESS ? undefined : await preferredPort(8233),
     persistent: true,
     log: say,
+  };
+  const database = embeddedDatabase();
+  const services = await startServices({ ...serviceOptions, database }).catch((error: unknown) => {
+    // PostgreSQL chosen by default but unable to start here (e.g. its user cannot reach .data/): the demo still runs.
+    if (database !== 'postgresql' || process.env.EMBEDDED_DATABASE === 'postgresql') throw error;
+    say(`PostgreSQL did not start (${error instanceof Error ? error.message : String(error)}); FerretDB on SQLite instead`);
+    return startServices({ ...serviceOptions, database: 'sqlite' });
   });
   const stops: Array<() => Promise<void>> = [() => services.stop()];
 
@@ -46,9 +66,15 @@ async function main() {
     simulator: { faults: { completionDelayMs: 3_000, licenseReassignmentDelayMs: 1_000 }, port: await preferredPort(4010) },
     databaseWatchdog: true,
     registerImportsWithSimulator: true,
+    // upgrade-options, quote and start ask Partner Center's own verdict, as in production (src/server.ts).
+    microsoftVerdict: true,
     api: { logger: logger.child({ component: 'api' }) },
   });
   stops.unshift(() => system.close());
+  if (services.postgresql) {
+    // FerretDB's btree per mongoose index cannot serve its own `@>` filters; the GIN twins can (postgresql.ts).
+    addContainmentIndexes(services.postgresql, config.MONGODB_DATABASE);
+  }
   if (system.simulator) say(`Partner Center simulator on ${system.simulator.url} (admin API under /admin)`);
   await seedDemoData(system.db);
   if (system.simulator) await registerDatabaseWithSimulator(system.db, system.simulator.url);

@@ -30,7 +30,7 @@ export interface SystemOptions {
   logger?: Logger;
   /** "Now" for the API, the use cases and the activities alike (tests travel in time); default the system clock. */
   clock?: Clock;
-  /** The API asks Partner Center's transition eligibilities afresh on every request (tests of Microsoft's verdict). */
+  /** The API asks Partner Center's transition eligibilities (upgrade-options, quote, start), reused for VENDOR_ELIGIBILITY_CACHE_SECONDS. */
   microsoftVerdict?: boolean;
   /** The in-process Partner Center simulator used when `VENDOR_BASE_URL` is unset; `port` 0 (default) = any. */
   simulator?: { faults?: FaultOverrides; port?: number };
@@ -155,7 +155,9 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
         logger,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(registerImports ? { onSubscriptionsImported: registerImports } : {}),
-        ...(options.microsoftVerdict && vendorBaseUrl ? { vendor: createVendorClient(config, vendorBaseUrl, logger), microsoftEligibilityMaxAgeMs: 0 } : {}),
+        ...(options.microsoftVerdict && vendorBaseUrl
+          ? { vendor: createVendorClient(config, vendorBaseUrl, logger), microsoftEligibilityMaxAgeMs: config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000 }
+          : {}),
         ...options.api,
       });
       closers.push(() => api!.close());

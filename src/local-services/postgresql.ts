@@ -1,15 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { canConnect, findFreePort, startManagedProcess, waitUntilReady, type ManagedProcess } from './managed-process';
 import { dataRootDir } from './tools';
 
 /**
- * A throwaway PostgreSQL server from Debian's packages, as the storage of FerretDB's `postgresql` backend — the
- * benchmarks' second database (`--database postgresql`): unlike the embedded SQLite backend, it filters in the
- * database and, with the containment indexes of `addContainmentIndexes`, answers `{_id}` and `{accountId}` from an
- * index, as MongoDB would. Durability is off (fsync, synchronous commit): the data lives for one run.
+ * A private PostgreSQL server from Debian's packages, as the storage of FerretDB's `postgresql` backend — `npm
+ * start`'s database where the package is installed (kept under .data/postgresql/, durable) and the benchmarks'
+ * (`--database postgresql`, throwaway, durability off: the data lives for one run). Unlike the embedded SQLite
+ * backend, it filters in the database and, with the containment indexes of `addContainmentIndexes`, answers `{_id}`
+ * and `{accountId}` from an index, as MongoDB would.
  */
 export interface PostgresqlServer {
   /** postgres://… URL of the `ferretdb` database. */
@@ -22,6 +23,11 @@ export interface PostgresqlServer {
 
 const DATABASE = 'ferretdb';
 
+/** Whether a PostgreSQL server is installed (`npm run setup` installs Debian's package when it runs as root). */
+export function postgresqlInstalled(): boolean {
+  return postgresqlBinDir() !== undefined;
+}
+
 /** The newest PostgreSQL server installed by Debian's packages (`/usr/lib/postgresql/<major>/bin`). */
 function postgresqlBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
@@ -32,22 +38,35 @@ function postgresqlBinDir(): string | undefined {
   return majors[0] ? join(root, majors[0], 'bin') : undefined;
 }
 
-export async function startPostgresql(options: { port?: number; logFile?: string } = {}): Promise<PostgresqlServer> {
+export async function startPostgresql(
+  options: {
+    port?: number;
+    logFile?: string;
+    /** Keep the cluster here across runs, durable (npm start); default a throwaway one, durability off. */
+    dataDir?: string;
+  } = {},
+): Promise<PostgresqlServer> {
   const binDir = postgresqlBinDir();
   if (!binDir) throw new Error("PostgreSQL not installed: run `npm run setup` as root (installs Debian's postgresql package)");
   const port = options.port ?? (await findFreePort());
-  const dataDir = mkdtempSync(join(tmpdir(), 'nce-postgresql-'));
+  const persistent = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'nce-postgresql-'));
+  mkdirSync(dataDir, { recursive: true });
   const logFile = options.logFile ?? join(dataRootDir, 'logs', `postgresql-${port}.log`);
   // PostgreSQL refuses to run as root: as root, the server runs as Debian's `postgres` user.
   const asRoot = userInfo().uid === 0;
   const asServiceUser = (command: string, args: string[]): [string, string[]] =>
     asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+  chmodSync(dataDir, 0o700);
   if (asRoot) {
-    chmodSync(dataDir, 0o700);
     chownSync(dataDir, Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
   }
-  const [initCommand, initArgs] = asServiceUser(join(binDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  execFileSync(initCommand, initArgs, { stdio: 'ignore' });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const [initCommand, initArgs] = asServiceUser(join(binDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+    execFileSync(initCommand, initArgs, { stdio: 'ignore' });
+  }
+  // A throwaway cluster trades durability for speed; a kept one keeps PostgreSQL's defaults.
+  const throwawaySettings = persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
 
   const [command, args] = asServiceUser(join(binDir, 'postgres'), [
     '-D',
@@ -58,12 +77,7 @@ export async function startPostgresql(options: { port?: number; logFile?: string
     dataDir,
     '-c',
     'listen_addresses=127.0.0.1',
-    '-c',
-    'fsync=off',
-    '-c',
-    'synchronous_commit=off',
-    '-c',
-    'full_page_writes=off',
+    ...throwawaySettings,
     '-c',
     'shared_buffers=256MB',
     // FerretDB sends `WHERE _jsonb->$1 @> $2` as a cached prepared statement. After five runs PostgreSQL may switch
@@ -81,14 +95,16 @@ export async function startPostgresql(options: { port?: number; logFile?: string
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-  await retryUntil(() => runSql(`CREATE DATABASE ${DATABASE}`, 'postgres'), 10_000);
+  await retryUntil(() => {
+    if (runSql(`SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'`, 'postgres').trim() !== '1') runSql(`CREATE DATABASE ${DATABASE}`, 'postgres');
+  }, 10_000);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`,
     process: service,
     runSql: (sql) => runSql(sql),
     async stop() {
       await service.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -31,8 +31,9 @@ export interface ServiceRunnerOptions {
   persistent?: boolean;
   headless?: boolean;
   /**
-   * The MongoDB-wire database when we start one: FerretDB on its embedded SQLite (default) or on a throwaway
-   * PostgreSQL (benchmarks), or the benchmarks' in-memory server (`memory`, see in-memory-mongo.ts).
+   * The MongoDB-wire database when we start one: FerretDB on its embedded SQLite (default) or on a private PostgreSQL
+   * (`npm start` where it is installed, kept under .data/postgresql/ when `persistent`; the benchmarks), or the
+   * benchmarks' in-memory server (`memory`, see in-memory-mongo.ts).
    */
   database?: 'sqlite' | 'postgresql' | 'memory';
   log?: (message: string) => void;
@@ -83,12 +84,13 @@ export async function startServices(options: ServiceRunnerOptions): Promise<Runn
               return server;
             }
             if (options.database === 'postgresql') {
-              postgresql = await startPostgresql();
+              postgresql = await startPostgresql(options.persistent ? { dataDir: join(dataRootDir, 'postgresql') } : {});
               log(`PostgreSQL for FerretDB on ${postgresql.url}`);
             }
             const server = await startFerretDb({
               port: options.mongoPort,
-              dataDir: options.persistent ? join(dataRootDir, 'ferretdb') : undefined,
+              // The SQLite backend's files; on PostgreSQL, FerretDB keeps nothing of its own.
+              dataDir: options.persistent && !postgresql ? join(dataRootDir, 'ferretdb') : undefined,
               ...(postgresql ? { postgresqlUrl: postgresql.url } : {}),
             });
             started.push(server);

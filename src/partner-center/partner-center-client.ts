@@ -12,6 +12,7 @@
  * for any other call; `X-Locale`. Licences are not Partner Center's: see src/microsoft-graph.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import {
   LicenseShortageError,
@@ -115,7 +116,16 @@ export interface PartnerCenterClientOptions {
   logger?: VendorLogger;
   timeoutMs: number;
   locale?: string;
+  /**
+   * Waits before asking again, under the same MS-RequestId, after a 5xx answer (default 500 ms then 1.5 s, each with
+   * up to half again as jitter); `[]` never asks again. See docs/partner-center.md, "Errors".
+   */
+  serverErrorRetryDelaysMs?: readonly number[];
 }
+
+/** A 5xx answer: Partner Center said it could not serve the call now (not a lost answer, not a business verdict). */
+const SERVER_ERROR_STATUSES = new Set([500, 502, 503, 504]);
+const DEFAULT_SERVER_ERROR_RETRY_DELAYS_MS = [500, 1_500] as const;
 
 interface CallSpec<Output> {
   method: 'GET' | 'POST';
@@ -143,8 +153,28 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
   const priceSheetBaseUrl = (options.priceSheetBaseUrl ?? options.baseUrl).replace(/\/+$/, '');
   const priceSheetTokenProvider = options.priceSheetTokenProvider ?? options.tokenProvider;
 
+  const serverErrorRetryDelaysMs = options.serverErrorRetryDelaysMs ?? DEFAULT_SERVER_ERROR_RETRY_DELAYS_MS;
+
+  /**
+   * One call, asked again after a 5xx a few times before the error reaches the caller, as Microsoft's own Partner
+   * Center SDK does: a passing 503 then costs a second, not an activity attempt and its growing backoff. The repeat
+   * keeps the MS-RequestId (Microsoft's idempotency key, so a POST is never doubled) and gets a new MS-CorrelationId.
+   */
   async function call<Output>(spec: CallSpec<Output>): Promise<Output> {
     const requestId = spec.requestId ?? randomUUID();
+    for (let retry = 0; ; retry += 1) {
+      try {
+        return await callOnce({ ...spec, requestId });
+      } catch (error) {
+        const delayMs = serverErrorRetryDelaysMs[retry];
+        if (delayMs === undefined || !(error instanceof VendorUnavailableError) || !SERVER_ERROR_STATUSES.has(error.status ?? 0)) throw error;
+        await sleep(delayMs + Math.floor(Math.random() * (delayMs / 2)));
+      }
+    }
+  }
+
+  async function callOnce<Output>(spec: CallSpec<Output> & { requestId: string }): Promise<Output> {
+    const requestId = spec.requestId;
     const correlationId = randomUUID();
     const context: VendorErrorContext = { requestId, correlationId };
     const token = await spec.tokenProvider.getToken();

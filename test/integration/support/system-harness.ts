@@ -62,6 +62,8 @@ export async function startSystemHarness(
     VENDOR_POLL_INITIAL_MS: '100',
     VENDOR_POLL_MAX_MS: '500',
     VENDOR_SETTLING_DELAY_MS: '500',
+    // Every test's changes to the simulator are seen at once.
+    VENDOR_ELIGIBILITY_CACHE_SECONDS: '0',
     ...options.env,
   });
   const system = await assembleSystem({

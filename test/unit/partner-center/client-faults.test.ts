@@ -56,9 +56,10 @@ describe('infrastructure faults are retryable', () => {
     expect(error.retryAfterMs).toBe(30_000);
   });
 
-  it('5xx becomes VendorUnavailableError', async () => {
+  it('5xx is asked twice more under the same MS-RequestId, then becomes VendorUnavailableError', async () => {
     await fixture.admin('PATCH', '/admin/faults', { errorRate5xx: 1 });
     const error = await errorOf(upgrade());
+    expect(fixture.simulator.state.counters.injected5xxResponses).toBe(3);
     expect(error).toBeInstanceOf(VendorUnavailableError);
     expect(error).toMatchObject({
       retryable: true,
@@ -267,6 +268,37 @@ describe('faults are scoped and reproducible', () => {
     await expect(fixture.client.listSubscriptions(OTHER_TENANT)).resolves.toBeDefined();
   });
 
+  it('a passing 5xx costs the caller nothing: the repeat under the same MS-RequestId creates one transition', async () => {
+    const flaky = await startSimulator({ randomSeed: 7, faults: { global: { errorRate5xx: 0.5 } } });
+    try {
+      let statuses: number[] = [];
+      const recording: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        statuses.push(response.status);
+        return response;
+      };
+      const client = flaky.makeClient({ fetch: recording });
+      const answered: number[][] = [];
+      for (let call = 0; call < 6; call += 1) {
+        statuses = [];
+        await client
+          .createTransition(
+            TENANT,
+            SUB.source,
+            { toCatalogItemId: STANDARD, quantity: 1, transitionType: 'transition_only' },
+            { requestId: 'one-request', upgradeId: 'u' },
+          )
+          .catch(() => undefined);
+        answered.push(statuses);
+      }
+      // At least one call met a 503 and still succeeded, without its caller seeing it.
+      expect(answered.some((call) => call.length > 1 && call[0] === 503 && call[call.length - 1]! < 300)).toBe(true);
+      expect(flaky.simulator.state.counters.transitionsCreatedByRequestId['one-request']).toBe(1);
+    } finally {
+      await flaky.close();
+    }
+  });
+
   it('random 5xx follow the seeded PRNG', async () => {
     const outcomes = async () => {
       const seeded = await startSimulator({ randomSeed: 42, faults: { global: { errorRate5xx: 0.5 } } });
@@ -274,10 +306,13 @@ describe('faults are scoped and reproducible', () => {
         const results: string[] = [];
         for (let call = 0; call < 12; call += 1) {
           results.push(
-            await seeded.client.listProducts('US', 'OnlineServices').then(
-              () => 'ok',
-              (error: VendorError) => error.name,
-            ),
+            await seeded
+              .makeClient({ serverErrorRetryDelaysMs: [] })
+              .listProducts('US', 'OnlineServices')
+              .then(
+                () => 'ok',
+                (error: VendorError) => error.name,
+              ),
           );
         }
         return results;

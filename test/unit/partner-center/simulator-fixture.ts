@@ -132,6 +132,8 @@ export async function startSimulator(options: PartnerCenterSimulatorOptions = {}
       baseUrl: running.url,
       tokenProvider: staticTokenProvider('test-token'),
       timeoutMs: 2_000,
+      // The client's repeats after a 5xx are exercised, without the product's waits.
+      serverErrorRetryDelaysMs: [1, 1],
       ...overrides,
     });
   const makeGraph = (overrides: Partial<GraphClientOptions> = {}) =>
