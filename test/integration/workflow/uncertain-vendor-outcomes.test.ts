@@ -69,6 +69,8 @@ test('a 2xx whose body does not parse: the transition Microsoft started is adopt
   expect(upgrade.vendor).toMatchObject({ settledBy: 'listing' });
   expect(upgrade.vendor.transition).toMatchObject({ quantity: 3, toCatalogItemId: expect.any(String) });
   expect(upgrade.vendor.operationId).toEqual(expect.any(String));
+  // The read-back found the source and the new subscription as the upgrade applied them.
+  expect(upgrade.vendor.readBack).toMatchObject({ state: 'matched', checked: [source.externalId, upgrade.vendor.transition.toSubscriptionId] });
 });
 
 /** The client gives up after 15 s (src/partner-center-factory.ts); the simulator answers after 16. */
@@ -174,3 +176,34 @@ test('404 on every read while following: needs_attention; the resolve endpoint i
   expect((await resolve(upgradeId, { outcome: 'converted' })).status).toBe(200);
   await expectCompletedWithOneTransition(upgradeId, source.externalId);
 });
+
+test('the read-back after a conversion: Partner Center showing another quantity than the upgrade applies is raised, not overwritten', async () => {
+  // Microsoft's source holds one seat more than our record: after moving 3 seats it shows 3 left where we apply 2.
+  const account = makeAccount();
+  const source = makeSubscription(account, { quantity: 5 });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  system.simulator.state.subscriptionOf(account.tenantId, source.externalId)!.quantity = 6;
+  const started = await system.api(
+    'POST',
+    '/v1/upgrades',
+    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 3, destination: { type: 'new' } },
+    { 'idempotency-key': randomUUID() },
+  );
+  expect(started.status).toBe(202);
+  const upgradeId = started.body.upgradeId as string;
+  const waiting = await eventually(
+    () => system.db.models.upgrades.findById(upgradeId).lean() as Promise<any>,
+    (doc) => doc?.status === 'needs_attention',
+    60_000,
+  );
+  expect(waiting.attention).toMatchObject({ code: 'VendorOutcomeUnknown', details: { reason: 'read_back_mismatch' } });
+  expect(waiting.vendor.readBack).toMatchObject({
+    state: 'mismatch',
+    mismatches: [{ role: 'source', vendorSubscriptionId: source.externalId, field: 'quantity', expected: 2, found: 3 }],
+  });
+  // Nothing applied locally yet: our source still holds its 5 seats.
+  expect((await system.db.models.subscriptions.findById(source.id).lean())?.quantity).toBe(5);
+
+  expect((await resolve(upgradeId, { outcome: 'converted', note: 'our record was wrong; Microsoft is right' })).status).toBe(200);
+  await expectCompletedWithOneTransition(upgradeId, source.externalId);
+}, 90_000);
