@@ -576,15 +576,19 @@ describe('whether Microsoft converted is unknown: needs_attention with the locks
 });
 
 describe('cancellation (temporal workflow cancel)', () => {
+  /** An activity during which the run is cancelled; the workflow does not wait for it (TRY_CANCEL) and ignores its late answer. */
+  const cancelledDuring =
+    <T>(handleOf: () => WorkflowHandle, lateAnswer: T) =>
+    async () => {
+      await handleOf().cancel();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return lateAnswer;
+    };
+
   test('before Partner Center is asked: locks released, failed with the reason, the run ends cancelled', async () => {
     const run = await runUpgrade({
       overrides: (handleOf) => ({
-        validateAndLockUpgrade: async () => {
-          await handleOf().cancel();
-          // The workflow does not wait for a cancelled activity (TRY_CANCEL): what this one answers later is ignored.
-          await new Promise((resolve) => setTimeout(resolve, 1_500));
-          return { ok: false, reasons: [] };
-        },
+        validateAndLockUpgrade: cancelledDuring(handleOf, { ok: false as const, reasons: [] }),
       }),
     });
     failureOf(run, CancelledFailure);
@@ -599,11 +603,7 @@ describe('cancellation (temporal workflow cancel)', () => {
   test('while following the transition: needs_attention with the locks kept; "not_converted" releases them', async () => {
     const run = await runUpgrade({
       overrides: (handleOf) => ({
-        awaitVendorTransition: async () => {
-          await handleOf().cancel();
-          await new Promise((resolve) => setTimeout(resolve, 1_500));
-          return completedOutcome();
-        },
+        awaitVendorTransition: cancelledDuring(handleOf, completedOutcome()),
         sendUpgradeNotification: resolveOnAttention(handleOf, { outcome: 'not_converted', resolvedBy: 'ops-key' }),
       }),
     });

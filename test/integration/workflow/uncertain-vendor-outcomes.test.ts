@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
+import type { Account, Subscription } from '../../../src/domain/types';
 import type { FaultOverrides } from '../../../src/partner-center/simulator';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
@@ -40,11 +41,12 @@ async function setTenantFaults(tenantId: string, faults: FaultOverrides): Promis
 }
 
 /** A partial upgrade (3 of 5 seats to a new subscription): the case where a second transition would move seats twice. */
-async function startPartialUpgradeUnder(faults: FaultOverrides) {
+async function startPartialUpgradeUnder(faults: FaultOverrides, beforeStart?: (account: Account, source: Subscription) => void) {
   const account = makeAccount();
   const source = makeSubscription(account, { quantity: 5 });
   await system.seed({ accounts: [account], subscriptions: [source] });
   await setTenantFaults(account.tenantId, faults);
+  beforeStart?.(account, source);
   const response = await system.api(
     'POST',
     '/v1/upgrades',
@@ -179,18 +181,9 @@ test('404 on every read while following: needs_attention; the resolve endpoint i
 
 test('the read-back after a conversion: Partner Center showing another quantity than the upgrade applies is raised, not overwritten', async () => {
   // Microsoft's source holds one seat more than our record: after moving 3 seats it shows 3 left where we apply 2.
-  const account = makeAccount();
-  const source = makeSubscription(account, { quantity: 5 });
-  await system.seed({ accounts: [account], subscriptions: [source] });
-  system.simulator.state.subscriptionOf(account.tenantId, source.externalId)!.quantity = 6;
-  const started = await system.api(
-    'POST',
-    '/v1/upgrades',
-    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 3, destination: { type: 'new' } },
-    { 'idempotency-key': randomUUID() },
-  );
-  expect(started.status).toBe(202);
-  const upgradeId = started.body.upgradeId as string;
+  const { source, upgradeId } = await startPartialUpgradeUnder({}, (account, seeded) => {
+    system.simulator.state.subscriptionOf(account.tenantId, seeded.externalId)!.quantity = 6;
+  });
   const waiting = await eventually(
     () => system.db.models.upgrades.findById(upgradeId).lean() as Promise<any>,
     (doc) => doc?.status === 'needs_attention',

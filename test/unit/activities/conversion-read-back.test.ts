@@ -1,23 +1,9 @@
-import { planUpgrade, type UpgradePlan, type UpgradePlanInput } from '../../../src/domain/upgrade-plan';
-import type { UpgradeRequest } from '../../../src/domain/types';
 import type { VendorSubscription } from '../../../src/partner-center/partner-center-schemas';
 import { expectedAfterConversion, readBackMismatches } from '../../../activities/conversion-read-back';
-import { account, destinationSubscription, NOW, STANDARD, subscription, testCatalog } from '../domain/fixtures';
+import { eligiblePlan } from '../domain/fixtures';
 
 /** What Partner Center must show after each kind of conversion, by the plan, and the differences the read-back reports. */
-function plan(request: Partial<UpgradeRequest>): UpgradePlan {
-  const input: UpgradePlanInput = {
-    request: { sourceSubscriptionId: 'sub-src', targetProductId: STANDARD, quantity: 10, destination: { type: 'new' }, ...request },
-    source: subscription(),
-    sourceAccount: account(),
-    destination: destinationSubscription(),
-    catalog: testCatalog(),
-    now: NOW,
-  };
-  const result = planUpgrade(input);
-  if (!result.ok) throw new Error(`not eligible: ${JSON.stringify(result.reasons)}`);
-  return result.plan;
-}
+const plan = eligiblePlan;
 
 const shown = (id: string, offerId: string, quantity: number): VendorSubscription => ({
   id,
