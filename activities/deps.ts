@@ -1,4 +1,6 @@
 import type { Resolver, WebhookDestinationRules } from './webhook-destination';
+import type { RedeliveryPolicy } from './webhook-redelivery';
+import type { SweeperSettings } from './upgrade-sweeper';
 import type { Logger } from 'pino';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -17,12 +19,18 @@ export interface UpgradeActivityDeps {
   webhooks: {
     /** HMAC-SHA256 key of the Standard Webhooks signature and the deprecated `X-NCE-Signature` header. */
     signingSecret: string;
+    /** `WEBHOOK_SECRETS_KEY`: decrypts the accounts' own secrets (src/webhooks/account-secrets.ts); without it, the shared one signs. */
+    secretsKey?: string;
     timeoutMs: number;
     /** Where deliveries may go (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`, https in production): see webhook-destination.ts. */
     destinations: WebhookDestinationRules;
     /** Host name → addresses; default: the system resolver. */
     resolve?: Resolver;
+    /** The redelivery schedule's interval and window (`WEBHOOK_REDELIVERY_*`); default every 15 minutes for 3 days. */
+    redelivery?: RedeliveryPolicy;
   };
+  /** The sweeper's grace period and the start's configuration (activities/upgrade-sweeper.ts); absent = no sweeper. */
+  sweeper?: SweeperSettings;
   /**
    * How the vendor's asynchronous transition is followed: one long-running, heartbeating activity polls with a
    * growing interval, so a conversion that takes 24 h costs a handful of history events, not thousands.

@@ -1,68 +1,17 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
-import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import type { NotificationEvent, UpgradeActivities } from '../workflows/activity-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { findPlan } from './frozen-plans';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
-import { checkWebhookDestination, postToCheckedAddress, WebhookDestinationRefused, type CheckedAddress } from './webhook-destination';
+import { deliverOutboxEntry } from './webhook-delivery';
+
+export { signWebhook, standardWebhookHeaders, standardWebhookSecret, verifyStandardWebhook, verifyWebhookSignature } from './webhook-signatures';
 
 /** One outbox entry per event (reminders are numbered): retries and re-runs find it and never add a second. */
 const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
-
-/**
- * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
- * `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, signed by the `standardwebhooks` library
- * so portals verify with any off-the-shelf one. The key is the UTF-8 bytes of `WEBHOOK_SIGNING_SECRET`; in the
- * libraries' own notation that is `standardWebhookSecret(secret)`.
- */
-export function standardWebhookHeaders(secret: string, deliveryId: string, timestampSeconds: number, body: string): Record<string, string> {
-  const signer = new Webhook(Buffer.from(secret, 'utf8'), { format: 'raw' });
-  return {
-    'webhook-id': deliveryId,
-    'webhook-timestamp': String(timestampSeconds),
-    'webhook-signature': signer.sign(deliveryId, new Date(timestampSeconds * 1000), body),
-  };
-}
-
-/** The secret as Standard Webhooks libraries take it: `whsec_` + base64 of its bytes. */
-export const standardWebhookSecret = (secret: string): string => `whsec_${Buffer.from(secret, 'utf8').toString('base64')}`;
-
-/**
- * The receiver's side of `standardWebhookHeaders` (what a portal does with the `standardwebhooks` package): true when
- * the headers sign `body` and the timestamp is within 5 minutes of now.
- */
-export function verifyStandardWebhook(secret: string, body: string, headers: Record<string, string>): boolean {
-  try {
-    new Webhook(standardWebhookSecret(secret)).verify(body, headers);
-    return true;
-  } catch (error) {
-    if (error instanceof WebhookVerificationError) return false;
-    throw error;
-  }
-}
-
-/** Kept for one release beside the Standard Webhooks headers (docs/http-api.md#webhooks). `X-NCE-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, verifiable by the receiver. */
-export function signWebhook(secret: string, body: string, timestampSeconds: number): string {
-  const digest = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
-  return `t=${timestampSeconds},v1=${digest}`;
-}
-
-/**
- * The receiver's side of `signWebhook`: true when `header` signs `body` with `secret` and its timestamp is within
- * `toleranceSeconds` of `nowSeconds` (an old delivery replayed by someone else is refused).
- */
-export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, nowSeconds: number, toleranceSeconds = 300): boolean {
-  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? '');
-  if (!match) return false;
-  const timestamp = Number(match[1]);
-  if (Math.abs(nowSeconds - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhook(secret, body, timestamp).slice(`t=${timestamp},v1=`.length), 'hex');
-  return timingSafeEqual(expected, Buffer.from(match[2]!, 'hex'));
-}
 
 function messageFor(
   event: NotificationEvent,
@@ -159,53 +108,29 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       if (!notification || notification.status === 'no_webhook') return 'no_webhook';
       if (notification.status === 'delivered') return 'delivered';
 
-      const body = JSON.stringify(notification.payload);
-      const timestamp = Math.floor(deps.clock().getTime() / 1000);
-      let failure: string | undefined;
-      let checked: CheckedAddress;
-      try {
-        checked = await checkWebhookDestination(notification.webhookUrl!, deps.webhooks.destinations, deps.webhooks.resolve);
-      } catch (error) {
-        if (!(error instanceof WebhookDestinationRefused)) throw error;
-        // No retry makes a refused destination acceptable: the entry is kept, undeliverable, with the rule it broke.
-        await deps.models.notifications.updateOne({ _id: id }, { $inc: { attempts: 1 }, $set: { lastError: error.message } });
-        throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.webhookDeliveryFailed);
-      }
-      try {
-        const status = await postToCheckedAddress(
-          notification.webhookUrl!,
-          checked,
-          {
-            'content-type': 'application/json',
-            'x-nce-event': event,
-            'x-nce-delivery': id,
-            'x-nce-signature': signWebhook(deps.webhooks.signingSecret, body, timestamp),
-            ...standardWebhookHeaders(deps.webhooks.signingSecret, id, timestamp, body),
-          },
-          body,
-          AbortSignal.timeout(deps.webhooks.timeoutMs),
-        );
-        // A redirect is not followed (it would re-post the body and signature to a host nobody checked): it fails.
-        if (status < 200 || status > 299) failure = `webhook answered HTTP ${status}${status >= 300 && status < 400 ? ' (redirects are not followed)' : ''}`;
-      } catch (error) {
-        failure = `webhook unreachable: ${error instanceof Error ? error.message : String(error)}`;
-      }
-      if (failure) {
-        await deps.models.notifications.updateOne({ _id: id }, { $inc: { attempts: 1 }, $set: { lastError: failure } });
-        throw ApplicationFailure.retryable(failure, FAILURE_TYPES.webhookDeliveryFailed);
-      }
-      await deps.models.notifications.updateOne(
-        { _id: id },
-        { $inc: { attempts: 1 }, $set: { status: 'delivered', deliveredAt: deps.clock(), lastError: null } },
-      );
-      return 'delivered';
+      const result = await deliverOutboxEntry(deps, {
+        id,
+        event,
+        accountId: upgrade.accountId,
+        webhookUrl: notification.webhookUrl!,
+        payload: notification.payload,
+      });
+      if (result.delivered) return 'delivered';
+      // No retry makes a refused destination acceptable: the entry is kept, undeliverable, with the rule it broke.
+      if (result.final) throw ApplicationFailure.nonRetryable(result.error, FAILURE_TYPES.webhookDeliveryFailed);
+      throw ApplicationFailure.retryable(result.error, FAILURE_TYPES.webhookDeliveryFailed);
     },
 
-    /** After the retries ran out: keep the outbox entry for redelivery and say so, without failing the upgrade. */
+    /**
+     * After the retries ran out: keep the outbox entry for redelivery and say so, without failing the upgrade. `failedAt`
+     * starts the redelivery window (activities/webhook-redelivery.ts).
+     */
     async markNotificationUndeliverable(upgradeId: string, event: NotificationEvent, sequence?: number): Promise<void> {
       const id = notificationIdFor(upgradeId, event, sequence);
       const notification = await deps.models.notifications.findById(id, { status: 1 }).lean();
-      if (notification?.status === 'pending') await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable' } });
+      if (notification?.status === 'pending') {
+        await deps.models.notifications.updateOne({ _id: id }, { $set: { status: 'undeliverable', failedAt: deps.clock(), nextRedeliveryAt: null } });
+      }
     },
   } satisfies Partial<UpgradeActivities>;
 }

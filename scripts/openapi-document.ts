@@ -20,6 +20,7 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     temporalClient: new Client(),
     config: {
       OPERATOR_API_KEY: 'openapi-document-operator-key-not-used',
+      WEBHOOK_SECRETS_KEY: 'openapi-document-secrets-key-not-used-0123',
       TEMPORAL_TASK_QUEUE: 'openapi-document',
       ELIGIBILITY_POLICY: 'microsoft',
       SEAT_REMINDER_INTERVAL_HOURS: 24,

@@ -11,6 +11,10 @@ const optionalUrl = z.string().url().optional();
 
 const TASK_QUEUE_DEFAULT = 'nce-upgrades';
 
+/** The points of an upgrade's start a crash can fall between (src/upgrades/start.ts), for `FAULT_API_CRASH_AT`. */
+export const START_CRASH_POINTS = ['after_locks', 'after_record', 'after_start'] as const;
+export type StartCrashPoint = (typeof START_CRASH_POINTS)[number];
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -78,11 +82,29 @@ export const configSchema = z
     PRICE_SHEET_TOKEN: z.string().min(1).optional(),
     ELIGIBILITY_POLICY: z.enum(['microsoft', 'interworks', 'infinigate']).default('microsoft'),
     WEBHOOK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Encrypts each account's own webhook signing secret at rest (src/webhooks/account-secrets.ts): the API encrypts it
+     * at creation and rotation, the worker decrypts it to sign, so both need the same value.
+     */
+    WEBHOOK_SECRETS_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** How long a rotated-out account secret keeps signing beside the new one. */
+    WEBHOOK_SECRET_OVERLAP_HOURS: z.coerce.number().int().min(1).max(720).default(24),
     /** Deliver webhooks to loopback and private addresses too (dev stack, tests); never in production. */
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
       .enum(['true', 'false'], { message: 'must be true or false' })
       .default('false')
       .transform((value) => value === 'true'),
+    /** How often undeliverable webhooks are retried (the schedule's interval and the first backoff), and for how many days. */
+    WEBHOOK_REDELIVERY_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1_440).default(15),
+    WEBHOOK_REDELIVERY_DAYS: z.coerce.number().int().min(1).max(30).default(3),
+    /**
+     * The sweeper (src/upgrades/sweeper.ts): how often it looks for upgrades and locks left behind by a process that died
+     * mid-start, and how old they must be (longer than any start takes).
+     */
+    UPGRADE_SWEEPER_INTERVAL_MINUTES: z.coerce.number().int().min(1).max(1_440).default(5),
+    /** Fault suite only: SIGKILL the API at this point of an upgrade's start (after_locks, after_record, after_start). */
+    FAULT_API_CRASH_AT: z.enum(START_CRASH_POINTS).optional(),
+    UPGRADE_SWEEPER_GRACE_MINUTES: z.coerce.number().int().min(1).max(1_440).default(10),
     /** First and longest interval between polls of an asynchronous Partner Center transition (the interval doubles). */
     VENDOR_POLL_INITIAL_MS: z.coerce.number().int().min(10).default(2_000),
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
@@ -107,6 +129,7 @@ export const configSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
+    if (env.FAULT_API_CRASH_AT) ctx.addIssue({ code: 'custom', path: ['FAULT_API_CRASH_AT'], message: 'is for the fault suite, never in production' });
     for (const key of ['MONGODB_URI', 'VENDOR_BASE_URL'] as const) {
       if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'is required in production' });
     }
@@ -126,6 +149,7 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema> & {
   OPERATOR_API_KEY: string;
   WEBHOOK_SIGNING_SECRET: string;
+  WEBHOOK_SECRETS_KEY: string;
   /** True when the operator key was generated for this dev run (printed once at start). */
   operatorKeyGenerated: boolean;
 };
@@ -143,11 +167,11 @@ class ConfigError extends Error {
  */
 export type ProcessRole = 'api' | 'worker' | 'cli' | 'all';
 
-const SECRETS_REQUIRED_IN_PRODUCTION: Record<ProcessRole, readonly ('OPERATOR_API_KEY' | 'WEBHOOK_SIGNING_SECRET')[]> = {
-  api: ['OPERATOR_API_KEY'],
-  worker: ['WEBHOOK_SIGNING_SECRET'],
+const SECRETS_REQUIRED_IN_PRODUCTION: Record<ProcessRole, readonly ('OPERATOR_API_KEY' | 'WEBHOOK_SIGNING_SECRET' | 'WEBHOOK_SECRETS_KEY')[]> = {
+  api: ['OPERATOR_API_KEY', 'WEBHOOK_SECRETS_KEY'],
+  worker: ['WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SECRETS_KEY'],
   cli: [],
-  all: ['OPERATOR_API_KEY', 'WEBHOOK_SIGNING_SECRET'],
+  all: ['OPERATOR_API_KEY', 'WEBHOOK_SIGNING_SECRET', 'WEBHOOK_SECRETS_KEY'],
 };
 
 /**
@@ -201,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
     ...parsed.data,
     OPERATOR_API_KEY: parsed.data.OPERATOR_API_KEY ?? `dev-operator-${randomBytes(18).toString('base64url')}`,
     WEBHOOK_SIGNING_SECRET: parsed.data.WEBHOOK_SIGNING_SECRET ?? randomBytes(24).toString('base64url'),
+    WEBHOOK_SECRETS_KEY: parsed.data.WEBHOOK_SECRETS_KEY ?? randomBytes(32).toString('base64url'),
     operatorKeyGenerated,
   };
 }

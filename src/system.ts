@@ -14,6 +14,7 @@ import { registerWithSimulator, simulatorSeedFor } from './partner-center/simula
 import { startApiServer, type ApiServer, type ApiServerDeps } from './server';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from './upgrades/deps';
 import { temporalTarget } from './temporal/connection-options';
+import { ensureMaintenanceSchedules, maintenanceSchedules } from './temporal/maintenance-schedules';
 import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 import { createVendorClient } from './partner-center-factory';
 
@@ -42,6 +43,8 @@ export interface SystemOptions {
   api?: false | ApiServerDeps;
   /** Tell the simulator about subscriptions imported through the API (`npm start`: the demo's imports then upgrade). */
   registerImportsWithSimulator?: boolean;
+  /** Register the maintenance schedules (webhook redelivery) when the in-process worker runs; default on. */
+  maintenanceSchedules?: boolean;
   /** Drop the database when closing (a throwaway test or recording database). */
   dropDatabaseOnClose?: boolean;
 }
@@ -137,6 +140,14 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
       };
       await startWorker(nativeConnection, activityDeps);
       closers.push(stopWorker);
+      if (options.maintenanceSchedules !== false) {
+        const schedules = maintenanceSchedules(config);
+        await ensureMaintenanceSchedules(temporalClient, config.TEMPORAL_TASK_QUEUE, schedules, logger);
+        // A throwaway system's schedules would keep starting runs on a task queue nobody polls any more.
+        if (options.dropDatabaseOnClose) {
+          closers.push(() => Promise.all(schedules.map((schedule) => temporalClient.schedule.getHandle(schedule.scheduleId).delete())));
+        }
+      }
     }
 
     let api: ApiServer | undefined;

@@ -95,8 +95,18 @@ export function activityDepsFromConfig(
     policy: policyByName(config.ELIGIBILITY_POLICY),
     webhooks: {
       signingSecret: config.WEBHOOK_SIGNING_SECRET,
+      secretsKey: config.WEBHOOK_SECRETS_KEY,
       timeoutMs: 10_000,
       destinations: { allowPrivateNetworks: config.WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: config.NODE_ENV === 'production' },
+      redelivery: { intervalMs: config.WEBHOOK_REDELIVERY_INTERVAL_MINUTES * 60_000, windowDays: config.WEBHOOK_REDELIVERY_DAYS },
+    },
+    sweeper: {
+      graceMs: config.UPGRADE_SWEEPER_GRACE_MINUTES * 60_000,
+      useCaseConfig: {
+        ELIGIBILITY_POLICY: config.ELIGIBILITY_POLICY,
+        SEAT_REMINDER_INTERVAL_HOURS: config.SEAT_REMINDER_INTERVAL_HOURS,
+        SEAT_ESCALATION_DAYS: config.SEAT_ESCALATION_DAYS,
+      },
     },
     vendorPolling: {
       initialIntervalMs: config.VENDOR_POLL_INITIAL_MS,

@@ -10,6 +10,7 @@ import { startWorkerHttpServer } from './observability/worker-http';
 import { createWorkerMetrics } from './observability/worker-metrics';
 import { temporalTarget } from './temporal/connection-options';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
+import { registerMaintenanceSchedules } from './temporal/maintenance-schedules';
 import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 
 export interface WorkerProcess {
@@ -43,6 +44,8 @@ export async function startWorkerProcess(
   const registration = await ensureSearchAttributes(target);
   if (registration.error) logger.warn({ error: registration.error }, 'could not register search attributes; create them with the Temporal CLI');
   else if (registration.added.length) logger.info({ added: registration.added }, 'search attributes registered');
+
+  await registerMaintenanceSchedules(target, config, logger);
 
   const database = await connectDatabase(config.MONGODB_URI, config.MONGODB_DATABASE, {
     watchdog: { onRebuild: (reason) => logger.warn({ reason }, 'database client rebuilt') },

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:api [-- --subscriptions 100000 --accounts 10000 --quick --concurrency 8 --options-requests 2000
  *                       --starts 500 --options-rates 25,50,100 --start-rates 10,20,40 --mixed 40,10 --rate-seconds 10
- *                       --batch-size 2000 --database postgresql|sqlite]`
+ *                       --batch-size 2000 --database postgresql|sqlite --durable]`
  *
  * Latency of the portal-facing API with a realistic amount of data (issue #6, "Performance"): with 100k
  * subscriptions across 10k accounts, GET /v1/subscriptions/:id/upgrade-options p50/p95/p99 (target p99 ≤ 25 ms) and
@@ -56,8 +56,10 @@ interface Options {
   warmup: number;
   batchSize: number;
   phaseTimeoutS: number;
-  /** FerretDB's backend: embedded SQLite (what tests and `npm start` use) or PostgreSQL with containment indexes. */
+  /** FerretDB's backend: embedded SQLite (tests) or PostgreSQL with containment indexes (`npm start` where installed). */
   database: 'sqlite' | 'postgresql';
+  /** PostgreSQL with fsync and synchronous commit on, as `npm start` keeps it (default off: a throwaway cluster). */
+  durable: boolean;
 }
 
 /** The in-memory server builds no secondary index but unique ones: at 100,000 subscriptions every lookup would scan. */
@@ -82,6 +84,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const known = new Set([
     'quick',
+    'durable',
     'subscriptions',
     'accounts',
     'concurrency',
@@ -126,6 +129,7 @@ function parseOptions(argv: readonly string[]): Options {
     // The benchmarks' figures come from FerretDB on PostgreSQL (indexed lookups); `--database sqlite` measures the
     // embedded backend that tests and `npm start` use, whose every filter but `_id` scans the collection.
     database: indexedDatabase(parseDatabaseBackend(value('database'), 'postgresql')),
+    durable: flag('durable'),
   };
   if (options.accounts > options.subscriptions) throw new Error('--accounts must not exceed --subscriptions (every account holds at least one)');
   // Every start (and its warm-up and sequential runs) needs a distinct source: subscription 0 of a distinct account.
@@ -247,6 +251,7 @@ async function main(): Promise<void> {
       headless: true,
       persistent: false,
       database: options.database,
+      durableDatabase: options.durable,
       ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
       ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
     });

@@ -14,7 +14,8 @@
  * The database: FerretDB on PostgreSQL (default), on SQLite, or an in-memory MongoDB-wire server (`memory`:
  * src/local-services/in-memory-mongo.ts), which shows what our code costs apart from the database engine.
  * Worker CPU and peak RSS come from /proc of the worker processes. Prints a table, writes bench-results/*.json.
- * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency.
+ * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency. `--subscriptions 10000,1000000` runs the
+ * data-size benchmark instead (data-size.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, freemem, loadavg } from 'node:os';
@@ -25,6 +26,7 @@ import express from 'express';
 import { addContainmentIndexes } from '../../src/local-services/postgresql';
 import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/local-services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
+import { runDataSizeBench } from './data-size';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
 import { kindOf, SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';
 import { startUpgradeWorkflow } from '../../src/temporal/upgrade-client';
@@ -46,14 +48,17 @@ interface BenchOptions {
   fallbackPollMs: number;
 }
 
+/** `--name value` or `--name=value`. */
+function optionValue(argv: readonly string[], name: string): string | undefined {
+  const index = argv.indexOf(`--${name}`);
+  if (index >= 0) return argv[index + 1];
+  const inline = argv.find((arg) => arg.startsWith(`--${name}=`));
+  return inline?.slice(name.length + 3);
+}
+
 function parseOptions(argv: readonly string[]): BenchOptions {
   const flag = (name: string) => argv.includes(`--${name}`);
-  const value = (name: string): string | undefined => {
-    const index = argv.indexOf(`--${name}`);
-    if (index >= 0) return argv[index + 1];
-    const inline = argv.find((arg) => arg.startsWith(`--${name}=`));
-    return inline?.slice(name.length + 3);
-  };
+  const value = (name: string): string | undefined => optionValue(argv, name);
   const int = (name: string, fallback: number) => {
     const raw = value(name);
     if (raw === undefined) return fallback;
@@ -257,6 +262,17 @@ async function startTrivialStartEndpoint(system: TestSystem, taskQueue: string, 
 }
 
 async function main(): Promise<void> {
+  const sizes = optionValue(process.argv.slice(2), 'subscriptions');
+  if (sizes !== undefined) {
+    // How an upgrade's cost grows with the data (data-size.ts): its own run, its own figures.
+    const upgrades = Number(optionValue(process.argv.slice(2), 'upgrades') ?? 30);
+    const parsed = sizes.split(',').map((size) => Number(size.replace(/_/g, '')));
+    if (parsed.some((size) => !Number.isInteger(size) || size < upgrades * 10))
+      throw new Error(`--subscriptions: comma-separated sizes of at least 10 × --upgrades, got ${sizes}`);
+    const database = parseDatabaseBackend(optionValue(process.argv.slice(2), 'database'), 'postgresql');
+    if (database === 'memory') throw new Error('--subscriptions measures a database with indexes: postgresql (default) or sqlite');
+    return runDataSizeBench({ sizes: parsed, upgrades, database });
+  }
   const options = parseOptions(process.argv.slice(2));
   const machine = {
     cores: cpus().length,

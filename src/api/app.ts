@@ -17,6 +17,7 @@ import { catalogRoutes } from './routes/catalog';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { systemRoutes } from './routes/system';
 import { upgradeRoutes } from './routes/upgrades';
+import { webhookRoutes } from './routes/webhooks';
 import { createCatalogSource } from '../db/catalog-source';
 import { loadCatalog } from '../db/mappers';
 import { systemClock } from '../clock';
@@ -143,6 +144,7 @@ export function createApp(input: AppDeps): Express {
     ...subscriptionRoutes(deps),
     ...upgradeRoutes(deps, metrics),
     ...billingRoutes(deps),
+    ...webhookRoutes(deps),
     ...systemRoutes(deps, metrics),
     defineRoute({
       method: 'get',

@@ -69,3 +69,8 @@ export async function authenticate(req: Request, models: Models, operatorKeyHash
 export function requireOperator(caller: Caller): void {
   if (caller.role !== 'operator') throw new ApiError(403, 'FORBIDDEN', 'This endpoint is for operators only');
 }
+
+/** Webhook deliveries and secrets are the partner's business: operator and reseller keys, not customer keys. */
+export function requireOperatorOrReseller(caller: Caller): void {
+  if (caller.role === 'customer') throw new ApiError(403, 'FORBIDDEN', 'This endpoint is for operator and reseller keys');
+}

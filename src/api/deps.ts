@@ -14,7 +14,9 @@ import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCas
 export interface AppDeps {
   models: Models;
   temporalClient: Client;
-  config: Pick<Config, 'OPERATOR_API_KEY'> & Partial<Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_PRIVATE_NETWORKS'>> & UpgradeUseCaseConfig;
+  config: Pick<Config, 'OPERATOR_API_KEY' | 'WEBHOOK_SECRETS_KEY'> &
+    Partial<Pick<Config, 'NODE_ENV' | 'WEBHOOK_ALLOW_PRIVATE_NETWORKS' | 'WEBHOOK_SECRET_OVERLAP_HOURS'>> &
+    UpgradeUseCaseConfig;
   logger: Logger;
   /**
    * Partner Center: its catalog and price sheet (`POST /v1/catalog/sync`) and its transition eligibilities (Microsoft's

@@ -89,7 +89,7 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], info: { versio
     }
     const errorStatuses = new Set(route.errors ?? []);
     if (route.access !== 'public') [401, 429].forEach((s) => errorStatuses.add(s));
-    if (route.access === 'operator') errorStatuses.add(403);
+    if (route.access === 'operator' || route.access === 'partner') errorStatuses.add(403);
     if (route.params || route.query || route.body || route.headers || route.documentedBody) errorStatuses.add(400);
     if (route.body || route.documentedBody) [413, 415].forEach((s) => errorStatuses.add(s));
     const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });

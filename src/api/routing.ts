@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
-import { authenticate, requireOperator, type Caller } from './auth';
+import { authenticate, requireOperator, requireOperatorOrReseller, type Caller } from './auth';
 import { validationError, type FieldError } from './errors';
 
 /**
@@ -10,7 +10,8 @@ import { validationError, type FieldError } from './errors';
  * Order of checks on every request: per-address limits (429, in app.ts) → authenticate (401) → role (403) → rate limit (429) → validate every input part
  * together (400 naming each field) → handler.
  */
-export type Access = 'public' | 'authenticated' | 'operator';
+/** `partner`: operator and reseller keys (webhook deliveries and secrets are the partner's business), 403 for customer keys. */
+export type Access = 'public' | 'authenticated' | 'partner' | 'operator';
 type Method = 'get' | 'post' | 'put' | 'delete';
 
 export interface RouteContext<P, Q, B, H> {
@@ -136,6 +137,7 @@ export function mountRoutes(router: Router, routes: readonly AnyRoute[], options
       chain.push(async (req, res) => {
         const caller = await authenticate(req, options.models, options.operatorKeyHash);
         if (route.access === 'operator') requireOperator(caller);
+        if (route.access === 'partner') requireOperatorOrReseller(caller);
         (res.locals as Record<symbol, Caller>)[callerKey] = caller;
         return 'next';
       });

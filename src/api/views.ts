@@ -3,6 +3,7 @@ import { toAccount, upgradeStepsOf } from '../db/mappers';
 import type { Subscription } from '../domain/types';
 import type { Caller } from './auth';
 import { notFound } from './errors';
+import { previousSecretsValidUntil, type StoredAccountSecret } from '../webhooks/account-secrets';
 
 /**
  * Stored documents → response bodies. The one place that decides what a portal sees of a document (no bookkeeping
@@ -18,8 +19,13 @@ export function subscriptionView(subscription: Subscription, lockedBy: ReadonlyM
   return { ...subscription, lockedByUpgradeId: lockedBy.get(subscription.id) ?? null };
 }
 
-export function accountView(doc: Lean<AccountDocument>) {
-  return toAccount(doc);
+export function accountView(doc: Lean<AccountDocument>, now: Date) {
+  const secrets = doc.webhookSecrets as StoredAccountSecret[] | undefined;
+  const until = previousSecretsValidUntil(secrets, now);
+  return {
+    ...toAccount(doc),
+    webhookSigning: { secret: secrets?.length ? ('own' as const) : ('shared' as const), previousSecretsValidUntil: until ? until.toISOString() : null },
+  };
 }
 
 export function invoiceView(doc: Lean<InvoiceDocument>) {

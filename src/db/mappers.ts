@@ -24,7 +24,8 @@ export function toSubscription(doc: WithId<SubscriptionDocument>): Subscription 
 }
 
 export function toAccount(doc: WithId<AccountDocument>): Account {
-  return withoutNulls({ ...fieldsOf(doc, []), id: String(doc._id) }) as unknown as Account;
+  // The encrypted webhook secrets never leave the database layer (only their signatures do).
+  return withoutNulls({ ...fieldsOf(doc, ['webhookSecrets']), id: String(doc._id) }) as unknown as Account;
 }
 
 export function toProduct(doc: WithId<ProductDocument>): Product {

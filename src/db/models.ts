@@ -21,6 +21,16 @@ const specialPriceSchema = new Schema(
   nested,
 );
 
+/** One webhook signing secret of an account, encrypted (src/webhooks/account-secrets.ts); no `encrypted` = the shared one. */
+const accountWebhookSecretSchema = new Schema(
+  {
+    encrypted: String,
+    createdAt: { type: Date, required: true },
+    expiresAt: { type: Date, default: null },
+  },
+  nested,
+);
+
 const accountSchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -36,6 +46,8 @@ const accountSchema = new Schema(
     parentResellerId: String,
     /** The partner's Graph app in the customer's tenant, as the last seat reassignment found it (`granted`/`missing`). */
     graphConsent: { type: Schema.Types.Mixed, default: undefined },
+    /** Webhook signing secrets, current first; absent on accounts from before them (signed with the shared secret). */
+    webhookSecrets: { type: [accountWebhookSecretSchema], default: undefined },
   },
   strict,
 );
@@ -243,10 +255,20 @@ const notificationSchema = new Schema(
     attempts: { type: Number, default: 0 },
     lastError: { type: String, default: null },
     deliveredAt: { type: Date, default: null },
+    /** When the run's own retries gave up (status `undeliverable`): the redelivery window starts here. */
+    failedAt: { type: Date, default: null },
+    /** Scheduled redeliveries tried so far (activities/webhook-redelivery.ts); manual ones are not counted. */
+    redeliveryAttempts: { type: Number, default: 0 },
+    /** When the redelivery schedule tries it next; null = at its next run. */
+    nextRedeliveryAt: { type: Date, default: null },
+    /** When the schedule stopped trying (the window had passed); only a manual redelivery tries it after this. */
+    redeliveryEndedAt: { type: Date, default: null },
   },
   { ...strict, minimize: false },
 );
 notificationSchema.index({ upgradeId: 1 });
+notificationSchema.index({ status: 1, nextRedeliveryAt: 1 });
+notificationSchema.index({ accountId: 1 });
 
 const subscriptionLockSchema = new Schema(
   {

@@ -42,8 +42,10 @@ export async function startPostgresql(
   options: {
     port?: number;
     logFile?: string;
-    /** Keep the cluster here across runs, durable (npm start); default a throwaway one, durability off. */
+    /** Keep the cluster here across runs (npm start); default a throwaway one. */
     dataDir?: string;
+    /** fsync, synchronous commit and full pages as PostgreSQL ships them; default: a kept cluster is durable, a throwaway one not. */
+    durable?: boolean;
   } = {},
 ): Promise<PostgresqlServer> {
   const binDir = postgresqlBinDir();
@@ -66,7 +68,7 @@ export async function startPostgresql(
     execFileSync(initCommand, initArgs, { stdio: 'ignore' });
   }
   // A throwaway cluster trades durability for speed; a kept one keeps PostgreSQL's defaults.
-  const throwawaySettings = persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
+  const throwawaySettings = (options.durable ?? persistent) ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
 
   const [command, args] = asServiceUser(join(binDir, 'postgres'), [
     '-D',

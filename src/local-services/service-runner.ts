@@ -36,6 +36,8 @@ export interface ServiceRunnerOptions {
    * benchmarks' in-memory server (`memory`, see in-memory-mongo.ts).
    */
   database?: 'sqlite' | 'postgresql' | 'memory';
+  /** PostgreSQL with its durability settings even when throwaway (`bench:api --durable`: what `npm start` runs). */
+  durableDatabase?: boolean;
   log?: (message: string) => void;
 }
 
@@ -84,7 +86,10 @@ export async function startServices(options: ServiceRunnerOptions): Promise<Runn
               return server;
             }
             if (options.database === 'postgresql') {
-              postgresql = await startPostgresql(options.persistent ? { dataDir: join(dataRootDir, 'postgresql') } : {});
+              postgresql = await startPostgresql({
+                ...(options.persistent ? { dataDir: join(dataRootDir, 'postgresql') } : {}),
+                ...(options.durableDatabase ? { durable: true } : {}),
+              });
               log(`PostgreSQL for FerretDB on ${postgresql.url}`);
             }
             const server = await startFerretDb({

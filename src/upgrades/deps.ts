@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { systemClock, type Clock } from '../clock';
-import type { Config } from '../config';
+import type { Config, StartCrashPoint } from '../config';
 import type { Models } from '../db/models';
 import { loadCatalog } from '../db/mappers';
 import { policyByName, type Catalog, type EligibilityPolicy } from '../domain';
@@ -28,6 +28,18 @@ export interface UpgradeUseCaseDeps {
   queryTimeoutMs: number;
   /** How long the seat-reassignment confirmation waits for the workflow's answer. */
   updateTimeoutMs: number;
+  /**
+   * Fault injection for the fault suite (`FAULT_API_CRASH_AT`, never in production): called at each point of the start
+   * sequence; the configured point kills the process there, as a crash would.
+   */
+  crashAt?: (point: StartCrashPoint) => void;
+}
+
+/** The hook that SIGKILLs this process when the start reaches `point` (nothing runs after it: no cleanup, no answer). */
+export function crashProcessAt(point: StartCrashPoint): (reached: StartCrashPoint) => void {
+  return (reached) => {
+    if (reached === point) process.kill(process.pid, 'SIGKILL');
+  };
 }
 
 /** Who asks: the key that acts (audit) and the accounts it may act on. */
@@ -42,7 +54,8 @@ export interface UseCaseLog {
 }
 
 /** The configuration the use cases read. */
-export type UpgradeUseCaseConfig = Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'>;
+export type UpgradeUseCaseConfig = Pick<Config, 'TEMPORAL_TASK_QUEUE' | 'ELIGIBILITY_POLICY' | 'SEAT_REMINDER_INTERVAL_HOURS' | 'SEAT_ESCALATION_DAYS'> &
+  Partial<Pick<Config, 'FAULT_API_CRASH_AT'>>;
 
 /** The use cases' dependencies from a process's configuration and connections; the rest defaults to a fresh read and the real clock. */
 export function createUpgradeUseCaseDeps(parts: {
@@ -70,5 +83,6 @@ export function createUpgradeUseCaseDeps(parts: {
     ...(parts.microsoftEligibility ? { microsoftEligibility: parts.microsoftEligibility } : {}),
     queryTimeoutMs: parts.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: parts.updateTimeoutMs ?? 10_000,
+    ...(config.FAULT_API_CRASH_AT ? { crashAt: crashProcessAt(config.FAULT_API_CRASH_AT) } : {}),
   };
 }

@@ -112,7 +112,7 @@ function workflowStartOf(
  * between inserting the record and starting the run, so the run is started now. The start is idempotent by workflow
  * id: a running run is used as is (USE_EXISTING), and an ended one is refused (REJECT_DUPLICATE) and left alone.
  */
-async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
+export async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
   const upgradeId = String(existing._id);
   const request = existing.request as UpgradeRequest;
   const [catalog, source] = await Promise.all([
@@ -174,6 +174,7 @@ export async function startUpgrade(
   const lockIds = subscriptionsHeldBy(request);
   const lock = await lockSubscriptions(models, upgradeId, accountId, lockIds, START_LOCK_CLAIM);
   if (!lock.locked) throw new UpgradeError('UPGRADE_IN_PROGRESS', 'Another upgrade is running on this subscription', { heldBy: lock.heldBy });
+  deps.crashAt?.('after_locks');
 
   try {
     await models.upgrades.create({
@@ -202,6 +203,7 @@ export async function startUpgrade(
     return answerRepeatedRequest(winner, fingerprint);
   }
 
+  deps.crashAt?.('after_record');
   const { input, display } = workflowStartOf(
     deps,
     { upgradeId, accountId, request, requestedByKeyId: actor.keyId, acceptedAt, fingerprint },
@@ -221,5 +223,6 @@ export async function startUpgrade(
       upgradeId,
     });
   }
+  deps.crashAt?.('after_start');
   return { upgradeId, status: 'accepted', started: { kind: plan.kind, destinationType: plan.destinationType } };
 }

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountDocument } from '../../db/models';
 import { generateApiKey, hashApiKey } from '../auth';
+import { firstAccountSecret, rotateAccountSecrets, secretForPortal, type StoredAccountSecret } from '../../webhooks/account-secrets';
 import type { ResolvedDeps } from '../deps';
 import { notFound, validationError } from '../errors';
 import { defineRoute, type AnyRoute } from '../routing';
-import { accountSchema, accountUpsertSchema, apiKeyCreateSchema, apiKeyCreatedSchema, apiKeyRevokedSchema } from '../schemas/accounts';
+import {
+  accountCreatedSchema,
+  accountSchema,
+  accountUpsertSchema,
+  apiKeyCreateSchema,
+  apiKeyCreatedSchema,
+  apiKeyRevokedSchema,
+  webhookSecretRotatedSchema,
+} from '../schemas/accounts';
 import { idParamsSchema } from '../schemas/common';
 import { accountView } from '../views';
 import { webhookUrlProblem } from '../../../activities/webhook-destination';
@@ -77,7 +86,7 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       async handler({ params, caller }) {
         const doc = await models.accounts.findById(params.id).lean();
         if (!doc || !caller.mayActOnAccount(params.id)) throw notFound(`Account ${params.id}`);
-        return { status: 200, body: accountView(doc as AccountDocument & { _id: string }) };
+        return { status: 200, body: accountView(doc as AccountDocument & { _id: string }, deps.clock()) };
       },
     }),
     defineRoute({
@@ -91,7 +100,7 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       body: accountUpsertSchema,
       responses: {
         200: { description: 'Updated', schema: accountSchema },
-        201: { description: 'Created', schema: accountSchema },
+        201: { description: 'Created, with its webhook signing secret (shown only here)', schema: accountCreatedSchema },
       },
       async handler({ body }) {
         const id = body.id ?? `acc_${randomBytes(9).toString('base64url')}`;
@@ -121,13 +130,54 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
           if (value === undefined) unset[key] = 1;
           else (set as Record<string, unknown>)[key] = value;
         }
+        // A new account gets its own signing secret, written only by the insert: an update never replaces it.
+        const now = deps.clock();
+        const first = firstAccountSecret(deps.config.WEBHOOK_SECRETS_KEY, id, now);
         const result = await models.accounts.updateOne(
           { _id: id },
-          { $set: set, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
+          { $set: set, $setOnInsert: { webhookSecrets: first.secrets }, ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}) },
           { upsert: true },
         );
         const doc = await models.accounts.findById(id).lean();
-        return { status: result.upsertedCount > 0 ? 201 : 200, body: accountView(doc as AccountDocument & { _id: string }) };
+        const view = accountView(doc as AccountDocument & { _id: string }, now);
+        if (result.upsertedCount > 0) return { status: 201, body: { ...view, webhookSecret: secretForPortal(first.secret) } };
+        return { status: 200, body: view };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/accounts/:id/webhook-secret/rotate',
+      operationId: 'rotateWebhookSecret',
+      tag: 'Administration',
+      summary: "Rotate an account's webhook signing secret (the new one is shown once)",
+      description:
+        'The previous secret keeps signing beside the new one for `WEBHOOK_SECRET_OVERLAP_HOURS` (24): during that window `webhook-signature` carries one signature per secret, space separated, so the portal can switch its verifier at any time. An account still on the shared secret keeps that one for the window. Operator keys, or a reseller key for its accounts; one rotation at a time per account.',
+      access: 'partner',
+      params: idParamsSchema,
+      responses: { 200: { description: 'Rotated', schema: webhookSecretRotatedSchema } },
+      errors: [404],
+      async handler({ params, caller }) {
+        const doc = await models.accounts.findById(params.id, { webhookSecrets: 1 }).lean();
+        if (!doc || !caller.mayActOnAccount(params.id)) throw notFound(`Account ${params.id}`);
+        const now = deps.clock();
+        const overlapMs = (deps.config.WEBHOOK_SECRET_OVERLAP_HOURS ?? 24) * 3_600_000;
+        const rotated = rotateAccountSecrets(
+          deps.config.WEBHOOK_SECRETS_KEY,
+          params.id,
+          doc.webhookSecrets as StoredAccountSecret[] | undefined,
+          now,
+          overlapMs,
+        );
+        await models.accounts.updateOne({ _id: params.id }, { $set: { webhookSecrets: rotated.secrets } });
+        deps.logger.info({ accountId: params.id, keyId: caller.keyId }, 'webhook secret rotated');
+        return {
+          status: 200,
+          body: {
+            accountId: params.id,
+            webhookSecret: secretForPortal(rotated.secret),
+            previousSecretsValidUntil: new Date(now.getTime() + overlapMs).toISOString(),
+          },
+        };
       },
     }),
   ];

@@ -75,5 +75,26 @@ export const accountSchema = z
         description:
           "The partner's Microsoft Graph app in the customer's tenant, as the last automatic seat reassignment found it; `missing` means the customer's administrator must consent to it (README, customer onboarding)",
       }),
+    webhookSigning: z
+      .object({
+        secret: z
+          .enum(['own', 'shared'])
+          .meta({ description: '`shared`: an account from before per-account secrets, signed with the shared secret until its first rotation' }),
+        previousSecretsValidUntil: z
+          .string()
+          .nullable()
+          .meta({ description: 'after a rotation, until when the previous secret still signs beside the new one' }),
+      })
+      .meta({ description: 'How its webhooks are signed (docs/http-api.md, "Signing secrets"); the secret itself is shown only at creation and rotation' }),
   })
   .meta({ id: 'Account' });
+
+const webhookSecretField = z
+  .string()
+  .meta({ description: "the account's webhook signing secret (`whsec_…`, Standard Webhooks format), shown only in this answer: give it to the portal" });
+export const accountCreatedSchema = accountSchema.extend({ webhookSecret: webhookSecretField }).meta({ id: 'AccountCreated' });
+export const webhookSecretRotatedSchema = z.object({
+  accountId: z.string(),
+  webhookSecret: webhookSecretField,
+  previousSecretsValidUntil: z.string().meta({ description: 'until when the previous secret still signs beside this one (WEBHOOK_SECRET_OVERLAP_HOURS)' }),
+});

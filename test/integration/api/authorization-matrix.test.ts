@@ -35,6 +35,15 @@ beforeAll(async () => {
       destinationType: 'new',
       status: 'completed',
     });
+    await h.database.models.notifications.create({
+      _id: `${UPGRADE[target]}:upgrade_completed`,
+      upgradeId: UPGRADE[target],
+      accountId: ACCOUNT[target],
+      event: 'upgrade_completed',
+      payload: {},
+      webhookUrl: 'https://hooks.example.com/nce',
+      status: 'delivered',
+    });
   }
 }, 60_000);
 afterAll(async () => {
@@ -59,6 +68,8 @@ interface Case {
   unscoped?: boolean;
   /** Answers without a key too (probes, the contract). */
   public?: boolean;
+  /** Operator and reseller keys only (webhook deliveries): 403 for a customer key. */
+  notForCustomers?: boolean;
 }
 
 const CASES: Case[] = [
@@ -184,6 +195,25 @@ const CASES: Case[] = [
     operatorOnly: true,
     unscoped: true,
   },
+  {
+    name: 'POST /v1/accounts/:id/webhook-secret/rotate',
+    request: (t) => ({ method: 'POST', path: `/v1/accounts/${ACCOUNT[t]}/webhook-secret/rotate` }),
+    allowed: 200,
+    notForCustomers: true,
+  },
+  {
+    name: 'GET /v1/webhooks/deliveries?accountId',
+    request: (t) => ({ method: 'GET', path: `/v1/webhooks/deliveries?accountId=${ACCOUNT[t]}` }),
+    allowed: 200,
+    notForCustomers: true,
+  },
+  {
+    // Delivered already: 409 for a caller who may see it.
+    name: 'POST /v1/webhooks/deliveries/:id/redeliver',
+    request: (t) => ({ method: 'POST', path: `/v1/webhooks/deliveries/${UPGRADE[t]}:upgrade_completed/redeliver` }),
+    allowed: 409,
+    notForCustomers: true,
+  },
   { name: 'GET /metrics', request: () => ({ method: 'GET', path: '/metrics' }), allowed: 200, operatorOnly: true, unscoped: true },
   { name: 'GET /health', request: () => ({ method: 'GET', path: '/health' }), allowed: 200, unscoped: true, public: true },
   { name: 'GET /livez', request: () => ({ method: 'GET', path: '/livez' }), allowed: 200, unscoped: true, public: true },
@@ -201,6 +231,7 @@ function expected(c: Case, role: Role, target: Target): number {
   if (c.public) return c.allowed;
   if (role === 'none') return 401;
   if (c.operatorOnly && role !== 'operator') return 403;
+  if (c.notForCustomers && role === 'customer') return 403;
   if (c.unscoped || mayAct(role, target)) return c.allowed;
   return 404;
 }

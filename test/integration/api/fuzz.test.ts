@@ -135,7 +135,7 @@ test('fuzzed headers: Idempotency-Key, Authorization, Content-Type → never a 5
 });
 
 test('fuzzed query strings on list endpoints → 2xx or 4xx, never 5xx', async () => {
-  const paths = ['/v1/subscriptions', '/v1/upgrades', '/v1/invoices', '/v1/subscriptions/sub-1/upgrade-options'];
+  const paths = ['/v1/subscriptions', '/v1/upgrades', '/v1/invoices', '/v1/subscriptions/sub-1/upgrade-options', '/v1/webhooks/deliveries'];
   await fc.assert(
     fc.asyncProperty(
       fc.constantFrom(...paths),
@@ -152,4 +152,20 @@ test('fuzzed query strings on list endpoints → 2xx or 4xx, never 5xx', async (
     ),
     { numRuns: 120 },
   );
+});
+
+test('fuzzed ids on the webhook endpoints (redeliver, rotate) → 4xx, no secret rotated, nothing redelivered', async () => {
+  const secretsBefore = JSON.stringify(await h.database.models.accounts.find({}, { webhookSecrets: 1 }).sort({ _id: 1 }).lean());
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom('/v1/webhooks/deliveries/{id}/redeliver', '/v1/accounts/{id}/webhook-secret/rotate'),
+      printable.filter((id) => id.length > 0 && !['reseller-1', 'cust-1', 'cust-2'].includes(id)),
+      async (template, id) => {
+        const r = await h.call('POST', template.replace('{id}', encodeURIComponent(id)), { key: world.resellerKey });
+        expect4xxNamingFields(r);
+      },
+    ),
+    { numRuns: 80 },
+  );
+  expect(JSON.stringify(await h.database.models.accounts.find({}, { webhookSecrets: 1 }).sort({ _id: 1 }).lean())).toBe(secretsBefore);
 });

@@ -81,6 +81,8 @@ beforeAll(async () => {
     VENDOR_TOKEN: 'simulator',
     VENDOR_POLL_INITIAL_MS: '100',
     VENDOR_POLL_MAX_MS: '500',
+    // The API encrypts each account's webhook secret with it, the worker decrypts it: both need the same one.
+    WEBHOOK_SECRETS_KEY: 'compiled-build-webhook-secrets-key-0123456',
   };
   startCompiled('src/server.js', { ...baseEnv, PORT: String(apiPort), HOST: '127.0.0.1', OPERATOR_API_KEY: OPERATOR_KEY });
   startCompiled(

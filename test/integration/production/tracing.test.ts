@@ -81,6 +81,7 @@ beforeAll(async () => {
     temporalClient: client,
     config: {
       OPERATOR_API_KEY: OPERATOR_KEY,
+      WEBHOOK_SECRETS_KEY: 'tracing-test-webhook-secrets-key-0123456',
       TEMPORAL_TASK_QUEUE: taskQueue,
       ELIGIBILITY_POLICY: 'microsoft',
       SEAT_REMINDER_INTERVAL_HOURS: 24,

@@ -5,6 +5,7 @@ import { createNotificationActivities } from '../../../activities/notifications'
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount as makeAccount, sampleSubscription as makeSubscription } from '../../../src/sample-data';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { recordCompletedUpgrade } from '../support/webhook-receivers';
 
 /**
  * Webhooks cannot be aimed inward: without WEBHOOK_ALLOW_PRIVATE_NETWORKS a receiver on 127.0.0.1 is refused at send
@@ -94,17 +95,7 @@ test('a 307 is a failed delivery: the redirect target is never contacted and the
       ...deps,
       webhooks: { ...deps.webhooks, destinations: { allowPrivateNetworks: true, requireHttps: false } },
     });
-    const upgradeId = `upg_redirect_${randomUUID().slice(0, 8)}`;
-    await system.db.models.upgrades.create({
-      _id: upgradeId,
-      requestFingerprint: 'f',
-      requestedByKeyId: 'k',
-      accountId: account.id,
-      request: { sourceSubscriptionId: 'sub-x', targetProductId: DEMO_PRODUCT_IDS.businessStandard },
-      kind: 'partial',
-      destinationType: 'new',
-      status: 'completed',
-    });
+    const upgradeId = await recordCompletedUpgrade(system, account.id, 'upg_redirect');
     await expect(activities.sendUpgradeNotification(upgradeId, 'upgrade_completed')).rejects.toThrow(/HTTP 307 \(redirects are not followed\)/);
     expect(redirecting.hits).toEqual(['POST /hooks']);
     expect(elsewhere.hits).toEqual([]);

@@ -109,8 +109,8 @@ describe('docker-compose.yml', () => {
   });
 
   test('each service gets only its own secrets', () => {
-    expect(service('api').secrets!.sort()).toEqual(['mongodb_app_password', 'operator_api_key', 'vendor_client_secret']);
-    expect(service('worker').secrets!.sort()).toEqual(['mongodb_app_password', 'vendor_client_secret', 'webhook_signing_secret']);
+    expect(service('api').secrets!.sort()).toEqual(['mongodb_app_password', 'operator_api_key', 'vendor_client_secret', 'webhook_secrets_key']);
+    expect(service('worker').secrets!.sort()).toEqual(['mongodb_app_password', 'vendor_client_secret', 'webhook_secrets_key', 'webhook_signing_secret']);
     for (const name of ['temporal-ui', 'prometheus', 'simulator', 'temporal-namespace']) expect(service(name).secrets).toBeUndefined();
     // No secret value is written into the file itself: each comes from the operator's environment.
     expect(Object.values(compose.secrets).every((secret) => /^[A-Z_]+$/.test(secret.environment))).toBe(true);
@@ -127,6 +127,7 @@ describe('docker-compose.yml', () => {
     const secretValues: Record<string, string> = {
       operator_api_key: 'k'.repeat(32),
       webhook_signing_secret: 's'.repeat(24),
+      webhook_secrets_key: 'e'.repeat(32),
       mongodb_app_password: 'p@ss/word',
       vendor_client_secret: 'client-secret',
     };
@@ -144,6 +145,8 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services)).toContain(new URL(config.MONGODB_URI!).hostname);
     if (name === 'api') expect(config.OPERATOR_API_KEY).toBe('k'.repeat(32));
     if (name === 'worker') expect(config.WEBHOOK_SIGNING_SECRET).toBe('s'.repeat(24));
+    // Both encrypt or decrypt the accounts' webhook secrets with the same key.
+    expect(config.WEBHOOK_SECRETS_KEY).toBe('e'.repeat(32));
   });
 
   test('the worker stops more slowly than its longest activity heartbeat timeout, and is scalable', () => {
@@ -182,7 +185,12 @@ describe('config', () => {
     const services = { NODE_ENV: 'production', TEMPORAL_ADDRESS: 't:7233', MONGODB_URI: 'mongodb://m', VENDOR_BASE_URL: 'https://v', VENDOR_TOKEN: 'x' };
     expect(() => loadConfig(services, 'api')).toThrow(/OPERATOR_API_KEY: is required in production/);
     expect(() => loadConfig(services, 'worker')).toThrow(/WEBHOOK_SIGNING_SECRET: is required in production/);
-    expect(loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24) }, 'api').OPERATOR_API_KEY).toBe('k'.repeat(24));
+    expect(() => loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24) }, 'api')).toThrow(/WEBHOOK_SECRETS_KEY: is required in production/);
+    expect(loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24), WEBHOOK_SECRETS_KEY: 'e'.repeat(32) }, 'api').OPERATOR_API_KEY).toBe('k'.repeat(24));
+    // The fault suite's crash hook never reaches production.
+    expect(() =>
+      loadConfig({ ...services, OPERATOR_API_KEY: 'k'.repeat(24), WEBHOOK_SECRETS_KEY: 'e'.repeat(32), FAULT_API_CRASH_AT: 'after_record' }, 'api'),
+    ).toThrow(/FAULT_API_CRASH_AT: is for the fault suite, never in production/);
     expect(() => loadConfig(services, 'all')).toThrow(/OPERATOR_API_KEY[^]*WEBHOOK_SIGNING_SECRET/);
   });
 

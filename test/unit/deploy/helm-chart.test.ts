@@ -25,7 +25,10 @@ interface Manifest {
   data?: Record<string, string>;
 }
 
-const trialSecrets = ['OPERATOR_API_KEY=op', 'WEBHOOK_SIGNING_SECRET=wh', 'MONGODB_PASSWORD=db'].flatMap((pair) => ['--set', `secrets.values.${pair}`]);
+const trialSecrets = ['OPERATOR_API_KEY=op', 'WEBHOOK_SIGNING_SECRET=wh', 'WEBHOOK_SECRETS_KEY=ek', 'MONGODB_PASSWORD=db'].flatMap((pair) => [
+  '--set',
+  `secrets.values.${pair}`,
+]);
 
 function render(args: string[]): { manifests: Manifest[]; file: string } {
   const output = execFileSync(helm, ['template', 'nce', chart, '--kube-version', KUBE_VERSION, ...args], { encoding: 'utf8' });
@@ -129,6 +132,7 @@ describe('Helm chart deploy/helm/nce-upgrade-orchestrator', () => {
     expect(api.WEBHOOK_SIGNING_SECRET).toBeUndefined();
     expect(worker.WEBHOOK_SIGNING_SECRET.valueFrom).toEqual({ secretKeyRef: { name: 'nce', key: 'WEBHOOK_SIGNING_SECRET' } });
     expect(worker.OPERATOR_API_KEY).toBeUndefined();
+    for (const env of [api, worker]) expect(env.WEBHOOK_SECRETS_KEY.valueFrom).toEqual({ secretKeyRef: { name: 'nce', key: 'WEBHOOK_SECRETS_KEY' } });
     const config = find(manifests, 'ConfigMap', '');
     expect(Object.keys(config.data!).filter((key) => /SECRET|PASSWORD|API_KEY/.test(key))).toEqual([]);
     expect(new URL(config.data!.MONGODB_URI!).password).toBe('');
