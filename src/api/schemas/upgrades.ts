@@ -173,11 +173,9 @@ export const uncertainOutcomeResolutionSchema = z
       z
         .object({
           outcome: z.literal('converted'),
-          toSubscriptionId: idSchema
-            .optional()
-            .meta({
-              description: "Microsoft's id of the subscription that received the seats, when Microsoft created one (partial upgrade to a new subscription)",
-            }),
+          toSubscriptionId: idSchema.optional().meta({
+            description: "Microsoft's id of the subscription that received the seats, when Microsoft created one (partial upgrade to a new subscription)",
+          }),
           operationId: idSchema.optional().meta({ description: "the transition's operation id as Partner Center shows it" }),
           note: resolutionNoteSchema,
         })
