@@ -4,6 +4,7 @@ import { NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
+import { createScheduledUpgradeActivities } from '../activities/scheduled-upgrades';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/connection';
@@ -52,7 +53,8 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflowCode,
-    activities: createUpgradeActivities(options.deps),
+    // Both workflows' activities; the scheduled one's webhook is the UpgradeWorkflow's notification activity.
+    activities: { ...createUpgradeActivities(options.deps), ...createScheduledUpgradeActivities(options.deps) },
     interceptors: {
       workflowModules,
       activity: [

@@ -7,8 +7,13 @@ import type { UpgradeRequest } from '../src/domain/types';
  */
 export const UPGRADE_WORKFLOW_TYPE = 'UpgradeWorkflow';
 
-/** Status values, in the order an upgrade passes through them. */
+/**
+ * Status values, in the order an upgrade passes through them. `scheduled`: waiting for its day in a
+ * ScheduledUpgradeWorkflow (workflows/scheduled-upgrade-workflow.ts), which hands it over as `accepted` or ends it
+ * `rejected`; `cancelled`: cancelled while scheduled. UpgradeWorkflow itself never sets either.
+ */
 export const UPGRADE_STATUSES = [
+  'scheduled',
   'accepted',
   'validating',
   'awaiting_vendor',
@@ -21,9 +26,13 @@ export const UPGRADE_STATUSES = [
   'completed',
   'rejected',
   'failed',
+  'cancelled',
 ] as const;
 export type UpgradeStatus = (typeof UPGRADE_STATUSES)[number];
+/** How an UpgradeWorkflow run ends. */
 export const FINAL_UPGRADE_STATUSES: readonly UpgradeStatus[] = ['completed', 'rejected', 'failed'];
+/** Statuses after which nothing runs for an upgrade any more: an UpgradeWorkflow's ending, or cancelled while scheduled. */
+export const ENDED_UPGRADE_STATUSES: readonly UpgradeStatus[] = [...FINAL_UPGRADE_STATUSES, 'cancelled'];
 
 export interface UpgradeWorkflowInput {
   upgradeId: string;

@@ -11,6 +11,11 @@ export const UPGRADE_SOURCE_SUBSCRIPTION_ID = defineSearchAttributeKey('UpgradeS
 export const UPGRADE_TARGET_PRODUCT_ID = defineSearchAttributeKey('UpgradeTargetProductId', SearchAttributeType.KEYWORD);
 export const UPGRADE_KIND = defineSearchAttributeKey('UpgradeKind', SearchAttributeType.KEYWORD);
 export const UPGRADE_DESTINATION_TYPE = defineSearchAttributeKey('UpgradeDestinationType', SearchAttributeType.KEYWORD);
+/**
+ * A scheduled upgrade's day (00:00 UTC), on its ScheduledUpgradeWorkflow: "due this week" is
+ * `UpgradeStatus = "scheduled" AND UpgradeDueDate < "2026-12-07T00:00:00Z"`.
+ */
+export const UPGRADE_DUE_DATE = defineSearchAttributeKey('UpgradeDueDate', SearchAttributeType.DATETIME);
 
 export const UPGRADE_SEARCH_ATTRIBUTES = [
   UPGRADE_STATUS,
@@ -19,4 +24,5 @@ export const UPGRADE_SEARCH_ATTRIBUTES = [
   UPGRADE_TARGET_PRODUCT_ID,
   UPGRADE_KIND,
   UPGRADE_DESTINATION_TYPE,
+  UPGRADE_DUE_DATE,
 ] as const;

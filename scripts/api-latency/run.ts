@@ -321,6 +321,8 @@ async function main(): Promise<void> {
       temporalClient,
       logger,
       rateLimit: { windowMs: 60_000, limit: 100_000_000 },
+      // Every request of the load comes from 127.0.0.1: the per-address limit would measure itself.
+      ipRateLimit: { requestsPerMinute: 100_000_000, authFailuresPer15Minutes: 20 },
     });
     cleanups.push(() => api.close());
     stopAccepting = () => api.server.closeAllConnections();

@@ -13,6 +13,9 @@ export const HTTP_STATUS_OF_UPGRADE_ERROR = {
   NOT_AWAITING_RESOLUTION: 409,
   TEMPORAL_UNAVAILABLE: 503,
   VENDOR_UNAVAILABLE: 503,
+  INVALID_SCHEDULE: 422,
+  UPGRADE_ALREADY_SCHEDULED: 409,
+  NOT_SCHEDULED: 409,
 } as const satisfies Record<UpgradeErrorCode, number>;
 
 /** An `UpgradeError` as the API's error; anything else unchanged (the central handler deals with it). */

@@ -58,6 +58,8 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
     accountId: doc.accountId,
     request: doc.request,
     ...(doc.upgradeDate ? { upgradeDate: doc.upgradeDate } : {}),
+    ...(doc.when ? { when: doc.when as { type: 'on_date'; date: string } } : {}),
+    ...(doc.dueDate ? { dueDate: doc.dueDate } : {}),
     steps: upgradeStepsOf(doc.steps).map((step) => ({
       name: step.name,
       status: step.status,

@@ -8,6 +8,7 @@ import { formatUpgradeList, listUpgrades } from './commands/list';
 import { formatReplayOutcome, quietReplayRuntime, replayHistory } from './commands/replay';
 import { resolveUpgradeOutcome } from './commands/resolve';
 import { retryFailedUpgrade } from './commands/retry';
+import { cancelUpgrade } from './commands/cancel';
 import { formatUpgradeReport, showUpgrade } from './commands/show';
 import { connectDb, connectTemporal, loadCliSettings } from './context';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
@@ -35,9 +36,9 @@ const ENVIRONMENT_HELP = `
 Environment (same variables as the API and the worker):
   TEMPORAL_ADDRESS     Temporal front-end host:port (default localhost:7233)
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
-  MONGODB_URI          the API's database (show, retry, resolve)
+  MONGODB_URI          the API's database (show, retry, cancel, resolve)
   MONGODB_DATABASE     database name (default nce_upgrades)
-  TEMPORAL_TASK_QUEUE  the workers' task queue (retry; default nce-upgrades)
+  TEMPORAL_TASK_QUEUE  the workers' task queue (retry, cancel; default nce-upgrades)
 
 Exit codes: 0 ok, 1 failure (or nondeterminism found by replay), 2 usage error.`;
 
@@ -163,6 +164,18 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         else print(`${upgradeId} settled as ${decision.outcome}; the workflow continues from here. Follow it with: upgrades show ${upgradeId}`);
       },
     );
+
+  program
+    .command('cancel')
+    .description('cancel a scheduled upgrade before its day (the use case behind POST /v1/upgrades/:id/cancel): leaves nothing behind')
+    .argument('<upgradeId>')
+    .option('--json', 'print JSON instead of text')
+    .action(async (upgradeId: string, options: { json?: boolean }) => {
+      const useCases = createUpgradeUseCaseDeps({ models: (await database()).models, temporalClient: await temporal(), config: settings().useCases });
+      const result = await cancelUpgrade(useCases, upgradeId);
+      if (options.json) printJson(result);
+      else print(`Scheduled upgrade ${result.upgradeId} cancelled.`);
+    });
 
   program
     .command('list')

@@ -170,6 +170,10 @@ const upgradeSchema = new Schema(
     retries: { type: Number, default: 0 },
     /** Plans replaced by operator retries before Microsoft converted: `{ at, previous, current }`, oldest first. */
     replans: { type: [Schema.Types.Mixed], default: [] },
+    /** When the caller asked it to run (`{ type: "on_date", date }`); absent for an upgrade that runs at once. */
+    when: { type: Schema.Types.Mixed, default: undefined },
+    /** A scheduled upgrade's day (YYYY-MM-DD, UTC): its ScheduledUpgradeWorkflow starts it then. */
+    dueDate: String,
   },
   { ...strict, minimize: false },
 );
@@ -285,6 +289,22 @@ const subscriptionLockSchema = new Schema(
 subscriptionLockSchema.index({ upgradeId: 1 });
 subscriptionLockSchema.index({ accountId: 1 });
 
+/**
+ * One scheduled upgrade per source: a document whose `_id` is the source subscription, taken by insert (atomic even on
+ * FerretDB, like the locks) when an upgrade is scheduled and deleted when it starts, is rejected or is cancelled. The
+ * source itself stays unlocked while the upgrade waits for its day.
+ */
+const scheduledUpgradeSlotSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    dueDate: { type: String, required: true },
+  },
+  strict,
+);
+scheduledUpgradeSlotSchema.index({ upgradeId: 1 });
+
 const apiKeySchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -309,6 +329,7 @@ export type HistoryEntryDocument = InferSchemaType<typeof historyEntrySchema>;
 export type NotificationDocument = InferSchemaType<typeof notificationSchema>;
 export type ApiKeyDocument = InferSchemaType<typeof apiKeySchema>;
 export type SubscriptionLockDocument = InferSchemaType<typeof subscriptionLockSchema>;
+export type ScheduledUpgradeSlotDocument = InferSchemaType<typeof scheduledUpgradeSlotSchema>;
 
 export function createModels(connection: Connection) {
   return {
@@ -322,6 +343,11 @@ export function createModels(connection: Connection) {
     notifications: connection.model('Notification', notificationSchema, 'notifications') as Model<NotificationDocument>,
     apiKeys: connection.model('ApiKey', apiKeySchema, 'api_keys') as Model<ApiKeyDocument>,
     subscriptionLocks: connection.model('SubscriptionLock', subscriptionLockSchema, 'subscription_locks') as Model<SubscriptionLockDocument>,
+    scheduledUpgradeSlots: connection.model(
+      'ScheduledUpgradeSlot',
+      scheduledUpgradeSlotSchema,
+      'scheduled_upgrade_slots',
+    ) as Model<ScheduledUpgradeSlotDocument>,
   };
 }
 

@@ -4,11 +4,13 @@ import { UPGRADE_WORKFLOW_TYPE, getUpgradeStateQuery, type UpgradeState, type Up
 import {
   UPGRADE_ACCOUNT_ID,
   UPGRADE_DESTINATION_TYPE,
+  UPGRADE_DUE_DATE,
   UPGRADE_KIND,
   UPGRADE_SOURCE_SUBSCRIPTION_ID,
   UPGRADE_STATUS,
   UPGRADE_TARGET_PRODUCT_ID,
 } from '../../workflows/search-attributes';
+import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../workflows/scheduled-upgrade-contract';
 
 /**
  * The API's side of the Temporal edge: how an upgrade workflow is started, re-run and read. The workflow id is the
@@ -36,7 +38,7 @@ export function upgradeSummary(input: UpgradeWorkflowInput, display: UpgradeDisp
   return `${kind} upgrade: ${request.quantity} × ${display.sourceProductName} → ${display.targetProductName}, ${destination}`;
 }
 
-function upgradeDetails(input: UpgradeWorkflowInput, display: UpgradeDisplay): string {
+export function upgradeDetails(input: UpgradeWorkflowInput, display: UpgradeDisplay): string {
   const { request } = input;
   return [
     `**Upgrade** \`${input.upgradeId}\``,
@@ -50,7 +52,7 @@ function upgradeDetails(input: UpgradeWorkflowInput, display: UpgradeDisplay): s
   ].join('\n');
 }
 
-function searchAttributes(input: UpgradeWorkflowInput, display: UpgradeDisplay, status: UpgradeStatus): SearchAttributePair[] {
+export function searchAttributes(input: UpgradeWorkflowInput, display: UpgradeDisplay, status: UpgradeStatus): SearchAttributePair[] {
   return [
     { key: UPGRADE_STATUS, value: status },
     { key: UPGRADE_ACCOUNT_ID, value: input.accountId },
@@ -114,4 +116,29 @@ export async function queryUpgradeState(client: Client, upgradeId: string, timeo
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Starts the ScheduledUpgradeWorkflow of an upgrade scheduled for `scheduled.dueDate` (workflows/
+ * scheduled-upgrade-workflow.ts), under its own id so the upgrade's id stays free for the UpgradeWorkflow it starts on
+ * the day. Shown in the Temporal UI with the upgrade's summary and search attributes, status `scheduled` and the due
+ * date (`UpgradeDueDate`, a Datetime: operators filter "due this week"). Idempotent as `startUpgradeWorkflow`.
+ */
+export function startScheduledUpgradeWorkflow(
+  client: Client,
+  taskQueue: string,
+  scheduled: ScheduledUpgradeWorkflowInput,
+  input: UpgradeWorkflowInput,
+  display: UpgradeDisplay,
+): Promise<WorkflowHandle> {
+  return client.workflow.start(SCHEDULED_UPGRADE_WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: scheduledWorkflowIdOf(scheduled.upgradeId),
+    args: [scheduled],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [...searchAttributes(input, display, 'scheduled'), { key: UPGRADE_DUE_DATE, value: new Date(`${scheduled.dueDate}T00:00:00.000Z`) }],
+    staticSummary: `Scheduled for ${scheduled.dueDate}: ${upgradeSummary(input, display)}`,
+    staticDetails: upgradeDetails(input, display),
+  });
 }

@@ -23,6 +23,12 @@ export const UPGRADE_ERROR_CODES = [
   'TEMPORAL_UNAVAILABLE',
   /** Partner Center did not give its eligibility verdict; a start cannot go ahead without it. */
   'VENDOR_UNAVAILABLE',
+  /** `when` breaks a scheduling rule (`details.field`, `details.rule`): a day not after today, or after the term. */
+  'INVALID_SCHEDULE',
+  /** The source already has a scheduled upgrade waiting for its day (`details.upgradeId`): one per source. */
+  'UPGRADE_ALREADY_SCHEDULED',
+  /** Only a scheduled upgrade that has not started can be cancelled. */
+  'NOT_SCHEDULED',
 ] as const;
 export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
 

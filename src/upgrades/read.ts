@@ -1,7 +1,7 @@
 import { listPageInScope, type ListingQuery, type ListingScope } from '../db/listing';
 import type { InvoiceDocument, UpgradeDocument } from '../db/models';
 import { queryUpgradeState } from '../temporal/upgrade-client';
-import { FINAL_UPGRADE_STATUSES, type UpgradeState } from '../../workflows/messages';
+import { ENDED_UPGRADE_STATUSES, type UpgradeState } from '../../workflows/messages';
 import type { UpgradeActor, UpgradeUseCaseDeps } from './deps';
 import { upgradeNotFound } from './errors';
 
@@ -12,7 +12,9 @@ import { upgradeNotFound } from './errors';
 export type StoredUpgradeRecord = UpgradeDocument & { _id: unknown; createdAt?: Date; updatedAt?: Date };
 export type StoredInvoice = InvoiceDocument & { _id: unknown; createdAt?: Date };
 
-export const isFinalUpgradeStatus = (status: string): boolean => (FINAL_UPGRADE_STATUSES as readonly string[]).includes(status);
+export const isFinalUpgradeStatus = (status: string): boolean => (ENDED_UPGRADE_STATUSES as readonly string[]).includes(status);
+/** No UpgradeWorkflow runs for it (yet, or ever): the record is the whole truth. */
+const hasNoRun = (status: string): boolean => status === 'scheduled' || isFinalUpgradeStatus(status);
 
 export async function loadVisibleUpgrade(deps: Pick<UpgradeUseCaseDeps, 'models'>, actor: UpgradeActor, upgradeId: string): Promise<StoredUpgradeRecord> {
   const doc = (await deps.models.upgrades.findById(upgradeId).lean()) as StoredUpgradeRecord | null;
@@ -28,7 +30,7 @@ export async function readUpgrade(
   const record = await loadVisibleUpgrade(deps, actor, upgradeId);
   const [invoices, live] = await Promise.all([
     deps.models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean() as Promise<StoredInvoice[]>,
-    isFinalUpgradeStatus(record.status) ? Promise.resolve(undefined) : queryUpgradeState(deps.temporalClient, upgradeId, deps.queryTimeoutMs),
+    hasNoRun(record.status) ? Promise.resolve(undefined) : queryUpgradeState(deps.temporalClient, upgradeId, deps.queryTimeoutMs),
   ]);
   return { record, invoices, live };
 }

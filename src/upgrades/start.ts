@@ -21,8 +21,8 @@ import { loadPlanningInputs, planFromInputs, type PlanningInputs } from './plann
  */
 export const START_LOCK_CLAIM = 'start';
 
-type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
-type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries'> & { createdAt?: Date };
+export type StoredUpgrade = Pick<UpgradeDocument, 'requestFingerprint' | 'status' | 'request'> & { _id: unknown };
+export type AcceptedUpgrade = StoredUpgrade & Pick<UpgradeDocument, 'accountId' | 'requestedByKeyId' | 'retries' | 'steps'> & { createdAt?: Date };
 
 export interface StartUpgradeResult {
   upgradeId: string;
@@ -31,11 +31,23 @@ export interface StartUpgradeResult {
   started?: Pick<UpgradePlan, 'kind' | 'destinationType'>;
 }
 
+/** What planning reads: the API's and the worker's (a scheduled upgrade re-planned on its day) alike. */
+export type PlanningDeps = Pick<UpgradeUseCaseDeps, 'models' | 'catalog' | 'policy' | 'microsoftEligibility'>;
+
 /**
  * Plans `request` on `now`'s date for `actor` (undefined: an operator's action, every account), or refuses with every
- * reason. Shared by quote, start and a re-planned retry (replan-on-retry.ts).
+ * reason. Shared by quote, start, a scheduled upgrade (on its day, and priced for it when scheduled) and a re-planned
+ * retry (replan-on-retry.ts). `plannedOn`: a later instant to plan for (a scheduled upgrade's day); the subscriptions
+ * are read as they stand `now` and projected onto it by the planner, never written for a day not yet come.
  */
-export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | undefined, request: UpgradeRequest, now: Date, ownUpgradeId?: string) {
+export async function planFor(
+  deps: PlanningDeps,
+  actor: UpgradeActor | undefined,
+  request: UpgradeRequest,
+  now: Date,
+  ownUpgradeId?: string,
+  plannedOn: Date = now,
+) {
   const inputs = await loadPlanningInputs(deps, request, {
     ...(actor ? { mayActOnAccount: (accountId: string) => actor.mayActOnAccount(accountId) } : {}),
     now,
@@ -43,7 +55,7 @@ export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | un
   });
   // An orphan subscription (its account missing) is as good as missing.
   if (!inputs.found) throw upgradeNotFound(`Subscription ${request.sourceSubscriptionId}`);
-  const result = planFromInputs(request, inputs, { now: now.toISOString(), policy: deps.policy, ...(actor ? { caller: actor } : {}) });
+  const result = planFromInputs(request, inputs, { now: plannedOn.toISOString(), policy: deps.policy, ...(actor ? { caller: actor } : {}) });
   if (!result.ok) throw ineligible(result.reasons, inputs);
   await requireMicrosoftVerdict(deps, inputs, request);
   return { inputs, plan: result.plan };
@@ -54,7 +66,7 @@ export async function planFor(deps: UpgradeUseCaseDeps, actor: UpgradeActor | un
  * VENDOR_NOT_ELIGIBLE with Microsoft's code; no answer from Partner Center blocks the start (503), since Microsoft
  * would refuse the transition after the locks and the record were taken.
  */
-async function requireMicrosoftVerdict(deps: UpgradeUseCaseDeps, inputs: PlanningInputs, request: UpgradeRequest): Promise<void> {
+async function requireMicrosoftVerdict(deps: PlanningDeps, inputs: PlanningInputs, request: UpgradeRequest): Promise<void> {
   if (!deps.microsoftEligibility) return;
   let answer;
   try {
@@ -80,9 +92,9 @@ export async function quoteUpgrade(deps: UpgradeUseCaseDeps, actor: UpgradeActor
   return (await planFor(deps, actor, request, deps.clock())).plan;
 }
 
-/** The run's input and the summary shown in Temporal's UI, for the first start and its repeats alike. */
-function workflowStartOf(
-  deps: UpgradeUseCaseDeps,
+/** The run's input and the summary shown in Temporal's UI, for the first start, its repeats and a scheduled upgrade's day. */
+export function workflowStartOf(
+  deps: Pick<UpgradeUseCaseDeps, 'seatReassignment'>,
   upgrade: { upgradeId: string; accountId: string; request: UpgradeRequest; requestedByKeyId: string; acceptedAt: Date; fingerprint: string },
   source: { quantity: number; productId: string },
   catalog: PlanningInputs['catalog'],
@@ -107,6 +119,37 @@ function workflowStartOf(
   return { input, display };
 }
 
+const acceptedStepAt = (record: Pick<AcceptedUpgrade, 'steps'>): Date | undefined => {
+  const at = (record.steps as { accepted?: { at?: unknown } } | undefined)?.accepted?.at;
+  return at instanceof Date ? at : undefined;
+};
+
+/** `workflowStartOf` for a recorded upgrade, its source's quantity and product read again (a repeated request). */
+export async function workflowStartOfRecord(
+  deps: Pick<UpgradeUseCaseDeps, 'seatReassignment' | 'catalog' | 'models' | 'clock'>,
+  record: Omit<AcceptedUpgrade, 'retries'>,
+): Promise<ReturnType<typeof workflowStartOf>> {
+  const request = record.request as UpgradeRequest;
+  const [catalog, source] = await Promise.all([
+    deps.catalog(),
+    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
+  ]);
+  return workflowStartOf(
+    deps,
+    {
+      upgradeId: String(record._id),
+      accountId: record.accountId,
+      request,
+      requestedByKeyId: record.requestedByKeyId,
+      // A scheduled upgrade was accepted on its day, not when it was recorded.
+      acceptedAt: acceptedStepAt(record) ?? record.createdAt ?? deps.clock(),
+      fingerprint: record.requestFingerprint,
+    },
+    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
+    catalog,
+  );
+}
+
 /**
  * A repeat of a request whose upgrade is still `accepted` from its first start (never retried): the API may have died
  * between inserting the record and starting the run, so the run is started now. The start is idempotent by workflow
@@ -114,24 +157,7 @@ function workflowStartOf(
  */
 export async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: AcceptedUpgrade, log?: UseCaseLog): Promise<void> {
   const upgradeId = String(existing._id);
-  const request = existing.request as UpgradeRequest;
-  const [catalog, source] = await Promise.all([
-    deps.catalog(),
-    deps.models.subscriptions.findById(request.sourceSubscriptionId, { quantity: 1, productId: 1 }).lean(),
-  ]);
-  const { input, display } = workflowStartOf(
-    deps,
-    {
-      upgradeId,
-      accountId: existing.accountId,
-      request,
-      requestedByKeyId: existing.requestedByKeyId,
-      acceptedAt: existing.createdAt ?? deps.clock(),
-      fingerprint: existing.requestFingerprint,
-    },
-    { quantity: source?.quantity ?? request.quantity, productId: source?.productId ?? '' },
-    catalog,
-  );
+  const { input, display } = await workflowStartOfRecord(deps, existing);
   try {
     await startUpgradeWorkflow(deps.temporalClient, deps.taskQueue, input, display);
   } catch (error) {
@@ -142,12 +168,33 @@ export async function ensureWorkflowStarted(deps: UpgradeUseCaseDeps, existing: 
 }
 
 /** The same idempotency key again: the same body answers with the same upgrade; another body is refused. */
-function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: string): StartUpgradeResult {
+export function answerRepeatedRequest(existing: StoredUpgrade, fingerprint: string): StartUpgradeResult {
   const upgradeId = String(existing._id);
   if (existing.requestFingerprint !== fingerprint) {
     throw new UpgradeError('IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used with a different request body', { upgradeId });
   }
   return { upgradeId, status: existing.status as UpgradeStatus };
+}
+
+/** The fields every new upgrade record starts with, accepted now or scheduled. */
+export function newUpgradeRecord(fields: {
+  upgradeId: string;
+  fingerprint: string;
+  actor: UpgradeActor;
+  accountId: string;
+  request: UpgradeRequest;
+  plan: Pick<UpgradePlan, 'kind' | 'destinationType'>;
+}) {
+  const { upgradeId, fingerprint, actor, accountId, request, plan } = fields;
+  return {
+    _id: upgradeId,
+    requestFingerprint: fingerprint,
+    requestedByKeyId: actor.keyId,
+    accountId,
+    request,
+    kind: plan.kind,
+    destinationType: plan.destinationType,
+  };
 }
 
 export async function startUpgrade(
@@ -178,13 +225,7 @@ export async function startUpgrade(
 
   try {
     await models.upgrades.create({
-      _id: upgradeId,
-      requestFingerprint: fingerprint,
-      requestedByKeyId: actor.keyId,
-      accountId,
-      request,
-      kind: plan.kind,
-      destinationType: plan.destinationType,
+      ...newUpgradeRecord({ upgradeId, fingerprint, actor, accountId, request, plan }),
       status: 'accepted',
       upgradeDate: plan.upgradeDate,
       steps: { accepted: { status: 'completed', at: acceptedAt } },

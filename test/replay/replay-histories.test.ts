@@ -28,6 +28,13 @@ const EXPECTED_SHAPES = [
 const NEEDS_ATTENTION_SHAPES = ['needs-attention-resolved-converted', 'needs-attention-resolved-not-converted', 'cancelled-while-following'];
 
 /**
+ * ScheduledUpgradeWorkflow's shapes (recorded on the time-skipping test server by
+ * `RECORD_SCHEDULED_HISTORIES=1 npx jest test/workflow/scheduled-upgrade-workflow.test.ts --selectProjects workflow`):
+ * handed over to an UpgradeWorkflow on its day, rejected on its day, cancelled before it.
+ */
+const SCHEDULED_SHAPES = ['scheduled-on-date-started', 'scheduled-on-date-rejected', 'scheduled-on-date-cancelled'];
+
+/**
  * `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.v2.json`: before
  * PATCHES.WORKFLOW_WRITES_THE_RECORD; `<shape>.json`: the current shape.
  */
@@ -54,7 +61,9 @@ beforeAll(async () => {
 
 test('a history is recorded for every upgrade kind and failure path, before and after each patch', () => {
   const released = RELEASES.flatMap((release) => EXPECTED_SHAPES.map((name) => `${name}.${release}`));
-  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining([...EXPECTED_SHAPES, ...released, ...NEEDS_ATTENTION_SHAPES]));
+  expect(recorded.map((entry) => entry.name)).toEqual(
+    expect.arrayContaining([...EXPECTED_SHAPES, ...released, ...SCHEDULED_SHAPES, ...NEEDS_ATTENTION_SHAPES]),
+  );
   for (const entry of recorded) {
     expect(entry.workflowId).toMatch(/^upg_/);
     const types = entry.history.events!.map((event) => String(event.eventType));

@@ -12,7 +12,8 @@ for attribute in \
   UpgradeSourceSubscriptionId:Keyword \
   UpgradeTargetProductId:Keyword \
   UpgradeKind:Keyword \
-  UpgradeDestinationType:Keyword; do
+  UpgradeDestinationType:Keyword \
+  UpgradeDueDate:Datetime; do
   name="${attribute%%:*}"
   type="${attribute##*:}"
   temporal operator search-attribute list --address "$TEMPORAL_ADDRESS" --namespace "$namespace" | grep -q "^ *$name " ||

@@ -79,8 +79,8 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
     config,
     simulator: { faults: { latencyMs: 0, completionDelayMs: 0, licenseReassignmentDelayMs: 0, ...options.faults } },
     worker: false,
-    // The load generator is one API key doing what thousands of portal users would: lift the per-key limit.
-    api: { rateLimit: { windowMs: 60_000, limit: 100_000_000 } },
+    // The load generator is one API key from one address doing what thousands of portal users would: lift both limits.
+    api: { rateLimit: { windowMs: 60_000, limit: 100_000_000 }, ipRateLimit: { requestsPerMinute: 100_000_000, authFailuresPer15Minutes: 20 } },
     dropDatabaseOnClose: true,
   });
   const { db, temporalClient: client } = system;

@@ -27,6 +27,8 @@ import {
 } from '../schemas/subscriptions';
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
 import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
+import { dueInstantOf, requireSchedulableDate, scheduledUpgradeOn } from '../../upgrades/schedule';
+import { httpErrorOf } from '../upgrade-errors';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
 import { listPage } from '../listing';
@@ -205,22 +207,32 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       tag: 'Subscriptions',
       summary: 'Every upgrade target with its verdict, quantity range, existing destinations and a price preview',
       description:
-        'Verdicts are for `quantity` seats (default: all, a full upgrade). Each eligible choice carries the quote an upgrade would produce right now.',
+        "Verdicts are for `quantity` seats (default: all, a full upgrade). Each eligible choice carries the quote an upgrade would produce right now, or on `date` for an upgrade scheduled that day (422 `INVALID_SCHEDULE` for a day not after today or after the source's term).",
       access: 'authenticated',
       params: idParamsSchema,
       query: upgradeOptionsQuerySchema,
       responses: { 200: { description: 'Options', schema: upgradeOptionsSchema } },
-      errors: [404],
+      errors: [404, 422],
       async handler({ params, query, caller }) {
         const now = deps.clock();
         const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId), now });
         if (!context) throw notFound(`Subscription ${params.id}`);
+        // A day chosen for a scheduled upgrade: the verdicts and prices are those of that day.
+        if (query.date) {
+          try {
+            requireSchedulableDate(query.date, now, context.source.termEnd, 'date');
+          } catch (error) {
+            throw httpErrorOf(error);
+          }
+        }
         const allSubscriptions = context.accountSubscriptions;
+        // Read beside Microsoft's verdict: one more read by _id, not one more round trip.
+        const scheduledUpgradeRead = scheduledUpgradeOn(upgrades.models, context.source.id);
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
           catalog: context.catalog,
-          now: now.toISOString(),
+          now: (query.date ? dueInstantOf(query.date) : now).toISOString(),
           policy: upgrades.policy,
           caller,
           busySubscriptionIds: [...context.heldByOthers.keys()],
@@ -244,11 +256,13 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           return result.ok ? { credit: result.plan.credit.total, debit: result.plan.debit.total, quote: result.plan.quote } : undefined;
         };
         const quantity = options.evaluatedQuantity;
+        const scheduledUpgrade = (await scheduledUpgradeRead) ?? null;
         return {
           status: 200,
           body: {
             sourceSubscriptionId: options.sourceSubscriptionId,
             sourceProductId: context.source.productId,
+            scheduledUpgrade,
             quantityRange: options.quantityRange ?? null,
             evaluatedQuantity: quantity,
             microsoftVerdict,

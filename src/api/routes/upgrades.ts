@@ -1,5 +1,6 @@
 import type { UpgradePlan } from '../../domain';
-import { quoteUpgrade, startUpgrade } from '../../upgrades/start';
+import { startUpgrade } from '../../upgrades/start';
+import { cancelScheduledUpgrade, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
 import { resolveUncertainOutcome } from '../../upgrades/resolve';
 import { retryUpgrade } from '../../upgrades/retry';
 import { listUpgrades, readUpgrade } from '../../upgrades/read';
@@ -15,11 +16,12 @@ import {
   uncertainOutcomeResolutionSchema,
   uncertainOutcomeResolvedSchema,
   upgradeAcceptedSchema,
+  upgradeCancelledSchema,
   upgradeRetrySchema,
   upgradeListQuerySchema,
   upgradeListSchema,
-  upgradeRequestSchema,
   upgradeSchema,
+  upgradeStartSchema,
 } from '../schemas/upgrades';
 import { answering } from '../upgrade-errors';
 import { upgradeView } from '../views';
@@ -57,14 +59,27 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       path: '/v1/upgrades/quote',
       operationId: 'quoteUpgrade',
       tag: 'Upgrades',
-      summary: 'The credit/debit lines and the breakdown an upgrade would produce now (no side effects)',
+      summary: 'The credit/debit lines and the breakdown an upgrade would produce now, or on its `when.date` (no side effects)',
       access: 'authenticated',
-      body: upgradeRequestSchema,
+      body: upgradeStartSchema,
       responses: { 200: { description: 'Quote', schema: quoteSchema } },
       errors: [404, 409, 422],
       async handler({ body, caller }) {
-        const plan = await answering(quoteUpgrade(upgrades, caller, body));
-        return { status: 200, body: quoteBody(plan) };
+        const { when, ...request } = body;
+        const [plan, scheduled] = await Promise.all([
+          answering(quoteUpgradeWhen(upgrades, caller, request, when)),
+          scheduledUpgradeOn(upgrades.models, request.sourceSubscriptionId),
+        ]);
+        const warnings = scheduled
+          ? [
+              {
+                code: 'SCHEDULED_UPGRADE_PENDING' as const,
+                message: `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
+                ...scheduled,
+              },
+            ]
+          : [];
+        return { status: 200, body: { ...quoteBody(plan), ...(warnings.length > 0 ? { warnings } : {}) } };
       },
     }),
     defineRoute({
@@ -72,16 +87,23 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       path: '/v1/upgrades',
       operationId: 'startUpgrade',
       tag: 'Upgrades',
-      summary: 'Start an upgrade (idempotent per Idempotency-Key)',
+      summary: 'Start an upgrade now, or schedule it for a day (idempotent per Idempotency-Key)',
       description:
-        'Same key and body → the same upgrade (202, same `upgradeId`); same key with another body → 422 `IDEMPOTENCY_KEY_REUSED`; another upgrade running on the source or destination → 409 `UPGRADE_IN_PROGRESS`; ineligible → 422 with every reason.',
+        'Same key and body → the same upgrade (202, same `upgradeId`); same key with another body → 422 `IDEMPOTENCY_KEY_REUSED`; another upgrade running on the source or destination → 409 `UPGRADE_IN_PROGRESS`; ineligible → 422 with every reason. With `when: { type: "on_date", date }` the upgrade is priced for that day, recorded as `scheduled` with its `dueDate` and started on the day after eligibility is checked again (the source stays unlocked until then); a day not after today or after the source\'s term → 422 `INVALID_SCHEDULE`; a source with an upgrade scheduled already → 409 `UPGRADE_ALREADY_SCHEDULED`.',
       access: 'authenticated',
       headers: idempotencyHeadersSchema,
-      body: upgradeRequestSchema,
-      responses: { 202: { description: 'Accepted; `Location` names the upgrade', schema: upgradeAcceptedSchema } },
+      body: upgradeStartSchema,
+      responses: { 202: { description: 'Accepted or scheduled; `Location` names the upgrade', schema: upgradeAcceptedSchema } },
       errors: [404, 409, 422, 503],
       async handler({ body, headers, caller, req }) {
-        const result = await answering(startUpgrade(upgrades, caller, body, headers['idempotency-key'], req.log));
+        const { when, ...request } = body;
+        const key = headers['idempotency-key'];
+        if (when?.type === 'on_date') {
+          const scheduled = await answering(scheduleUpgrade(upgrades, caller, request, when, key, req.log));
+          const answer = { upgradeId: scheduled.upgradeId, status: scheduled.status, ...(scheduled.dueDate ? { dueDate: scheduled.dueDate } : {}) };
+          return { status: 202, body: answer, headers: location(scheduled.upgradeId) };
+        }
+        const result = await answering(startUpgrade(upgrades, caller, request, key, req.log));
         if (result.started) metrics.upgradesStarted.inc({ kind: result.started.kind, destination_type: result.started.destinationType });
         return { status: 202, body: { upgradeId: result.upgradeId, status: result.status }, headers: location(result.upgradeId) };
       },
@@ -149,6 +171,22 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       async handler({ params, body, caller }) {
         const state = await answering(confirmSeatReassignment(upgrades, caller, params.id, body.note));
         return { status: 200, body: { upgradeId: params.id, status: state.status, seatReassignment: state.seatReassignment ?? null } };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/upgrades/:id/cancel',
+      operationId: 'cancelScheduledUpgrade',
+      tag: 'Upgrades',
+      summary: 'Cancel a scheduled upgrade before its day',
+      description:
+        'Leaves nothing behind: the upgrade is recorded as `cancelled`, the source may be scheduled again. 409 `NOT_SCHEDULED` when the upgrade is not scheduled, or its day has come and it is being started.',
+      access: 'authenticated',
+      params: idParamsSchema,
+      responses: { 200: { description: 'Cancelled', schema: upgradeCancelledSchema } },
+      errors: [404, 409, 503],
+      async handler({ params, caller }) {
+        return { status: 200, body: await answering(cancelScheduledUpgrade(upgrades, caller, params.id)) };
       },
     }),
     defineRoute({

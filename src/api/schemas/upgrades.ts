@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UPGRADE_STATUSES } from '../../../workflows/messages';
 import { invoiceLineSchema } from './billing';
-import { idSchema, productIdSchema, seatsSchema, signedMinorUnits, verdictSchema } from './common';
+import { idSchema, isoDateSchema, productIdSchema, seatsSchema, signedMinorUnits, verdictSchema } from './common';
 
 /** Upgrades: the request, quotes, upgrade options, the upgrade record and its listing. */
 
@@ -11,15 +11,35 @@ export const upgradeDestinationSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('new') }).strict(),
   z.object({ type: z.literal('existing'), subscriptionId: idSchema }).strict(),
 ]);
-export const upgradeRequestSchema = z
-  .object({
-    sourceSubscriptionId: idSchema,
-    targetProductId: productIdSchema,
-    quantity: seatsSchema,
-    destination: upgradeDestinationSchema,
-  })
+const upgradeRequestShape = {
+  sourceSubscriptionId: idSchema,
+  targetProductId: productIdSchema,
+  quantity: seatsSchema,
+  destination: upgradeDestinationSchema,
+};
+/** The upgrade as recorded: what moves where (when it runs is `when`, beside it). */
+export const upgradeRequestSchema = z.object(upgradeRequestShape).strict().meta({ id: 'UpgradeRequest' });
+
+/** When an upgrade runs: now (the default), or on a later day of the source's term (docs/scheduled-upgrades.md). */
+export const upgradeWhenSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('now') }).strict(),
+    z
+      .object({
+        type: z.literal('on_date'),
+        date: isoDateSchema.meta({
+          description: "the UTC day it runs on, 00:00 UTC: after today and on or before the source's term end (422 INVALID_SCHEDULE otherwise)",
+        }),
+      })
+      .strict(),
+  ])
+  .meta({ id: 'UpgradeWhen' });
+
+/** A start or a quote: the request, and when it runs. */
+export const upgradeStartSchema = z
+  .object({ ...upgradeRequestShape, when: upgradeWhenSchema.optional() })
   .strict()
-  .meta({ id: 'UpgradeRequest' });
+  .meta({ id: 'UpgradeStart' });
 
 export const idempotencyHeadersSchema = z.object({
   'idempotency-key': z
@@ -29,7 +49,11 @@ export const idempotencyHeadersSchema = z.object({
     .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces only'),
 });
 
-export const upgradeAcceptedSchema = z.object({ upgradeId: z.string(), status: upgradeStatusSchema });
+export const upgradeAcceptedSchema = z.object({
+  upgradeId: z.string(),
+  status: upgradeStatusSchema,
+  dueDate: z.string().optional().meta({ description: 'a scheduled upgrade: the day it runs (status `scheduled`)' }),
+});
 
 const invoiceDraftSchema = z.object({
   kind: z.enum(['credit', 'debit']).optional(),
@@ -63,10 +87,21 @@ export const quoteSchema = z
     seatReassignment: z.object({ mode: z.enum(['automatic', 'manual']), reason: z.string() }),
     quote: quoteBreakdownSchema,
     summary: z.string(),
+    warnings: z
+      .array(z.object({ code: z.literal('SCHEDULED_UPGRADE_PENDING'), message: z.string(), upgradeId: z.string(), dueDate: z.string() }))
+      .optional()
+      .meta({ description: 'an immediate upgrade of a source with an upgrade scheduled: that one is re-checked on its day and may be rejected' }),
   })
   .meta({ id: 'UpgradeQuote' });
 
-export const upgradeOptionsQuerySchema = z.object({ quantity: z.coerce.number().int().min(1).max(1_000_000).optional() }).strict();
+export const upgradeOptionsQuerySchema = z
+  .object({
+    quantity: z.coerce.number().int().min(1).max(1_000_000).optional(),
+    date: isoDateSchema
+      .optional()
+      .meta({ description: "verdicts and prices for an upgrade scheduled on this UTC day (after today, on or before the source's term end)" }),
+  })
+  .strict();
 const pricePreviewSchema = z.object({ credit: signedMinorUnits, debit: signedMinorUnits, quote: quoteBreakdownSchema });
 export const upgradeOptionsSchema = z.object({
   sourceSubscriptionId: z.string(),
@@ -76,6 +111,9 @@ export const upgradeOptionsSchema = z.object({
     .nullable()
     .meta({ description: 'any n in [min, maxPartial], or exactly max (full); null when the source product is unknown' }),
   evaluatedQuantity: z.number().int(),
+  scheduledUpgrade: z.object({ upgradeId: z.string(), dueDate: z.string() }).nullable().meta({
+    description: 'the upgrade scheduled on this source, if one waits for its day (a second one is refused; an immediate one may make it rejected on its day)',
+  }),
   microsoftVerdict: z.enum(['applied', 'unavailable', 'not_configured']).meta({
     description:
       "whether Microsoft's transition eligibilities are part of the verdicts: `unavailable` = Partner Center did not answer, the verdicts are ours alone (a start is refused with 503 until it answers)",
@@ -128,6 +166,8 @@ export const upgradeSchema = z
     accountId: z.string(),
     request: upgradeRequestSchema,
     upgradeDate: z.string().optional(),
+    when: upgradeWhenSchema.optional().meta({ description: 'absent: it ran when started' }),
+    dueDate: z.string().optional().meta({ description: 'a scheduled upgrade: the UTC day it runs (or was to run) on' }),
     steps: z.array(stepRecordSchema),
     currentDetails: z.string().optional(),
     subscriptionsTouched: z.array(z.string()),
@@ -164,6 +204,7 @@ export const upgradeListSchema = z.object({
   upgrades: z.array(upgradeSchema.omit({ live: true })),
   nextCursor: z.string().optional(),
 });
+export const upgradeCancelledSchema = z.object({ upgradeId: z.string(), status: z.literal('cancelled') });
 export const seatReassignmentConfirmSchema = z.object({ note: z.string().max(1_000).optional() }).strict();
 const resolutionNoteSchema = z.string().max(1_000).optional().meta({ description: 'what the operator saw at Partner Center (kept on the upgrade)' });
 export const uncertainOutcomeResolutionSchema = z

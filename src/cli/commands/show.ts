@@ -2,7 +2,7 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Models } from '../../db/models';
 import { upgradeStepsOf } from '../../db/mappers';
 import { queryUpgradeState } from '../../temporal/upgrade-client';
-import { FINAL_UPGRADE_STATUSES, type UpgradeState } from '../../../workflows/messages';
+import { ENDED_UPGRADE_STATUSES, type UpgradeState } from '../../../workflows/messages';
 import { CliError } from '../errors';
 
 /**
@@ -50,7 +50,8 @@ export async function showUpgrade(options: { models: Models; client?: Client; up
   const workflow = client ? await describeRun(client, upgradeId) : undefined;
   if (!doc && !workflow) throw new CliError(`no upgrade ${upgradeId}: neither an upgrade record nor a workflow has that id`);
 
-  const running = workflow?.status === 'RUNNING' || (doc && !(FINAL_UPGRADE_STATUSES as readonly string[]).includes(doc.status));
+  // A scheduled upgrade has no UpgradeWorkflow yet (its ScheduledUpgradeWorkflow waits under `<id>:scheduled`).
+  const running = workflow?.status === 'RUNNING' || (doc && doc.status !== 'scheduled' && !(ENDED_UPGRADE_STATUSES as readonly string[]).includes(doc.status));
   const live: UpgradeState | undefined = client && running ? await queryUpgradeState(client, upgradeId, options.queryTimeoutMs ?? 3_000) : undefined;
   const invoices = (await models.invoices.find({ upgradeId }).sort({ _id: 1 }).lean()) as Array<Record<string, any>>;
   const recordSteps = upgradeStepsOf(doc?.steps).map((step) => ({

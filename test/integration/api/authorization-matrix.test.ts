@@ -169,6 +169,8 @@ const CASES: Case[] = [
     request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/seat-reassignment`, body: {} }),
     allowed: 409,
   },
+  // The matrix's upgrades run now: cancelling one is 409 NOT_SCHEDULED for whoever may see it.
+  { name: 'POST /v1/upgrades/:id/cancel', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/cancel` }), allowed: 409 },
   { name: 'POST /v1/upgrades/:id/retry', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/retry` }), allowed: 409, operatorOnly: true },
   {
     name: 'POST /v1/upgrades/:id/resolve',

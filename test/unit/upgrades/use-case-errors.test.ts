@@ -31,6 +31,9 @@ describe('HTTP answers to use-case refusals', () => {
       NOT_AWAITING_RESOLUTION: 409,
       TEMPORAL_UNAVAILABLE: 503,
       VENDOR_UNAVAILABLE: 503,
+      INVALID_SCHEDULE: 422,
+      UPGRADE_ALREADY_SCHEDULED: 409,
+      NOT_SCHEDULED: 409,
     };
     for (const code of UPGRADE_ERROR_CODES) {
       const mapped = httpErrorOf(new UpgradeError(code, `refused: ${code}`, { upgradeId: 'upg_1' }));

@@ -32,7 +32,14 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
   // the test server refuses an upsert of an unknown attribute (the workflow task would fail over and over).
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
-    searchAttributes: Object.fromEntries(UPGRADE_SEARCH_ATTRIBUTES.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      UPGRADE_SEARCH_ATTRIBUTES.map((key) => [
+        key.name,
+        key.type === 'DATETIME'
+          ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME
+          : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      ]),
+    ),
   });
   return {
     env,
