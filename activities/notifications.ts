@@ -13,7 +13,12 @@ export { signWebhook, standardWebhookHeaders, standardWebhookSecret, verifyStand
 const notificationIdFor = (upgradeId: string, event: NotificationEvent, sequence?: number) =>
   `${upgradeId}:${event}${sequence === undefined ? '' : `:${sequence}`}`;
 
-function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, error: { code: string; message: string } | undefined): string {
+function messageFor(
+  event: NotificationEvent,
+  plan: UpgradePlan | undefined,
+  error: { code: string; message: string } | undefined,
+  attention: { code: string; message: string } | undefined,
+): string {
   const what = plan?.summary ?? 'the upgrade';
   switch (event) {
     case 'seats_reassigned_automatically':
@@ -33,6 +38,8 @@ function messageFor(event: NotificationEvent, plan: UpgradePlan | undefined, err
           ? 'Microsoft may have converted the subscription: an operator checks at Microsoft before anything else is done.'
           : 'Nothing was changed.'
       }`;
+    case 'upgrade_needs_attention':
+      return `Whether Microsoft converted the subscription is unknown (${attention ? `${attention.code}: ${attention.message}` : 'no reason recorded'}). The subscriptions stay locked until an operator has checked at Microsoft and settled the upgrade. (${what})`;
   }
 }
 
@@ -59,13 +66,14 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
         findPlan(deps, upgradeId, 'maybeBeforeConversion'), // absent when validation rejected the upgrade
       ]);
       const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
+      const attention = (upgrade.attention ?? undefined) as { code: string; message: string; during: string } | undefined;
       const payload = {
         id,
         event,
         upgradeId,
         accountId: upgrade.accountId,
         occurredAt: deps.clock().toISOString(),
-        message: messageFor(event, plan, error),
+        message: messageFor(event, plan, error, attention),
         upgrade: {
           status: upgrade.status,
           kind: upgrade.kind,
@@ -74,6 +82,9 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
           targetProductId: plan?.targetProductId ?? (upgrade.request as { targetProductId?: string }).targetProductId,
           quantity: plan?.quantity,
           ...(error ? { error } : {}),
+          ...(event === 'upgrade_needs_attention' && attention
+            ? { attention: { code: attention.code, message: attention.message, during: attention.during } }
+            : {}),
           ...(sequence !== undefined ? { reminder: sequence } : {}),
         },
       };

@@ -71,6 +71,13 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     return { before };
   }
 
+  /** The new subscription's vendor id as Microsoft's answer to the request named it (recorded with the transition). */
+  async function requestedToSubscriptionId(upgradeId: string): Promise<string | undefined> {
+    const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
+    const transition = (upgrade?.vendor as { transition?: { toSubscriptionId?: string | null } } | null | undefined)?.transition;
+    return transition?.toSubscriptionId ?? undefined;
+  }
+
   async function writeHistory(upgradeId: string, subscriptionId: string, event: string, at: string, description: string, before: unknown, after: unknown) {
     await isDuplicateKey(
       deps.models.historyEntries.create({ _id: `${upgradeId}:${subscriptionId}:${event}`, subscriptionId, upgradeId, event, at, description, before, after }),
@@ -107,7 +114,9 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
           );
         }
       } else if (plan.newSubscription) {
-        if (!vendorOutcome.toSubscriptionId) {
+        // An outcome an operator confirmed may lack the id that Microsoft's answer to the request already named.
+        const toSubscriptionId = vendorOutcome.toSubscriptionId ?? (await requestedToSubscriptionId(upgradeId));
+        if (!toSubscriptionId) {
           throw ApplicationFailure.nonRetryable(
             'the vendor completed a partial upgrade without returning the new subscription id',
             FAILURE_TYPES.vendorResponseInvalid,
@@ -117,7 +126,7 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
         const created = {
           _id: destinationSubscriptionId,
           ...plan.newSubscription,
-          externalId: vendorOutcome.toSubscriptionId,
+          externalId: toSubscriptionId,
           purchasedAt: `${plan.upgradeDate}T00:00:00.000Z`,
           appliedUpgradeIds: [upgradeId],
         };

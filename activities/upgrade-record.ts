@@ -28,10 +28,10 @@ interface UpgradeRecordChange {
 }
 
 /** The workflow's progress as a record change. */
-const changeOf = ({ status, steps, seatReassignment }: UpgradeRecordProgress): UpgradeRecordChange => ({
+const changeOf = ({ status, steps, seatReassignment, attention }: UpgradeRecordProgress): UpgradeRecordChange => ({
   status,
   steps,
-  ...(seatReassignment ? { set: { seatReassignment } } : {}),
+  ...(seatReassignment || attention ? { set: { ...(seatReassignment ? { seatReassignment } : {}), ...(attention ? { attention } : {}) } } : {}),
 });
 
 /**

@@ -11,7 +11,7 @@ import {
   VendorThrottledError,
   VendorUnavailableError,
 } from '../src/partner-center/errors';
-import type { Transition } from '../src/partner-center/partner-center-schemas';
+import type { Transition, VendorSubscription } from '../src/partner-center/partner-center-schemas';
 import {
   findMatchingTransition,
   type RequestedTransition,
@@ -24,7 +24,8 @@ import { FAILURE_TYPES } from '../workflows/failure-types';
 import type { UpgradeActivityDeps } from './deps';
 import { microsoftItemFor, microsoftReasons, transitionTypeAllowed } from '../src/domain/vendor-eligibility';
 import { microsoftEligibilityOf } from '../src/partner-center/microsoft-eligibility';
-import { loadPlan } from './frozen-plans';
+import { expectedAfterConversion, readBackMismatches, type ReadBackMismatch } from './conversion-read-back';
+import { findPlan, loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
 
@@ -154,6 +155,70 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
       if (!(error instanceof VendorAuthError || error instanceof VendorNotFoundError)) throw error;
       deps.logger.warn({ err: error }, 'Partner Center answered %s; trying once more with a fresh token', error.status);
       return call();
+    }
+  }
+
+  /** A vendor subscription, or undefined when Partner Center does not know it (404 after one more try). */
+  async function readVendorSubscription(customerTenantId: string, vendorSubscriptionId: string, upgradeId: string) {
+    try {
+      return await withOneMoreTry(() => deps.vendor.getSubscription(customerTenantId, vendorSubscriptionId, { upgradeId }));
+    } catch (error) {
+      if (error instanceof VendorNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The read-back after a completed conversion (conversion-read-back.ts, docs/partner-center.md "Read-back"): the
+   * source and destination as Partner Center shows them, compared with what the upgrade is about to apply locally.
+   * Microsoft may show a change a moment late, so a difference is read again until the settling delay has passed; one
+   * that stays is recorded and raised as an unknown outcome (the upgrade waits in needs_attention with it), never
+   * overwritten. Subscriptions that cannot be read (our credentials) are logged and recorded: the conversion itself
+   * is reported completed, so the upgrade goes on.
+   */
+  async function readBackConversion(upgradeId: string, record: RecordedTransition, toSubscriptionId: string | undefined, identity: Record<string, unknown>) {
+    const plan = await findPlan(deps, upgradeId, 'maybeBeforeConversion');
+    if (!plan) return;
+    const expected = expectedAfterConversion(plan, record.transition.toCatalogItemId, toSubscriptionId);
+    const startedAt = deps.clock().getTime();
+    for (let interval = deps.vendorPolling.initialIntervalMs; ; interval = Math.min(interval * 2, deps.vendorPolling.maxIntervalMs)) {
+      let mismatches: ReadBackMismatch[];
+      try {
+        const found: Array<VendorSubscription | undefined> = [];
+        // One after the other: the reads share the request budget with everything else the partner does.
+        for (const wanted of expected) found.push(await readVendorSubscription(record.customerTenantId, wanted.vendorSubscriptionId, upgradeId));
+        mismatches = readBackMismatches(expected, found);
+      } catch (error) {
+        if (!(error instanceof VendorError)) throw error;
+        if (error.retryable) {
+          // Throttled or unavailable: wait (at least Retry-After) and read again, as polling does.
+          if (error instanceof VendorThrottledError && error.retryAfterMs) interval = Math.max(interval, error.retryAfterMs);
+          await sleepHeartbeating(interval, interval);
+          continue;
+        }
+        deps.logger.warn({ upgradeId, err: error }, 'the converted subscriptions could not be read back from Partner Center');
+        await updateUpgradeRecord(deps, upgradeId, {
+          set: { 'vendor.readBack': { state: 'unreadable', at: deps.clock().toISOString(), error: error.message } },
+        });
+        return;
+      }
+      const at = deps.clock().toISOString();
+      if (mismatches.length === 0) {
+        const checked = expected.map((wanted) => wanted.vendorSubscriptionId);
+        await updateUpgradeRecord(deps, upgradeId, { set: { 'vendor.readBack': { state: 'matched', at, checked } } });
+        return;
+      }
+      if (deps.clock().getTime() - startedAt >= settlingDelayMs) {
+        deps.logger.error({ upgradeId, mismatches }, 'Partner Center shows the converted subscriptions otherwise than the upgrade would apply');
+        await updateUpgradeRecord(deps, upgradeId, { set: { 'vendor.readBack': { state: 'mismatch', at, mismatches } } });
+        const described = mismatches.map((m) => `${m.role} ${m.vendorSubscriptionId} ${m.field}: ${m.found ?? 'none'} (expected ${m.expected ?? 'none'})`);
+        throw vendorOutcomeUnknown(`after the conversion Partner Center shows ${described.join('; ')}`, {
+          reason: 'read_back_mismatch',
+          mismatches,
+          ...identity,
+        });
+      }
+      await sleepHeartbeating(interval, interval);
     }
   }
 
@@ -361,7 +426,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
               ...identity,
             });
           }
-          const toSubscriptionId = current.toSubscriptionId ?? record.transition.toSubscriptionId;
+          const toSubscriptionId = current.toSubscriptionId ?? record.transition.toSubscriptionId ?? undefined;
+          if (progress.conversion === 'completed') await readBackConversion(upgradeId, record, toSubscriptionId, identity);
           const outcome: VendorOutcome = {
             conversion: progress.conversion === 'completed' ? 'completed' : 'failed',
             // An undocumented status for the licence move: the conversion is done, so we move the licences ourselves.

@@ -252,7 +252,72 @@ export const SCENARIOS: Scenario[] = [
       return { workflowId: upgradeId };
     },
   },
+  {
+    name: 'needs-attention-resolved-converted',
+    description:
+      'Partner Center converts fewer seats than requested (partial to new): needs_attention, resolved as converted: completes, seats confirmed by hand',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 6 });
+      await system.seed([owner], [source]);
+      await system.setFaults({ convertedQuantityShortBy: 1 });
+      try {
+        // Partial: its seats are reassigned by hand, so the run does not wait for Graph's retries on the short seats.
+        const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 4, destination: { type: 'new' } });
+        await resolveWhenNeedingAttention(system, upgradeId, { outcome: 'converted', note: 'the conversion is visible in Partner Center' });
+        await confirmIfWaiting(system, upgradeId);
+        await finish(system, upgradeId, 'completed');
+        return { workflowId: upgradeId };
+      } finally {
+        await system.setFaults({ convertedQuantityShortBy: 0 });
+      }
+    },
+  },
+  {
+    name: 'needs-attention-resolved-not-converted',
+    description: 'Partner Center reports an undocumented conversion status: needs_attention, then an operator resolves it as not converted: failed',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      await system.setFaults({ unrecognisedConversionStatus: 'Paused' });
+      try {
+        const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+        await resolveWhenNeedingAttention(system, upgradeId, { outcome: 'not_converted' });
+        await finish(system, upgradeId, 'failed');
+        return { workflowId: upgradeId };
+      } finally {
+        await system.setFaults({ unrecognisedConversionStatus: null });
+      }
+    },
+  },
+  {
+    name: 'cancelled-while-following',
+    description: 'Cancelled (temporal workflow cancel) while following the transition: needs_attention, resolved as not converted: failed, locks released',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      await system.setFaults({ completionDelayMs: 60_000 });
+      try {
+        const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+        await waitForStatus(system, upgradeId, (doc) => Boolean(doc.vendor?.transition), 'the transition request');
+        await system.client.workflow.getHandle(upgradeId).cancel();
+        await resolveWhenNeedingAttention(system, upgradeId, { outcome: 'not_converted' });
+        await finish(system, upgradeId, 'failed');
+        return { workflowId: upgradeId };
+      } finally {
+        await system.setFaults({ completionDelayMs: 200 });
+      }
+    },
+  },
 ];
+
+async function resolveWhenNeedingAttention(system: System, upgradeId: string, decision: Record<string, unknown>): Promise<void> {
+  await waitForStatus(system, upgradeId, (doc) => doc.status === 'needs_attention', 'needs_attention');
+  const resolved = await system.api('POST', `/v1/upgrades/${upgradeId}/resolve`, decision);
+  if (resolved.status !== 200) throw new Error(`resolution refused: ${resolved.status} ${JSON.stringify(resolved.body)}`);
+}
 
 async function confirmIfWaiting(system: System, upgradeId: string): Promise<void> {
   await waitForStatus(

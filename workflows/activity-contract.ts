@@ -1,6 +1,6 @@
 import type { EligibilityReason } from '../src/domain/eligibility';
 import type { DestinationType, UpgradeKind } from '../src/domain/upgrade-shape';
-import type { SeatReassignmentMode, SeatReassignmentState, UpgradeStatus, UpgradeStepRecord, UpgradeWorkflowInput } from './messages';
+import type { NeedsAttention, SeatReassignmentMode, SeatReassignmentState, UpgradeStatus, UpgradeStepRecord, UpgradeWorkflowInput } from './messages';
 
 /**
  * What UpgradeWorkflow asks of its activities and what they answer: the interface its proxies are typed with, and the
@@ -71,7 +71,9 @@ export type NotificationEvent =
   | 'manual_seat_reassignment_reminder'
   | 'manual_seat_reassignment_escalated'
   | 'upgrade_completed'
-  | 'upgrade_failed';
+  | 'upgrade_failed'
+  /** Whether Microsoft converted is unknown: an operator decides (docs/runbook.md); the locks are kept meanwhile. */
+  | 'upgrade_needs_attention';
 
 export interface UpgradeError {
   code: string;
@@ -87,6 +89,8 @@ export interface UpgradeRecordProgress {
   status: UpgradeStatus;
   steps: UpgradeStepRecord[];
   seatReassignment?: SeatReassignmentState;
+  /** Why the run waits for an operator, and the decision once taken (runs before PATCHES.NEEDS_ATTENTION: none). */
+  attention?: NeedsAttention;
 }
 
 export interface UpgradeActivities {

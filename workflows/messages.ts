@@ -22,6 +22,7 @@ export const UPGRADE_STATUSES = [
   'awaiting_manual_seat_reassignment',
   'invoicing',
   'notifying',
+  'needs_attention',
   'completed',
   'rejected',
   'failed',
@@ -75,6 +76,8 @@ export const UPGRADE_STEPS = {
   completed: 'completed',
   rejected: 'rejected',
   failed: 'failed',
+  needsAttention: 'needs_attention',
+  uncertainOutcomeResolved: 'uncertain_outcome_resolved',
 } as const;
 export type UpgradeStepName = (typeof UPGRADE_STEPS)[keyof typeof UPGRADE_STEPS];
 
@@ -114,6 +117,8 @@ export interface UpgradeState {
   steps: UpgradeStepRecord[];
   seatReassignment?: SeatReassignmentState;
   error?: { code: string; message: string };
+  /** Set while (and after) the run waited for an operator to say whether Microsoft converted. */
+  attention?: NeedsAttention;
 }
 
 export interface SeatReassignmentConfirmation {
@@ -132,3 +137,31 @@ export const confirmSeatReassignmentUpdate = defineUpdate<UpgradeState, [SeatRea
 
 /** Fire-and-forget variant for tools that can only signal (e.g. `temporal workflow signal`). */
 export const seatReassignmentConfirmedSignal = defineSignal<[SeatReassignmentConfirmation]>('seatReassignmentConfirmed');
+
+/**
+ * Why a run waits in `needs_attention`: whether Microsoft converted cannot be told automatically (a lost answer,
+ * a transition that cannot be followed, a cancellation after the request may have been sent, a final error after
+ * the conversion). The locks stay; only an operator who checked Partner Center settles it (docs/runbook.md).
+ */
+export interface NeedsAttention {
+  /** The failure type or our own code (`VendorOutcomeUnknown`, `UPGRADE_CANCELLED`, …). */
+  code: string;
+  message: string;
+  details?: unknown;
+  /** The step that could not finish: the vendor request, following it, or a step after the conversion. */
+  during: 'vendor_request' | 'vendor_follow' | 'after_conversion';
+  since: string;
+  resolution?: UncertainOutcomeResolution & { resolvedAt: string };
+}
+
+/**
+ * An operator's answer, after checking Partner Center: `converted` continues the upgrade as if Microsoft had reported
+ * the transition completed (subscription changes, invoices, seats), with the new subscription's vendor id when
+ * Microsoft created one; `not_converted` ends it failed with nothing changed and the locks released.
+ */
+export type UncertainOutcomeResolution =
+  | { outcome: 'converted'; resolvedBy: string; toSubscriptionId?: string; operationId?: string; note?: string }
+  | { outcome: 'not_converted'; resolvedBy: string; note?: string };
+
+/** Refused (by its validator) unless the run waits in `needs_attention`; answers the state after the decision. */
+export const resolveUncertainOutcomeUpdate = defineUpdate<UpgradeState, [UncertainOutcomeResolution]>('resolveUncertainOutcome');

@@ -12,8 +12,14 @@
  *   Runs started before it keep their shape and complete; the record of such a run no longer receives the
  *   intermediate statuses and steps its activities used to write after the deploy (its search attribute and its
  *   final status, error and locks are as before).
+ * - NEEDS_ATTENTION: when whether Microsoft converted is unknown (a VendorOutcomeUnknown, any final error while
+ *   following the transition or after the conversion, a cancellation once the request may have been sent), the run
+ *   sets `needs_attention`, sends `upgrade_needs_attention` and waits for `resolveUncertainOutcome` with its locks
+ *   kept, instead of ending failed; a cancellation before the request releases the locks and records `failed`.
+ *   Asked only where the new branch starts, so the histories of runs that never get there carry no marker.
  */
 export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
   WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
+  NEEDS_ATTENTION: 'needs-attention',
 } as const;

@@ -103,7 +103,9 @@ function fieldErrors(error: z.ZodError, prefix: string): FieldError[] {
       return issue.keys.map((key) => ({ path: join([...issue.path, key]), message: 'unknown field' }));
     }
     if (issue.code === 'invalid_union' && 'discriminator' in issue && typeof issue.discriminator === 'string') {
-      return [{ path: join([...issue.path, issue.discriminator]), message: issue.message }];
+      // zod 4 puts the discriminator at the end of the path already; older versions stopped at the union.
+      const named = issue.path.at(-1) === issue.discriminator ? issue.path : [...issue.path, issue.discriminator];
+      return [{ path: join(named), message: issue.message }];
     }
     const path = join(issue.path);
     return [{ path: path || prefix || '(body)', message: issue.message }];

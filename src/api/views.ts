@@ -77,6 +77,7 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
     seatReassignment: doc.seatReassignment ?? null,
     vendor: doc.vendor ?? null,
     error: doc.error ?? null,
+    attention: doc.attention ?? null,
     plan: plan
       ? {
           ...(typeof plan.summary === 'string' ? { summary: plan.summary } : {}),

@@ -6,6 +6,7 @@ import type { Database } from '../db/connection';
 import { exportHistory, fetchUpgradeHistory, readHistoryFile, upgradeIdOfHistory } from './commands/history';
 import { formatUpgradeList, listUpgrades } from './commands/list';
 import { formatReplayOutcome, quietReplayRuntime, replayHistory } from './commands/replay';
+import { resolveUpgradeOutcome } from './commands/resolve';
 import { retryFailedUpgrade } from './commands/retry';
 import { registerCampaignCommands } from './commands/campaign-commands';
 import { cancelUpgrade } from './commands/cancel';
@@ -36,7 +37,7 @@ const ENVIRONMENT_HELP = `
 Environment (same variables as the API and the worker):
   TEMPORAL_ADDRESS     Temporal front-end host:port (default localhost:7233)
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
-  MONGODB_URI          the API's database (show, retry, cancel, campaign)
+  MONGODB_URI          the API's database (show, retry, cancel, resolve, campaign)
   MONGODB_DATABASE     database name (default nce_upgrades)
   TEMPORAL_TASK_QUEUE  the workers' task queue (retry, cancel; default nce-upgrades)
 
@@ -127,6 +128,43 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
       if (options.json) printJson(result);
       else print(`Retry of ${result.upgradeId} started (status ${result.status}). Follow it with: upgrades show ${result.upgradeId}`);
     });
+
+  program
+    .command('resolve')
+    .description(
+      'settle an upgrade in needs_attention after checking Partner Center (the use case behind POST /v1/upgrades/:id/resolve): --converted continues it (changes, invoices, seats), --not-converted ends it failed and releases its locks',
+    )
+    .argument('<upgradeId>')
+    .option('--converted', 'Microsoft converted the subscription (seen in Partner Center)')
+    .option('--not-converted', 'Microsoft did not convert it (no transition, or a failed one, in Partner Center)')
+    .option('--to-subscription-id <id>', "with --converted: Microsoft's id of the subscription that received the seats, when it created one")
+    .option('--operation-id <id>', "with --converted: the transition's operation id in Partner Center")
+    .option('--note <text>', 'what you saw, kept on the upgrade')
+    .option('--json', 'print JSON instead of text')
+    .action(
+      async (
+        upgradeId: string,
+        options: { converted?: boolean; notConverted?: boolean; toSubscriptionId?: string; operationId?: string; note?: string; json?: boolean },
+      ) => {
+        if (Boolean(options.converted) === Boolean(options.notConverted)) throw new UsageError('give exactly one of --converted and --not-converted');
+        if (options.notConverted && (options.toSubscriptionId || options.operationId)) {
+          throw new UsageError('--to-subscription-id and --operation-id go with --converted only');
+        }
+        const note = options.note ? { note: options.note } : {};
+        const decision = options.converted
+          ? {
+              outcome: 'converted' as const,
+              ...(options.toSubscriptionId ? { toSubscriptionId: options.toSubscriptionId } : {}),
+              ...(options.operationId ? { operationId: options.operationId } : {}),
+              ...note,
+            }
+          : { outcome: 'not_converted' as const, ...note };
+        const useCases = createUpgradeUseCaseDeps({ models: (await database()).models, temporalClient: await temporal(), config: settings().useCases });
+        const result = await resolveUpgradeOutcome(useCases, upgradeId, decision);
+        if (options.json) printJson(result);
+        else print(`${upgradeId} settled as ${decision.outcome}; the workflow continues from here. Follow it with: upgrades show ${upgradeId}`);
+      },
+    );
 
   program
     .command('cancel')

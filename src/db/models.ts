@@ -164,6 +164,8 @@ const upgradeSchema = new Schema(
     licenceGroupInheritedUserIds: { type: [String], default: undefined },
     invoiceIds: { type: [String], default: [] },
     error: { type: Schema.Types.Mixed, default: null },
+    /** Why the upgrade waits (or waited) in needs_attention, and the operator's decision (workflows/messages.ts NeedsAttention). */
+    attention: { type: Schema.Types.Mixed, default: null },
     completedAt: { type: Date, default: null },
     retries: { type: Number, default: 0 },
     /** Plans replaced by operator retries before Microsoft converted: `{ at, previous, current }`, oldest first. */

@@ -7,7 +7,7 @@ import { outboundCallMetrics, type OutboundCallMetrics } from './observed-fetch'
 /**
  * The worker's own Prometheus series, served beside the Temporal SDK's on the worker's HTTP port (worker-http.ts):
  * outbound calls (Partner Center, Graph) with latency and 429s, webhook deliveries, activity outcomes, and the manual
- * seat reassignments waiting for someone (read from the database at scrape time, so every worker reports the same
+ * seat reassignments and the upgrades in needs_attention waiting for someone (read from the database at scrape time, so every worker reports the same
  * number and a restart loses nothing). Upgrades by kind and outcome are counted by the workflow through the SDK's
  * metric meter (workflows/upgrade-workflow.ts), so they are exported once, not once per replay.
  */
@@ -28,6 +28,14 @@ export function createWorkerMetrics(models?: Pick<Models, 'upgrades'>): WorkerMe
       registers: [registry],
       async collect() {
         this.set(await models.upgrades.countDocuments({ status: 'awaiting_manual_seat_reassignment' }));
+      },
+    });
+    new Gauge({
+      name: 'nce_upgrades_needing_attention',
+      help: 'Upgrades waiting in needs_attention for an operator to say whether Microsoft converted (docs/runbook.md); alert when above 0',
+      registers: [registry],
+      async collect() {
+        this.set(await models.upgrades.countDocuments({ status: 'needs_attention' }));
       },
     });
   }

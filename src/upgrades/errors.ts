@@ -17,6 +17,8 @@ export const UPGRADE_ERROR_CODES = [
   'RETRY_NOT_POSSIBLE',
   /** The upgrade is not waiting for a seat reassignment confirmation. */
   'NOTHING_AWAITING_CONFIRMATION',
+  /** The upgrade is not in `needs_attention`, or its outcome was settled already. */
+  'NOT_AWAITING_RESOLUTION',
   /** Temporal did not start the run or answer in time; nothing was left half done. */
   'TEMPORAL_UNAVAILABLE',
   /** Partner Center did not give its eligibility verdict; a start cannot go ahead without it. */

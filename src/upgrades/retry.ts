@@ -42,7 +42,8 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
   }
   const claimed = await models.upgrades.updateOne(
     { _id: upgradeId, status: 'failed', ...(doc.retries === undefined ? {} : { retries: doc.retries }) },
-    { $set: { status: 'accepted', completedAt: null, error: null }, $inc: { retries: 1 } },
+    // A needs_attention episode of the failed run is settled: the new run starts without it.
+    { $set: { status: 'accepted', completedAt: null, error: null, attention: null }, $inc: { retries: 1 } },
   );
   if (claimed.modifiedCount !== 1) {
     await releaseSubscriptions(models, upgradeId, lockIds, lockClaim);
@@ -50,7 +51,10 @@ export async function retryUpgrade(deps: UpgradeUseCaseDeps, upgradeId: string, 
   }
   const undoClaim = async () => {
     await releaseSubscriptions(models, upgradeId, lockIds, lockClaim);
-    await models.upgrades.updateOne({ _id: upgradeId, status: 'accepted' }, { $set: { status: 'failed', error: doc.error ?? null }, $inc: { retries: -1 } });
+    await models.upgrades.updateOne(
+      { _id: upgradeId, status: 'accepted' },
+      { $set: { status: 'failed', error: doc.error ?? null, attention: doc.attention ?? null }, $inc: { retries: -1 } },
+    );
   };
   // Re-planned on the retry date when Microsoft never converted (replan-on-retry.ts); otherwise the frozen plan stays.
   let planning: RetryPlanning;

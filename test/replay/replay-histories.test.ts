@@ -24,6 +24,9 @@ const EXPECTED_SHAPES = [
   'eligibility-rejected-at-execution',
 ];
 
+/** Shapes that exist only since PATCHES.NEEDS_ATTENTION (no older release to keep). */
+const NEEDS_ATTENTION_SHAPES = ['needs-attention-resolved-converted', 'needs-attention-resolved-not-converted', 'cancelled-while-following'];
+
 /**
  * ScheduledUpgradeWorkflow's shapes (recorded on the time-skipping test server by
  * `RECORD_SCHEDULED_HISTORIES=1 npx jest test/workflow/scheduled-upgrade-workflow.test.ts --selectProjects workflow`):
@@ -58,7 +61,9 @@ beforeAll(async () => {
 
 test('a history is recorded for every upgrade kind and failure path, before and after each patch', () => {
   const released = RELEASES.flatMap((release) => EXPECTED_SHAPES.map((name) => `${name}.${release}`));
-  expect(recorded.map((entry) => entry.name)).toEqual(expect.arrayContaining([...EXPECTED_SHAPES, ...released, ...SCHEDULED_SHAPES]));
+  expect(recorded.map((entry) => entry.name)).toEqual(
+    expect.arrayContaining([...EXPECTED_SHAPES, ...released, ...SCHEDULED_SHAPES, ...NEEDS_ATTENTION_SHAPES]),
+  );
   for (const entry of recorded) {
     expect(entry.workflowId).toMatch(/^upg_/);
     const types = entry.history.events!.map((event) => String(event.eventType));
@@ -185,4 +190,32 @@ test('WORKFLOW_WRITES_THE_RECORD: the workflow writes the record at each status 
   expect(reminders).toBeGreaterThan(0);
   expect(manual.local).toHaveLength(nonFinalStatusUpserts(manualHistory).length + reminders);
   expect(activitiesOf(history('partial-to-new-manual-seats.v2')).scheduled).toContain('recordSeatReassignmentState');
+});
+
+test('NEEDS_ATTENTION: asked only where an unknown outcome or a cancellation starts the new branch; the run waits in needs_attention for the operator', () => {
+  const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
+  // Runs that never meet an unknown outcome carry no marker: their shape is the one recorded before the patch.
+  for (const name of EXPECTED_SHAPES) expect(upsertsAndPatches(history(name)).patches).not.toContain(PATCHES.NEEDS_ATTENTION);
+  const statusesOf = (name: string) =>
+    upsertsAndPatches(history(name)).upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')));
+  const endOf = (name: string) => String(history(name).events!.at(-1)!.eventType);
+  for (const name of NEEDS_ATTENTION_SHAPES) {
+    expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.WORKFLOW_WRITES_THE_RECORD, PATCHES.NEEDS_ATTENTION]]);
+    expect(statusesOf(name)).toContain('UpgradeStatus="needs_attention"');
+    // The operator's decision arrives as an accepted update.
+    expect(
+      history(name).events!.some((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'resolveUncertainOutcome'),
+    ).toBe(true);
+  }
+  expect(statusesOf('needs-attention-resolved-converted').slice(-3)).toEqual([
+    'UpgradeStatus="awaiting_manual_seat_reassignment"',
+    'UpgradeStatus="notifying"',
+    'UpgradeStatus="completed"',
+  ]);
+  expect(endOf('needs-attention-resolved-converted')).toMatch(/COMPLETED|^2$/);
+  for (const name of ['needs-attention-resolved-not-converted', 'cancelled-while-following']) {
+    expect(statusesOf(name).slice(-2)).toEqual(['UpgradeStatus="needs_attention"', 'UpgradeStatus="failed"']);
+    expect(activitiesOf(history(name)).scheduled).toContain('failUpgrade');
+  }
+  expect(history('cancelled-while-following').events!.some((event) => event.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
 });

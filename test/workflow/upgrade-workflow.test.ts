@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { UpgradeRecordProgress } from '../../workflows/activity-contract';
 import { FAILURE_TYPES } from '../../workflows/failure-types';
@@ -6,11 +6,14 @@ import {
   confirmSeatReassignmentUpdate,
   FINAL_UPGRADE_STATUSES,
   getUpgradeStateQuery,
+  resolveUncertainOutcomeUpdate,
   seatReassignmentConfirmedSignal,
+  type UncertainOutcomeResolution,
   UPGRADE_STEPS,
   type UpgradeState,
   type UpgradeStatus,
 } from '../../workflows/messages';
+import { NOT_CONVERTED_CONFIRMED, UPGRADE_CANCELLED } from '../../workflows/upgrade-workflow';
 import { completedOutcome, stubActivities, vendorRecord, type StubActivities, type StubOverrides } from './support/stub-activities';
 import { startUpgradeWorkflow, startWorkflowTestBed, upgradeInput, type WorkflowTestBed } from './support/workflow-env';
 
@@ -87,6 +90,16 @@ function failureOf(run: Run, kind: abstract new (...args: never[]) => unknown = 
 const statusesWritten = (writes: UpgradeRecordProgress[]) => writes.map((write) => write.status).filter((status, i, all) => status !== all[i - 1]);
 const stepNamesWritten = (writes: UpgradeRecordProgress[]) => writes.flatMap((write) => write.steps.map((step) => step.name));
 const notified = (stubs: StubActivities) => stubs.callsOf('sendUpgradeNotification').map((call) => call.args[1]);
+
+/** Polls the run's state until it reaches `status` (the test server answers queries at once). */
+async function waitForStatus(handle: WorkflowHandle, status: UpgradeStatus): Promise<void> {
+  for (let polls = 0; polls < 200; polls++) {
+    const state = await handle.query(getUpgradeStateQuery).catch(() => undefined);
+    if (state?.status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${handle.workflowId} never reached ${status}`);
+}
 
 /** After the activity answers, confirm the manual reassignment as a portal would on the webhook. */
 const confirmSoon = (handle: WorkflowHandle, how: 'update' | 'signal', confirmedBy = 'ops@contoso.example') =>
@@ -165,22 +178,6 @@ describe('failure before the conversion: the locks are released, the failure not
     expect(run.stubs.callsOf('requestVendorTransition')).toHaveLength(1);
     expect(run.stubs.callsOf('failUpgrade')[0]!.args[2]).toMatchObject({ code: FAILURE_TYPES.vendorAuth });
     expect(run.state.status).toBe('failed');
-  });
-
-  test('following the transition fails for good: failed as unreadable, nothing applied', async () => {
-    const run = await runUpgrade({
-      overrides: () => ({
-        awaitVendorTransition: async () => {
-          throw ApplicationFailure.nonRetryable('upgrade has no vendor transition', FAILURE_TYPES.vendorTransitionMissing);
-        },
-      }),
-    });
-    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
-    expect(run.stubs.callsOf('awaitVendorTransition')).toHaveLength(1);
-    expect(run.stubs.callsOf('applySubscriptionChanges')).toEqual([]);
-    expect(run.stubs.callsOf('failUpgrade')[0]!.args[2]).toMatchObject({ code: 'VENDOR_TRANSITION_UNREADABLE' });
-    expect(run.state.steps.map((step) => step.name)).toEqual(['accepted', 'validated', 'vendor_transition_requested', 'failed']);
-    expectRecordStepsMatchQuery(run);
   });
 
   test('Partner Center fails the conversion: failed with its errors, nothing applied', async () => {
@@ -401,40 +398,242 @@ describe('manual seat reassignment', () => {
   });
 });
 
-test('a permanent failure after the conversion is not handled today: the run fails where it was, nothing records the failure', async () => {
-  const run = await runUpgrade({
-    overrides: () => ({
-      applySubscriptionChanges: async () => {
-        throw ApplicationFailure.nonRetryable('the vendor completed a partial upgrade without the new subscription id', FAILURE_TYPES.vendorResponseInvalid);
+/** Resolves the uncertain outcome as an operator would once the needs-attention webhook arrives. */
+const resolveOnAttention =
+  (handleOf: () => WorkflowHandle, ...decisions: UncertainOutcomeResolution[]): StubOverrides['sendUpgradeNotification'] =>
+  async (_upgradeId, event) => {
+    if (event === 'upgrade_needs_attention') {
+      const decision = decisions.shift()!;
+      setImmediate(() => {
+        handleOf()
+          .executeUpdate(resolveUncertainOutcomeUpdate, { args: [decision] })
+          .catch((error: unknown) => process.stderr.write(`resolution refused: ${String(error)}\n`));
+      });
+    }
+    return 'delivered';
+  };
+const outcomeUnknown = (message: string) =>
+  ApplicationFailure.create({ type: FAILURE_TYPES.vendorOutcomeUnknown, message, nonRetryable: true, details: [{ reason: 'lost_answer', requestId: 'r-1' }] });
+
+describe('whether Microsoft converted is unknown: needs_attention with the locks kept, until an operator decides', () => {
+  test('the request\'s answer was lost: needs_attention, the webhook, then "converted" continues with invoices and the given subscription id', async () => {
+    const run = await runUpgrade({
+      manualSeats: true,
+      overrides: (handleOf) => ({
+        requestVendorTransition: async () => {
+          throw outcomeUnknown('Partner Center shows no transition for the lost answer');
+        },
+        sendUpgradeNotification: resolveOnAttention(handleOf, {
+          outcome: 'converted',
+          resolvedBy: 'ops-key',
+          toSubscriptionId: 'vendor-new-9',
+          note: 'seen in Partner Center',
+        }),
+        applySubscriptionChanges: async (upgradeId, outcome) => {
+          expect(outcome.toSubscriptionId).toBe('vendor-new-9');
+          return { destinationSubscriptionId: `sub-new-${upgradeId}` };
+        },
+      }),
+      whileRunning: async (handle) => {
+        await waitForStatus(handle, 'awaiting_manual_seat_reassignment');
+        await handle.executeUpdate(confirmSeatReassignmentUpdate, { args: [{ confirmedBy: 'ops@contoso.example' }] });
       },
-    }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.callsOf('requestVendorTransition')).toHaveLength(1);
+    expect(run.stubs.callsOf('awaitVendorTransition')).toEqual([]);
+    expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+    expect(run.stubs.callsOf('issueInvoices')).toHaveLength(1);
+    expect(run.stubs.callsOf('completeUpgrade')).toHaveLength(1);
+    expect(notified(run.stubs)).toEqual(['upgrade_needs_attention', 'manual_seat_reassignment_required', 'upgrade_completed']);
+    const writes = run.stubs.recordWrites();
+    expect(statusesWritten(writes)).toEqual([
+      'validating',
+      'awaiting_vendor',
+      'needs_attention',
+      'applying',
+      'invoicing',
+      'awaiting_manual_seat_reassignment',
+      'notifying',
+      'completed',
+    ]);
+    expect(writes.find((write) => write.status === 'needs_attention')?.attention).toMatchObject({
+      code: FAILURE_TYPES.vendorOutcomeUnknown,
+      during: 'vendor_request',
+      details: { reason: 'lost_answer' },
+    });
+    expect(run.state.attention).toMatchObject({ resolution: { outcome: 'converted', resolvedBy: 'ops-key', toSubscriptionId: 'vendor-new-9' } });
+    expect(run.state.steps.map((step) => step.name)).toEqual(
+      expect.arrayContaining(['needs_attention', 'uncertain_outcome_resolved', 'subscriptions_applied', 'invoices_issued']),
+    );
+    // Microsoft may or may not have moved the licences: the seat step decides, never "done by Microsoft" on faith.
+    expect(run.stubs.callsOf('applySubscriptionChanges')[0]!.args[1]).toMatchObject({ conversion: 'completed', licenseReassignment: 'failed' });
+    expectRecordStepsMatchQuery(run);
   });
-  expect(failureOf(run, ActivityFailure).cause).toMatchObject({ type: FAILURE_TYPES.vendorResponseInvalid });
-  expect(run.stubs.callsOf('applySubscriptionChanges')).toHaveLength(1);
-  expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
-  expect(notified(run.stubs)).toEqual([]);
-  // The record and the search attribute keep `applying`: the API's retry (failed upgrades only) refuses it today.
-  expect(run.stubs.recordWrites().at(-1)?.status).toBe('applying');
-  expect(run.searchAttributes.UpgradeStatus).toEqual(['applying']);
+
+  test('following the transition fails for good: needs_attention; "not_converted" ends failed, locks released, and only then "nothing changed"', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        awaitVendorTransition: async () => {
+          throw ApplicationFailure.nonRetryable('Partner Center answered 404 twice', FAILURE_TYPES.vendorTransitionMissing);
+        },
+        sendUpgradeNotification: resolveOnAttention(handleOf, { outcome: 'not_converted', resolvedBy: 'ops-key' }),
+      }),
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.stubs.callsOf('applySubscriptionChanges')).toEqual([]);
+    const [, outcome, error] = run.stubs.callsOf('failUpgrade')[0]!.args;
+    expect(outcome).toBe('failed');
+    expect(error).toMatchObject({ code: NOT_CONVERTED_CONFIRMED, message: expect.stringContaining('VENDOR_TRANSITION_UNREADABLE') });
+    expect(notified(run.stubs)).toEqual(['upgrade_needs_attention', 'upgrade_failed']);
+    expect(statusesWritten(run.stubs.recordWrites())).toEqual(['validating', 'awaiting_vendor', 'needs_attention', 'failed']);
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['failed']);
+    expect(run.state.steps.map((step) => step.name)).toEqual([
+      'accepted',
+      'validated',
+      'vendor_transition_requested',
+      'needs_attention',
+      'uncertain_outcome_resolved',
+      'failed',
+    ]);
+    expectRecordStepsMatchQuery(run);
+  });
+
+  test('while it waits: the search attribute says needs_attention, nothing is released, and a resolution outside it is refused', async () => {
+    const run = await runUpgrade({
+      overrides: () => ({
+        awaitVendorTransition: async () => {
+          throw outcomeUnknown('Partner Center reports the conversion as "Paused"');
+        },
+      }),
+      whileRunning: async (handle) => {
+        await waitForStatus(handle, 'needs_attention');
+        const description = await handle.describe();
+        expect(description.searchAttributes.UpgradeStatus).toEqual(['needs_attention']);
+        // Days pass: the run keeps waiting with its locks.
+        await bed.env.sleep(30 * DAY_MS);
+        expect((await handle.query(getUpgradeStateQuery)).status).toBe('needs_attention');
+        const invalid = handle.executeUpdate(resolveUncertainOutcomeUpdate, { args: [{ outcome: 'maybe', resolvedBy: 'ops' } as never] });
+        await expect(invalid).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+        await handle.executeUpdate(resolveUncertainOutcomeUpdate, { args: [{ outcome: 'not_converted', resolvedBy: 'ops' }] });
+        const again = handle.executeUpdate(resolveUncertainOutcomeUpdate, { args: [{ outcome: 'converted', resolvedBy: 'ops' }] });
+        await expect(again).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      },
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.stubs.callsOf('failUpgrade')).toHaveLength(1);
+  });
+
+  test('a resolution while the upgrade runs normally is refused', async () => {
+    const run = await runUpgrade({
+      manualSeats: true,
+      whileRunning: async (handle) => {
+        await waitForStatus(handle, 'awaiting_manual_seat_reassignment');
+        const refused = handle.executeUpdate(resolveUncertainOutcomeUpdate, { args: [{ outcome: 'not_converted', resolvedBy: 'ops' }] });
+        await expect(refused).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+        await handle.executeUpdate(confirmSeatReassignmentUpdate, { args: [{ confirmedBy: 'ops' }] });
+      },
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+  });
+
+  test('a final error after the conversion (no new subscription id): needs_attention, then "converted" with the id re-applies and completes', async () => {
+    let applied = 0;
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        applySubscriptionChanges: async (upgradeId, outcome) => {
+          applied += 1;
+          if (!outcome.toSubscriptionId) {
+            throw ApplicationFailure.nonRetryable(
+              'the vendor completed a partial upgrade without the new subscription id',
+              FAILURE_TYPES.vendorResponseInvalid,
+            );
+          }
+          return { destinationSubscriptionId: `sub-new-${upgradeId}` };
+        },
+        sendUpgradeNotification: resolveOnAttention(handleOf, { outcome: 'converted', resolvedBy: 'ops-key', toSubscriptionId: 'vendor-new-3' }),
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(applied).toBe(2);
+    // The outcome Microsoft reported is kept (its licence transfer completed); only the missing id is the operator's.
+    expect(run.stubs.callsOf('applySubscriptionChanges')[1]!.args[1]).toMatchObject({ licenseReassignment: 'completed', toSubscriptionId: 'vendor-new-3' });
+    expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+    expect(statusesWritten(run.stubs.recordWrites())).toEqual([
+      'validating',
+      'awaiting_vendor',
+      'applying',
+      'needs_attention',
+      'applying',
+      'invoicing',
+      'reassigning_seats',
+      'notifying',
+      'completed',
+    ]);
+    expect(run.state.attention).toMatchObject({ code: FAILURE_TYPES.vendorResponseInvalid, during: 'after_conversion' });
+  });
 });
 
-test('cancellation is not handled today: the run ends cancelled where it waits, without releasing locks or recording an ending', async () => {
-  const run = await runUpgrade({
-    manualSeats: true,
-    overrides: (handleOf) => ({
-      sendUpgradeNotification: async (_upgradeId, event) => {
-        if (event === 'manual_seat_reassignment_required') setImmediate(() => void handleOf().cancel());
-        return 'delivered';
-      },
-    }),
+describe('cancellation (temporal workflow cancel)', () => {
+  /** An activity during which the run is cancelled; the workflow does not wait for it (TRY_CANCEL) and ignores its late answer. */
+  const cancelledDuring =
+    <T>(handleOf: () => WorkflowHandle, lateAnswer: T) =>
+    async () => {
+      await handleOf().cancel();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      return lateAnswer;
+    };
+
+  test('before Partner Center is asked: locks released, failed with the reason, the run ends cancelled', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        validateAndLockUpgrade: cancelledDuring(handleOf, { ok: false as const, reasons: [] }),
+      }),
+    });
+    failureOf(run, CancelledFailure);
+    expect(run.stubs.callsOf('requestVendorTransition')).toEqual([]);
+    const [, outcome, error] = run.stubs.callsOf('failUpgrade')[0]!.args;
+    expect([outcome, error]).toEqual(['failed', expect.objectContaining({ code: UPGRADE_CANCELLED })]);
+    expect(run.stubs.recordWrites().at(-1)?.status).toBe('failed');
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['failed']);
+    expect(notified(run.stubs)).toEqual(['upgrade_failed']);
   });
-  failureOf(run, CancelledFailure);
-  expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
-  expect(run.stubs.callsOf('completeUpgrade')).toEqual([]);
-  expect(notified(run.stubs)).toEqual(['manual_seat_reassignment_required']);
-  // The record and the search attribute keep saying it waits: an operator must release the locks by hand.
-  expect(run.stubs.recordWrites().at(-1)?.status).toBe('awaiting_manual_seat_reassignment');
-  expect(run.searchAttributes.UpgradeStatus).toEqual(['awaiting_manual_seat_reassignment']);
+
+  test('while following the transition: needs_attention with the locks kept; "not_converted" releases them', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        awaitVendorTransition: cancelledDuring(handleOf, completedOutcome()),
+        sendUpgradeNotification: resolveOnAttention(handleOf, { outcome: 'not_converted', resolvedBy: 'ops-key' }),
+      }),
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.state.attention).toMatchObject({ code: UPGRADE_CANCELLED, during: 'vendor_follow', resolution: { outcome: 'not_converted' } });
+    expect(run.stubs.callsOf('failUpgrade')[0]!.args[2]).toMatchObject({ code: NOT_CONVERTED_CONFIRMED });
+    expect(notified(run.stubs)).toEqual(['upgrade_needs_attention', 'upgrade_failed']);
+  });
+
+  test('after the conversion (waiting for manual seats): needs_attention; "converted" finishes every step despite the cancellation', async () => {
+    let seatsRequired = 0;
+    const run = await runUpgrade({
+      manualSeats: true,
+      overrides: (handleOf) => ({
+        sendUpgradeNotification: async (upgradeId, event, sequence) => {
+          if (event === 'manual_seat_reassignment_required' && ++seatsRequired === 1) setImmediate(() => void handleOf().cancel());
+          else if (event === 'manual_seat_reassignment_required') confirmSoon(handleOf(), 'update');
+          return resolveOnAttention(handleOf, { outcome: 'converted', resolvedBy: 'ops-key' })!(upgradeId, event, sequence);
+        },
+      }),
+    });
+    expect(run.outcome.ok).toBe(true);
+    expect(run.state.attention).toMatchObject({ code: UPGRADE_CANCELLED, during: 'after_conversion' });
+    expect(run.stubs.callsOf('failUpgrade')).toEqual([]);
+    expect(run.stubs.callsOf('completeUpgrade')).toHaveLength(1);
+    // Each step after the conversion ran again (all idempotent): one vendor transition, the same invoice ids.
+    expect(run.stubs.callsOf('requestVendorTransition')).toHaveLength(1);
+    expect(run.stubs.callsOf('issueInvoices')).toHaveLength(2);
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['completed']);
+  });
 });
 
 test('every final status the workflow can end in was reached above', () => {

@@ -1,6 +1,7 @@
 import type { UpgradePlan } from '../../domain';
 import { startUpgrade } from '../../upgrades/start';
 import { cancelScheduledUpgrade, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
+import { resolveUncertainOutcome } from '../../upgrades/resolve';
 import { retryUpgrade } from '../../upgrades/retry';
 import { listUpgrades, readUpgrade } from '../../upgrades/read';
 import { confirmSeatReassignment } from '../../upgrades/seat-reassignment';
@@ -12,6 +13,8 @@ import {
   idempotencyHeadersSchema,
   quoteSchema,
   seatReassignmentConfirmSchema,
+  uncertainOutcomeResolutionSchema,
+  uncertainOutcomeResolvedSchema,
   upgradeAcceptedSchema,
   upgradeCancelledSchema,
   upgradeRetrySchema,
@@ -129,6 +132,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
             currentDetails: live.currentDetails,
             seatReassignment: live.seatReassignment ?? view.seatReassignment,
             error: live.error ?? view.error,
+            attention: live.attention ?? view.attention,
             live: true,
           },
         };
@@ -201,6 +205,23 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
         const result = await answering(retryUpgrade(upgrades, params.id, req.log));
         metrics.upgradesStarted.inc({ kind: result.kind, destination_type: result.destinationType });
         return { status: 202, body: { upgradeId: result.upgradeId, status: result.status, plan: result.plan }, headers: location(result.upgradeId) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/v1/upgrades/:id/resolve',
+      operationId: 'resolveUncertainOutcome',
+      tag: 'Upgrades',
+      summary: 'Settle an upgrade in needs_attention: did Microsoft convert? (operator)',
+      description:
+        'For an upgrade whose outcome at Microsoft is unknown (status `needs_attention`, reason in `attention`), after checking the transition in Partner Center (docs/runbook.md). `converted`: the workflow continues as if Partner Center had reported the transition completed (subscription changes, invoices, seats), with `toSubscriptionId` when Microsoft created a subscription. `not_converted`: it ends `failed`, releases the locks, and tells the account nothing was changed. 409 `NOT_AWAITING_RESOLUTION` when the upgrade is not in `needs_attention` or was settled already.',
+      access: 'operator',
+      params: idParamsSchema,
+      body: uncertainOutcomeResolutionSchema,
+      responses: { 200: { description: 'Accepted by the workflow, which continues (or ends) from here', schema: uncertainOutcomeResolvedSchema } },
+      errors: [404, 409, 503],
+      async handler({ params, body, caller }) {
+        return { status: 200, body: await answering(resolveUncertainOutcome(upgrades, caller, params.id, body)) };
       },
     }),
   ];

@@ -175,6 +175,11 @@ export const upgradeSchema = z
     seatReassignment: z.record(z.string(), z.unknown()).nullable().meta({ description: 'manual or automatic, why, and its progress' }),
     vendor: z.record(z.string(), z.unknown()).nullable().meta({ description: 'the Partner Center transition: request id, state, result' }),
     error: z.object({ code: z.string(), message: z.string() }).passthrough().nullable(),
+    attention: z
+      .object({ code: z.string(), message: z.string(), during: z.string(), since: z.string() })
+      .passthrough()
+      .nullable()
+      .meta({ description: 'why the upgrade waits (or waited) in needs_attention for an operator, and the resolution once given' }),
     plan: z
       .object({ summary: z.string().optional(), quote: quoteBreakdownSchema.optional() })
       .passthrough()
@@ -201,3 +206,24 @@ export const upgradeListSchema = z.object({
 });
 export const upgradeCancelledSchema = z.object({ upgradeId: z.string(), status: z.literal('cancelled') });
 export const seatReassignmentConfirmSchema = z.object({ note: z.string().max(1_000).optional() }).strict();
+const resolutionNoteSchema = z.string().max(1_000).optional().meta({ description: 'what the operator saw at Partner Center (kept on the upgrade)' });
+export const uncertainOutcomeResolutionSchema = z
+  .discriminatedUnion(
+    'outcome',
+    [
+      z
+        .object({
+          outcome: z.literal('converted'),
+          toSubscriptionId: idSchema.optional().meta({
+            description: "Microsoft's id of the subscription that received the seats, when Microsoft created one (partial upgrade to a new subscription)",
+          }),
+          operationId: idSchema.optional().meta({ description: "the transition's operation id as Partner Center shows it" }),
+          note: resolutionNoteSchema,
+        })
+        .strict(),
+      z.object({ outcome: z.literal('not_converted'), note: resolutionNoteSchema }).strict(),
+    ],
+    { error: 'outcome must be "converted" or "not_converted"' },
+  )
+  .meta({ id: 'UncertainOutcomeResolution' });
+export const uncertainOutcomeResolvedSchema = upgradeSchema.pick({ upgradeId: true, status: true, attention: true });

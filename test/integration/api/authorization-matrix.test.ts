@@ -172,6 +172,12 @@ const CASES: Case[] = [
   // The matrix's upgrades run now: cancelling one is 409 NOT_SCHEDULED for whoever may see it.
   { name: 'POST /v1/upgrades/:id/cancel', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/cancel` }), allowed: 409 },
   { name: 'POST /v1/upgrades/:id/retry', request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/retry` }), allowed: 409, operatorOnly: true },
+  {
+    name: 'POST /v1/upgrades/:id/resolve',
+    request: (t) => ({ method: 'POST', path: `/v1/upgrades/${UPGRADE[t]}/resolve`, body: { outcome: 'not_converted' } }),
+    allowed: 409,
+    operatorOnly: true,
+  },
   { name: 'GET /v1/invoices?subscriptionId', request: (t) => ({ method: 'GET', path: `/v1/invoices?subscriptionId=${SUBSCRIPTION[t]}` }), allowed: 200 },
   { name: 'GET /v1/invoices?upgradeId', request: (t) => ({ method: 'GET', path: `/v1/invoices?upgradeId=${UPGRADE[t]}` }), allowed: 200 },
   {

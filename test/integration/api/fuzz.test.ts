@@ -33,6 +33,7 @@ const WRITE_ENDPOINTS: Array<{ method: string; path: string; headers?: Record<st
   { method: 'PUT', path: '/v1/catalog' },
   { method: 'POST', path: '/v1/api-keys' },
   { method: 'POST', path: '/v1/billing/proration-preview' },
+  { method: 'POST', path: '/v1/upgrades/upg_fuzz_missing/resolve' },
 ];
 
 const expect4xxNamingFields = (r: { status: number; body: any }) => {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { exportHistory, historyAsJson } from '../../../src/cli/commands/history';
 import { listUpgrades } from '../../../src/cli/commands/list';
 import { replayHistory } from '../../../src/cli/commands/replay';
+import { resolveUpgradeOutcome } from '../../../src/cli/commands/resolve';
 import { retryFailedUpgrade } from '../../../src/cli/commands/retry';
 import { formatUpgradeReport, showUpgrade } from '../../../src/cli/commands/show';
 import { CliError } from '../../../src/cli/errors';
@@ -124,8 +125,19 @@ test('a vendor-rejected upgrade: list finds it, show explains it, its history re
   expect(after.upgrades).toEqual([]);
   expect((await listUpgrades(system.client, { status: 'completed', account: account.id })).upgrades.map((u) => u.upgradeId)).toEqual([upgradeId]);
 
-  // The binary: show as JSON (exit 0), retry refused (exit 1), a bad status (exit 2).
-  const [shown, retried, usage] = await Promise.all([cli(['show', upgradeId, '--json']), cli(['retry', upgradeId]), cli(['list', '--status', 'broken'])]);
+  // The binary: show as JSON (exit 0), retry and resolve refused (exit 1), a bad status or resolve flags (exit 2).
+  const [shown, retried, usage, resolved, unsure, both] = await Promise.all([
+    cli(['show', upgradeId, '--json']),
+    cli(['retry', upgradeId]),
+    cli(['list', '--status', 'broken']),
+    cli(['resolve', upgradeId, '--not-converted']),
+    cli(['resolve', upgradeId]),
+    cli(['resolve', upgradeId, '--converted', '--not-converted']),
+  ]);
+  expect(resolved.code).toBe(1);
+  expect(resolved.stderr).toContain(`resolution refused: NOT_AWAITING_RESOLUTION: Upgrade ${upgradeId} does not wait for an operator's decision`);
+  expect([unsure.code, both.code]).toEqual([2, 2]);
+  expect(unsure.stderr).toContain('give exactly one of --converted and --not-converted');
   expect(shown.code).toBe(0);
   expect(JSON.parse(shown.stdout)).toMatchObject({ upgradeId, status: 'completed', retries: 1 });
   expect(retried.code).toBe(1);
@@ -142,5 +154,8 @@ test('usage and lookup errors are plain sentences', async () => {
   await expect(listUpgrades(system.client, { account: 'acc" OR 1=1' })).rejects.toThrow(/is not an account id/);
   await expect(retryFailedUpgrade(system.upgradeUseCases, 'upg_does_not_exist')).rejects.toThrow(
     'retry refused: NOT_FOUND: Upgrade upg_does_not_exist not found',
+  );
+  await expect(resolveUpgradeOutcome(system.upgradeUseCases, 'upg_does_not_exist', { outcome: 'not_converted' })).rejects.toThrow(
+    'resolution refused: NOT_FOUND: Upgrade upg_does_not_exist not found',
   );
 });

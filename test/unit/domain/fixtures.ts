@@ -1,6 +1,7 @@
 /** Builders for domain unit tests: small, explicit catalogs and subscriptions with overridable fields. */
 import { Catalog, type BillingFrequency, type Price, type Product, type Term } from '../../../src/domain/catalog';
-import type { Account, Subscription } from '../../../src/domain/types';
+import type { Account, Subscription, UpgradeRequest } from '../../../src/domain/types';
+import { planUpgrade, type UpgradePlan, type UpgradePlanInput } from '../../../src/domain/upgrade-plan';
 
 export const BASIC = 'BASIC:0001:AV';
 export const STANDARD = 'STANDARD:0001:AV';
@@ -121,3 +122,23 @@ export const TERM_BILLING_COMBINATIONS: ReadonlyArray<[Term, BillingFrequency]> 
   ['P3Y', 'annual'],
   ['P3Y', 'triennial'],
 ];
+
+/** The planner's input for a request on the default source (`subscription()`) and destination, at NOW. */
+export function planInput(request: Partial<UpgradeRequest> = {}, overrides: Partial<UpgradePlanInput> = {}): UpgradePlanInput {
+  return {
+    request: { sourceSubscriptionId: 'sub-src', targetProductId: STANDARD, quantity: 10, destination: { type: 'new' }, ...request },
+    source: subscription(),
+    sourceAccount: account(),
+    destination: destinationSubscription(),
+    catalog: testCatalog(),
+    now: NOW,
+    ...overrides,
+  };
+}
+
+/** The plan of an eligible request (throws with the reasons otherwise). */
+export function eligiblePlan(request: Partial<UpgradeRequest> = {}, overrides: Partial<UpgradePlanInput> = {}): UpgradePlan {
+  const result = planUpgrade(planInput(request, overrides));
+  if (!result.ok) throw new Error(`not eligible: ${JSON.stringify(result.reasons)}`);
+  return result.plan;
+}

@@ -1,26 +1,8 @@
 import fc from 'fast-check';
 import { Catalog } from '../../../src/domain/catalog';
-import { planUpgrade, type UpgradePlan, type UpgradePlanInput } from '../../../src/domain/upgrade-plan';
-import type { Subscription, UpgradeRequest } from '../../../src/domain/types';
-import { account, BASIC, destinationSubscription, NOW, product, STANDARD, subscription, testCatalog } from './fixtures';
-
-function input(request: Partial<UpgradeRequest> = {}, overrides: Partial<UpgradePlanInput> = {}): UpgradePlanInput {
-  return {
-    request: { sourceSubscriptionId: 'sub-src', targetProductId: STANDARD, quantity: 10, destination: { type: 'new' }, ...request },
-    source: subscription(),
-    sourceAccount: account(),
-    destination: destinationSubscription(),
-    catalog: testCatalog(),
-    now: NOW,
-    ...overrides,
-  };
-}
-
-function plan(request: Partial<UpgradeRequest> = {}, overrides: Partial<UpgradePlanInput> = {}): UpgradePlan {
-  const result = planUpgrade(input(request, overrides));
-  if (!result.ok) throw new Error(`not eligible: ${JSON.stringify(result.reasons)}`);
-  return result.plan;
-}
+import { planUpgrade } from '../../../src/domain/upgrade-plan';
+import type { Subscription } from '../../../src/domain/types';
+import { account, BASIC, destinationSubscription, eligiblePlan as plan, planInput as input, product, STANDARD, subscription, testCatalog } from './fixtures';
 
 const toExisting = { destination: { type: 'existing' as const, subscriptionId: 'sub-dst' } };
 

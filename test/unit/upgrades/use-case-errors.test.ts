@@ -6,6 +6,7 @@ import { demoProducts } from '../../../src/domain/demo-catalog';
 import { POLICY_PROFILES } from '../../../src/domain/eligibility-policies';
 import type { UpgradeUseCaseDeps } from '../../../src/upgrades/deps';
 import { UPGRADE_ERROR_CODES, UpgradeError } from '../../../src/upgrades/errors';
+import { resolveUncertainOutcome } from '../../../src/upgrades/resolve';
 import { retryUpgrade } from '../../../src/upgrades/retry';
 import { confirmSeatReassignment } from '../../../src/upgrades/seat-reassignment';
 import { startUpgrade } from '../../../src/upgrades/start';
@@ -27,6 +28,7 @@ describe('HTTP answers to use-case refusals', () => {
       UPGRADE_NOT_FAILED: 409,
       RETRY_NOT_POSSIBLE: 409,
       NOTHING_AWAITING_CONFIRMATION: 409,
+      NOT_AWAITING_RESOLUTION: 409,
       TEMPORAL_UNAVAILABLE: 503,
       VENDOR_UNAVAILABLE: 503,
       INVALID_SCHEDULE: 422,
@@ -257,5 +259,23 @@ describe('confirmSeatReassignment refusals', () => {
       code: 'TEMPORAL_UNAVAILABLE',
       message: 'The workflow did not answer the confirmation in time; try again',
     });
+  });
+});
+
+describe('resolveUncertainOutcome refusals', () => {
+  const waiting: Doc = { ...FAILED_UPGRADE, _id: 'upg_attention', status: 'needs_attention' };
+  const actor = { keyId: 'ops_key', mayActOnAccount: () => true };
+
+  it('an upgrade not in needs_attention is NOT_AWAITING_RESOLUTION, and Temporal is not asked', async () => {
+    const { deps } = system({ upgrades: [FAILED_UPGRADE], update: () => Promise.reject(new Error('must not be called')) });
+    await expect(resolveUncertainOutcome(deps, actor, 'upg_failed', { outcome: 'not_converted' })).rejects.toMatchObject({
+      code: 'NOT_AWAITING_RESOLUTION',
+      details: { status: 'failed' },
+    });
+  });
+
+  it('a workflow that does not answer in time is TEMPORAL_UNAVAILABLE', async () => {
+    const { deps } = system({ upgrades: [waiting], update: () => Promise.reject(new Error('deadline exceeded')) });
+    await expect(resolveUncertainOutcome(deps, actor, 'upg_attention', { outcome: 'converted' })).rejects.toMatchObject({ code: 'TEMPORAL_UNAVAILABLE' });
   });
 });
