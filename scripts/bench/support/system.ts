@@ -54,6 +54,8 @@ export interface TestSystem {
   seed(cases: readonly UpgradeCase[]): Promise<void>;
   http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
   setFaults(faults: FaultOverrides): Promise<void>;
+  /** Faults for one customer tenant only, on top of the global ones. */
+  setTenantFaults(customerTenantId: string, faults: FaultOverrides): Promise<void>;
   counters(): Promise<SimulatorCounters>;
   startWorker(name: string): Promise<ChildWorker>;
   close(): Promise<void>;
@@ -128,6 +130,14 @@ export async function startTestSystem(options: SystemOptions): Promise<TestSyste
       return { status: response.status, body: parsed, ms };
     },
     setFaults: (faults) => system.setFaults(faults),
+    async setTenantFaults(customerTenantId, faults) {
+      const response = await fetch(`${simulatorUrl}/admin/faults/tenants/${encodeURIComponent(customerTenantId)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+      if (!response.ok) throw new Error(`the simulator refused the faults of ${customerTenantId}: ${response.status} ${await response.text()}`);
+    },
     async counters() {
       return (await (await fetch(`${simulatorUrl}/admin/counters`)).json()) as SimulatorCounters;
     },
