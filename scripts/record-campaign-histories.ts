@@ -13,11 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { startRecordingServices } from './support/recording-services';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import { DEMO_PRODUCT_IDS } from '../src/domain/demo-catalog';
-import { startServices } from '../src/local-services/service-runner';
 import { projectRoot } from '../src/local-services/tools';
 import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { assembleSystem } from '../src/system';
@@ -29,27 +28,12 @@ const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
 
 async function main(): Promise<void> {
   const say = (message: string) => process.stdout.write(`[record] ${message}\n`);
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const services = await startServices({ temporalAddress: process.env.TEMPORAL_ADDRESS, mongodbUri: process.env.MONGODB_URI, headless: true, log: say });
+  const { services, config } = await startRecordingServices('record-campaign', OPERATOR_KEY, say, {
+    CAMPAIGN_STARTS_PER_INTERVAL: '2',
+    CAMPAIGN_INTERVAL_SECONDS: '1',
+  });
   const cleanups: Array<() => Promise<unknown>> = [() => services.stop()];
   try {
-    const config = loadConfig({
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      TEMPORAL_ADDRESS: services.temporalAddress,
-      TEMPORAL_TASK_QUEUE: `record-campaign-${randomBytes(4).toString('hex')}`,
-      MONGODB_URI: services.mongodbUri,
-      MONGODB_DATABASE: `record_${randomBytes(4).toString('hex')}`,
-      OPERATOR_API_KEY: OPERATOR_KEY,
-      WEBHOOK_SIGNING_SECRET: 'record-signing-secret-0123',
-      VENDOR_TOKEN: 'record',
-      VENDOR_POLL_INITIAL_MS: '100',
-      VENDOR_POLL_MAX_MS: '500',
-      CATALOG_CACHE_SECONDS: '0',
-      CAMPAIGN_STARTS_PER_INTERVAL: '2',
-      CAMPAIGN_INTERVAL_SECONDS: '1',
-    });
     const assembled = await assembleSystem({
       config: { ...config, PORT: 0 },
       simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } },

@@ -15,14 +15,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig } from '../src/config';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { startRecordingServices } from './support/recording-services';
 import type { Database } from '../src/db/connection';
 import { addDays, addMonths } from '../src/domain/dates';
 import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { DEMO_PRODUCT_IDS } from '../src/domain/demo-catalog';
 import type { Account, Installment, Subscription } from '../src/domain/types';
-import { startServices } from '../src/local-services/service-runner';
 import { projectRoot } from '../src/local-services/tools';
 import { assembleSystem } from '../src/system';
 import { WORKFLOWS_PATH } from '../src/worker-factory';
@@ -341,26 +340,9 @@ async function main(): Promise<void> {
   }
   const selected = only.length > 0 ? SCENARIOS.filter((scenario) => only.includes(scenario.name)) : SCENARIOS;
   const say = (message: string) => process.stdout.write(`[record] ${message}\n`);
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-
-  const services = await startServices({ temporalAddress: process.env.TEMPORAL_ADDRESS, mongodbUri: process.env.MONGODB_URI, headless: true, log: say });
+  const { services, config } = await startRecordingServices('record-histories', OPERATOR_KEY, say);
   const cleanups: Array<() => Promise<unknown>> = [() => services.stop()];
   try {
-    const config = loadConfig({
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      TEMPORAL_ADDRESS: services.temporalAddress,
-      TEMPORAL_TASK_QUEUE: `record-histories-${randomBytes(4).toString('hex')}`,
-      MONGODB_URI: services.mongodbUri,
-      MONGODB_DATABASE: `record_${randomBytes(4).toString('hex')}`,
-      OPERATOR_API_KEY: OPERATOR_KEY,
-      WEBHOOK_SIGNING_SECRET: 'record-signing-secret-0123',
-      VENDOR_TOKEN: 'record',
-      VENDOR_POLL_INITIAL_MS: '100',
-      VENDOR_POLL_MAX_MS: '500',
-      CATALOG_CACHE_SECONDS: '0',
-    });
     const assembled = await assembleSystem({
       // Short seat reminders (below the configuration's whole hours) record the reminder and escalation branch in seconds.
       config: { ...config, PORT: 0, SEAT_REMINDER_INTERVAL_HOURS: SEAT_REMINDER_MS / 3_600_000, SEAT_ESCALATION_DAYS: SEAT_ESCALATION_MS / 86_400_000 },
