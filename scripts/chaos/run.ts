@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --upgrades 200 --kills 6 --db-upgrades 100 --db-restarts 1 --concurrent-starts 50 --ci]`
+ * `npm run chaos [-- --upgrades 200 --kills 6 --db-upgrades 100 --db-restarts 1 --api-kills 6 --concurrent-starts 50 --ci]`
  *
  * Fault suite: exactly-once under kill -9. Everything real (Temporal dev server, FerretDB, the Partner Center
  * simulator over HTTP, `src/worker.ts` as a child process, the HTTP API), the vendor answering 30 % of requests with
@@ -7,13 +7,17 @@
  *   1. worker SIGKILL  — upgrades (a mix of the four kinds, ~10 % permanently rejected by the vendor) while the
  *                         worker process is SIGKILLed at random moments and restarted;
  *   2. database restart — the same with FerretDB stopped and started again (same port, same data folder);
- *   3. racing starts    — N simultaneous POST /v1/upgrades on one source subscription, different Idempotency-Keys.
+ *   3. API SIGKILL      — upgrades whose start is sent to a real API process that SIGKILLs itself after the locks,
+ *                         after the record or after the workflow start (FAULT_API_CRASH_AT), then repeated by the
+ *                         portal (same Idempotency-Key) against a healthy API;
+ *   4. racing starts    — N simultaneous POST /v1/upgrades on one source subscription, different Idempotency-Keys.
  * Then checks: every upgrade final (completed, or failed where the vendor rejected), one vendor transition each,
  * one credit and one debit invoice per completed one, nothing changed for rejected ones, seats conserved per
  * account, no lock left, no workflow still running, one 202 and the rest 409 for the race. Exits 1 on a violation.
  *
  * `runChaos(options)` is exported for the CI-sized jest test (test/integration/chaos/chaos.test.ts).
  */
+import { spawn } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,10 +27,11 @@ import type { FaultOverrides } from '../../src/partner-center/simulator';
 import { startFerretDb, type FerretDbServer } from '../../src/local-services/ferretdb';
 import { findFreePort } from '../../src/local-services/managed-process';
 import { startServices, type RunningServices } from '../../src/local-services/service-runner';
-import type { ChildWorker } from '../bench/support/child-worker';
+import { START_CRASH_POINTS, type StartCrashPoint } from '../../src/config';
+import { type ChildWorker, REPO_ROOT } from '../bench/support/child-worker';
 import { driveUpgrade, FINAL_STATUSES, runWithConcurrency, table, type UpgradeRun } from '../bench/support/load';
 import { makeUpgradeCases, type UpgradeCase } from '../bench/support/scenarios';
-import { startTestSystem, type TestSystem } from '../bench/support/system';
+import { BENCH_OPERATOR_KEY, startTestSystem, type TestSystem } from '../bench/support/system';
 
 export interface ChaosOptions {
   /** Upgrades in the worker-kill pass. */
@@ -38,6 +43,8 @@ export interface ChaosOptions {
   dbRestarts: number;
   /** Simultaneous start requests on one source subscription (0 skips). */
   concurrentStarts: number;
+  /** Upgrades whose start kills a real API process at a crash point (cycling through them; 0 skips the pass). */
+  apiKills: number;
   /** Share of upgrades whose vendor transition is permanently rejected. */
   rejectShare: number;
   /** Upgrades in flight at once. */
@@ -66,6 +73,7 @@ export const FULL_SIZE: Omit<ChaosOptions, 'log'> = {
   dbUpgrades: 100,
   dbRestarts: 1,
   concurrentStarts: 50,
+  apiKills: 6,
   rejectShare: 0.1,
   concurrency: 20,
   errorRate5xx: 0.3,
@@ -83,6 +91,7 @@ export const CI_SIZE: Omit<ChaosOptions, 'log'> = {
   dbUpgrades: 10,
   dbRestarts: 1,
   concurrentStarts: 10,
+  apiKills: 3,
   concurrency: 20,
   dbDowntimeMs: 2_000,
   expediteDeadWorkerActivities: true,
@@ -284,6 +293,56 @@ async function checkPass(cluster: Cluster, name: string, result: PassResult, vio
   };
 }
 
+/**
+ * Sends one start to a real API process (src/server.ts) started with `FAULT_API_CRASH_AT=<point>`, which SIGKILLs
+ * itself there (src/upgrades/deps.ts); returns the signal it died of. No answer reaches the caller.
+ */
+async function startOnCrashingApi(
+  item: UpgradeCase,
+  point: StartCrashPoint,
+  target: { temporalAddress: string; mongodbUri: string; database: string; taskQueue: string },
+): Promise<NodeJS.Signals | null> {
+  const port = await findFreePort();
+  // `node --import tsx`, not the tsx CLI (a wrapper process): the pid that dies is the API itself.
+  const api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'server.ts')], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'development',
+      LOG_LEVEL: 'silent',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      OPERATOR_API_KEY: BENCH_OPERATOR_KEY,
+      TEMPORAL_ADDRESS: target.temporalAddress,
+      TEMPORAL_TASK_QUEUE: target.taskQueue,
+      MONGODB_URI: target.mongodbUri,
+      MONGODB_DATABASE: target.database,
+      FAULT_API_CRASH_AT: point,
+    },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => api.once('exit', (_code, signal) => resolve(signal)));
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let waited = 0; ; waited += 200) {
+      const up = await fetch(`${url}/livez`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (up) break;
+      if (waited > 60_000 || api.exitCode !== null) throw new Error(`the API with FAULT_API_CRASH_AT=${point} did not come up`);
+      await sleep(200);
+    }
+    await fetch(`${url}/v1/upgrades`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_OPERATOR_KEY}`, 'content-type': 'application/json', 'idempotency-key': item.idempotencyKey },
+      body: JSON.stringify(item.body),
+    }).catch(() => undefined);
+    return await Promise.race([exited, sleep(30_000).then(() => null)]);
+  } finally {
+    if (api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+  }
+}
+
 /** One uncertain outcome each (src/partner-center/simulator/faults.ts). */
 const UNCERTAIN_FAULTS: ReadonlyArray<{ name: string; faults: FaultOverrides }> = [
   { name: '2xx with a broken body', faults: { brokenTransitionAnswer: true } },
@@ -400,7 +459,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const killCases = makeUpgradeCases(options.upgrades, `k${options.seed}`);
     const dbCases = makeUpgradeCases(options.dbUpgrades, `d${options.seed}`);
     const raceCases = options.concurrentStarts > 0 ? makeUpgradeCases(1, `r${options.seed}`, ['partial_to_new']) : [];
-    await system.seed([...killCases, ...dbCases, ...raceCases]);
+    const apiKillCases = makeUpgradeCases(options.apiKills, `a${options.seed}`);
+    await system.seed([...killCases, ...dbCases, ...apiKillCases, ...raceCases]);
     const rejected = new Set([...markRejections(killCases, options.rejectShare, rng), ...markRejections(dbCases, options.rejectShare, rng)]);
     await system.setFaults({ errorRate5xx: options.errorRate5xx, throttle: options.throttle, rejectTransitionsForSubscriptions: [...rejected] });
     log(
@@ -478,9 +538,35 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       passes.push(await checkPass(cluster, 'database restart', result, violations));
     }
 
+    if (apiKillCases.length) {
+      log(`pass 3: ${apiKillCases.length} upgrades whose start SIGKILLs the API (${START_CRASH_POINTS.join(', ')}), each then repeated`);
+      const began = performance.now();
+      const runs: UpgradeRun[] = [];
+      for (const [index, item] of apiKillCases.entries()) {
+        const point = START_CRASH_POINTS[index % START_CRASH_POINTS.length]!;
+        const signal = await startOnCrashingApi(item, point, {
+          temporalAddress: services.temporalAddress,
+          mongodbUri: ferret.uri,
+          database: system.database,
+          taskQueue: system.taskQueue,
+        });
+        if (signal !== 'SIGKILL') violations.push(`[API SIGKILL] ${item.source.id}: the API crashing ${point} ended with ${String(signal)}, not SIGKILL`);
+        // The portal got no answer and repeats the same request (same Idempotency-Key) against a healthy API.
+        runs.push(await driveUpgrade(tracked, item, { timeoutMs: options.upgradeTimeoutMs, startAttempts: 8, confirmAnyKind: true }));
+      }
+      passes.push(
+        await checkPass(
+          cluster,
+          'API SIGKILL',
+          { cases: apiKillCases, runs, rejected: new Set(), disruptions: apiKillCases.length, seconds: (performance.now() - began) / 1000 },
+          violations,
+        ),
+      );
+    }
+
     if (raceCases.length) {
       const item = raceCases[0]!;
-      log(`pass 3: ${options.concurrentStarts} simultaneous starts on ${item.source.id}`);
+      log(`pass 4: ${options.concurrentStarts} simultaneous starts on ${item.source.id}`);
       const answers = await Promise.all(
         Array.from({ length: options.concurrentStarts }, (_, i) =>
           tracked
@@ -583,6 +669,7 @@ function parseOptions(argv: readonly string[]): ChaosOptions {
     dbUpgrades: number('db-upgrades', base.dbUpgrades),
     dbRestarts: number('db-restarts', base.dbRestarts),
     concurrentStarts: number('concurrent-starts', base.concurrentStarts),
+    apiKills: number('api-kills', base.apiKills),
     concurrency: Math.max(1, number('concurrency', base.concurrency)),
     rejectShare: number('reject-share', base.rejectShare),
     errorRate5xx: number('error-rate', base.errorRate5xx),
