@@ -359,35 +359,46 @@ const UNCERTAIN_FAULTS: ReadonlyArray<{ name: string; faults: FaultOverrides }> 
  */
 function settleNeedsAttention(system: TestSystem, found: ChaosReport['needsAttention'], log: (message: string) => void): { stop(): Promise<void> } {
   let running = true;
+  const settleListed = async () => {
+    const listed = await system.http('GET', '/v1/upgrades?status=needs_attention&limit=100').catch(() => undefined);
+    if (listed?.status === 200) {
+      // Gone from the list: the decision took effect, even when its answer was lost (e.g. a worker killed mid-update).
+      const waiting = new Set((listed.body.upgrades as Array<{ upgradeId: string }>).map((upgrade) => upgrade.upgradeId));
+      for (const entry of found) if (!waiting.has(entry.upgradeId)) entry.resolved = true;
+    }
+    for (const upgrade of (listed?.status === 200 ? listed.body.upgrades : []) as Array<{
+      upgradeId: string;
+      attention?: { code?: string; message?: string; during?: string };
+    }>) {
+      let entry = found.find((candidate) => candidate.upgradeId === upgrade.upgradeId);
+      if (!entry) {
+        entry = {
+          upgradeId: upgrade.upgradeId,
+          reason: upgrade.attention ? `${upgrade.attention.during ?? '?'}: ${upgrade.attention.message ?? upgrade.attention.code ?? '?'}` : 'unknown',
+          resolved: false,
+        };
+        found.push(entry);
+        log(`needs_attention: ${entry.upgradeId} (${entry.reason}); resolving as converted`);
+      }
+      const answer = await system.http('POST', `/v1/upgrades/${upgrade.upgradeId}/resolve`, { outcome: 'converted' }).catch(() => undefined);
+      if (answer && answer.status < 300) entry.resolved = true;
+      else log(`resolve of ${upgrade.upgradeId} answered ${answer ? `${answer.status} ${JSON.stringify(answer.body)}` : 'nothing'}; asking again`);
+    }
+  };
   const loop = (async () => {
     while (running) {
       await sleep(2_000);
-      const listed = await system.http('GET', '/v1/upgrades?status=needs_attention&limit=100').catch(() => undefined);
-      for (const upgrade of (listed?.status === 200 ? listed.body.upgrades : []) as Array<{
-        upgradeId: string;
-        attention?: { code?: string; message?: string; during?: string };
-      }>) {
-        let entry = found.find((candidate) => candidate.upgradeId === upgrade.upgradeId);
-        if (!entry) {
-          entry = {
-            upgradeId: upgrade.upgradeId,
-            reason: upgrade.attention ? `${upgrade.attention.during ?? '?'}: ${upgrade.attention.message ?? upgrade.attention.code ?? '?'}` : 'unknown',
-            resolved: false,
-          };
-          found.push(entry);
-          log(`needs_attention: ${entry.upgradeId} (${entry.reason}); resolving as converted`);
-        }
-        const answer = await system.http('POST', `/v1/upgrades/${upgrade.upgradeId}/resolve`, { outcome: 'converted' }).catch(() => undefined);
-        if (answer && answer.status < 300) entry.resolved = true;
-      }
+      await settleListed();
     }
   })();
   return {
     async stop() {
-      // One more look: an upgrade that entered needs_attention at the very end is still settled.
-      await sleep(2_500);
       running = false;
       await loop;
+      // One more look after the last upgrade ended: nothing left waiting, and every decision seen to take effect.
+      await settleListed();
+      await sleep(1_000);
+      await settleListed();
     },
   };
 }
