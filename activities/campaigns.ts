@@ -39,6 +39,9 @@ export interface CampaignActivityDeps {
 /** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
 export const campaignItemIdempotencyKey = (campaignId: string, subscriptionId: string): string => `campaign:${campaignId}:${subscriptionId}`;
 
+/** Upgrades read at once while following a campaign's started items. */
+const UPGRADE_READS_IN_PARALLEL = 50;
+
 /** Refusals that make an item `skipped` rather than retried: the subscription changed, or someone else holds it. */
 const SKIPPING_REFUSALS: ReadonlySet<string> = new Set(['UPGRADE_IN_PROGRESS', 'NOT_ELIGIBLE', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED']);
 
@@ -120,18 +123,21 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
      */
     async refreshCampaignItems(campaignId: string): Promise<CampaignCounts> {
       const { campaignItems } = await campaignModelsOf(deps.models);
-      const open = (await campaignItems
-        .find(
-          { campaignId, $or: [{ outcome: 'running' }, { seatReassignmentPending: true }] },
-          { _id: 1, upgradeId: 1, outcome: 1, seatReassignmentPending: 1 },
-        )
-        .lean()) as Array<Pick<StoredCampaignItem, '_id' | 'upgradeId' | 'outcome' | 'seatReassignmentPending'>>;
-      for (let start = 0; start < open.length; start += 500) {
-        const chunk = open.slice(start, start + 500);
-        const upgrades = await deps.models.upgrades.find({ _id: { $in: chunk.map((item) => item.upgradeId!) } }, { status: 1, error: 1 }).lean();
-        const byId = new Map(upgrades.map((upgrade) => [String(upgrade._id), upgrade]));
-        const writes = chunk.flatMap((item) => {
-          const upgrade = byId.get(item.upgradeId!);
+      // Two equality queries, each served by its index (an `$or` is not: FerretDB filters it after reading every item).
+      const projection = { _id: 1, upgradeId: 1, outcome: 1, seatReassignmentPending: 1 };
+      const [running, awaitingSeats] = await Promise.all([
+        campaignItems.find({ campaignId, outcome: 'running' }, projection).lean(),
+        campaignItems.find({ campaignId, seatReassignmentPending: true }, projection).lean(),
+      ]);
+      const open = [...new Map([...running, ...awaitingSeats].map((item) => [String(item._id), item])).values()] as Array<
+        Pick<StoredCampaignItem, '_id' | 'upgradeId' | 'outcome' | 'seatReassignmentPending'>
+      >;
+      for (let start = 0; start < open.length; start += UPGRADE_READS_IN_PARALLEL) {
+        const chunk = open.slice(start, start + UPGRADE_READS_IN_PARALLEL);
+        // One `_id` lookup per upgrade: FerretDB answers `_id: { $in }` by reading the whole collection.
+        const upgrades = await Promise.all(chunk.map((item) => deps.models.upgrades.findById(item.upgradeId!, { status: 1, error: 1 }).lean()));
+        const writes = chunk.flatMap((item, index) => {
+          const upgrade = upgrades[index];
           if (!upgrade) return [];
           const set =
             upgrade.status === 'completed'
@@ -168,7 +174,8 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
      */
     async notifyCampaignCompleted(campaignId: string, status: CampaignRunStatus): Promise<number> {
       const { campaign, campaignItems } = await loadCampaign(campaignId);
-      const accountIds = (await campaignItems.distinct('accountId', { campaignId })) as string[];
+      // The items' accounts from an indexed find (FerretDB's `distinct` reads the whole collection).
+      const accountIds = [...new Set((await campaignItems.find({ campaignId }, { accountId: 1 }).lean()).map((item) => item.accountId))];
       const accounts = await deps.models.accounts.find({ _id: { $in: accountIds }, webhookUrl: { $type: 'string' } }, { webhookUrl: 1 }).lean();
       let delivered = 0;
       for (const account of accounts) {

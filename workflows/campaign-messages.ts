@@ -19,10 +19,13 @@ export interface CampaignCounts {
   skipped: number;
 }
 
-export type CampaignRunStatus = 'running' | 'paused' | 'completed' | 'cancelled';
+/** `scheduled`: executed, waiting for the campaign's day (`startAt`) before its first start. */
+export type CampaignRunStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
 
 export interface CampaignWorkflowInput {
   campaignId: string;
+  /** A scheduled campaign's day (ISO instant, 00:00 UTC): no item starts before it (pause and cancel work meanwhile). */
+  startAt?: string;
   /** Carried over a continue-as-new: where the previous run left off. */
   carried?: { paused: boolean; cancelled: boolean; counts: CampaignCounts };
   /** How often started upgrades are checked for their end (default 5 s). */

@@ -1,4 +1,15 @@
-import { allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, sleep, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { PATCHES } from './patches';
 import {
   CAMPAIGN_ITEMS_DONE,
   CAMPAIGN_ITEMS_FAILED,
@@ -49,7 +60,10 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   let paused = input.carried?.paused ?? false;
   let cancelled = input.carried?.cancelled ?? false;
   let counts: CampaignCounts = input.carried?.counts ?? (await campaign.countCampaign(campaignId));
-  let status: CampaignRunStatus = cancelled ? 'cancelled' : paused ? 'paused' : 'running';
+  // A scheduled campaign waits for its day first (only the first run: a carried-over one is past it).
+  const startAtMs = input.startAt !== undefined && !input.carried && patched(PATCHES.CAMPAIGN_SCHEDULED_START) ? Date.parse(input.startAt) : undefined;
+  let waitingForDay = startAtMs !== undefined && startAtMs > Date.now();
+  let status: CampaignRunStatus = cancelled ? 'cancelled' : paused ? 'paused' : waitingForDay ? 'scheduled' : 'running';
 
   const progress = (): CampaignProgress => ({ campaignId, status, counts });
   const publish = () =>
@@ -77,7 +91,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   setHandler(resumeCampaignUpdate, async () => {
     if (!cancelled && status !== 'completed') {
       paused = false;
-      await changeStatus('running');
+      await changeStatus(waitingForDay ? 'scheduled' : 'running');
     }
     return progress();
   });
@@ -98,6 +112,13 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   if (!input.carried) {
     await campaign.recordCampaignStatus(campaignId, status);
     publish();
+  }
+
+  if (waitingForDay) {
+    // A durable timer until the day; a cancel ends the wait at once (and the run, with nothing started).
+    await condition(() => cancelled, startAtMs! - Date.now());
+    waitingForDay = false;
+    if (!cancelled && !paused) await changeStatus('running');
   }
 
   // Start every pending item, a few at a time, as the throttle allows.

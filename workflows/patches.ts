@@ -17,9 +17,12 @@
  *   sets `needs_attention`, sends `upgrade_needs_attention` and waits for `resolveUncertainOutcome` with its locks
  *   kept, instead of ending failed; a cancellation before the request releases the locks and records `failed`.
  *   Asked only where the new branch starts, so the histories of runs that never get there carry no marker.
+ * - CAMPAIGN_SCHEDULED_START (CampaignWorkflow): a campaign with a day (`startAt`) waits for it on a durable timer
+ *   before its first start. Asked only when the input has a day, which no earlier run had.
  */
 export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
   WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
   NEEDS_ATTENTION: 'needs-attention',
+  CAMPAIGN_SCHEDULED_START: 'campaign-scheduled-start',
 } as const;

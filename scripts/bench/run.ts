@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
-import { addContainmentIndexes } from '../../src/local-services/postgresql';
+import { addContainmentIndexes, postgresqlInstalled } from '../../src/local-services/postgresql';
 import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../../src/local-services/service-runner';
 import { BaselineWorkflow } from './baseline-workflow';
 import { runDataSizeBench } from './data-size';
@@ -272,9 +272,11 @@ async function main(): Promise<void> {
     return runCampaignBench({
       subscriptions,
       seconds: number('seconds', 60),
+      limitSeconds: number('limit-seconds', 150),
       limit: number('limit', 20),
       intervalSeconds: number('interval-seconds', 10),
-      database: parseDatabaseBackend(optionValue(process.argv.slice(2), 'database'), 'sqlite'),
+      // `npm start`'s embedded default (src/dev.ts): PostgreSQL where it is installed.
+      database: parseDatabaseBackend(optionValue(process.argv.slice(2), 'database'), postgresqlInstalled() ? 'postgresql' : 'sqlite'),
     });
   }
   const sizes = optionValue(process.argv.slice(2), 'subscriptions');

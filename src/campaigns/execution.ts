@@ -13,6 +13,7 @@ import {
   type CampaignProgress,
   type CampaignWorkflowInput,
 } from '../../workflows/campaign-messages';
+import { dueInstantOf, type UpgradeWhen } from '../upgrades/schedule';
 import { CampaignError } from './errors';
 import type { CampaignActor } from './plan';
 import { countCampaignItems, loadVisibleCampaign } from './read';
@@ -45,7 +46,11 @@ export async function executeCampaign(deps: CampaignExecutionDeps, actor: Campai
     });
   }
   const counts = await countCampaignItems(campaignItems, campaignId);
-  const input: CampaignWorkflowInput = { campaignId, ...deps.workflowOptions };
+  // A scheduled campaign's run waits for its day (00:00 UTC, as a single scheduled upgrade) before its first start.
+  const when = campaign.when as UpgradeWhen | null;
+  const startAt = when?.type === 'on_date' ? dueInstantOf(when.date) : undefined;
+  const waitsForDay = startAt !== undefined && startAt.getTime() > deps.clock().getTime();
+  const input: CampaignWorkflowInput = { campaignId, ...(startAt ? { startAt: startAt.toISOString() } : {}), ...deps.workflowOptions };
   try {
     await deps.temporalClient.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
       taskQueue: deps.taskQueue,
@@ -54,7 +59,7 @@ export async function executeCampaign(deps: CampaignExecutionDeps, actor: Campai
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
       typedSearchAttributes: [
-        { key: CAMPAIGN_STATUS, value: 'running' },
+        { key: CAMPAIGN_STATUS, value: waitsForDay ? 'scheduled' : 'running' },
         { key: CAMPAIGN_ITEMS_TOTAL, value: counts.total },
         { key: CAMPAIGN_ITEMS_DONE, value: counts.completed + counts.failed + counts.skipped },
         { key: CAMPAIGN_ITEMS_FAILED, value: counts.failed },
@@ -67,8 +72,9 @@ export async function executeCampaign(deps: CampaignExecutionDeps, actor: Campai
     }
   }
   if (campaign.status === 'planned') {
-    await campaigns.updateOne({ _id: campaignId, status: 'planned' }, { $set: { status: 'running', executedAt: deps.clock() } });
-    return { campaignId, status: 'running' };
+    const status = waitsForDay ? 'scheduled' : 'running';
+    await campaigns.updateOne({ _id: campaignId, status: 'planned' }, { $set: { status, executedAt: deps.clock() } });
+    return { campaignId, status };
   }
   return { campaignId, status: campaign.status };
 }

@@ -3,6 +3,7 @@ import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument } fr
 import type { UpgradeRequest } from '../domain';
 import type { UpgradeActor, UpgradeUseCaseDeps } from '../upgrades/deps';
 import { UpgradeError } from '../upgrades/errors';
+import { quoteUpgradeWhen, requireFutureDate, type UpgradeWhen } from '../upgrades/schedule';
 import { planFor } from '../upgrades/start';
 import { CampaignError } from './errors';
 
@@ -19,6 +20,25 @@ export interface CampaignRequest {
   destination: { type: 'new' };
   accountIds?: string[];
   quantity: 'all';
+  /** As for a single upgrade (docs/scheduled-upgrades.md): absent or `now` runs when executed, `on_date` on its day. */
+  when?: UpgradeWhen;
+}
+
+/**
+ * The campaign's day, checked as a single upgrade's is (after today, UTC); undefined when it runs once executed.
+ * A kind of `when` campaigns do not offer yet is refused naming it, rather than run as something else.
+ */
+function campaignDayOf(when: UpgradeWhen | undefined, now: Date): Extract<UpgradeWhen, { type: 'on_date' }> | undefined {
+  if (when === undefined || when.type === 'now') return undefined;
+  if (when.type === 'on_date') {
+    requireFutureDate(when.date, now, 'when.date');
+    return when;
+  }
+  const kind = (when as { type: string }).type;
+  throw new UpgradeError('INVALID_SCHEDULE', `when.type ${kind} is not offered for campaigns: now or on_date`, {
+    field: 'when.type',
+    rule: 'campaign_now_or_on_date',
+  });
 }
 
 /** Who creates a campaign: the key whose upgrades it starts, and the accounts it may act on (undefined: an operator). */
@@ -53,6 +73,7 @@ async function planItem(
   request: CampaignRequest,
   subscription: { _id: string; accountId: string; quantity: number },
   now: Date,
+  day: Extract<UpgradeWhen, { type: 'on_date' }> | undefined,
 ): Promise<PlannedItem> {
   const base = {
     _id: campaignItemId(campaignId, subscription._id),
@@ -70,7 +91,9 @@ async function planItem(
     destination: request.destination,
   };
   try {
-    const { plan } = await planFor(deps, actor, upgradeRequest, now);
+    // On its day a scheduled campaign is priced as a single upgrade scheduled for that day (and the day must fall in
+    // each source's term, else the item is ineligible: INVALID_SCHEDULE).
+    const plan = day ? await quoteUpgradeWhen(deps, actor, upgradeRequest, day) : (await planFor(deps, actor, upgradeRequest, now)).plan;
     return {
       ...base,
       eligible: true,
@@ -158,6 +181,7 @@ export async function createCampaign(
   request: CampaignRequest,
 ): Promise<{ campaignId: string; status: 'planned'; summary: CampaignSummary }> {
   const { campaigns, campaignItems } = await campaignModelsOf(deps.models);
+  const day = campaignDayOf(request.when, deps.clock());
   const filter = { productId: request.sourceProductId, ...(await accountFilter(deps, actor, request.accountIds)) };
   const subscriptions = (await deps.models.subscriptions.find(filter, { _id: 1, accountId: 1, quantity: 1 }).sort({ _id: 1 }).lean()) as Array<{
     _id: string;
@@ -166,7 +190,7 @@ export async function createCampaign(
   }>;
   const campaignId = campaignIdOf();
   const now = deps.clock();
-  const items = await mapPooled(subscriptions, PLANNING_CONCURRENCY, (subscription) => planItem(deps, actor, campaignId, request, subscription, now));
+  const items = await mapPooled(subscriptions, PLANNING_CONCURRENCY, (subscription) => planItem(deps, actor, campaignId, request, subscription, now, day));
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
     await campaignItems.insertMany(items.slice(start, start + INSERT_CHUNK), { ordered: false });
   }
@@ -179,6 +203,7 @@ export async function createCampaign(
     targetProductId: request.targetProductId,
     destination: request.destination,
     accountIds: request.accountIds ?? (undefined as unknown as string[]),
+    when: day ?? null,
     requestedByKeyId: actor.keyId,
     scopeAccountIds: actor.accountIds ? [...actor.accountIds].sort() : (null as unknown as string[]),
     status: 'planned',

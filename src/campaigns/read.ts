@@ -110,31 +110,22 @@ function seatColumn(item: StoredCampaignItem): string {
 export async function campaignReportCsv(models: Models, actor: CampaignActor, campaignId: string): Promise<string> {
   const { campaignItems } = await loadVisibleCampaign(models, actor, campaignId);
   const rows: string[][] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = (await campaignItems
-      .find({ campaignId, ...(cursor ? { _id: { $gt: cursor } } : {}) })
-      .sort({ _id: 1 })
-      .limit(1000)
-      .lean()) as StoredCampaignItem[];
-    for (const item of page) {
-      rows.push([
-        item.subscriptionId,
-        item.accountId,
-        String(item.quantity),
-        String(item.eligible),
-        (item.reasons as Array<{ code: string }>).map((reason) => reason.code).join(' '),
-        item.currency ?? '',
-        item.credit === null || item.credit === undefined ? '' : String(item.credit),
-        item.debit === null || item.debit === undefined ? '' : String(item.debit),
-        item.outcome,
-        item.outcomeReason ?? '',
-        item.upgradeId ?? '',
-        seatColumn(item),
-      ]);
-    }
-    if (page.length < 1000) break;
-    cursor = page[page.length - 1]!._id;
+  // One query read through (FerretDB sorts in its own process and pages by `_id` would each read the campaign again).
+  for await (const item of campaignItems.find({ campaignId }).sort({ _id: 1 }).lean().cursor() as AsyncIterable<StoredCampaignItem>) {
+    rows.push([
+      item.subscriptionId,
+      item.accountId,
+      String(item.quantity),
+      String(item.eligible),
+      (item.reasons as Array<{ code: string }>).map((reason) => reason.code).join(' '),
+      item.currency ?? '',
+      item.credit === null || item.credit === undefined ? '' : String(item.credit),
+      item.debit === null || item.debit === undefined ? '' : String(item.debit),
+      item.outcome,
+      item.outcomeReason ?? '',
+      item.upgradeId ?? '',
+      seatColumn(item),
+    ]);
   }
   return stringify([[...CAMPAIGN_REPORT_COLUMNS], ...rows]);
 }

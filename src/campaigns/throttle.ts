@@ -4,13 +4,15 @@ import type { Config } from '../config';
 import type { Models } from '../db/models';
 
 /**
- * The campaigns' shared limit per partner tenant (docs/campaigns.md, "Throttle"): at most `limit` upgrade starts per
- * `intervalMs` window, for every worker and API process together, and after a 429 from Partner Center nothing until
- * its Retry-After has passed.
+ * The campaigns' shared limit per partner tenant (docs/campaigns.md, "Throttle"): at most `limit` upgrade starts in
+ * any `intervalMs` — a sliding window, so that however Partner Center aligns its own window (from its first request,
+ * to the clock, or sliding), we never send it more than `limit` in one of them — for every worker and API process
+ * together, and after a 429 from Partner Center nothing until its Retry-After has passed.
  *
  * Shared through MongoDB with unique inserts only (the one write FerretDB applies atomically under concurrency, see
- * src/db/models.ts): a start takes slot n of the current window by inserting `<tenant>:<window>:<n>`; a duplicate
- * means another process took it first, so the next slot is tried. A 429 writes the tenant's backoff document.
+ * src/db/models.ts): the tenant's starts are numbered; start n inserts `<tenant>:<n>` with its time, and may go only
+ * when start n − limit (an immutable document) is at least `intervalMs` old. A duplicate means another process took
+ * number n first, so the next is tried. A 429 writes the tenant's backoff document.
  * Default 100 per 5 minutes: Microsoft documents no number for transitions; its Create Migration API (the calls its
  * bulk tool makes) allows "100 calls by a partner in 5 minutes"
  * (https://learn.microsoft.com/en-us/partner-center/developer/create-migration). Throttling is per partner tenant for
@@ -30,15 +32,17 @@ export function campaignThrottleFromConfig(
   return { key: config.VENDOR_TENANT_ID ?? 'default', limit: config.CAMPAIGN_STARTS_PER_INTERVAL, intervalMs: config.CAMPAIGN_INTERVAL_SECONDS * 1000 };
 }
 
-const slotSchema = new Schema(
+const startSchema = new Schema(
   {
+    /** `<tenant>:<n>`: the tenant's n-th start (numbers restart once every earlier start is older than the interval). */
     _id: { type: String, required: true },
     key: { type: String, required: true },
-    window: { type: Number, required: true },
+    n: { type: Number, required: true },
+    at: { type: Date, required: true },
   },
   { strict: 'throw', versionKey: false },
 );
-slotSchema.index({ key: 1, window: 1 });
+startSchema.index({ key: 1 });
 
 const backoffSchema = new Schema(
   {
@@ -51,61 +55,74 @@ const backoffSchema = new Schema(
 );
 backoffSchema.index({ key: 1, until: -1 });
 
-type SlotDocument = { _id: string; key: string; window: number };
+type StartDocument = { _id: string; key: string; n: number; at: Date };
 type BackoffDocument = { _id: string; key: string; until: Date };
 
 const indexesBuilt = new WeakMap<Connection, Promise<unknown>>();
 
-async function throttleModels(models: Models): Promise<{ slots: Model<SlotDocument>; backoffs: Model<BackoffDocument> }> {
+async function throttleModels(models: Models): Promise<{ starts: Model<StartDocument>; backoffs: Model<BackoffDocument> }> {
   const connection = models.accounts.db;
-  const slots =
-    (connection.models.VendorRequestSlot as Model<SlotDocument> | undefined) ??
-    connection.model<SlotDocument>('VendorRequestSlot', slotSchema, 'vendor_request_slots');
+  const starts =
+    (connection.models.CampaignStart as Model<StartDocument> | undefined) ?? connection.model<StartDocument>('CampaignStart', startSchema, 'campaign_starts');
   const backoffs =
     (connection.models.VendorBackoff as Model<BackoffDocument> | undefined) ??
     connection.model<BackoffDocument>('VendorBackoff', backoffSchema, 'vendor_backoffs');
   let built = indexesBuilt.get(connection);
   if (!built) {
-    built = Promise.all([slots.createIndexes(), backoffs.createIndexes()]);
+    built = Promise.all([starts.createIndexes(), backoffs.createIndexes()]);
     indexesBuilt.set(connection, built);
     built.catch(() => indexesBuilt.delete(connection));
   }
   await built;
-  return { slots, backoffs };
+  return { starts, backoffs };
 }
 
 /** How many of `wanted` starts may go now, or how long to wait before asking again. */
 export type SlotGrant = { granted: number; retryAfterMs: number };
 
+/** Numbered starts a taker tries before answering with what it has (others took the numbers it wanted). */
+const MAX_CONTENDED_TRIES = 20;
+
 export async function takeStartSlots(models: Models, settings: ThrottleSettings, wanted: number, now: Date): Promise<SlotGrant> {
-  const { slots, backoffs } = await throttleModels(models);
+  const { starts, backoffs } = await throttleModels(models);
   const nowMs = now.getTime();
   const latestBackoff = await backoffs.findOne({ key: settings.key }).sort({ until: -1 }).lean();
   if (latestBackoff && latestBackoff.until.getTime() > nowMs) return { granted: 0, retryAfterMs: latestBackoff.until.getTime() - nowMs };
 
-  const window = Math.floor(nowMs / settings.intervalMs);
-  const windowEndMs = (window + 1) * settings.intervalMs;
-  let slot = await slots.countDocuments({ key: settings.key, window });
+  // The tenant's starts still kept: those of the last interval, and older ones not yet cleared.
+  const recent = await starts.find({ key: settings.key }, { n: 1, at: 1 }).lean();
+  const atOf = new Map(recent.map((start) => [start.n, start.at.getTime()]));
+  let n = recent.reduce((latest, start) => Math.max(latest, start.n), -1) + 1;
   let granted = 0;
-  while (granted < wanted && slot < settings.limit) {
+  let retryAfterMs = 0;
+  for (let tries = 0; granted < wanted && tries < MAX_CONTENDED_TRIES; tries += 1) {
+    const limitingAt = atOf.get(n - settings.limit);
+    if (limitingAt !== undefined && limitingAt > nowMs - settings.intervalMs) {
+      retryAfterMs = Math.max(1, limitingAt + settings.intervalMs - nowMs);
+      break;
+    }
     try {
-      await slots.create({ _id: `${settings.key}:${window}:${slot}`, key: settings.key, window });
+      await starts.create({ _id: `${settings.key}:${n}`, key: settings.key, n, at: now });
+      atOf.set(n, nowMs);
       granted += 1;
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
+      // Another process took number n: learn when, so that the limit counts it.
+      const taken = await starts.findById(`${settings.key}:${n}`, { at: 1 }).lean();
+      if (taken) atOf.set(n, taken.at.getTime());
     }
-    slot += 1;
+    n += 1;
   }
-  // FerretDB has no TTL indexes: whoever opens a window clears the tenant's older ones (and backoffs long past).
-  if (granted > 0 && slot === granted) {
+  // FerretDB has no TTL indexes: now and then a taker clears the starts older than the interval (they limit nothing).
+  if (granted > 0 && n % Math.min(settings.limit, 100) < granted) {
     await Promise.all([
-      slots.deleteMany({ key: settings.key, window: { $lt: window } }),
+      starts.deleteMany({ key: settings.key, at: { $lt: new Date(nowMs - settings.intervalMs) } }),
       backoffs.deleteMany({ key: settings.key, until: { $lt: new Date(nowMs - settings.intervalMs) } }),
     ]);
   }
-  return { granted, retryAfterMs: granted > 0 ? 0 : Math.max(1, windowEndMs - nowMs) };
+  // Refused by the limit: until its oldest start ages out; beaten to every number tried: soon.
+  return { granted, retryAfterMs: granted > 0 ? 0 : retryAfterMs || 50 };
 }
-
 /** A 429 seen anywhere: every campaign of the tenant waits until `until`. */
 export async function recordVendorBackoff(models: Models, key: string, until: Date): Promise<void> {
   const { backoffs } = await throttleModels(models);

@@ -9,7 +9,7 @@ import type { Models } from './models';
  */
 const strict = { strict: 'throw', versionKey: false, timestamps: true } as const;
 
-export const CAMPAIGN_STATUSES = ['planned', 'running', 'paused', 'completed', 'cancelled'] as const;
+export const CAMPAIGN_STATUSES = ['planned', 'scheduled', 'running', 'paused', 'completed', 'cancelled'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
 /** An item's outcome: `pending` until the run reaches it (or for good when ineligible: those are never started). */
@@ -26,6 +26,8 @@ const campaignSchema = new Schema(
     destination: { type: Schema.Types.Mixed, required: true },
     /** The accounts the request named; absent = every account in the creator's scope. */
     accountIds: { type: [String], default: undefined },
+    /** When it runs, as for a single upgrade (`{ type: 'on_date', date }`); null: as soon as it is executed. */
+    when: { type: Schema.Types.Mixed, default: null },
     /** The API key that created it: its upgrades are started as this key's (the same ids a single start would use). */
     requestedByKeyId: { type: String, required: true },
     /** The accounts that key may act on when it created the campaign; null = an operator (every account). */
@@ -71,6 +73,9 @@ const campaignItemSchema = new Schema(
 // The items page (`?eligible=`), the run's next pending items and the counts by outcome are all prefix queries here.
 campaignItemSchema.index({ campaignId: 1, eligible: 1, _id: 1 });
 campaignItemSchema.index({ campaignId: 1, outcome: 1, _id: 1 });
+// The run's follow-up of manual seat reassignments, and each account's own counts for `campaign_completed`.
+campaignItemSchema.index({ campaignId: 1, seatReassignmentPending: 1 });
+campaignItemSchema.index({ campaignId: 1, accountId: 1 });
 
 export type CampaignDocument = InferSchemaType<typeof campaignSchema>;
 export type CampaignItemDocument = InferSchemaType<typeof campaignItemSchema>;

@@ -23,6 +23,15 @@ export interface PostgresqlServer {
 
 const DATABASE = 'ferretdb';
 
+/**
+ * FerretDB's connections to PostgreSQL. FerretDB 1.x runs an update as a query that keeps its connection while the
+ * write takes a second one, so with as many concurrent updates as pooled connections every update holds one and waits
+ * for another, forever (seen with 160 upgrades of a campaign at once: FerretDB's default pool of 50 deadlocked). Each
+ * of our processes sends at most 100 operations at once (the MongoDB driver's pool), so 2 × 100 per process for an
+ * API, a worker and a CLI or a second worker keeps every update's second connection available.
+ */
+const FERRETDB_POOL_CONNECTIONS = 600;
+
 /** Whether a PostgreSQL server is installed (`npm run setup` installs Debian's package when it runs as root). */
 export function postgresqlInstalled(): boolean {
   return postgresqlBinDir() !== undefined;
@@ -87,6 +96,9 @@ export async function startPostgresql(
     // would scan the table again. Custom plans see `_jsonb->'accountId'` and use the index.
     '-c',
     'plan_cache_mode=force_custom_plan',
+    // Room for FerretDB's pool below (and psql beside it).
+    '-c',
+    `max_connections=${FERRETDB_POOL_CONNECTIONS + 50}`,
   ]);
   const service = startManagedProcess({ name: 'PostgreSQL', command, args, logFile });
   await waitUntilReady(service, () => canConnect('127.0.0.1', port), { timeoutMs: 30_000, logFile });
@@ -101,7 +113,7 @@ export async function startPostgresql(
     if (runSql(`SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'`, 'postgres').trim() !== '1') runSql(`CREATE DATABASE ${DATABASE}`, 'postgres');
   }, 10_000);
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}`,
+    url: `postgres://postgres@127.0.0.1:${port}/${DATABASE}?pool_max_conns=${FERRETDB_POOL_CONNECTIONS}`,
     process: service,
     runSql: (sql) => runSql(sql),
     async stop() {

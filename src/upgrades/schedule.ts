@@ -44,7 +44,7 @@ export const dueInstantOf = (date: IsoDate): Date => new Date(`${date}T00:00:00.
 const invalidSchedule = (field: string, rule: string, message: string) => new UpgradeError('INVALID_SCHEDULE', message, { field, rule });
 
 /** The day must be after today (UTC): today's upgrade is an immediate one. */
-function requireFutureDate(date: IsoDate, now: Date, field: string): void {
+export function requireFutureDate(date: IsoDate, now: Date, field: string): void {
   const today = utcDateOf(now);
   if (date <= today) throw invalidSchedule(field, 'after_today', `${field} must be after today (${today}, UTC); to upgrade today, leave it out`);
 }

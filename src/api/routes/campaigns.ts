@@ -3,6 +3,7 @@ import { CampaignError, type CampaignErrorCode } from '../../campaigns/errors';
 import { controlCampaign, executeCampaign, type CampaignControl, type CampaignExecutionDeps } from '../../campaigns/execution';
 import { createCampaign } from '../../campaigns/plan';
 import type { CampaignCounts } from '../../../workflows/campaign-messages';
+import type { UpgradeWhen } from '../../upgrades/schedule';
 import type { Caller } from '../auth';
 import { upgradeUseCaseDepsOf, type ResolvedDeps } from '../deps';
 import { ApiError } from '../errors';
@@ -57,6 +58,7 @@ function campaignView(campaign: StoredCampaign, counts?: CampaignCounts) {
     destination: campaign.destination as { type: 'new' },
     ...(campaign.accountIds ? { accountIds: campaign.accountIds } : {}),
     status: campaign.status as StoredCampaign['status'] & 'planned',
+    when: (campaign.when ?? null) as UpgradeWhen | null,
     summary: campaign.summary as never,
     ...(counts ? { counts } : {}),
     plannedAt: iso(campaign.plannedAt)!,
@@ -120,11 +122,11 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       tag: 'Campaigns',
       summary: 'Plan an upgrade campaign (the dry run): every subscription of the source product, judged and quoted',
       description:
-        "Each subscription of `sourceProductId` in `accountIds` (default: every account of the caller) is planned as a single start would plan it — our eligibility rules, the quote and, where Partner Center is configured, Microsoft's verdict — and stored as the campaign's items. Nothing is locked or started: `POST /v1/campaigns/{id}/execute` does that.",
+        "Each subscription of `sourceProductId` in `accountIds` (default: every account of the caller) is planned as a single start would plan it — our eligibility rules, the quote and, where Partner Center is configured, Microsoft's verdict — and stored as the campaign's items. Nothing is locked or started: `POST /v1/campaigns/{id}/execute` does that. With `when: { type: \"on_date\", date }` (a single upgrade's `when`) each item is priced for that day (a day outside a source's term makes that item ineligible, `INVALID_SCHEDULE`), and once executed the campaign is `scheduled` until 00:00 UTC of the day; a day not after today → 422 `INVALID_SCHEDULE`.",
       access: 'authenticated',
       body: campaignRequestSchema,
       responses: { 201: { description: 'Planned; `Location` names the campaign', schema: campaignCreatedSchema } },
-      errors: [403, 404, 503],
+      errors: [403, 404, 422, 503],
       async handler({ body, caller }) {
         const actor = requireCampaignRole(caller);
         const created = await answeringCampaign(
@@ -135,6 +137,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
             destination: body.destination,
             ...(body.accountIds ? { accountIds: body.accountIds } : {}),
             quantity: body.quantity,
+            ...(body.when ? { when: body.when } : {}),
           }),
         );
         return { status: 201, body: created, headers: location(created.campaignId) };

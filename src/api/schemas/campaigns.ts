@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CAMPAIGN_ITEM_OUTCOMES, CAMPAIGN_STATUSES } from '../../db/campaign-models';
 import { idSchema, productIdSchema, signedMinorUnits } from './common';
+import { upgradeWhenSchema } from './upgrades';
 
 /** Upgrade campaigns (docs/campaigns.md): the request, the dry run's summary, the campaign with its counts, its items. */
 
@@ -12,6 +13,8 @@ export const campaignRequestSchema = z
     destination: z.object({ type: z.literal('new') }).strict(),
     accountIds: z.array(idSchema).min(1, 'name at least one account, or leave it out for every account').max(10_000).optional(),
     quantity: z.literal('all', { error: 'must be "all" (every seat of each subscription)' }),
+    // A single upgrade's `when`, the same schema: absent or `now` runs once executed, `on_date` waits for the day.
+    when: upgradeWhenSchema.optional(),
   })
   .strict()
   .refine((request) => request.sourceProductId !== request.targetProductId, { path: ['targetProductId'], message: 'must differ from sourceProductId' })
@@ -55,6 +58,7 @@ export const campaignSchema = z
     destination: z.object({ type: z.literal('new') }),
     accountIds: z.array(z.string()).optional(),
     status: z.enum(CAMPAIGN_STATUSES),
+    when: upgradeWhenSchema.nullable().meta({ description: 'null: it runs once executed; scheduled: `scheduled` until its day' }),
     summary: campaignSummarySchema,
     counts: campaignCountsSchema.optional(),
     plannedAt: z.string(),

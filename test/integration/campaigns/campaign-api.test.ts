@@ -141,3 +141,48 @@ test('unknown campaigns are 404 on every route', async () => {
     expect([path, r.status, r.body.error.code]).toEqual([path, 404, 'NOT_FOUND']);
   }
 });
+
+test('a scheduled campaign: `when` as for a single upgrade, each item priced for its day; a day outside a term or not after today is refused', async () => {
+  const accountIds = ['cust-1', 'cust-2', 'cust-3'];
+  const day = '2025-06-01'; // after NOW (2025-04-12), within every source's term (to 2026-01-09)
+  const created = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'on_date', date: day } }) });
+  expect(created.status).toBe(201);
+  expect(created.body.summary).toMatchObject({ total: 4, eligible: 3, byReason: { SOURCE_IS_TRIAL: 1 } });
+  // Each item is quoted as a single upgrade scheduled for that day would be (not as today: less of the term is left).
+  let credit = 0;
+  let debit = 0;
+  for (const id of ['sub-1', 'sub-3', 'sub-9']) {
+    const quote = await h.call('POST', '/v1/upgrades/quote', {
+      body: { sourceSubscriptionId: id, targetProductId: P.businessStandard, quantity: 10, destination: { type: 'new' }, when: { type: 'on_date', date: day } },
+    });
+    expect(quote.status).toBe(200);
+    credit += quote.body.quote.refund as number;
+    debit += quote.body.quote.totalFees as number;
+  }
+  expect(created.body.summary.totals).toEqual([{ currency: 'USD', credit, debit }]);
+  const today = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds }) });
+  expect(today.body.summary.totals[0].debit).not.toBe(debit);
+  const view = await h.call('GET', `/v1/campaigns/${created.body.campaignId}`);
+  expect(view.body).toMatchObject({ status: 'planned', when: { type: 'on_date', date: day } });
+  expect((await h.call('GET', `/v1/campaigns/${today.body.campaignId}`)).body.when).toBeNull();
+
+  // Executed before its day, it is `scheduled` (its run waits on a timer: test/workflow/campaign-workflow.test.ts).
+  const executed = await h.call('POST', `/v1/campaigns/${created.body.campaignId}/execute`);
+  expect([executed.status, executed.body.status]).toEqual([202, 'scheduled']);
+  expect((await h.call('GET', `/v1/campaigns/${created.body.campaignId}`)).body.status).toBe('scheduled');
+
+  // A day after the sources' terms: each item is ineligible for it, with the single upgrade's reason.
+  const late = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'on_date', date: '2026-02-01' } }) });
+  expect(late.status).toBe(201);
+  expect(late.body.summary).toMatchObject({ eligible: 0, byReason: { INVALID_SCHEDULE: 3, SOURCE_IS_TRIAL: 1 } });
+
+  // Today, or a malformed `when`: refused, naming the field and the rule, and nothing stored.
+  const before = (await h.call('GET', '/v1/campaigns')).body.campaigns.length;
+  const sameDay = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'on_date', date: '2025-04-12' } }) });
+  expect(sameDay.status).toBe(422);
+  expect(sameDay.body.error).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'when.date', rule: 'after_today' } });
+  const malformed = await h.call('POST', '/v1/campaigns', { body: campaignBody({ when: { type: 'on_date', date: '2025-02-30' } }) });
+  expect(malformed.status).toBe(400);
+  expect(malformed.body.error.details.fields.map((field: { path: string }) => field.path)).toEqual(['when.date']);
+  expect((await h.call('GET', '/v1/campaigns')).body.campaigns).toHaveLength(before);
+});

@@ -41,14 +41,21 @@ afterAll(async () => {
   await system?.close();
 });
 
-test('concurrent takers share one window: never more slots than the limit; a backoff stops all starts until it ends', async () => {
+test('concurrent takers share one sliding window: never more than the limit in any interval; a backoff stops all starts until it ends', async () => {
   const settings = { key: `tenant-${Date.now()}`, limit: 7, intervalMs: 60_000 };
-  const now = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 1_000);
+  // Any instant: the window slides with the starts, it is not aligned to the clock.
+  const now = new Date(Date.UTC(2031, 1, 3, 4, 5, 6, 789));
   const grants = await Promise.all(Array.from({ length: 20 }, () => takeStartSlots(system.db.models, settings, 1, now)));
   expect(grants.reduce((sum, grant) => sum + grant.granted, 0)).toBe(7);
-  for (const grant of grants.filter((g) => g.granted === 0)) expect(grant.retryAfterMs).toBe(59_000);
-  // The next window opens afresh.
-  expect((await takeStartSlots(system.db.models, settings, 3, new Date(now.getTime() + 60_000))).granted).toBe(3);
+  // Refused until the oldest of the 7 is an interval old.
+  for (const grant of grants.filter((g) => g.granted === 0)) expect(grant.retryAfterMs).toBeGreaterThan(0);
+  expect(await takeStartSlots(system.db.models, settings, 1, new Date(now.getTime() + 30_000))).toEqual({ granted: 0, retryAfterMs: 30_000 });
+  // An interval later the 7 have aged out: 7 more, and not one beyond (a clock-aligned window would grant 7 at its
+  // end and 7 at the next one's start: 14 within a few seconds, which Partner Center's own window may refuse).
+  const later = new Date(now.getTime() + 60_000);
+  expect((await takeStartSlots(system.db.models, settings, 10, later)).granted).toBe(7);
+  expect(await takeStartSlots(system.db.models, settings, 1, new Date(later.getTime() + 59_999))).toEqual({ granted: 0, retryAfterMs: 1 });
+  expect((await takeStartSlots(system.db.models, settings, 1, new Date(later.getTime() + 60_000))).granted).toBe(1);
 
   const other = { ...settings, key: `${settings.key}-b` };
   await recordVendorBackoff(system.db.models, other.key, new Date(now.getTime() + 4_000));
@@ -94,7 +101,7 @@ test('a 429 from Partner Center makes the campaign wait out its Retry-After; eve
   for (const subscription of subscriptions) expect(counters.transitionsCreatedBySubscription[subscription.externalId]).toBe(1);
   expect(await system.db.connection.db!.collection('vendor_backoffs').countDocuments()).toBeGreaterThan(0);
 
-  // The start loop waited on a timer longer than any window wait (≤ 1 s here): the 429's Retry-After.
+  // The start loop waited on a timer longer than any wait for the limit (≤ 1 s here): the 429's Retry-After.
   const history = await system.temporalClient.workflow.getHandle(campaignWorkflowIdOf(campaignId)).fetchHistory();
   const events = history.events ?? [];
   const lastStart = events.map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name).lastIndexOf('startCampaignItem');

@@ -6,6 +6,7 @@ import { installedTool } from '../../../src/local-services/tools';
 import { WORKFLOWS_PATH } from '../../../src/worker-factory';
 import type { UpgradeActivities } from '../../../workflows/activity-contract';
 import { UPGRADE_WORKFLOW_TYPE, type UpgradeWorkflowInput } from '../../../workflows/messages';
+import { CAMPAIGN_SEARCH_ATTRIBUTES, type CampaignActivities } from '../../../workflows/campaign-messages';
 import { UPGRADE_SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes';
 
 /**
@@ -15,7 +16,7 @@ import { UPGRADE_SEARCH_ATTRIBUTES } from '../../../workflows/search-attributes'
 export interface WorkflowTestBed {
   env: TestWorkflowEnvironment;
   /** Runs `test` with a worker of the real workflow and `activities` on a task queue of its own. */
-  withWorker<T>(activities: UpgradeActivities, test: (taskQueue: string) => Promise<T>): Promise<T>;
+  withWorker<T>(activities: UpgradeActivities | CampaignActivities, test: (taskQueue: string) => Promise<T>): Promise<T>;
   teardown(): Promise<void>;
 }
 
@@ -33,11 +34,13 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
   await env.connection.operatorService.addSearchAttributes({
     namespace: 'default',
     searchAttributes: Object.fromEntries(
-      UPGRADE_SEARCH_ATTRIBUTES.map((key) => [
+      [...UPGRADE_SEARCH_ATTRIBUTES, ...CAMPAIGN_SEARCH_ATTRIBUTES].map((key) => [
         key.name,
         key.type === 'DATETIME'
           ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME
-          : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+          : key.type === 'INT'
+            ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT
+            : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
       ]),
     ),
   });

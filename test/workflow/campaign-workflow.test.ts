@@ -1,0 +1,108 @@
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
+import {
+  CAMPAIGN_WORKFLOW_TYPE,
+  cancelCampaignUpdate,
+  getCampaignProgressQuery,
+  type CampaignActivities,
+  type CampaignCounts,
+  type CampaignRunStatus,
+} from '../../workflows/campaign-messages';
+import { startWorkflowTestBed, type WorkflowTestBed } from './support/workflow-env';
+
+/**
+ * A scheduled CampaignWorkflow on the time-skipping test server (docs/campaigns.md, "Scheduled campaigns"): nothing
+ * starts before the campaign's day, then its items start and it completes; cancelled while it waits, it starts
+ * nothing. Its activities are stubs over three in-memory items; the days pass in milliseconds.
+ */
+let bed: WorkflowTestBed;
+jest.setTimeout(30_000);
+
+beforeAll(async () => {
+  bed = await startWorkflowTestBed();
+}, 60_000);
+
+afterAll(async () => {
+  await bed?.teardown();
+});
+
+const DAY_MS = 86_400_000;
+
+/** Three pending items; every start and status is recorded with the (skipped) time it was asked at. */
+function campaignStubs() {
+  const outcomes = new Map<string, 'pending' | 'running' | 'completed'>([
+    ['item-1', 'pending'],
+    ['item-2', 'pending'],
+    ['item-3', 'pending'],
+  ]);
+  const startsAtMs: number[] = [];
+  const statuses: CampaignRunStatus[] = [];
+  const counts = (): CampaignCounts => {
+    const of = (outcome: string) => [...outcomes.values()].filter((value) => value === outcome).length;
+    return { total: outcomes.size, pending: of('pending'), running: of('running'), completed: of('completed'), failed: 0, skipped: 0 };
+  };
+  const activities: CampaignActivities = {
+    nextPendingCampaignItems: async () => [...outcomes].filter(([, outcome]) => outcome === 'pending').map(([id]) => id),
+    takeCampaignStartSlots: async (wanted) => ({ granted: wanted, retryAfterMs: 0 }),
+    startCampaignItem: async (_campaignId, itemId) => {
+      startsAtMs.push(Context.current().info.currentAttemptScheduledTimestampMs);
+      outcomes.set(itemId, 'running');
+      return { outcome: 'running', upgradeId: `upg-${itemId}` };
+    },
+    refreshCampaignItems: async () => {
+      for (const [id, outcome] of outcomes) if (outcome === 'running') outcomes.set(id, 'completed');
+      return counts();
+    },
+    countCampaign: async () => counts(),
+    recordCampaignStatus: async (_campaignId, status) => {
+      statuses.push(status);
+    },
+    notifyCampaignCompleted: async () => 0,
+    markCampaignNotificationsUndeliverable: async () => undefined,
+  };
+  return { activities, startsAtMs, statuses };
+}
+
+async function untilStatus(handle: WorkflowHandle, status: CampaignRunStatus): Promise<void> {
+  for (let tries = 0; tries < 100; tries += 1) {
+    if ((await handle.query(getCampaignProgressQuery).catch(() => undefined))?.status === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the campaign never reported ${status}`);
+}
+
+test('a scheduled campaign starts nothing before its day, then starts its items and completes', async () => {
+  const stubs = campaignStubs();
+  await bed.withWorker(stubs.activities, async (taskQueue) => {
+    const startAt = new Date((await bed.env.currentTimeMs()) + 3 * DAY_MS);
+    const handle = await bed.env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: `campaign:scheduled-${taskQueue}`,
+      args: [{ campaignId: 'cmp-scheduled', startAt: startAt.toISOString(), followIntervalMs: 1_000 }],
+    });
+    await untilStatus(handle, 'scheduled');
+    expect(stubs.startsAtMs).toEqual([]);
+    const counts = (await handle.result()) as CampaignCounts;
+    expect(counts).toMatchObject({ total: 3, completed: 3, pending: 0 });
+    expect(stubs.startsAtMs).toHaveLength(3);
+    expect(Math.min(...stubs.startsAtMs)).toBeGreaterThanOrEqual(startAt.getTime());
+    expect(stubs.statuses).toEqual(['scheduled', 'running', 'completed']);
+  });
+});
+
+test('cancelled while it waits for its day, a scheduled campaign starts nothing', async () => {
+  const stubs = campaignStubs();
+  await bed.withWorker(stubs.activities, async (taskQueue) => {
+    const startAt = new Date((await bed.env.currentTimeMs()) + 3 * DAY_MS);
+    const handle = await bed.env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: `campaign:cancelled-${taskQueue}`,
+      args: [{ campaignId: 'cmp-cancelled', startAt: startAt.toISOString(), followIntervalMs: 1_000 }],
+    });
+    await untilStatus(handle, 'scheduled');
+    expect((await handle.executeUpdate(cancelCampaignUpdate)).status).toBe('cancelled');
+    expect(await handle.result()).toMatchObject({ pending: 3, running: 0 });
+    expect(stubs.startsAtMs).toEqual([]);
+    expect(stubs.statuses).toEqual(['scheduled', 'cancelled']);
+  });
+});
