@@ -2,7 +2,8 @@
  * Records the replay suite's CampaignWorkflow histories (test/replay/histories/campaign/*.json) from a real run: a
  * small campaign driven through the HTTP API against a real Temporal dev server, FerretDB and the in-process Partner
  * Center simulator — a throttle wait, an item locked by another upgrade, a pause and a resume, and a continue-as-new
- * (the run is told to continue after a short history), so both the first run and a carried-over one are kept.
+ * (the run is told to continue after a short history), so both the first run and a carried-over one are kept — and a
+ * campaign scheduled for tomorrow, cancelled while it waits for its day.
  *
  *   npx tsx scripts/record-campaign-histories.ts
  *
@@ -10,18 +11,18 @@
  * released shape: re-recording adds new ones next to them.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startRecordingServices } from './support/recording-services';
 import { lockSubscriptions } from '../src/db/subscription-locks';
-import { DEMO_PRODUCT_IDS } from '../src/domain/demo-catalog';
+import { addDays, utcDateOf } from '../src/domain/dates';
 import { projectRoot } from '../src/local-services/tools';
-import { sampleAccount, sampleSubscription } from '../src/sample-data';
 import { assembleSystem } from '../src/system';
 import { WORKFLOWS_PATH } from '../src/worker-factory';
 import { campaignWorkflowIdOf } from '../workflows/campaign-messages';
+import { campaignApi, campaignRequest, campaignWorld, untilCampaign } from './support/campaign-driver';
 
 export const CAMPAIGN_HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories', 'campaign');
 const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
@@ -42,35 +43,18 @@ async function main(): Promise<void> {
       dropDatabaseOnClose: true,
     });
     cleanups.unshift(() => assembled.close());
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${assembled.api!.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${OPERATOR_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-      return JSON.parse(text) as Record<string, any>;
-    };
-
-    const accounts = [
-      sampleAccount({ id: `acc_rec_cmp_1_${randomBytes(3).toString('hex')}` }),
-      sampleAccount({ id: `acc_rec_cmp_2_${randomBytes(3).toString('hex')}` }),
-    ];
-    const subscriptions = accounts.flatMap((account, a) =>
-      [0, 1, 2].map((s) =>
-        sampleSubscription(account, { id: `sub_rec_cmp_${a}_${s}_${randomBytes(3).toString('hex')}`, ...(a === 1 && s === 2 ? { isTrial: true } : {}) }),
-      ),
-    );
-    await assembled.seed({ accounts, subscriptions });
-    const created = await api('POST', '/v1/campaigns', {
-      name: 'Recorded campaign',
-      sourceProductId: DEMO_PRODUCT_IDS.businessBasic,
-      targetProductId: DEMO_PRODUCT_IDS.businessStandard,
-      destination: { type: 'new' },
-      accountIds: accounts.map((account) => account.id),
-      quantity: 'all',
+    const driver = campaignApi(assembled.api!.url, OPERATOR_KEY);
+    const api = driver.ok;
+    const suffix = randomBytes(3).toString('hex');
+    const { accounts, subscriptions } = campaignWorld({
+      prefix: `rec-cmp-${suffix}`,
+      accounts: 2,
+      perAccount: () => 3,
+      overrides: (a, s) => (a === 1 && s === 2 ? { isTrial: true } : undefined),
     });
+    await assembled.seed({ accounts, subscriptions });
+    const accountIds = accounts.map((account) => account.id);
+    const created = await api('POST', '/v1/campaigns', campaignRequest('Recorded campaign', accountIds));
     const campaignId = created.campaignId as string;
     await lockSubscriptions(assembled.db.models, 'upg_recorded_elsewhere', accounts[0]!.id, [subscriptions[1]!.id], 'start');
     await api('POST', `/v1/campaigns/${campaignId}/execute`);
@@ -79,22 +63,39 @@ async function main(): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await api('POST', `/v1/campaigns/${campaignId}/resume`);
     const workflowId = campaignWorkflowIdOf(campaignId);
-    for (let waited = 0; (await api('GET', `/v1/campaigns/${campaignId}`)).status !== 'completed'; waited += 500) {
-      if (waited > 120_000) throw new Error('the recorded campaign did not complete in 2 minutes');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
+    await untilCampaign(driver, campaignId, 'the recorded campaign to complete', (view) => view.status === 'completed', 120_000);
+
+    // A campaign scheduled for tomorrow, cancelled while it waits for its day.
+    const tomorrow = addDays(utcDateOf(new Date()), 1);
+    const scheduled = await api(
+      'POST',
+      '/v1/campaigns',
+      campaignRequest('Recorded scheduled campaign', accountIds, { when: { type: 'on_date', date: tomorrow } }),
+    );
+    await api('POST', `/v1/campaigns/${scheduled.campaignId as string}/execute`);
+    await untilCampaign(driver, scheduled.campaignId as string, 'scheduled', (view) => view.status === 'scheduled', 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await api('POST', `/v1/campaigns/${scheduled.campaignId as string}/cancel`);
+    const scheduledWorkflowId = campaignWorkflowIdOf(scheduled.campaignId as string);
+    await assembled.temporalClient.workflow.getHandle(scheduledWorkflowId).result();
 
     const runs: Array<{ runId: string; startTime: Date }> = [];
     for await (const execution of assembled.temporalClient.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution);
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     if (runs.length < 2) throw new Error(`expected a continue-as-new, got ${runs.length} run(s)`);
     mkdirSync(CAMPAIGN_HISTORIES_DIR, { recursive: true });
-    for (const [name, run] of [
-      ['campaign-first-run', runs[0]!],
-      ['campaign-carried-run', runs[runs.length - 1]!],
+    for (const [name, id, runId] of [
+      ['campaign-first-run', workflowId, runs[0]!.runId],
+      ['campaign-carried-run', workflowId, runs[runs.length - 1]!.runId],
+      ['campaign-scheduled-cancelled', scheduledWorkflowId, undefined],
     ] as const) {
-      const history = await assembled.temporalClient.workflow.getHandle(workflowId, run.runId).fetchHistory();
       const file = join(CAMPAIGN_HISTORIES_DIR, `${name}.json`);
+      // A released shape's file is kept: a new shape gets a new name.
+      if (existsSync(file)) {
+        say(`${name}: kept ${relative(projectRoot, file)}`);
+        continue;
+      }
+      const history = await assembled.temporalClient.workflow.getHandle(id, runId).fetchHistory();
       writeFileSync(file, `${historyToJSON(history)}\n`);
       say(`${name}: ${history.events?.length ?? 0} events → ${relative(projectRoot, file)}`);
     }

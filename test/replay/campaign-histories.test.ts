@@ -42,6 +42,15 @@ test('the first run and a carried-over run are recorded, and the first one conti
   expect(updates).toEqual(expect.arrayContaining(['pauseCampaign', 'resumeCampaign']));
 });
 
+test('the scheduled shape is recorded: a campaign waiting for its day on a timer, cancelled, starting nothing', () => {
+  const scheduled = recorded.find((entry) => entry.name === 'campaign-scheduled-cancelled')!.history;
+  const events = scheduled.events!;
+  expect(events.some((event) => event.timerStartedEventAttributes)).toBe(true);
+  expect(events.some((event) => event.timerCanceledEventAttributes)).toBe(true);
+  expect(events.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
+  expect(scheduled.events!.some((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'startCampaignItem')).toBe(false);
+});
+
 test('every recorded campaign history replays deterministically against the current workflow code', async () => {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
   const outcomes = await replayHistories(recorded, { workflowBundle });
