@@ -63,13 +63,9 @@ export function campaignApi(baseUrl: string, key: string) {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, body: parsed, text, headers: response.headers };
+    // JSON answers and errors; the report is CSV (its text).
+    const isJson = text !== '' && (response.headers.get('content-type') ?? '').includes('json');
+    return { status: response.status, body: isJson ? JSON.parse(text) : undefined, text, headers: response.headers };
   };
   const ok = async (method: string, path: string, body?: unknown): Promise<Record<string, any>> => {
     const answer = await call(method, path, body);

@@ -1,3 +1,4 @@
+import { CampaignError, type CampaignErrorCode } from '../campaigns/errors';
 import { UpgradeError, type UpgradeErrorCode } from '../upgrades/errors';
 import { ApiError } from './errors';
 
@@ -18,10 +19,19 @@ export const HTTP_STATUS_OF_UPGRADE_ERROR = {
   NOT_SCHEDULED: 409,
 } as const satisfies Record<UpgradeErrorCode, number>;
 
-/** An `UpgradeError` as the API's error; anything else unchanged (the central handler deals with it). */
+/** The HTTP status of each refusal of a campaign use case (a campaign's items are refused as upgrades are). */
+export const HTTP_STATUS_OF_CAMPAIGN_ERROR = {
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  CAMPAIGN_STATE_CONFLICT: 409,
+  TEMPORAL_UNAVAILABLE: 503,
+} as const satisfies Record<CampaignErrorCode, number>;
+
+/** An `UpgradeError` or a `CampaignError` as the API's error; anything else unchanged (the central handler deals with it). */
 export function httpErrorOf(error: unknown): unknown {
-  if (!(error instanceof UpgradeError)) return error;
-  return new ApiError(HTTP_STATUS_OF_UPGRADE_ERROR[error.code], error.code, error.message, error.details);
+  if (error instanceof UpgradeError) return new ApiError(HTTP_STATUS_OF_UPGRADE_ERROR[error.code], error.code, error.message, error.details);
+  if (error instanceof CampaignError) return new ApiError(HTTP_STATUS_OF_CAMPAIGN_ERROR[error.code], error.code, error.message, error.details);
+  return error;
 }
 
 /** Awaits a use case, turning its refusal into the HTTP answer. */

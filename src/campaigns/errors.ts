@@ -1,7 +1,6 @@
-/**
- * Why a campaign use case refused, as data (as `UpgradeError` for single upgrades): the API maps each code to a
- * status in its campaign routes, the CLI prints the sentence.
- */
+import { UseCaseError } from '../use-case-error';
+
+/** Why a campaign use case refused (src/use-case-error.ts), as `UpgradeError` for single upgrades. */
 export const CAMPAIGN_ERROR_CODES = [
   /** The campaign, or an account it names, does not exist or is outside the caller's scope. */
   'NOT_FOUND',
@@ -14,13 +13,4 @@ export const CAMPAIGN_ERROR_CODES = [
 ] as const;
 export type CampaignErrorCode = (typeof CAMPAIGN_ERROR_CODES)[number];
 
-export class CampaignError extends Error {
-  constructor(
-    readonly code: CampaignErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'CampaignError';
-  }
-}
+export class CampaignError extends UseCaseError<CampaignErrorCode> {}

@@ -1,7 +1,6 @@
-/**
- * Why an upgrade use case refused, as data: a stable code, a sentence, and details for the caller. The HTTP API maps
- * each code to a status (`src/api/upgrade-errors.ts`), the CLI prints the sentence; neither re-decides the refusal.
- */
+import { UseCaseError } from '../use-case-error';
+
+/** Why an upgrade use case refused (src/use-case-error.ts). */
 export const UPGRADE_ERROR_CODES = [
   /** The upgrade or its source subscription does not exist, or the caller may not see it. */
   'NOT_FOUND',
@@ -32,15 +31,6 @@ export const UPGRADE_ERROR_CODES = [
 ] as const;
 export type UpgradeErrorCode = (typeof UPGRADE_ERROR_CODES)[number];
 
-export class UpgradeError extends Error {
-  constructor(
-    readonly code: UpgradeErrorCode,
-    message: string,
-    readonly details?: Record<string, unknown>,
-  ) {
-    super(message);
-    this.name = 'UpgradeError';
-  }
-}
+export class UpgradeError extends UseCaseError<UpgradeErrorCode> {}
 
 export const upgradeNotFound = (what: string): UpgradeError => new UpgradeError('NOT_FOUND', `${what} not found`);

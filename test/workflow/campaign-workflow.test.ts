@@ -8,25 +8,15 @@ import {
   type CampaignCounts,
   type CampaignRunStatus,
 } from '../../workflows/campaign-messages';
-import { startWorkflowTestBed, type WorkflowTestBed } from './support/workflow-env';
+import { useWorkflowTestBed } from './support/workflow-env';
 
 /**
  * A scheduled CampaignWorkflow on the time-skipping test server (docs/campaigns.md, "Scheduled campaigns"): nothing
  * starts before the campaign's day, then its items start and it completes; cancelled while it waits, it starts
  * nothing. Its activities are stubs over three in-memory items; the days pass in milliseconds.
  */
-let bed: WorkflowTestBed;
+const bed = useWorkflowTestBed();
 jest.setTimeout(30_000);
-
-beforeAll(async () => {
-  bed = await startWorkflowTestBed();
-}, 60_000);
-
-afterAll(async () => {
-  await bed?.teardown();
-});
-
-const DAY_MS = 86_400_000;
 
 /** Three pending items; every start and status is recorded with the (skipped) time it was asked at. */
 function campaignStubs() {
@@ -63,24 +53,25 @@ function campaignStubs() {
   return { activities, startsAtMs, statuses };
 }
 
-async function untilStatus(handle: WorkflowHandle, status: CampaignRunStatus): Promise<void> {
+/** A campaign whose day is three days ahead (on the test server's clock), once its run reports `scheduled`. */
+async function startScheduledCampaign(taskQueue: string): Promise<{ handle: WorkflowHandle; startAt: Date }> {
+  const startAt = new Date((await bed().env.currentTimeMs()) + 3 * 86_400_000);
+  const handle = await bed().env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: `campaign:${taskQueue}`,
+    args: [{ campaignId: `cmp-${taskQueue}`, startAt: startAt.toISOString(), followIntervalMs: 1_000 }],
+  });
   for (let tries = 0; tries < 100; tries += 1) {
-    if ((await handle.query(getCampaignProgressQuery).catch(() => undefined))?.status === status) return;
+    if ((await handle.query(getCampaignProgressQuery).catch(() => undefined))?.status === 'scheduled') return { handle, startAt };
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`the campaign never reported ${status}`);
+  throw new Error('the campaign never reported scheduled');
 }
 
 test('a scheduled campaign starts nothing before its day, then starts its items and completes', async () => {
   const stubs = campaignStubs();
-  await bed.withWorker(stubs.activities, async (taskQueue) => {
-    const startAt = new Date((await bed.env.currentTimeMs()) + 3 * DAY_MS);
-    const handle = await bed.env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-      taskQueue,
-      workflowId: `campaign:scheduled-${taskQueue}`,
-      args: [{ campaignId: 'cmp-scheduled', startAt: startAt.toISOString(), followIntervalMs: 1_000 }],
-    });
-    await untilStatus(handle, 'scheduled');
+  await bed().withWorker(stubs.activities, async (taskQueue) => {
+    const { handle, startAt } = await startScheduledCampaign(taskQueue);
     expect(stubs.startsAtMs).toEqual([]);
     const counts = (await handle.result()) as CampaignCounts;
     expect(counts).toMatchObject({ total: 3, completed: 3, pending: 0 });
@@ -92,14 +83,8 @@ test('a scheduled campaign starts nothing before its day, then starts its items 
 
 test('cancelled while it waits for its day, a scheduled campaign starts nothing', async () => {
   const stubs = campaignStubs();
-  await bed.withWorker(stubs.activities, async (taskQueue) => {
-    const startAt = new Date((await bed.env.currentTimeMs()) + 3 * DAY_MS);
-    const handle = await bed.env.client.workflow.start(CAMPAIGN_WORKFLOW_TYPE, {
-      taskQueue,
-      workflowId: `campaign:cancelled-${taskQueue}`,
-      args: [{ campaignId: 'cmp-cancelled', startAt: startAt.toISOString(), followIntervalMs: 1_000 }],
-    });
-    await untilStatus(handle, 'scheduled');
+  await bed().withWorker(stubs.activities, async (taskQueue) => {
+    const { handle } = await startScheduledCampaign(taskQueue);
     expect((await handle.executeUpdate(cancelCampaignUpdate)).status).toBe('cancelled');
     expect(await handle.result()).toMatchObject({ pending: 3, running: 0 });
     expect(stubs.startsAtMs).toEqual([]);

@@ -1,5 +1,4 @@
 import { campaignReportCsv, listCampaignItems, listCampaigns, readCampaign, type StoredCampaign, type StoredCampaignItem } from '../../campaigns/read';
-import { CampaignError, type CampaignErrorCode } from '../../campaigns/errors';
 import { controlCampaign, executeCampaign, type CampaignControl, type CampaignExecutionDeps } from '../../campaigns/execution';
 import { createCampaign } from '../../campaigns/plan';
 import type { CampaignCounts } from '../../../workflows/campaign-messages';
@@ -26,22 +25,6 @@ import { answering } from '../upgrade-errors';
  * Upgrade campaigns (docs/campaigns.md): create (the dry run), read, page the items, the CSV report, and run control.
  * Operators, or a reseller key for its own accounts; a customer key is refused. The use cases are in src/campaigns/.
  */
-const HTTP_STATUS_OF_CAMPAIGN_ERROR = {
-  NOT_FOUND: 404,
-  FORBIDDEN: 403,
-  CAMPAIGN_STATE_CONFLICT: 409,
-  TEMPORAL_UNAVAILABLE: 503,
-} as const satisfies Record<CampaignErrorCode, number>;
-
-async function answeringCampaign<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await answering(work);
-  } catch (error) {
-    if (error instanceof CampaignError) throw new ApiError(HTTP_STATUS_OF_CAMPAIGN_ERROR[error.code], error.code, error.message, error.details);
-    throw error;
-  }
-}
-
 function requireCampaignRole(caller: Caller): Caller {
   if (caller.role !== 'operator' && caller.role !== 'reseller') throw new ApiError(403, 'FORBIDDEN', 'Campaigns are for operators and reseller keys');
   return caller;
@@ -109,7 +92,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 200: { description: 'Taken by the run: its status and counts', schema: campaignProgressSchema } },
       errors: [403, 404, 409, 503],
       async handler({ params, caller }) {
-        const progress = await answeringCampaign(controlCampaign(execution, requireCampaignRole(caller), params.id, action));
+        const progress = await answering(controlCampaign(execution, requireCampaignRole(caller), params.id, action));
         return { status: 200, body: progress };
       },
     });
@@ -129,7 +112,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       errors: [403, 404, 422, 503],
       async handler({ body, caller }) {
         const actor = requireCampaignRole(caller);
-        const created = await answeringCampaign(
+        const created = await answering(
           createCampaign(upgrades, actor, {
             name: body.name,
             sourceProductId: body.sourceProductId,
@@ -169,7 +152,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 200: { description: 'The campaign', schema: campaignSchema } },
       errors: [403, 404],
       async handler({ params, caller }) {
-        const { campaign, counts } = await answeringCampaign(readCampaign(deps.models, requireCampaignRole(caller), params.id));
+        const { campaign, counts } = await answering(readCampaign(deps.models, requireCampaignRole(caller), params.id));
         return { status: 200, body: campaignView(campaign, counts) };
       },
     }),
@@ -185,7 +168,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 200: { description: 'Items, by id', schema: campaignItemsSchema } },
       errors: [403, 404],
       async handler({ params, query, caller }) {
-        const { page, nextCursor } = await answeringCampaign(
+        const { page, nextCursor } = await answering(
           listCampaignItems(deps.models, requireCampaignRole(caller), params.id, {
             ...(query.eligible !== undefined ? { eligible: query.eligible === 'true' } : {}),
             ...(query.outcome ? { outcome: query.outcome } : {}),
@@ -209,7 +192,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 200: { description: 'The report (text/csv)' } },
       errors: [403, 404],
       async handler({ params, caller }) {
-        const csv = await answeringCampaign(campaignReportCsv(deps.models, requireCampaignRole(caller), params.id));
+        const csv = await answering(campaignReportCsv(deps.models, requireCampaignRole(caller), params.id));
         return {
           status: 200,
           text: csv,
@@ -231,7 +214,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 202: { description: 'Running', schema: campaignExecutedSchema } },
       errors: [403, 404, 409, 503],
       async handler({ params, caller }) {
-        const result = await answeringCampaign(executeCampaign(execution, requireCampaignRole(caller), params.id));
+        const result = await answering(executeCampaign(execution, requireCampaignRole(caller), params.id));
         return { status: 202, body: result, headers: location(params.id) };
       },
     }),

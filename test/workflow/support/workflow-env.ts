@@ -55,6 +55,18 @@ export async function startWorkflowTestBed(): Promise<WorkflowTestBed> {
   };
 }
 
+/** One test bed for the calling test file: started before its tests, torn down after them. */
+export function useWorkflowTestBed(): () => WorkflowTestBed {
+  let bed: WorkflowTestBed | undefined;
+  beforeAll(async () => {
+    bed = await startWorkflowTestBed();
+  }, 60_000);
+  afterAll(async () => {
+    await bed?.teardown();
+  });
+  return () => bed!;
+}
+
 let inputCounter = 0;
 export function upgradeInput(overrides: Partial<UpgradeWorkflowInput> = {}): UpgradeWorkflowInput {
   const upgradeId = `upg_test_${++inputCounter}_${randomBytes(3).toString('hex')}`;
