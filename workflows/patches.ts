@@ -17,9 +17,13 @@
  *   sets `needs_attention`, sends `upgrade_needs_attention` and waits for `resolveUncertainOutcome` with its locks
  *   kept, instead of ending failed; a cancellation before the request releases the locks and records `failed`.
  *   Asked only where the new branch starts, so the histories of runs that never get there carry no marker.
+ * - UPGRADES_AT_RENEWAL: the ScheduledUpgradeWorkflow of an upgrade at renewal writes Microsoft's scheduled change
+ *   first, removes it on cancel, and on the renewal day renews the source into the target instead of starting an
+ *   UpgradeWorkflow. Asked only by runs started with `atRenewal`, so upgrades on a date keep their shape.
  */
 export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
   WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
   NEEDS_ATTENTION: 'needs-attention',
+  UPGRADES_AT_RENEWAL: 'upgrades-at-renewal',
 } as const;
