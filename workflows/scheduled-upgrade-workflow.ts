@@ -84,7 +84,7 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
         // Nothing may stay at Microsoft: wait for a write in flight, then remove what it wrote.
         await condition(() => writtenAtMicrosoft !== 'pending');
         if (writtenAtMicrosoft === 'written') {
-          await scheduling.removeScheduledChange.executeWithOptions({ summary: "Remove the scheduled change at Microsoft" }, [upgradeId]);
+          await scheduling.removeScheduledChange.executeWithOptions({ summary: 'Remove the scheduled change at Microsoft' }, [upgradeId]);
         }
       }
       await scheduling.endScheduledUpgrade.executeWithOptions({ summary: `Record the upgrade as cancelled by ${given.cancelledBy}` }, [
@@ -114,7 +114,9 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
 
   if (atRenewal) {
     setCurrentDetails(`At renewal on ${dueDate}: writing the scheduled change at Microsoft`);
-    const written = await scheduling.writeScheduledChange.executeWithOptions({ summary: "Write the scheduled change at Microsoft (auto-renew on)" }, [upgradeId]);
+    const written = await scheduling.writeScheduledChange.executeWithOptions({ summary: 'Write the scheduled change at Microsoft (auto-renew on)' }, [
+      upgradeId,
+    ]);
     writtenAtMicrosoft = written.ok ? 'written' : 'refused';
     if (!written.ok && cancellation === undefined) return reject(written.reasons, 'by Microsoft');
     if (written.ok && written.autoRenewTurnedOn && cancellation === undefined) await notifySafely('auto_renew_enabled');

@@ -103,7 +103,10 @@ export function planRenewalUpgrade(input: RenewalUpgradeInput): { ok: true; quot
   }
   const target = catalog.get(request.targetProductId);
   if (target && (request.quantity < target.minQuantity || request.quantity > target.maxQuantity)) {
-    reasons.push({ code: 'QUANTITY_INVALID', message: `the next term's quantity must be between ${target.minQuantity} and ${target.maxQuantity} seats of ${target.name}` });
+    reasons.push({
+      code: 'QUANTITY_INVALID',
+      message: `the next term's quantity must be between ${target.minQuantity} and ${target.maxQuantity} seats of ${target.name}`,
+    });
   }
   const renewalDate = renewalDateOf(source);
   const price = currentUnitPrice({
@@ -116,7 +119,10 @@ export function planRenewalUpgrade(input: RenewalUpgradeInput): { ok: true; quot
     date: renewalDate,
   });
   if (!price && !reasons.some((reason) => reason.code === 'TARGET_PRICE_NOT_AVAILABLE')) {
-    reasons.push({ code: 'TARGET_PRICE_NOT_AVAILABLE', message: `no ${source.currency} price of ${request.targetProductId} for ${source.term} billed ${source.billingFrequency}` });
+    reasons.push({
+      code: 'TARGET_PRICE_NOT_AVAILABLE',
+      message: `no ${source.currency} price of ${request.targetProductId} for ${source.term} billed ${source.billingFrequency}`,
+    });
   }
   if (reasons.length > 0 || !price) return { ok: false, reasons };
   const { termStart, termEnd } = renewedTerm(source, 1);
@@ -143,7 +149,10 @@ export function planRenewalUpgrade(input: RenewalUpgradeInput): { ok: true; quot
 }
 
 /** The subscription renewed into its upgrade's target: the new term, product, seats and price, the mark removed. */
-export function renewedIntoTarget(source: Subscription, quote: Pick<RenewalUpgradeQuote, 'targetProductId' | 'quantity' | 'unitPrice' | 'promotionId'>): Subscription {
+export function renewedIntoTarget(
+  source: Subscription,
+  quote: Pick<RenewalUpgradeQuote, 'targetProductId' | 'quantity' | 'unitPrice' | 'promotionId'>,
+): Subscription {
   const { termStart, termEnd } = renewedTerm(source, 1);
   const { renewalUpgrade: _mark, promotionId: _oldPromotion, protectedPrice: _oldProtection, cycleDays: _days, ...kept } = source;
   return {

@@ -81,6 +81,8 @@ interface RenewalContext {
   sourceSubscriptionId: string;
   tenantId: string;
   vendorSubscriptionId: string;
+  /** The scheduled change was written at Microsoft (the record's step). */
+  written: boolean;
 }
 
 async function renewalContextOf(deps: RenewalUpgradeDeps, upgradeId: string): Promise<RenewalContext | undefined> {
@@ -96,6 +98,7 @@ async function renewalContextOf(deps: RenewalUpgradeDeps, upgradeId: string): Pr
     sourceSubscriptionId,
     tenantId: account.tenantId,
     vendorSubscriptionId: source.externalId,
+    written: Boolean((record.steps as Record<string, unknown> | undefined)?.written_to_microsoft),
   };
 }
 
@@ -146,6 +149,8 @@ export async function writeScheduledChange(
   const context = await renewalContextOf(deps, upgradeId);
   if (!context) return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: 'the source subscription or its account no longer exists' }] };
   const { renewal } = context;
+  // Written once: a later run of the upgrade (a reset, a re-started workflow) must not put back a change someone removed.
+  if (context.written) return { ok: true, autoRenewTurnedOn: false };
   let autoRenewWasOff = renewal.turnsAutoRenewOn;
   try {
     await patchAtMicrosoft(deps, context, (current) => {
@@ -212,7 +217,11 @@ export async function removeScheduledChange(deps: RenewalUpgradeDeps, upgradeId:
  * change was removed (a mid-term change deletes every scheduled change), the mark goes, the subscription renews as it
  * is, and the reason is returned for the rejection. Idempotent.
  */
-export async function renewIntoTarget(deps: RenewalUpgradeDeps, upgradeId: string, runAt: Date): Promise<{ ok: true } | { ok: false; reasons: EligibilityReason[] }> {
+export async function renewIntoTarget(
+  deps: RenewalUpgradeDeps,
+  upgradeId: string,
+  runAt: Date,
+): Promise<{ ok: true } | { ok: false; reasons: EligibilityReason[] }> {
   const context = await renewalContextOf(deps, upgradeId);
   if (!context) return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: 'the source subscription or its account no longer exists' }] };
   if (context.status === 'completed') return { ok: true };
@@ -266,13 +275,20 @@ export async function renewIntoTarget(deps: RenewalUpgradeDeps, upgradeId: strin
         at: runAt.toISOString(),
         description: `term renewed into ${renewal.targetProductId} by the upgrade at renewal ${upgradeId}: ${renewed.termStart} – ${renewed.termEnd}, ${renewed.quantity} seats at ${renewed.unitPrice} per seat per cycle`,
         before: { productId: source.productId, quantity: source.quantity, termStart: source.termStart, termEnd: source.termEnd, unitPrice: source.unitPrice },
-        after: { productId: renewed.productId, quantity: renewed.quantity, termStart: renewed.termStart, termEnd: renewed.termEnd, unitPrice: renewed.unitPrice },
+        after: {
+          productId: renewed.productId,
+          quantity: renewed.quantity,
+          termStart: renewed.termStart,
+          termEnd: renewed.termEnd,
+          unitPrice: renewed.unitPrice,
+        },
       });
     } catch (error) {
       if (!isDuplicateKeyError(error)) throw error;
     }
-    const { id: _id, renewalUpgrade: _mark, ...fields } = renewed;
-    const dropped = ['promotionId', 'protectedPrice', 'cycleDays'].filter((field) => !(field in fields));
+    // The first cycle of a renewed term is a whole one: no `cycleDays` (stored subscriptions never carry it).
+    const { id: _id, renewalUpgrade: _mark, cycleDays: _days, ...fields } = renewed;
+    const dropped = ['promotionId', 'protectedPrice'].filter((field) => !(field in fields));
     await models.subscriptions.updateOne(
       { _id: source.id, 'renewalUpgrade.upgradeId': upgradeId },
       { $set: fields, $unset: Object.fromEntries([['renewalUpgrade', 1], ...dropped.map((field) => [field, 1])]) },

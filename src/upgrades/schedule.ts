@@ -112,7 +112,13 @@ async function startScheduledRun(deps: UpgradeUseCaseDeps, record: ScheduledReco
   const { input, display } = await workflowStartOfRecord(deps, record);
   const atRenewal = (record as { when?: { type?: string } }).when?.type === 'at_renewal';
   try {
-    await startScheduledUpgradeWorkflow(deps.temporalClient, deps.taskQueue, scheduledRunOf(deps, upgradeId, record.accountId, dueDate, atRenewal), input, display);
+    await startScheduledUpgradeWorkflow(
+      deps.temporalClient,
+      deps.taskQueue,
+      scheduledRunOf(deps, upgradeId, record.accountId, dueDate, atRenewal),
+      input,
+      display,
+    );
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }

@@ -52,7 +52,9 @@ interface AtMicrosoft {
   renewal: { ok: true } | { ok: false; reasons: EligibilityReason[] };
 }
 
-const SCHEDULED_CHANGE_REMOVED: EligibilityReason[] = [{ code: 'SCHEDULED_CHANGE_REMOVED', message: "Microsoft's scheduled change was removed before the renewal" }];
+const SCHEDULED_CHANGE_REMOVED: EligibilityReason[] = [
+  { code: 'SCHEDULED_CHANGE_REMOVED', message: "Microsoft's scheduled change was removed before the renewal" },
+];
 
 function scheduledStubs(
   beginning: (input: ScheduledUpgradeWorkflowInput, runAt: string) => Promise<ScheduledUpgradeBeginning>,

@@ -91,7 +91,9 @@ export const renewalQuoteSchema = z
     unitPrice: z.number().int().meta({ description: "the target's price per seat per charge cycle on the renewal day, minor units, before tax" }),
     firstCycleCharge: z.number().int().meta({ description: 'unitPrice × quantity: the first charge cycle of the new term, before tax' }),
     promotionId: z.string().optional(),
-    turnsAutoRenewOn: z.boolean().meta({ description: 'auto-renew is off today: scheduling turns it on (the account is told by the `auto_renew_enabled` webhook)' }),
+    turnsAutoRenewOn: z
+      .boolean()
+      .meta({ description: 'auto-renew is off today: scheduling turns it on (the account is told by the `auto_renew_enabled` webhook)' }),
   })
   .meta({ id: 'RenewalQuote' });
 
