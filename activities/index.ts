@@ -2,6 +2,7 @@ import type { UpgradeActivities } from '../workflows/activity-contract';
 import type { WebhookRedeliveryActivities } from '../workflows/webhook-redelivery-workflow';
 import type { UpgradeSweeperActivities } from '../workflows/upgrade-sweeper-workflow';
 import type { UpgradeActivityDeps } from './deps';
+import { createChangesAndInvoicesActivities } from './changes-and-invoices';
 import { createInvoiceActivities } from './invoices';
 import { createNotificationActivities } from './notifications';
 import { createSeatReassignmentActivities } from './seat-reassignment';
@@ -27,6 +28,7 @@ export function createUpgradeActivities(deps: UpgradeActivityDeps): UpgradeActiv
     ...createSubscriptionChangeActivities(deps),
     ...createSeatReassignmentActivities(deps),
     ...createInvoiceActivities(deps),
+    ...createChangesAndInvoicesActivities(deps),
     ...createNotificationActivities(deps),
     ...createWebhookRedeliveryActivities(deps),
     ...createSweeperActivities(deps),

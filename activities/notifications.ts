@@ -61,10 +61,14 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
       type OutboxEntry = { status: string; payload: unknown; webhookUrl?: string | null };
       // Written first, read only if it exists: a retry after a failed delivery finds the entry by its key.
       let notification: OutboxEntry | null;
-      const upgrade = await deps.models.upgrades.findById(upgradeId).lean();
+      // Only what the payload says: not the steps, the vendor record or the plan summary the record also holds.
+      const upgrade = await deps.models.upgrades
+        .findById(upgradeId, { accountId: 1, status: 1, kind: 1, destinationType: 1, request: 1, error: 1, attention: 1 })
+        .lean();
       if (!upgrade) throw ApplicationFailure.nonRetryable(`upgrade ${upgradeId} not found`, FAILURE_TYPES.upgradeDataInconsistent);
       const [account, plan] = await Promise.all([
-        deps.models.accounts.findById(upgrade.accountId, { webhookUrl: 1 }).lean(),
+        // With the signing secrets: one read of the account for the entry and its signature.
+        deps.models.accounts.findById(upgrade.accountId, { webhookUrl: 1, webhookSecrets: 1 }).lean(),
         findPlan(deps, upgradeId, 'maybeBeforeConversion'), // absent when validation rejected the upgrade
       ]);
       const error = (upgrade.error ?? undefined) as { code: string; message: string } | undefined;
@@ -116,6 +120,7 @@ export function createNotificationActivities(deps: UpgradeActivityDeps) {
         accountId: upgrade.accountId,
         webhookUrl: notification.webhookUrl!,
         payload: notification.payload,
+        accountSecrets: account ?? null,
       });
       if (result.delivered) return 'delivered';
       // No retry makes a refused destination acceptable: the entry is kept, undeliverable, with the rule it broke.

@@ -44,7 +44,11 @@ async function isDuplicateKey(promise: Promise<unknown>): Promise<boolean> {
   }
 }
 
-export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
+/**
+ * Applies an upgrade's plan to its subscriptions and answers the destination and the subscriptions it touched; the
+ * caller records them on the upgrade (alone, or in one write with the invoices: activities/changes-and-invoices.ts).
+ */
+export function subscriptionChangeApplier(deps: UpgradeActivityDeps) {
   /**
    * One update per subscription: the change, its installment plan and the "applied" mark together. The plan's values
    * are absolute (quantity := 6, not −4) and the subscription is locked, so even if the mark's check raced (FerretDB
@@ -84,58 +88,71 @@ export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
     );
   }
 
+  /**
+   * The plan's subscription changes after the vendor completed: source, destination or the new co-termed
+   * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
+   */
+  return async function applyPlanChanges(
+    upgradeId: string,
+    vendorOutcome: VendorOutcome,
+    lockClaim?: string,
+  ): Promise<{ destinationSubscriptionId: string; touched: string[] }> {
+    const plan: UpgradePlan = await loadPlan(deps, upgradeId);
+    const at = deps.clock().toISOString();
+    const installmentFor = (id: string) => plan.installmentChanges.find((change) => change.subscriptionId === id);
+
+    const sourceResult = await applyChange(upgradeId, plan.sourceChange, installmentFor(plan.sourceSubscriptionId));
+    if (sourceResult) {
+      await writeHistory(upgradeId, plan.sourceSubscriptionId, 'upgrade_source', at, plan.summary, plan.sourceChange.before, plan.sourceChange.set);
+    }
+
+    let destinationSubscriptionId = plan.destinationSubscriptionId ?? plan.sourceSubscriptionId;
+    if (plan.destinationChange) {
+      const destinationResult = await applyChange(upgradeId, plan.destinationChange, installmentFor(plan.destinationChange.subscriptionId));
+      if (destinationResult) {
+        await writeHistory(
+          upgradeId,
+          plan.destinationChange.subscriptionId,
+          'upgrade_destination',
+          at,
+          plan.summary,
+          plan.destinationChange.before,
+          plan.destinationChange.set,
+        );
+      }
+    } else if (plan.newSubscription) {
+      // An outcome an operator confirmed may lack the id that Microsoft's answer to the request already named.
+      const toSubscriptionId = vendorOutcome.toSubscriptionId ?? (await requestedToSubscriptionId(upgradeId));
+      if (!toSubscriptionId) {
+        throw ApplicationFailure.nonRetryable(
+          'the vendor completed a partial upgrade without returning the new subscription id',
+          FAILURE_TYPES.vendorResponseInvalid,
+        );
+      }
+      destinationSubscriptionId = newSubscriptionIdFor(upgradeId);
+      const created = {
+        _id: destinationSubscriptionId,
+        ...plan.newSubscription,
+        externalId: toSubscriptionId,
+        purchasedAt: `${plan.upgradeDate}T00:00:00.000Z`,
+        appliedUpgradeIds: [upgradeId],
+      };
+      await isDuplicateKey(deps.models.subscriptions.create(created as never));
+      // Born locked by this upgrade (until it completes), like the source: no second upgrade while seats move.
+      await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId], lockClaim);
+      await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
+    }
+    return { destinationSubscriptionId, touched: [plan.sourceSubscriptionId, destinationSubscriptionId] };
+  };
+}
+
+export function createSubscriptionChangeActivities(deps: UpgradeActivityDeps) {
+  const applyPlanChanges = subscriptionChangeApplier(deps);
   return {
-    /**
-     * Applies the plan's subscription changes after the vendor completed: source, destination or the new co-termed
-     * subscription, installment plans, and a history entry for each. Never rolled back; safe to repeat.
-     */
+    /** The plan's subscription changes (runs started before PATCHES.LEAN_SHAPE; later ones apply and invoice at once). */
     async applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome, lockClaim?: string): Promise<{ destinationSubscriptionId: string }> {
-      const plan: UpgradePlan = await loadPlan(deps, upgradeId);
-      const at = deps.clock().toISOString();
-      const installmentFor = (id: string) => plan.installmentChanges.find((change) => change.subscriptionId === id);
-
-      const sourceResult = await applyChange(upgradeId, plan.sourceChange, installmentFor(plan.sourceSubscriptionId));
-      if (sourceResult) {
-        await writeHistory(upgradeId, plan.sourceSubscriptionId, 'upgrade_source', at, plan.summary, plan.sourceChange.before, plan.sourceChange.set);
-      }
-
-      let destinationSubscriptionId = plan.destinationSubscriptionId ?? plan.sourceSubscriptionId;
-      if (plan.destinationChange) {
-        const destinationResult = await applyChange(upgradeId, plan.destinationChange, installmentFor(plan.destinationChange.subscriptionId));
-        if (destinationResult) {
-          await writeHistory(
-            upgradeId,
-            plan.destinationChange.subscriptionId,
-            'upgrade_destination',
-            at,
-            plan.summary,
-            plan.destinationChange.before,
-            plan.destinationChange.set,
-          );
-        }
-      } else if (plan.newSubscription) {
-        // An outcome an operator confirmed may lack the id that Microsoft's answer to the request already named.
-        const toSubscriptionId = vendorOutcome.toSubscriptionId ?? (await requestedToSubscriptionId(upgradeId));
-        if (!toSubscriptionId) {
-          throw ApplicationFailure.nonRetryable(
-            'the vendor completed a partial upgrade without returning the new subscription id',
-            FAILURE_TYPES.vendorResponseInvalid,
-          );
-        }
-        destinationSubscriptionId = newSubscriptionIdFor(upgradeId);
-        const created = {
-          _id: destinationSubscriptionId,
-          ...plan.newSubscription,
-          externalId: toSubscriptionId,
-          purchasedAt: `${plan.upgradeDate}T00:00:00.000Z`,
-          appliedUpgradeIds: [upgradeId],
-        };
-        await isDuplicateKey(deps.models.subscriptions.create(created as never));
-        // Born locked by this upgrade (until it completes), like the source: no second upgrade while seats move.
-        await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId], lockClaim);
-        await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
-      }
-      await updateUpgradeRecord(deps, upgradeId, { addToSet: { subscriptionsTouched: [plan.sourceSubscriptionId, destinationSubscriptionId] } });
+      const { destinationSubscriptionId, touched } = await applyPlanChanges(upgradeId, vendorOutcome, lockClaim);
+      await updateUpgradeRecord(deps, upgradeId, { addToSet: { subscriptionsTouched: touched } });
       return { destinationSubscriptionId };
     },
   } satisfies Partial<UpgradeActivities>;

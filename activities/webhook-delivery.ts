@@ -10,6 +10,8 @@ export interface OutboxDelivery {
   accountId: string;
   webhookUrl: string;
   payload: unknown;
+  /** The account's stored secrets when the caller has just read the account (spares reading it again). */
+  accountSecrets?: { webhookSecrets?: unknown } | null;
 }
 
 /** `final`: no retry can succeed as things stand (the destination is refused by webhook-destination.ts, the account's secret does not decrypt). */
@@ -20,8 +22,8 @@ export type DeliveryResult = { delivered: true } | { delivered: false; error: st
  * `AccountSecretUnreadable` when the account's secret cannot be decrypted here: no retry fixes that, an operator must
  * give the worker the API's `WEBHOOK_SECRETS_KEY`.
  */
-async function signingKeysFor(deps: UpgradeActivityDeps, accountId: string, now: Date): Promise<Buffer[]> {
-  const account = await deps.models.accounts.findById(accountId, { webhookSecrets: 1 }).lean();
+async function signingKeysFor(deps: UpgradeActivityDeps, accountId: string, now: Date, known?: { webhookSecrets?: unknown } | null): Promise<Buffer[]> {
+  const account = known !== undefined ? known : await deps.models.accounts.findById(accountId, { webhookSecrets: 1 }).lean();
   const stored = account?.webhookSecrets as StoredAccountSecret[] | undefined;
   if (stored?.length && !deps.webhooks.secretsKey) {
     throw new AccountSecretUnreadable(`account ${accountId} has its own webhook secret but the worker has no WEBHOOK_SECRETS_KEY`);
@@ -52,7 +54,7 @@ export async function deliverOutboxEntry(deps: UpgradeActivityDeps, entry: Outbo
   const timestamp = Math.floor(now.getTime() / 1000);
   let keys: Buffer[];
   try {
-    keys = await signingKeysFor(deps, entry.accountId, now);
+    keys = await signingKeysFor(deps, entry.accountId, now, entry.accountSecrets);
   } catch (error) {
     if (!(error instanceof AccountSecretUnreadable)) throw error;
     await recordFailure(error.message);

@@ -106,7 +106,14 @@ export interface UpgradeActivities {
   awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome>;
   /** `lockClaim`: the run's claim token, for the lock of a subscription it creates (runs started before claims pass none). */
   applySubscriptionChanges(upgradeId: string, vendorOutcome: VendorOutcome, lockClaim?: string): Promise<{ destinationSubscriptionId: string }>;
+  /** Called only by runs started before PATCHES.LEAN_SHAPE; later runs apply and invoice in one activity. */
   issueInvoices(upgradeId: string, destinationSubscriptionId: string): Promise<IssuedInvoices>;
+  /** `applySubscriptionChanges` then `issueInvoices`, with one read of the plan and one write of the record. */
+  applySubscriptionChangesAndIssueInvoices(
+    upgradeId: string,
+    vendorOutcome: VendorOutcome,
+    lockClaim?: string,
+  ): Promise<{ destinationSubscriptionId: string } & IssuedInvoices>;
   /** `vendorLicenseReassignment`: runs recorded before it was passed pass none. */
   reassignSeatsAutomatically(upgradeId: string, vendorLicenseReassignment?: VendorLicenseReassignment): Promise<AutomaticReassignmentResult>;
   /** Called only by runs started before PATCHES.WORKFLOW_WRITES_THE_RECORD; later runs write through `recordUpgradeProgress`. */

@@ -17,6 +17,15 @@
  *   sets `needs_attention`, sends `upgrade_needs_attention` and waits for `resolveUncertainOutcome` with its locks
  *   kept, instead of ending failed; a cancellation before the request releases the locks and records `failed`.
  *   Asked only where the new branch starts, so the histories of runs that never get there carry no marker.
+ * - LEAN_SHAPE: fewer commands per run (a full → new upgrade with automatic seats: 74 history events → 57).
+ *   Database-only bookkeeping runs as local activities (`recordUpgradeAccepted`, `failUpgrade`, `completeUpgrade`,
+ *   `markNotificationUndeliverable`); the subscription changes and the invoices, consecutive steps with the same retry
+ *   policy and both idempotent by the upgrade id, are one activity (`applySubscriptionChangesAndIssueInvoices`; both
+ *   steps still recorded by name, the status `invoicing` is no longer set); the status search attribute no longer
+ *   follows the brief automatic statuses (`validating`, `invoicing`, `reassigning_seats`, `notifying`) unless it
+ *   leaves a wait. Implies WORKFLOW_WRITES_THE_RECORD and is asked instead of it (one marker and one
+ *   TemporalChangeVersion upsert per run, as before). `applySubscriptionChanges` and `issueInvoices` stay registered
+ *   for runs started before it.
  * - UPGRADES_AT_RENEWAL: the ScheduledUpgradeWorkflow of an upgrade at renewal writes Microsoft's scheduled change
  *   first, removes it on cancel, and on the renewal day renews the source into the target instead of starting an
  *   UpgradeWorkflow. Asked only by runs started with `atRenewal`, so upgrades on a date keep their shape.
@@ -25,5 +34,6 @@ export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
   WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
   NEEDS_ATTENTION: 'needs-attention',
+  LEAN_SHAPE: 'lean-upgrade-shape',
   UPGRADES_AT_RENEWAL: 'upgrades-at-renewal',
 } as const;

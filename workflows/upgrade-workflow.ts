@@ -13,7 +13,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { NotificationEvent, UpgradeError, UpgradeRecordProgress, ValidationOutcome, VendorOutcome, VendorRecord } from './activity-contract';
+import type {
+  IssuedInvoices,
+  NotificationEvent,
+  UpgradeError,
+  UpgradeRecordProgress,
+  ValidationOutcome,
+  VendorOutcome,
+  VendorRecord,
+} from './activity-contract';
 import { notify, record, recordLocally, seats, vendorFollow, vendorRequest } from './activity-groups';
 import { FAILURE_TYPES } from './failure-types';
 import { PATCHES } from './patches';
@@ -44,6 +52,16 @@ const DEFAULT_SEAT_REMINDER_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_SEAT_ESCALATION_MS = 7 * DEFAULT_SEAT_REMINDER_MS;
 
 const isFinal = (status: UpgradeStatus) => FINAL_UPGRADE_STATUSES.includes(status);
+
+/**
+ * Statuses a run passes through automatically within seconds to minutes. Since PATCHES.LEAN_SHAPE the search
+ * attribute does not follow them (each upsert is a visibility write on the server): it keeps the phase operators
+ * filter on (`accepted`, `awaiting_vendor`, `applying` once Microsoft converted) while the record and the state query
+ * show them. Leaving a wait an operator or a portal acts on, the attribute follows even to one of them.
+ */
+const BRIEF_STATUSES: readonly UpgradeStatus[] = ['validating', 'invoicing', 'reassigning_seats', 'notifying'];
+const WAITING_STATUSES: readonly UpgradeStatus[] = ['awaiting_manual_seat_reassignment', 'needs_attention'];
+const upsertFilteredStatus = (status: UpgradeStatus, shown: UpgradeStatus) => !BRIEF_STATUSES.includes(status) || WAITING_STATUSES.includes(shown);
 
 /** The error code of a run cancelled by an operator (`temporal workflow cancel`). */
 export const UPGRADE_CANCELLED = 'UPGRADE_CANCELLED';
@@ -78,8 +96,12 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     'Times an upgrade stopped for an operator because whether Microsoft converted is unknown, by step',
   );
   const { upgradeId } = input;
-  // Asked first: the first command (whether the accepted record is written) already differs between the shapes.
-  const workflowWritesRecord = patched(PATCHES.WORKFLOW_WRITES_THE_RECORD);
+  // Asked first: the first command (whether the accepted record is written) already differs between the shapes. The
+  // lean shape implies the workflow-written record; asking only for it spares new runs a second marker and upsert.
+  const leanShape = patched(PATCHES.LEAN_SHAPE);
+  const workflowWritesRecord = leanShape || patched(PATCHES.WORKFLOW_WRITES_THE_RECORD);
+  /** Database-only bookkeeping: a local activity in the lean shape, an activity of its own before it. */
+  const bookkeeping = leanShape ? recordLocally : record;
   const accepted: UpgradeStepRecord = { name: UPGRADE_STEPS.accepted, status: 'completed', at: input.acceptedAt };
   const state: UpgradeState = { upgradeId, status: 'accepted', currentDetails: 'Accepted', steps: [accepted] };
   let confirmation: (SeatReassignmentConfirmation & { at: string }) | undefined;
@@ -161,6 +183,8 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
 
   /** Set once the run has passed the point where the patch applies (histories recorded before it replay without). */
   let oneUpsertPerStateChange = false;
+  /** The status the search attribute shows (the API starts the run as `accepted`). */
+  let statusUpserted: UpgradeStatus = 'accepted';
   /** full or partial once validation told; an upgrade rejected before that has no kind yet. */
   let kindLabel = 'unknown';
   /**
@@ -173,7 +197,10 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     if (!unchanged && isFinal(status)) upgradesEnded.add(1, { kind: kindLabel, outcome: status });
     describeProgress(details);
     if (unchanged && oneUpsertPerStateChange && alsoUpsert.length === 0) return;
-    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }, ...alsoUpsert]);
+    if (!leanShape || alsoUpsert.length > 0 || upsertFilteredStatus(status, statusUpserted)) {
+      upsertSearchAttributes([{ key: UPGRADE_STATUS, value: status }, ...alsoUpsert]);
+      statusUpserted = status;
+    }
     if (!isFinal(status)) await writeRecord();
   };
 
@@ -187,7 +214,11 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
       ]);
     } catch (error) {
       log.warn('notification undeliverable', { upgradeId, event, error: String(error) });
-      await record.markNotificationUndeliverable.executeWithOptions({ summary: `Keep ${event} in the outbox as undeliverable` }, [upgradeId, event, sequence]);
+      await bookkeeping.markNotificationUndeliverable.executeWithOptions({ summary: `Keep ${event} in the outbox as undeliverable` }, [
+        upgradeId,
+        event,
+        sequence,
+      ]);
     }
   };
 
@@ -199,7 +230,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     await setStatus(outcome, `${outcome === 'rejected' ? 'Rejected' : 'Failed'}: ${error.message}`);
     state.error = { code: error.code, message: error.message };
     step(outcome, 'failed', `${error.code}: ${error.message}`);
-    await record.failUpgrade.executeWithOptions(
+    await bookkeeping.failUpgrade.executeWithOptions(
       { summary: `Release locks, record the upgrade as ${outcome}` },
       workflowWritesRecord ? [upgradeId, outcome, error, recordChange(), ...claimArg] : [upgradeId, outcome, error],
     );
@@ -265,7 +296,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   let validated: ValidationOutcome;
   try {
     if (!workflowWritesRecord || !input.recordedByApi) {
-      await record.recordUpgradeAccepted.executeWithOptions({ summary: 'Record the upgrade as accepted' }, [input]);
+      await bookkeeping.recordUpgradeAccepted.executeWithOptions({ summary: 'Record the upgrade as accepted' }, [input]);
     }
     await setStatus('validating', 'Re-checking eligibility and locking the subscriptions');
     validated = await record.validateAndLockUpgrade.executeWithOptions({ summary: 'Validate eligibility, lock subscriptions, freeze the quote' }, [input]);
@@ -395,17 +426,28 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   };
   const applyConversion = async (outcome: VendorOutcome): Promise<UpgradeResult> => {
     // 3. From here on nothing is rolled back: the vendor has converted. Each step retries until it succeeds.
-    await setStatus('applying', 'Vendor completed; applying subscription changes (retried until they succeed)');
-    const { destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions({ summary: 'Apply subscription changes and history' }, [
-      upgradeId,
-      outcome,
-      ...claimArg,
-    ]);
-    step(UPGRADE_STEPS.subscriptionsApplied, 'completed');
-
-    // 4. Credit and debit invoices, each exactly once.
-    await setStatus('invoicing', 'Issuing the credit and debit invoices (retried until they succeed)');
-    const invoices = await record.issueInvoices.executeWithOptions({ summary: 'Issue credit and debit invoices' }, [upgradeId, destinationSubscriptionId]);
+    // 4. Credit and debit invoices, each exactly once. The lean shape runs both steps as one activity (same retry
+    // policy, both idempotent by the upgrade id) and records each step apart.
+    let destinationSubscriptionId: string;
+    let invoices: IssuedInvoices;
+    if (leanShape) {
+      await setStatus('applying', 'Vendor completed; applying subscription changes, then issuing the credit and debit invoices (retried until they succeed)');
+      ({ destinationSubscriptionId, ...invoices } = await record.applySubscriptionChangesAndIssueInvoices.executeWithOptions(
+        { summary: 'Apply subscription changes and history, then issue credit and debit invoices' },
+        [upgradeId, outcome, ...claimArg],
+      ));
+      step(UPGRADE_STEPS.subscriptionsApplied, 'completed');
+    } else {
+      await setStatus('applying', 'Vendor completed; applying subscription changes (retried until they succeed)');
+      ({ destinationSubscriptionId } = await record.applySubscriptionChanges.executeWithOptions({ summary: 'Apply subscription changes and history' }, [
+        upgradeId,
+        outcome,
+        ...claimArg,
+      ]));
+      step(UPGRADE_STEPS.subscriptionsApplied, 'completed');
+      await setStatus('invoicing', 'Issuing the credit and debit invoices (retried until they succeed)');
+      invoices = await record.issueInvoices.executeWithOptions({ summary: 'Issue credit and debit invoices' }, [upgradeId, destinationSubscriptionId]);
+    }
     step(UPGRADE_STEPS.invoicesIssued, 'completed', `${invoices.creditInvoiceId}, ${invoices.debitInvoiceId}`);
 
     // 5. Seat reassignment: automatic where the upgrade allows it, manual (with reminders) otherwise or as the fallback.
@@ -481,7 +523,7 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
     // Every subscription the run locked: the source, an existing destination, the one it created or filled.
     const held = subscriptionsHeldBy(input.request, [destinationSubscriptionId]);
     const complete = (progress?: UpgradeRecordProgress) =>
-      record.completeUpgrade.executeWithOptions(
+      bookkeeping.completeUpgrade.executeWithOptions(
         { summary: 'Release locks, record the upgrade as completed' },
         progress ? [upgradeId, held, progress, ...claimArg] : [upgradeId, held],
       );

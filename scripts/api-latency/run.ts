@@ -34,6 +34,7 @@ import { startApiServer, type ApiServer } from '../../src/server';
 import { DbTiming, type CommandStats } from './db-timing';
 import { runLoad, summarize, type LatencySummary, type PlannedRequest } from './load';
 import { START_TARGET_PRODUCT, accountIdOf, seed, subscriptionIdOf, subscriptionsInAccount, type SeedReport, type SeedShape } from './seed';
+import { withCommandMonitoring } from '../support/command-monitoring';
 
 const TARGET_P99_MS = { upgradeOptions: 25, start: 50 } as const;
 const OPERATOR_KEY = `bench-operator-${'k'.repeat(24)}`;
@@ -141,12 +142,6 @@ function parseOptions(argv: readonly string[]): Options {
     [...options.startRates, options.mixed[1]].reduce((sum, rate) => sum + Math.ceil(rate * options.rateSeconds) + 1, 0);
   if (startsNeeded > options.accounts) throw new Error(`${startsNeeded} starts need as many accounts; raise --accounts or lower --starts/--sequential`);
   return options;
-}
-
-/** The URI with `monitorCommands=true` added (FerretDB's is `mongodb://host:port` with no path or query). */
-function withMonitoring(uri: string): string {
-  if (uri.includes('?')) return `${uri}&monitorCommands=true`;
-  return `${uri}${uri.endsWith('/') || /^mongodb(\+srv)?:\/\/[^/]+\/./.test(uri) ? '' : '/'}?monitorCommands=true`;
 }
 
 const say = (message: string) => process.stdout.write(`[bench:api] ${message}\n`);
@@ -261,7 +256,7 @@ async function main(): Promise<void> {
     );
 
     // monitorCommands lets DbTiming see every command; otherwise this is the API's own connectDatabase.
-    const database: Database = await connectDatabase(withMonitoring(services.mongodbUri), 'api_latency');
+    const database: Database = await connectDatabase(withCommandMonitoring(services.mongodbUri), 'api_latency');
     cleanups.push(() => database.close());
     if (process.env.MONGODB_URI) {
       await database.connection.dropDatabase();

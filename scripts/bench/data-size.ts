@@ -27,6 +27,7 @@ import { DbTiming, type CommandStats } from '../api-latency/db-timing';
 import { accountIdOf, seed, START_TARGET_PRODUCT, subscriptionIdOf } from '../api-latency/seed';
 import { REPO_ROOT } from './support/child-worker';
 import { FINAL_STATUSES } from './support/load';
+import { withCommandMonitoring } from '../support/command-monitoring';
 
 export interface DataSizeOptions {
   sizes: number[];
@@ -50,11 +51,6 @@ interface SizeResult {
 
 const OPERATOR_KEY = 'bench-data-size-operator-key-0123456789';
 const say = (message: string) => process.stdout.write(`[bench:data-size] ${message}\n`);
-
-function withMonitoring(uri: string): string {
-  if (uri.includes('?')) return `${uri}&monitorCommands=true`;
-  return `${uri}${uri.endsWith('/') || /^mongodb(\+srv)?:\/\/[^/]+\/./.test(uri) ? '' : '/'}?monitorCommands=true`;
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -91,7 +87,7 @@ async function prepareStand(services: RunningServices, subscriptions: number, op
       OPERATOR_API_KEY: OPERATOR_KEY,
       TEMPORAL_ADDRESS: services.temporalAddress,
       TEMPORAL_TASK_QUEUE: `bench-data-size-${subscriptions}`,
-      MONGODB_URI: withMonitoring(services.mongodbUri),
+      MONGODB_URI: withCommandMonitoring(services.mongodbUri),
       MONGODB_DATABASE: database,
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       VENDOR_POLL_INITIAL_MS: '100',

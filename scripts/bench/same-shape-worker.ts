@@ -80,6 +80,11 @@ function noopActivities(confirm: (upgradeId: string) => void): UpgradeActivities
     awaitVendorTransition: async (upgradeId) => completedOutcome(upgradeId),
     applySubscriptionChanges: async (upgradeId) => ({ destinationSubscriptionId: `sub-${upgradeId}` }),
     issueInvoices: async (upgradeId) => ({ creditInvoiceId: `${upgradeId}:credit`, debitInvoiceId: `${upgradeId}:debit` }),
+    applySubscriptionChangesAndIssueInvoices: async (upgradeId) => ({
+      destinationSubscriptionId: `sub-${upgradeId}`,
+      creditInvoiceId: `${upgradeId}:credit`,
+      debitInvoiceId: `${upgradeId}:debit`,
+    }),
     reassignSeatsAutomatically: async () => ({ movedUsers: 10, by: 'vendor' }),
     recordSeatReassignmentState: async () => undefined,
     sendUpgradeNotification: async (upgradeId, event) => {

@@ -43,9 +43,11 @@ const SCHEDULED_SHAPES = [
 
 /**
  * `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.v2.json`: before
- * PATCHES.WORKFLOW_WRITES_THE_RECORD; `<shape>.json`: the current shape.
+ * PATCHES.WORKFLOW_WRITES_THE_RECORD; `<shape>.v3.json`: before PATCHES.LEAN_SHAPE (the needs-attention shapes
+ * too); `<shape>.json`: the current shape.
  */
 const RELEASES = ['v1', 'v2'];
+const BEFORE_LEAN_SHAPE = 'v3';
 const recorded: Array<{ name: string; workflowId: string; history: History }> = readdirSync(HISTORIES_DIR)
   .filter((file) => file.endsWith('.json'))
   .sort()
@@ -67,7 +69,10 @@ beforeAll(async () => {
 }, 60_000);
 
 test('a history is recorded for every upgrade kind and failure path, before and after each patch', () => {
-  const released = RELEASES.flatMap((release) => EXPECTED_SHAPES.map((name) => `${name}.${release}`));
+  const released = [
+    ...RELEASES.flatMap((release) => EXPECTED_SHAPES.map((name) => `${name}.${release}`)),
+    ...[...EXPECTED_SHAPES, ...NEEDS_ATTENTION_SHAPES].map((name) => `${name}.${BEFORE_LEAN_SHAPE}`),
+  ];
   expect(recorded.map((entry) => entry.name)).toEqual(
     expect.arrayContaining([...EXPECTED_SHAPES, ...released, ...SCHEDULED_SHAPES, ...NEEDS_ATTENTION_SHAPES]),
   );
@@ -164,7 +169,9 @@ test('WORKFLOW_WRITES_THE_RECORD: the workflow writes the record at each status 
   const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
 
   // One patch: ONE_UPSERT_PER_STATE_CHANGE's behaviour is implied, not asked for (each patch costs an upsert).
-  for (const name of EXPECTED_SHAPES) expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.WORKFLOW_WRITES_THE_RECORD]]);
+  for (const name of EXPECTED_SHAPES) {
+    expect([name, upsertsAndPatches(history(`${name}.v3`)).patches]).toEqual([name, [PATCHES.WORKFLOW_WRITES_THE_RECORD]]);
+  }
   for (const name of EXPECTED_SHAPES) expect(upsertsAndPatches(history(`${name}.v2`)).patches).not.toContain(PATCHES.WORKFLOW_WRITES_THE_RECORD);
 
   // Before: the accept activity even for a run the API recorded, and the seat state by its own activity.
@@ -173,20 +180,20 @@ test('WORKFLOW_WRITES_THE_RECORD: the workflow writes the record at each status 
   expect(before.scheduled).toContain('recordSeatReassignmentState');
   expect(before.local).toEqual([]);
   // After: neither; the record follows each status change through a local activity, the ending activity writes the end.
-  const after = activitiesOf(history('full-to-new'));
+  const after = activitiesOf(history('full-to-new.v3'));
   expect(after.scheduled).not.toContain('recordUpgradeAccepted');
   expect(after.scheduled).not.toContain('recordSeatReassignmentState');
   expect(after.scheduled).toHaveLength(before.scheduled.length - 2);
-  const nonFinalStatuses = nonFinalStatusUpserts(history('full-to-new'));
+  const nonFinalStatuses = nonFinalStatusUpserts(history('full-to-new.v3'));
   expect(nonFinalStatuses).toEqual(
     ['validating', 'awaiting_vendor', 'applying', 'invoicing', 'reassigning_seats', 'notifying'].map((s) => `UpgradeStatus="${s}"`),
   );
   expect(after.local).toEqual(nonFinalStatuses.map(() => 'recordUpgradeProgress'));
 
   // A run the API did not record (the operator's retry, started without recordedByApi) still writes the accepted record.
-  expect(activitiesOf(history('retry-after-vendor-rejection')).scheduled[0]).toBe('recordUpgradeAccepted');
+  expect(activitiesOf(history('retry-after-vendor-rejection.v3')).scheduled[0]).toBe('recordUpgradeAccepted');
   // The manual shape writes each reminder's seat state with the same local activity.
-  const manualHistory = history('partial-to-new-manual-seats');
+  const manualHistory = history('partial-to-new-manual-seats.v3');
   const manual = activitiesOf(manualHistory);
   expect(manual.scheduled).not.toContain('recordSeatReassignmentState');
   const reminders = (manualHistory.events ?? []).filter((event) =>
@@ -207,7 +214,8 @@ test('NEEDS_ATTENTION: asked only where an unknown outcome or a cancellation sta
     upsertsAndPatches(history(name)).upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')));
   const endOf = (name: string) => String(history(name).events!.at(-1)!.eventType);
   for (const name of NEEDS_ATTENTION_SHAPES) {
-    expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.WORKFLOW_WRITES_THE_RECORD, PATCHES.NEEDS_ATTENTION]]);
+    expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.LEAN_SHAPE, PATCHES.NEEDS_ATTENTION]]);
+    expect(upsertsAndPatches(history(`${name}.v3`)).patches).toEqual([PATCHES.WORKFLOW_WRITES_THE_RECORD, PATCHES.NEEDS_ATTENTION]);
     expect(statusesOf(name)).toContain('UpgradeStatus="needs_attention"');
     // The operator's decision arrives as an accepted update.
     expect(
@@ -222,7 +230,59 @@ test('NEEDS_ATTENTION: asked only where an unknown outcome or a cancellation sta
   expect(endOf('needs-attention-resolved-converted')).toMatch(/COMPLETED|^2$/);
   for (const name of ['needs-attention-resolved-not-converted', 'cancelled-while-following']) {
     expect(statusesOf(name).slice(-2)).toEqual(['UpgradeStatus="needs_attention"', 'UpgradeStatus="failed"']);
-    expect(activitiesOf(history(name)).scheduled).toContain('failUpgrade');
+    expect(activitiesOf(history(name)).local).toContain('failUpgrade');
+    expect(activitiesOf(history(`${name}.v3`)).scheduled).toContain('failUpgrade');
   }
   expect(history('cancelled-while-following').events!.some((event) => event.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
+});
+
+test('LEAN_SHAPE: local bookkeeping, changes and invoices in one activity, status upserts only where operators filter; ≤ 60 events', () => {
+  const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
+  // One patch, asked instead of WORKFLOW_WRITES_THE_RECORD (which it implies): still one marker and one upsert.
+  for (const name of EXPECTED_SHAPES) expect([name, upsertsAndPatches(history(name)).patches]).toEqual([name, [PATCHES.LEAN_SHAPE]]);
+
+  const before = history('full-to-new.v3');
+  const after = history('full-to-new');
+  expect(before.events).toHaveLength(74);
+  expect(after.events!.length).toBeLessThanOrEqual(60);
+  expect(activitiesOf(before).scheduled).toEqual([
+    'validateAndLockUpgrade',
+    'requestVendorTransition',
+    'awaitVendorTransition',
+    'applySubscriptionChanges',
+    'issueInvoices',
+    'reassignSeatsAutomatically',
+    'sendUpgradeNotification',
+    'sendUpgradeNotification',
+    'completeUpgrade',
+  ]);
+  expect(activitiesOf(after)).toEqual({
+    scheduled: [
+      'validateAndLockUpgrade',
+      'requestVendorTransition',
+      'awaitVendorTransition',
+      'applySubscriptionChangesAndIssueInvoices',
+      'reassignSeatsAutomatically',
+      'sendUpgradeNotification',
+      'sendUpgradeNotification',
+    ],
+    local: ['recordUpgradeProgress', 'recordUpgradeProgress', 'recordUpgradeProgress', 'recordUpgradeProgress', 'recordUpgradeProgress', 'completeUpgrade'],
+  });
+  // The search attribute keeps the phases operators filter on; the record still follows every status (the local writes).
+  expect(nonFinalStatusUpserts(after)).toEqual(['awaiting_vendor', 'applying'].map((s) => `UpgradeStatus="${s}"`));
+  // Leaving the manual wait, the attribute follows even into a brief status.
+  const manual = upsertsAndPatches(history('partial-to-new-manual-seats')).upserts.flatMap((fields) =>
+    fields.filter((field) => field.startsWith('UpgradeStatus=')),
+  );
+  expect(manual).toEqual(['awaiting_vendor', 'applying', 'awaiting_manual_seat_reassignment', 'notifying', 'completed'].map((s) => `UpgradeStatus="${s}"`));
+  // Every kind that completes: fewer events than its shape before the patch; the ending bookkeeping is local.
+  for (const name of ['full-to-new', 'full-to-existing', 'partial-to-existing', 'installments-p1y-monthly', 'partial-to-new-manual-seats']) {
+    expect([name, history(name).events!.length < history(`${name}.v3`).events!.length]).toEqual([name, true]);
+    expect(activitiesOf(history(name)).local).toContain('completeUpgrade');
+  }
+  for (const name of ['vendor-rejected', 'eligibility-rejected-at-execution']) {
+    expect(activitiesOf(history(name)).local).toContain('failUpgrade');
+    expect(activitiesOf(history(name)).scheduled).not.toContain('failUpgrade');
+  }
+  expect(activitiesOf(history('retry-after-vendor-rejection')).local[0]).toBe('recordUpgradeAccepted');
 });

@@ -221,8 +221,9 @@ describe('success', () => {
       'requestVendorTransition',
       'awaitVendorTransition',
       'recordUpgradeProgress',
+      // Applied and invoiced in one activity (the stub records its two steps after it); no `invoicing` write.
+      'applySubscriptionChangesAndIssueInvoices',
       'applySubscriptionChanges',
-      'recordUpgradeProgress',
       'issueInvoices',
       'recordUpgradeProgress',
       'reassignSeatsAutomatically',
@@ -232,15 +233,7 @@ describe('success', () => {
       'completeUpgrade',
     ]);
     const writes = run.stubs.recordWrites();
-    expect(writes.map((write) => write.status)).toEqual([
-      'validating',
-      'awaiting_vendor',
-      'applying',
-      'invoicing',
-      'reassigning_seats',
-      'notifying',
-      'completed',
-    ]);
+    expect(writes.map((write) => write.status)).toEqual(['validating', 'awaiting_vendor', 'applying', 'reassigning_seats', 'notifying', 'completed']);
     expect(run.stubs.callsOf('completeUpgrade')[0]!.args[1]).toEqual(['sub-source']);
     expect(writes.at(-1)).toMatchObject({ seatReassignment: { mode: 'automatic', state: 'done' } });
     expect(run.state.steps.map((step) => step.name)).toEqual([
@@ -316,7 +309,6 @@ describe('manual seat reassignment', () => {
       'validating',
       'awaiting_vendor',
       'applying',
-      'invoicing',
       'reassigning_seats',
       'awaiting_manual_seat_reassignment',
       'notifying',
@@ -452,7 +444,6 @@ describe('whether Microsoft converted is unknown: needs_attention with the locks
       'awaiting_vendor',
       'needs_attention',
       'applying',
-      'invoicing',
       'awaiting_manual_seat_reassignment',
       'notifying',
       'completed',
@@ -566,7 +557,6 @@ describe('whether Microsoft converted is unknown: needs_attention with the locks
       'applying',
       'needs_attention',
       'applying',
-      'invoicing',
       'reassigning_seats',
       'notifying',
       'completed',

@@ -141,7 +141,7 @@ test('the compiled API and worker complete an upgrade, pinned to the worker buil
   const metrics = await (await fetch(`${workerUrl}/metrics`)).text();
   expect(metrics).toMatch(/^temporal_workflow_completed\{/m);
   expect(metrics).toMatch(/^temporal_activity_execution_latency_bucket\{/m);
-  expect(metrics).toMatch(/^nce_activity_executions_total\{activity="issueInvoices",outcome="completed"\} 1$/m);
+  expect(metrics).toMatch(/^nce_activity_executions_total\{activity="applySubscriptionChangesAndIssueInvoices",outcome="completed"\} 1$/m);
   expect(metrics).toMatch(
     /^nce_outbound_request_duration_seconds_count\{service="partner-center",operation="POST \/v1\/customers\/\{id\}\/subscriptions\/\{id\}\/transitions",status="20\d"\} 1$/m,
   );

@@ -50,6 +50,10 @@ const healthy = (manual: boolean): UpgradeActivities => ({
   awaitVendorTransition: async () => completedOutcome(manual ? { licenseReassignment: 'not_requested', toSubscriptionId: 'vendor-new-1' } : {}),
   applySubscriptionChanges: async (upgradeId) => ({ destinationSubscriptionId: manual ? `sub-new-${upgradeId}` : 'sub-source' }),
   issueInvoices: async (upgradeId) => ({ creditInvoiceId: `${upgradeId}:credit`, debitInvoiceId: `${upgradeId}:debit` }),
+  // Replaced in stubActivities by the two steps it is made of, as the real activity is.
+  applySubscriptionChangesAndIssueInvoices: async () => {
+    throw new Error('composed in stubActivities');
+  },
   reassignSeatsAutomatically: async () => ({ movedUsers: 10, by: 'vendor' }),
   recordSeatReassignmentState: async () => undefined,
   sendUpgradeNotification: async () => 'no_webhook',
@@ -70,9 +74,19 @@ export interface StubActivities {
 export function stubActivities(options: { manualSeats?: boolean; overrides?: StubOverrides } = {}): StubActivities {
   const base = healthy(options.manualSeats ?? false);
   const calls: ActivityCall[] = [];
-  const activities = Object.fromEntries(
+  /**
+   * The lean shape's combined step runs the stubs (or overrides) of its two parts, each recorded as a call of its
+   * own after the combined one, so a test states which steps ran and what they were given in either shape.
+   */
+  const applyAndInvoice: UpgradeActivities['applySubscriptionChangesAndIssueInvoices'] = async (upgradeId, outcome, lockClaim) => {
+    const { destinationSubscriptionId } = await activities.applySubscriptionChanges(upgradeId, outcome, lockClaim);
+    return { destinationSubscriptionId, ...(await activities.issueInvoices(upgradeId, destinationSubscriptionId)) };
+  };
+  const activities: UpgradeActivities = Object.fromEntries(
     (Object.keys(base) as Array<keyof UpgradeActivities>).map((name) => {
-      const implementation = (options.overrides?.[name] ?? base[name]) as (...args: unknown[]) => Promise<unknown>;
+      const implementation = (options.overrides?.[name] ?? (name === 'applySubscriptionChangesAndIssueInvoices' ? applyAndInvoice : base[name])) as (
+        ...args: unknown[]
+      ) => Promise<unknown>;
       const recorded = async (...args: unknown[]) => {
         const { info } = Context.current();
         calls.push({ name, args, atMs: info.currentAttemptScheduledTimestampMs, attempt: info.attempt });
