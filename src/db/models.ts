@@ -176,6 +176,8 @@ const upgradeSchema = new Schema(
     when: { type: Schema.Types.Mixed, default: undefined },
     /** A scheduled upgrade's day (YYYY-MM-DD, UTC): its ScheduledUpgradeWorkflow starts it then. */
     dueDate: String,
+    /** The source's scheduled change Microsoft deleted with the transition (activities/scheduled-changes-kept.ts). */
+    scheduledChangesDeleted: { type: Schema.Types.Mixed, default: undefined },
     /** An upgrade at renewal: the next term it renews the source into (domain/renewal-upgrade.ts RenewalUpgradeQuote). */
     renewal: { type: Schema.Types.Mixed, default: undefined },
   },

@@ -13,6 +13,7 @@ import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../../workflows/scheduled-upgrade-contract';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
+import { confirmWhenWaiting, eventually } from '../support/waiting';
 
 let system: SystemHarness;
 const clock = movableClock(new Date());
@@ -48,14 +49,6 @@ const atRenewal = (sourceId: string, quantity = 10, destination: object = { type
 });
 
 const atMicrosoft = (externalId: string) => system.simulator.state.subscriptions.get(externalId.toLowerCase())!;
-
-async function eventually(check: () => Promise<boolean>, what = 'the condition') {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`${what} never held`);
-}
 
 /** Polls until the scheduled run has written (or refused) the change at Microsoft. */
 async function writtenAtMicrosoft(upgradeId: string) {
@@ -127,6 +120,32 @@ test('cancel before the renewal: the change is removed at Microsoft, auto-renew 
   expect(await system.db.models.subscriptionLocks.countDocuments({ upgradeId })).toBe(0);
 });
 
+test("an immediate upgrade re-applies the source's scheduled quantity change that Microsoft deleted", async () => {
+  const { account, source } = await seededSource(2);
+  const vendor = system.activityDeps.vendor;
+  const [productId = '', skuId = '', availabilityId = ''] = DEMO_PRODUCT_IDS.businessBasic.split(':');
+  const fewerSeats = { product: { productId, skuId, availabilityId, billingCycle: 'monthly', termDuration: 'P1Y' }, quantity: 3 };
+  // At Microsoft, the customer asked for 3 seats from the next term (a scheduled change that is not an upgrade).
+  await vendor.updateRenewalSettings(account.tenantId, await vendor.getSubscription(account.tenantId, source.externalId), {
+    autoRenewEnabled: true,
+    scheduledNextTermInstructions: fewerSeats,
+  });
+  const started = await system.api(
+    'POST',
+    '/v1/upgrades',
+    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' } },
+    { 'idempotency-key': randomUUID() },
+  );
+  expect(started.status).toBe(202);
+  // A partial upgrade waits for the licences to be confirmed by hand (docs/upgrade-kinds.md).
+  await confirmWhenWaiting(system, started.body.upgradeId);
+  const record = await system.waitForUpgrade(started.body.upgradeId);
+  expect(record).toMatchObject({ status: 'completed', scheduledChangesDeleted: { instructions: { quantity: 3 } } });
+  expect(record.steps.scheduled_changes.detail).toMatch(/^re-applied/);
+  // The conversion deleted it; the upgrade wrote it again on the remaining source.
+  expect(atMicrosoft(source.externalId)).toMatchObject({ quantity: 6, scheduledNextTermInstructions: fewerSeats });
+}, 90_000);
+
 test('written to Microsoft when scheduled, then applied at the renewal: the source renews into the target at its price, no proration lines', async () => {
   const { account, source } = await seededSource(11, { autoRenew: false });
   const renewalDate = addDays(source.termEnd, 1);
@@ -150,7 +169,10 @@ test('written to Microsoft when scheduled, then applied at the renewal: the sour
   const marked = await system.db.models.subscriptions.findById(source.id).lean();
   expect(marked).toMatchObject({ autoRenew: true, renewalUpgrade: { upgradeId, quantity: 12 } });
   // The portal is told auto-renew was turned on (the run's next activity).
-  await eventually(async () => (await system.db.models.notifications.countDocuments({ upgradeId, event: 'auto_renew_enabled' })) === 1);
+  await eventually(
+    () => system.db.models.notifications.countDocuments({ upgradeId, event: 'auto_renew_enabled' }),
+    (count) => count === 1,
+  );
 
   // The renewal day: Microsoft renews (its clock); ours waits for the upgrade rather than renew into the old product.
   travelTo(`${renewalDate}T00:30:00.000Z`);
@@ -189,7 +211,10 @@ test("Microsoft's scheduled change removed mid-term (an immediate change in Part
     { toCatalogItemId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, transitionType: 'transition_only' },
     { requestId: randomUUID() },
   );
-  await eventually(async () => (await system.activityDeps.vendor.getSubscription(tenantId, source.externalId)).scheduledNextTermInstructions === undefined);
+  await eventually(
+    () => system.activityDeps.vendor.getSubscription(tenantId, source.externalId),
+    (subscription) => subscription.scheduledNextTermInstructions === undefined,
+  );
 
   const renewalDate = addDays(source.termEnd, 1);
   travelTo(`${renewalDate}T01:00:00.000Z`);
