@@ -6,12 +6,10 @@
  * inputs and asks Microsoft.
  */
 import { renewedTerm } from './billing-cycle';
-import type { Catalog } from './catalog';
-import { addDays, type IsoDate, type IsoInstant } from './dates';
-import { checkEligibility, type CallerScope, type EligibilityCode, type EligibilityReason } from './eligibility';
-import type { EligibilityPolicy } from './eligibility-policies';
+import { addDays, type IsoDate } from './dates';
+import { checkEligibility, type EligibilityCode, type EligibilityReason, type SourceContext } from './eligibility';
 import { currentUnitPrice } from './pricing';
-import type { Account, Subscription, UpgradeRequest } from './types';
+import type { Subscription, UpgradeRequest } from './types';
 
 /** What the renewal will be: the next term, in the target, at the target's price on the renewal day. */
 export interface RenewalUpgradeQuote {
@@ -36,15 +34,8 @@ export interface RenewalUpgradeQuote {
   summary: string;
 }
 
-export interface RenewalUpgradeInput {
+export interface RenewalUpgradeInput extends SourceContext {
   request: UpgradeRequest;
-  source: Subscription;
-  sourceAccount: Account;
-  catalog: Catalog;
-  now: IsoInstant;
-  policy?: EligibilityPolicy;
-  caller?: CallerScope;
-  busySubscriptionIds?: Iterable<string>;
   /** Microsoft lists the target among the source's scheduled eligibilities (undefined: Partner Center not configured). */
   microsoftSchedulesTarget?: boolean;
 }
@@ -78,19 +69,9 @@ const NOT_AT_RENEWAL: ReadonlySet<EligibilityCode> = new Set(['SOURCE_IN_CANCELL
  * decide the upgrade path when they were asked (some upgrades exist only at renewal).
  */
 export function planRenewalUpgrade(input: RenewalUpgradeInput): { ok: true; quote: RenewalUpgradeQuote } | { ok: false; reasons: EligibilityReason[] } {
-  const { request, source, sourceAccount, catalog } = input;
-  const verdict = checkEligibility({
-    source,
-    sourceAccount,
-    catalog,
-    now: input.now,
-    ...(input.policy ? { policy: input.policy } : {}),
-    ...(input.caller ? { caller: input.caller } : {}),
-    ...(input.busySubscriptionIds ? { busySubscriptionIds: input.busySubscriptionIds } : {}),
-    targetProductId: request.targetProductId,
-    quantity: source.quantity,
-    destination: 'new',
-  });
+  const { request, microsoftSchedulesTarget: _microsoft, ...context } = input;
+  const { source, sourceAccount, catalog } = context;
+  const verdict = checkEligibility({ ...context, targetProductId: request.targetProductId, quantity: source.quantity, destination: 'new' });
   const reasons = verdict.reasons.filter(
     (reason) => !NOT_AT_RENEWAL.has(reason.code) && !(reason.code === 'TARGET_NOT_ON_UPGRADE_PATH' && input.microsoftSchedulesTarget === true),
   );
