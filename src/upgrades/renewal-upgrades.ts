@@ -20,7 +20,7 @@ import {
 } from '../partner-center';
 import type { UpgradeActor } from './deps';
 import { UpgradeError, upgradeNotFound } from './errors';
-import { loadPlanningInputs } from './planning-inputs';
+import { loadPlanningInputs, type PlanningInputs } from './planning-inputs';
 import type { PlanningDeps } from './start';
 
 /**
@@ -308,4 +308,73 @@ export async function renewIntoTarget(
   );
   await models.scheduledUpgradeSlots.deleteOne({ _id: sourceSubscriptionId, upgradeId });
   return { ok: true };
+}
+
+/** One target of upgrade-options at renewal: its verdict and the next term's price (nothing prorated). */
+export interface RenewalTargetOption {
+  productId: string;
+  name: string;
+  newSubscriptionUnitPrice?: number;
+  toNewSubscription: {
+    eligible: boolean;
+    reasons: EligibilityReason[];
+    pricePreview?: { credit: 0; debit: 0; quote: ReturnType<typeof renewalQuoteBreakdown>; renewal: RenewalUpgradeQuote };
+  };
+  existingDestinations: [];
+}
+
+/** An upgrade at renewal bills nothing of its own: the renewal bills the next term as any renewal does. */
+export const renewalQuoteBreakdown = (currency: string) => ({ currency, totalFees: 0, taxTotal: 0, refund: 0, total: 0 });
+
+/**
+ * Upgrade-options at renewal: every target our catalog or Microsoft's scheduled eligibilities offer the source, each
+ * judged as `planRenewalUpgrade` judges a request for the whole subscription (`quantity` seats next term), with the
+ * next term's price. Microsoft not answering: the verdicts are ours alone (`microsoftVerdict: 'unavailable'`).
+ */
+export async function renewalUpgradeOptions(
+  deps: PlanningDeps,
+  inputs: Pick<PlanningInputs, 'source' | 'sourceAccount' | 'catalog' | 'heldByOthers'>,
+  caller: UpgradeActor,
+  now: Date,
+  quantity?: number,
+): Promise<{ targets: RenewalTargetOption[]; microsoftVerdict: 'applied' | 'unavailable' | 'not_configured' }> {
+  const { source, sourceAccount, catalog } = inputs;
+  let scheduled: Awaited<ReturnType<NonNullable<PlanningDeps['microsoftEligibility']>['get']>> | undefined;
+  let microsoftVerdict: 'applied' | 'unavailable' | 'not_configured' = 'not_configured';
+  if (deps.microsoftEligibility) {
+    try {
+      scheduled = await deps.microsoftEligibility.get(sourceAccount.tenantId, source.externalId, 'scheduled');
+      microsoftVerdict = 'applied';
+    } catch {
+      microsoftVerdict = 'unavailable';
+    }
+  }
+  const candidates = new Set(catalog.upgradeTargets(source.productId).map((product) => product.productId));
+  for (const item of scheduled ?? []) if (catalog.get(item.catalogItemId)) candidates.add(catalog.get(item.catalogItemId)!.productId);
+  const targets = [...candidates].map((productId): RenewalTargetOption => {
+    const item = scheduled ? microsoftItemFor(scheduled, productId) : undefined;
+    const result = planRenewalUpgrade({
+      request: { sourceSubscriptionId: source.id, targetProductId: productId, quantity: quantity ?? source.quantity, destination: { type: 'new' } },
+      source,
+      sourceAccount,
+      catalog,
+      now: now.toISOString(),
+      ...(deps.policy ? { policy: deps.policy } : {}),
+      caller,
+      busySubscriptionIds: inputs.heldByOthers.keys(),
+      ...(scheduled
+        ? { microsoftSchedulesTarget: item !== undefined && (item.transitionTypes.length === 0 || item.transitionTypes.some((entry) => entry.eligible)) }
+        : {}),
+    });
+    return {
+      productId,
+      name: catalog.nameOf(productId),
+      ...(result.ok ? { newSubscriptionUnitPrice: result.quote.unitPrice } : {}),
+      toNewSubscription: result.ok
+        ? { eligible: true, reasons: [], pricePreview: { credit: 0, debit: 0, quote: renewalQuoteBreakdown(result.quote.currency), renewal: result.quote } }
+        : { eligible: false, reasons: result.reasons },
+      existingDestinations: [],
+    };
+  });
+  return { targets, microsoftVerdict };
 }

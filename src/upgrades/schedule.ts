@@ -15,7 +15,7 @@ import {
 import type { UpgradeActor, UpgradeUseCaseDeps, UseCaseLog } from './deps';
 import { UpgradeError } from './errors';
 import type { RenewalUpgradeQuote } from '../domain/renewal-upgrade';
-import { planAtRenewal, unmarkRenewal } from './renewal-upgrades';
+import { planAtRenewal, renewalQuoteBreakdown, unmarkRenewal } from './renewal-upgrades';
 import { loadVisibleUpgrade } from './read';
 import {
   answerRepeatedRequest,
@@ -226,9 +226,6 @@ async function scheduledPlanOf(deps: PlanningDeps, actor: UpgradeActor, request:
     renewal: quote,
   };
 }
-
-/** An upgrade at renewal bills nothing of its own: the renewal bills the next term as any renewal does. */
-export const renewalQuoteBreakdown = (currency: string) => ({ currency, totalFees: 0, taxTotal: 0, refund: 0, total: 0 });
 
 /** The quote of an upgrade at renewal: the next term, priced, no side effects. */
 export async function quoteAtRenewal(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest): Promise<RenewalUpgradeQuote> {

@@ -1,6 +1,7 @@
 import type { UpgradePlan } from '../../domain';
 import { startUpgrade } from '../../upgrades/start';
-import { cancelScheduledUpgrade, quoteAtRenewal, quoteUpgradeWhen, renewalQuoteBreakdown, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
+import { cancelScheduledUpgrade, quoteAtRenewal, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
+import { renewalQuoteBreakdown } from '../../upgrades/renewal-upgrades';
 import type { RenewalUpgradeQuote } from '../../domain/renewal-upgrade';
 import { resolveUncertainOutcome } from '../../upgrades/resolve';
 import { retryUpgrade } from '../../upgrades/retry';

@@ -127,9 +127,18 @@ export const upgradeOptionsQuerySchema = z
     date: isoDateSchema
       .optional()
       .meta({ description: "verdicts and prices for an upgrade scheduled on this UTC day (after today, on or before the source's term end)" }),
+    when: z.enum(['at_renewal']).optional().meta({
+      description:
+        "`at_renewal`: verdicts for an upgrade at the source's renewal (Microsoft's scheduled eligibilities, no existing destinations) with the next term's price in `pricePreview.renewal`",
+    }),
   })
   .strict();
-const pricePreviewSchema = z.object({ credit: signedMinorUnits, debit: signedMinorUnits, quote: quoteBreakdownSchema });
+const pricePreviewSchema = z.object({
+  credit: signedMinorUnits,
+  debit: signedMinorUnits,
+  quote: quoteBreakdownSchema,
+  renewal: renewalQuoteSchema.optional().meta({ description: 'at renewal: the next term' }),
+});
 export const upgradeOptionsSchema = z.object({
   sourceSubscriptionId: z.string(),
   sourceProductId: z.string(),

@@ -149,11 +149,17 @@ test("an immediate upgrade re-applies the source's scheduled quantity change tha
 test('written to Microsoft when scheduled, then applied at the renewal: the source renews into the target at its price, no proration lines', async () => {
   const { account, source } = await seededSource(11, { autoRenew: false });
   const renewalDate = addDays(source.termEnd, 1);
+  const options = await system.api('GET', `/v1/subscriptions/${source.id}/upgrade-options?when=at_renewal&quantity=12`);
+  expect(options.status).toBe(200);
+  const standard = options.body.targets.find((target: { productId: string }) => target.productId === DEMO_PRODUCT_IDS.businessStandard);
+  expect(standard).toMatchObject({ toNewSubscription: { eligible: true, pricePreview: { credit: 0, debit: 0 } }, existingDestinations: [] });
   const quote = await system.api('POST', '/v1/upgrades/quote', atRenewal(source.id, 12));
   expect(quote.status).toBe(200);
   expect(quote.body).toMatchObject({ upgradeDate: renewalDate, credit: { lines: [], total: 0 }, debit: { lines: [], total: 0 }, quote: { total: 0 } });
   expect(quote.body.renewal).toMatchObject({ renewalDate, termStart: renewalDate, quantity: 12, turnsAutoRenewOn: true });
   const standardPrice = quote.body.renewal.unitPrice as number;
+  expect(standard.toNewSubscription.pricePreview.renewal).toMatchObject(quote.body.renewal);
+  expect(options.body.microsoftVerdict).toBe('applied');
   expect(standardPrice).toBeGreaterThan(source.unitPrice);
 
   const scheduled = await system.api('POST', '/v1/upgrades', atRenewal(source.id, 12), { 'idempotency-key': randomUUID() });
