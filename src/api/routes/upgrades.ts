@@ -3,6 +3,7 @@ import { startUpgrade } from '../../upgrades/start';
 import { cancelScheduledUpgrade, quoteAtRenewal, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
 import { renewalQuoteBreakdown } from '../../upgrades/renewal-upgrades';
 import type { RenewalUpgradeQuote } from '../../domain/renewal-upgrade';
+import type { Models } from '../../db/models';
 import { resolveUncertainOutcome } from '../../upgrades/resolve';
 import { retryUpgrade } from '../../upgrades/retry';
 import { listUpgrades, readUpgrade } from '../../upgrades/read';
@@ -53,6 +54,12 @@ function quoteBody(plan: UpgradePlan) {
   };
 }
 
+/** The upgrade holding the source's renewal (its scheduled change is at Microsoft) is `upgradeId`. */
+async function atRenewalOnSource(models: Models, sourceSubscriptionId: string, upgradeId: string): Promise<boolean> {
+  const source = await models.subscriptions.findById(sourceSubscriptionId, { renewalUpgrade: 1 }).lean();
+  return source?.renewalUpgrade?.upgradeId === upgradeId;
+}
+
 /** An upgrade at renewal's quote: nothing prorated (empty credit and debit), the next term in `renewal`. */
 function renewalQuoteBody(renewal: RenewalUpgradeQuote) {
   const noInvoice = { currency: renewal.currency, lines: [], subtotal: 0, taxBasisPoints: 0, tax: 0, total: 0 };
@@ -99,7 +106,9 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           ? [
               {
                 code: 'SCHEDULED_UPGRADE_PENDING' as const,
-                message: `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
+                message: (await atRenewalOnSource(upgrades.models, request.sourceSubscriptionId, scheduled.upgradeId))
+                  ? `upgrade ${scheduled.upgradeId} renews this subscription into another product at its renewal on ${scheduled.dueDate} through Microsoft's scheduled change: this upgrade makes Microsoft delete it, and that upgrade ends rejected at the renewal`
+                  : `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
                 ...scheduled,
               },
             ]

@@ -209,6 +209,16 @@ test("Microsoft's scheduled change removed mid-term (an immediate change in Part
   const scheduled = await system.api('POST', '/v1/upgrades', atRenewal(source.id), { 'idempotency-key': randomUUID() });
   const { upgradeId } = scheduled.body as { upgradeId: string };
   await writtenAtMicrosoft(upgradeId);
+  // A quote for an immediate upgrade says Microsoft would delete the change.
+  const quoteNow = await system.api('POST', '/v1/upgrades/quote', {
+    sourceSubscriptionId: source.id,
+    targetProductId: DEMO_PRODUCT_IDS.businessStandard,
+    quantity: 4,
+    destination: { type: 'new' },
+  });
+  expect(quoteNow.body.warnings).toEqual([
+    expect.objectContaining({ code: 'SCHEDULED_UPGRADE_PENDING', upgradeId, message: expect.stringMatching(/Microsoft delete it/) }),
+  ]);
   // Mid-term, someone converts 4 seats in Partner Center itself: Microsoft deletes every scheduled change of the source.
   const tenantId = account.tenantId;
   await system.activityDeps.vendor.createTransition(
