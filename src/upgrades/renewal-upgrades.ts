@@ -225,6 +225,12 @@ export async function renewIntoTarget(
   const context = await renewalContextOf(deps, upgradeId);
   if (!context) return { ok: false, reasons: [{ code: 'SOURCE_NOT_ACTIVE', message: 'the source subscription or its account no longer exists' }] };
   if (context.status === 'completed') return { ok: true };
+  if (context.status !== 'scheduled') {
+    // Ended already (an immediate upgrade replaced it): the same ending, its reasons as recorded.
+    const record = await deps.models.upgrades.findById(upgradeId, { error: 1 }).lean();
+    const reasons = ((record?.error as { details?: { reasons?: EligibilityReason[] } } | null)?.details?.reasons ?? []) as EligibilityReason[];
+    return { ok: false, reasons };
+  }
   const { renewal, sourceSubscriptionId } = context;
   const { models } = deps;
   const source = await loadSubscription(models, sourceSubscriptionId);

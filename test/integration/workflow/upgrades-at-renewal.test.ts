@@ -146,6 +146,31 @@ test("an immediate upgrade re-applies the source's scheduled quantity change tha
   expect(atMicrosoft(source.externalId)).toMatchObject({ quantity: 6, scheduledNextTermInstructions: fewerSeats });
 }, 90_000);
 
+test('an immediate upgrade of a source with an upgrade at renewal ends that one rejected at once, with its webhook, and does not put its change back', async () => {
+  const { source } = await seededSource(3);
+  const scheduled = await system.api('POST', '/v1/upgrades', atRenewal(source.id), { 'idempotency-key': randomUUID() });
+  const { upgradeId } = scheduled.body as { upgradeId: string };
+  await writtenAtMicrosoft(upgradeId);
+  const started = await system.api(
+    'POST',
+    '/v1/upgrades',
+    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' } },
+    { 'idempotency-key': randomUUID() },
+  );
+  await confirmWhenWaiting(system, started.body.upgradeId);
+  const immediate = await system.waitForUpgrade(started.body.upgradeId);
+  expect(immediate.steps.scheduled_changes.detail).toContain(`the upgrade at renewal ${upgradeId} it replaces ended rejected`);
+  expect(await system.db.models.upgrades.findById(upgradeId).lean()).toMatchObject({
+    status: 'rejected',
+    error: { details: { reasons: [{ code: 'SCHEDULED_CHANGE_REMOVED' }] } },
+  });
+  expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'upgrade_failed' })).toBe(1);
+  expect(await system.db.models.scheduledUpgradeSlots.countDocuments({ _id: source.id })).toBe(0);
+  expect((await system.db.models.subscriptions.findById(source.id).lean())?.renewalUpgrade).toBeUndefined();
+  expect(atMicrosoft(source.externalId).scheduledNextTermInstructions).toBeNull();
+  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).terminate('the test does not wait for the renewal');
+}, 90_000);
+
 test('written to Microsoft when scheduled, then applied at the renewal: the source renews into the target at its price, no proration lines', async () => {
   const { account, source } = await seededSource(11, { autoRenew: false });
   const renewalDate = addDays(source.termEnd, 1);
