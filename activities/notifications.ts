@@ -31,6 +31,8 @@ function messageFor(
       return `Escalation: manual licence reassignment has not been confirmed in time. (${what})`;
     case 'upgrade_completed':
       return `Upgrade completed. (${what})`;
+    case 'auto_renew_enabled':
+      return `Auto-renew was turned on for the source subscription: Microsoft applies an upgrade at renewal only to a subscription that renews. Cancel the scheduled upgrade to leave it as it was. (${what})`;
     case 'upgrade_failed':
       // "Nothing was changed" only when Microsoft's answers say so: not when whether it converted is unknown.
       return `Upgrade failed: ${error ? `${error.code}: ${error.message}` : 'unknown reason'}. ${

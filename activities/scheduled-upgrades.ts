@@ -2,6 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { loadCatalog } from '../src/db/mappers';
 import { createMicrosoftEligibilitySource } from '../src/partner-center/microsoft-eligibility';
 import { beginScheduledUpgrade, endScheduledUpgrade } from '../src/upgrades/schedule';
+import { removeScheduledChange, renewIntoTarget, writeScheduledChange } from '../src/upgrades/renewal-upgrades';
+import { vendorFailure } from './vendor-failures';
 import { UpgradeError } from '../src/upgrades/errors';
 import type { ScheduledUpgradeActivities } from '../workflows/scheduled-upgrade-contract';
 import { FAILURE_TYPES } from '../workflows/failure-types';
@@ -12,6 +14,17 @@ import type { UpgradeActivityDeps } from './deps';
  * schedule.ts), with Microsoft's verdict asked fresh (no cache) as right before any transition. Its webhook is the
  * UpgradeWorkflow's `sendUpgradeNotification`, registered on the same worker.
  */
+async function atMicrosoft<Result>(call: () => Promise<Result>): Promise<Result> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof UpgradeError && error.code === 'NOT_SCHEDULED') {
+      throw ApplicationFailure.nonRetryable(error.message, FAILURE_TYPES.upgradeDataInconsistent);
+    }
+    throw vendorFailure(error);
+  }
+}
+
 export function createScheduledUpgradeActivities(deps: UpgradeActivityDeps): Omit<ScheduledUpgradeActivities, 'sendUpgradeNotification'> {
   const planning = {
     models: deps.models,
@@ -34,5 +47,10 @@ export function createScheduledUpgradeActivities(deps: UpgradeActivityDeps): Omi
     async endScheduledUpgrade(upgradeId, outcome, detail) {
       await endScheduledUpgrade(deps, upgradeId, outcome, detail);
     },
+    // Upgrades at renewal (src/upgrades/renewal-upgrades.ts): Partner Center's errors become typed failures, retried
+    // with backoff or final as their class says.
+    writeScheduledChange: (upgradeId) => atMicrosoft(() => writeScheduledChange(deps, upgradeId)),
+    removeScheduledChange: (upgradeId) => atMicrosoft(() => removeScheduledChange(deps, upgradeId)),
+    renewIntoTarget: (upgradeId, runAt) => atMicrosoft(() => renewIntoTarget(deps, upgradeId, new Date(runAt))),
   };
 }

@@ -1,3 +1,4 @@
+import { reapplyScheduledChanges } from './scheduled-changes-kept';
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { toSubscription } from '../src/db/mappers';
@@ -142,6 +143,7 @@ export function subscriptionChangeApplier(deps: UpgradeActivityDeps) {
       await lockSubscriptions(deps.models, upgradeId, plan.newSubscription.accountId, [destinationSubscriptionId], lockClaim);
       await writeHistory(upgradeId, destinationSubscriptionId, 'upgrade_destination', at, plan.summary, null, plan.newSubscription);
     }
+    await reapplyScheduledChanges(deps, upgradeId, plan);
     return { destinationSubscriptionId, touched: [plan.sourceSubscriptionId, destinationSubscriptionId] };
   };
 }

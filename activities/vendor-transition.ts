@@ -1,3 +1,4 @@
+import { recordScheduledChangesBeforeTransition } from './scheduled-changes-kept';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { loadAccount, loadSubscription } from '../src/db/mappers';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
@@ -318,6 +319,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           if (error instanceof ApplicationFailure) throw error;
           throw vendorFailure(error);
         }
+        await recordScheduledChangesBeforeTransition(deps, upgradeId, customerTenantId, plan.vendor.fromSubscriptionId);
         sent = {
           attempt: runAttempt,
           requestId: vendorRequestIdFor(upgradeId, runAttempt),

@@ -72,6 +72,8 @@ export type NotificationEvent =
   | 'manual_seat_reassignment_escalated'
   | 'upgrade_completed'
   | 'upgrade_failed'
+  /** An upgrade at renewal turned the source's auto-renew on (at Microsoft and here): a scheduled change needs it. */
+  | 'auto_renew_enabled'
   /** Whether Microsoft converted is unknown: an operator decides (docs/runbook.md); the locks are kept meanwhile. */
   | 'upgrade_needs_attention';
 

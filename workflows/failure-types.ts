@@ -18,6 +18,8 @@ export const FAILURE_TYPES = {
   vendorUnavailable: 'VendorUnavailableError',
   /** Another transition on the subscription still runs: retried with backoff. */
   vendorConflict: 'VendorConflictError',
+  /** 412: the subscription changed since it was read (its ETag): read again and retried. */
+  vendorPreconditionFailed: 'VendorPreconditionFailedError',
   /** No free seats of the target SKU yet: retried, then the workflow falls back to manual reassignment. */
   licenseShortage: 'LicenseShortageError',
   /** Our own records contradict each other (a subscription or account vanished). */

@@ -26,6 +26,9 @@
  *   leaves a wait. Implies WORKFLOW_WRITES_THE_RECORD and is asked instead of it (one marker and one
  *   TemporalChangeVersion upsert per run, as before). `applySubscriptionChanges` and `issueInvoices` stay registered
  *   for runs started before it.
+ * - UPGRADES_AT_RENEWAL: the ScheduledUpgradeWorkflow of an upgrade at renewal writes Microsoft's scheduled change
+ *   first, removes it on cancel, and on the renewal day renews the source into the target instead of starting an
+ *   UpgradeWorkflow. Asked only by runs started with `atRenewal`, so upgrades on a date keep their shape.
  * - CAMPAIGN_SCHEDULED_START (CampaignWorkflow): a campaign with a day (`startAt`) waits for it on a durable timer
  *   before its first start. Asked only when the input has a day, which no earlier run had.
  */
@@ -34,5 +37,6 @@ export const PATCHES = {
   WORKFLOW_WRITES_THE_RECORD: 'workflow-writes-status-and-steps',
   NEEDS_ATTENTION: 'needs-attention',
   LEAN_SHAPE: 'lean-upgrade-shape',
+  UPGRADES_AT_RENEWAL: 'upgrades-at-renewal',
   CAMPAIGN_SCHEDULED_START: 'campaign-scheduled-start',
 } as const;

@@ -18,10 +18,15 @@ export interface ScheduledUpgradeWorkflowInput {
   dueDate: string;
   /** Passed on to the UpgradeWorkflow it starts: fixed per run, so replays see the same values. */
   seatReassignment: NonNullable<UpgradeWorkflowInput['seatReassignment']>;
+  /**
+   * An upgrade at renewal (Microsoft's scheduled change): written at Microsoft when scheduled, and on the due date (the
+   * renewal day) the source renews into the target; no UpgradeWorkflow runs. Absent for an upgrade on a date.
+   */
+  atRenewal?: true;
 }
 
 /** Where the scheduled run stands: waiting for its day, handing over to the UpgradeWorkflow, or ended. */
-export type ScheduledUpgradePhase = 'waiting' | 'starting' | 'started' | 'rejected' | 'cancelled';
+export type ScheduledUpgradePhase = 'waiting' | 'starting' | 'started' | 'renewed' | 'rejected' | 'cancelled';
 
 export interface ScheduledUpgradeState {
   upgradeId: string;
@@ -63,6 +68,21 @@ export interface ScheduledUpgradeActivities {
   beginScheduledUpgrade(input: ScheduledUpgradeWorkflowInput, runAt: string): Promise<ScheduledUpgradeBeginning>;
   /** Ends a scheduled upgrade that will not run (`rejected` with its reasons, or `cancelled`) and frees the slot. Idempotent. */
   endScheduledUpgrade(upgradeId: string, outcome: 'rejected' | 'cancelled', detail: { reasons?: EligibilityReason[]; cancelledBy?: string }): Promise<void>;
-  /** The `upgrade_failed` webhook of a scheduled upgrade rejected on its day (the UpgradeWorkflow's activity). */
-  sendUpgradeNotification(upgradeId: string, event: 'upgrade_failed'): Promise<'delivered' | 'no_webhook'>;
+  /**
+   * The `upgrade_failed` webhook of a scheduled upgrade rejected on its day; at renewal also `auto_renew_enabled` and
+   * `upgrade_completed` (the UpgradeWorkflow's activity).
+   */
+  sendUpgradeNotification(upgradeId: string, event: 'upgrade_failed' | 'upgrade_completed' | 'auto_renew_enabled'): Promise<'delivered' | 'no_webhook'>;
+  /**
+   * At renewal, when scheduled: writes the upgrade as the source's scheduled change at Microsoft (auto-renew on) and
+   * marks the local source; or Microsoft's reasons to refuse it. Idempotent.
+   */
+  writeScheduledChange(upgradeId: string): Promise<{ ok: true; autoRenewTurnedOn: boolean } | { ok: false; reasons: EligibilityReason[] }>;
+  /** At renewal, on cancel: removes the scheduled change at Microsoft and the local mark. Idempotent. */
+  removeScheduledChange(upgradeId: string): Promise<void>;
+  /**
+   * On the renewal day: renews the local source into the target when Microsoft's scheduled change stands, recording the
+   * upgrade `completed`; or the reason it does not (removed mid-term). Idempotent.
+   */
+  renewIntoTarget(upgradeId: string, runAt: string): Promise<{ ok: true } | { ok: false; reasons: EligibilityReason[] }>;
 }

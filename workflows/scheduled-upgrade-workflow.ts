@@ -3,6 +3,7 @@ import {
   condition,
   log,
   ParentClosePolicy,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,6 +21,7 @@ import {
   type ScheduledUpgradeState,
   type ScheduledUpgradeWorkflowInput,
 } from './scheduled-upgrade-contract';
+import { PATCHES } from './patches';
 import { UPGRADE_SEARCH_ATTRIBUTES, UPGRADE_STATUS } from './search-attributes';
 
 /** Database bookkeeping and the re-check on the day: retried until they succeed (Partner Center may be down that hour). */
@@ -35,7 +37,7 @@ const notify = proxyActivities<ScheduledUpgradeActivities>({
 
 export interface ScheduledUpgradeResult {
   upgradeId: string;
-  outcome: 'started' | 'rejected' | 'cancelled';
+  outcome: 'started' | 'renewed' | 'rejected' | 'cancelled';
 }
 
 /** The Keyword search attributes the API gives an UpgradeWorkflow, typed again from their names. */
@@ -57,6 +59,20 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
   const { upgradeId, dueDate } = input;
   const state: ScheduledUpgradeState = { upgradeId, dueDate, phase: 'waiting' };
   let cancellation: ScheduledUpgradeCancellation | undefined;
+  // An upgrade at renewal (docs/scheduled-upgrades.md, "At renewal"): only runs started with it ask the patch, so the
+  // histories of upgrades on a date are unchanged.
+  const atRenewal = input.atRenewal === true && patched(PATCHES.UPGRADES_AT_RENEWAL);
+  /** At renewal: whether Microsoft carries the scheduled change (`pending` while it is being written). */
+  let writtenAtMicrosoft: 'pending' | 'written' | 'refused' = 'pending';
+
+  const notifySafely = async (event: 'upgrade_failed' | 'upgrade_completed' | 'auto_renew_enabled') => {
+    try {
+      await notify.sendUpgradeNotification.executeWithOptions({ summary: `Notify: ${event}` }, [upgradeId, event]);
+    } catch (error) {
+      // The outbox keeps the entry for redelivery; the outcome stands either way.
+      log.warn('notification undeliverable', { upgradeId, event, error: String(error) });
+    }
+  };
 
   setHandler(getScheduledUpgradeStateQuery, () => state);
   setHandler(
@@ -64,6 +80,13 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
     async (given: ScheduledUpgradeCancellation) => {
       cancellation = given;
       state.phase = 'cancelled';
+      if (atRenewal) {
+        // Nothing may stay at Microsoft: wait for a write in flight, then remove what it wrote.
+        await condition(() => writtenAtMicrosoft !== 'pending');
+        if (writtenAtMicrosoft === 'written') {
+          await scheduling.removeScheduledChange.executeWithOptions({ summary: 'Remove the scheduled change at Microsoft' }, [upgradeId]);
+        }
+      }
       await scheduling.endScheduledUpgrade.executeWithOptions({ summary: `Record the upgrade as cancelled by ${given.cancelledBy}` }, [
         upgradeId,
         'cancelled',
@@ -79,6 +102,26 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
     },
   );
 
+  const reject = async (reasons: ScheduledUpgradeState['reasons'] & object, when: string) => {
+    state.phase = 'rejected';
+    state.reasons = reasons;
+    await scheduling.endScheduledUpgrade.executeWithOptions({ summary: `Record the upgrade as rejected ${when}` }, [upgradeId, 'rejected', { reasons }]);
+    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: 'rejected' }]);
+    setCurrentDetails(`Rejected ${when === 'on its day' ? `on ${dueDate}` : when}: ${reasons.map((reason) => reason.message).join('; ')}`);
+    await notifySafely('upgrade_failed');
+    return { upgradeId, outcome: 'rejected' as const };
+  };
+
+  if (atRenewal) {
+    setCurrentDetails(`At renewal on ${dueDate}: writing the scheduled change at Microsoft`);
+    const written = await scheduling.writeScheduledChange.executeWithOptions({ summary: 'Write the scheduled change at Microsoft (auto-renew on)' }, [
+      upgradeId,
+    ]);
+    writtenAtMicrosoft = written.ok ? 'written' : 'refused';
+    if (!written.ok && cancellation === undefined) return reject(written.reasons, 'by Microsoft');
+    if (written.ok && written.autoRenewTurnedOn && cancellation === undefined) await notifySafely('auto_renew_enabled');
+  }
+
   setCurrentDetails(`Scheduled for ${dueDate} (00:00 UTC)`);
   const dueAtMs = Date.parse(`${dueDate}T00:00:00.000Z`);
   const waitMs = dueAtMs - Date.now();
@@ -91,29 +134,26 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
   }
 
   state.phase = 'starting';
+  if (atRenewal) {
+    setCurrentDetails(`Renewal day ${dueDate}: checking Microsoft's scheduled change`);
+    const renewed = await scheduling.renewIntoTarget.executeWithOptions({ summary: "Renew into the target if Microsoft's scheduled change stands" }, [
+      upgradeId,
+      new Date().toISOString(),
+    ]);
+    if (!renewed.ok) return reject(renewed.reasons, 'at the renewal');
+    state.phase = 'renewed';
+    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: 'completed' }]);
+    setCurrentDetails(`Renewed into the target on ${dueDate}`);
+    await notifySafely('upgrade_completed');
+    return { upgradeId, outcome: 'renewed' };
+  }
+
   setCurrentDetails(`Due ${dueDate}: re-checking eligibility and the quote`);
   const begun = await scheduling.beginScheduledUpgrade.executeWithOptions({ summary: 'Re-check eligibility, re-plan on the day, lock, record as accepted' }, [
     input,
     new Date().toISOString(),
   ]);
-  if (!begun.ok) {
-    state.phase = 'rejected';
-    state.reasons = begun.reasons;
-    await scheduling.endScheduledUpgrade.executeWithOptions({ summary: 'Record the upgrade as rejected on its day' }, [
-      upgradeId,
-      'rejected',
-      { reasons: begun.reasons },
-    ]);
-    upsertSearchAttributes([{ key: UPGRADE_STATUS, value: 'rejected' }]);
-    setCurrentDetails(`Rejected on ${dueDate}: ${begun.reasons.map((reason) => reason.message).join('; ')}`);
-    try {
-      await notify.sendUpgradeNotification.executeWithOptions({ summary: 'Notify: upgrade_failed' }, [upgradeId, 'upgrade_failed']);
-    } catch (error) {
-      // The outbox keeps the entry for redelivery; the rejection stands either way.
-      log.warn('notification undeliverable', { upgradeId, event: 'upgrade_failed', error: String(error) });
-    }
-    return { upgradeId, outcome: 'rejected' };
-  }
+  if (!begun.ok) return reject(begun.reasons, 'on its day');
 
   const { start } = begun;
   try {

@@ -60,6 +60,7 @@ export function upgradeView(doc: Lean<UpgradeDocument>, invoices: Array<Lean<Inv
     ...(doc.upgradeDate ? { upgradeDate: doc.upgradeDate } : {}),
     ...(doc.when ? { when: doc.when as { type: 'on_date'; date: string } } : {}),
     ...(doc.dueDate ? { dueDate: doc.dueDate } : {}),
+    ...(doc.renewal ? { renewal: doc.renewal as Record<string, unknown> } : {}),
     steps: upgradeStepsOf(doc.steps).map((step) => ({
       name: step.name,
       status: step.status,

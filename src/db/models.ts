@@ -96,6 +96,8 @@ const subscriptionSchema = new Schema(
     promotionId: String,
     protectedPrice: { type: new Schema({ unitPrice: Number, until: String }, nested), default: undefined },
     installmentPlan: { type: new Schema({ installments: [installmentSchema] }, nested), default: undefined },
+    /** An upgrade at renewal scheduled at Microsoft: the renewal waits for its workflow (domain/renewal-upgrade.ts). */
+    renewalUpgrade: { type: new Schema({ upgradeId: String, targetProductId: String, quantity: Number }, nested), default: undefined },
     /** Upgrades whose changes are already applied here: the guard that makes re-applying a no-op. */
     appliedUpgradeIds: { type: [String], default: [] },
   },
@@ -174,6 +176,10 @@ const upgradeSchema = new Schema(
     when: { type: Schema.Types.Mixed, default: undefined },
     /** A scheduled upgrade's day (YYYY-MM-DD, UTC): its ScheduledUpgradeWorkflow starts it then. */
     dueDate: String,
+    /** The source's scheduled change Microsoft deleted with the transition (activities/scheduled-changes-kept.ts). */
+    scheduledChangesDeleted: { type: Schema.Types.Mixed, default: undefined },
+    /** An upgrade at renewal: the next term it renews the source into (domain/renewal-upgrade.ts RenewalUpgradeQuote). */
+    renewal: { type: Schema.Types.Mixed, default: undefined },
   },
   { ...strict, minimize: false },
 );

@@ -39,6 +39,8 @@ export const ELIGIBILITY_CODES = [
   'CURRENCY_MISMATCH',
   /** Microsoft's own verdict (transition eligibilities) refuses the target or the existing destination. */
   'VENDOR_NOT_ELIGIBLE',
+  /** An upgrade at renewal whose scheduled change at Microsoft was removed before the renewal (a mid-term change). */
+  'SCHEDULED_CHANGE_REMOVED',
 ] as const;
 
 export type EligibilityCode = (typeof ELIGIBILITY_CODES)[number];

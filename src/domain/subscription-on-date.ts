@@ -51,7 +51,10 @@ function renewalPrice(subscription: Subscription, termStart: IsoDate, pricing: R
 
 /** The subscription on `date`, with the cycle and the renewals that got it there. */
 export function projectSubscription(subscription: Subscription, date: IsoDate, pricing?: RenewalPricing): SubscriptionOnDate {
-  const cycle = cycleAt(subscription, date);
+  // An upgrade at renewal is pending: the renewal waits (hours at most) for its workflow to check Microsoft's scheduled
+  // change and renew into the target, or to end the upgrade and let the ordinary renewal happen (renewal-upgrade.ts).
+  const renewalWaits = subscription.renewalUpgrade !== undefined && subscription.status === 'active' && date > subscription.termEnd;
+  const cycle = cycleAt(subscription, renewalWaits ? subscription.termEnd : date);
   const renewals: Renewal[] = [];
   for (let k = 1; k <= cycle.term.renewals; k++) {
     const term = renewedTerm(subscription, k);

@@ -98,6 +98,18 @@ export interface Subscription {
   promotionId?: string;
   protectedPrice?: ProtectedPrice;
   installmentPlan?: InstallmentPlan;
+  /**
+   * An upgrade at renewal written to Microsoft as the subscription's scheduled change (docs/scheduled-upgrades.md):
+   * the renewal waits for it and renews into its target when Microsoft's change still stands.
+   */
+  renewalUpgrade?: RenewalUpgradeMark;
+}
+
+export interface RenewalUpgradeMark {
+  upgradeId: string;
+  targetProductId: string;
+  /** Seats of the next term. */
+  quantity: number;
 }
 
 export type UpgradeDestination = { type: 'new' } | { type: 'existing'; subscriptionId: string };

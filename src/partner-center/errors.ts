@@ -89,6 +89,15 @@ export class VendorConflictError extends VendorError {
   }
 }
 
+/**
+ * 412: the resource changed since it was read (its ETag no longer matches `If-Match`). Retryable after reading it
+ * again: the caller re-reads and decides afresh.
+ */
+export class VendorPreconditionFailedError extends VendorError {
+  override readonly name = 'VendorPreconditionFailedError';
+  readonly retryable = true;
+}
+
 /** 404: unknown customer or subscription (or user, for licence calls). */
 export class VendorNotFoundError extends VendorError {
   override readonly name = 'VendorNotFoundError';

@@ -5,6 +5,7 @@ export type {
   CatalogAvailability,
   CatalogProduct,
   CatalogSku,
+  ScheduledNextTermInstructions,
   Transition,
   TransitionEligibility,
   TransitionError,

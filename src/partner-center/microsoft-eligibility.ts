@@ -5,7 +5,7 @@
  * https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription
  */
 import type { MicrosoftEligibility } from '../domain/vendor-eligibility';
-import type { PartnerCenterClient } from './partner-center-client';
+import type { EligibilityType, PartnerCenterClient } from './partner-center-client';
 import type { TransitionEligibility } from './partner-center-schemas';
 
 export function microsoftEligibilityOf(items: readonly TransitionEligibility[]): MicrosoftEligibility[] {
@@ -17,8 +17,11 @@ export function microsoftEligibilityOf(items: readonly TransitionEligibility[]):
 }
 
 export interface MicrosoftEligibilitySource {
-  /** Microsoft's immediate-transition verdict for a source; throws (a VendorError) when Partner Center does not answer. */
-  get(customerTenantId: string, vendorSubscriptionId: string): Promise<MicrosoftEligibility[]>;
+  /**
+   * Microsoft's verdict for a source (`immediate` transitions by default; `scheduled`: changes at renewal); throws (a
+   * VendorError) when Partner Center does not answer.
+   */
+  get(customerTenantId: string, vendorSubscriptionId: string, eligibilityType?: EligibilityType): Promise<MicrosoftEligibility[]>;
 }
 
 export function createMicrosoftEligibilitySource(
@@ -28,11 +31,11 @@ export function createMicrosoftEligibilitySource(
 ): MicrosoftEligibilitySource {
   const cached = new Map<string, { answer: Promise<MicrosoftEligibility[]>; at: number }>();
   return {
-    get(customerTenantId, vendorSubscriptionId) {
-      const key = `${customerTenantId.toLowerCase()}|${vendorSubscriptionId.toLowerCase()}`;
+    get(customerTenantId, vendorSubscriptionId, eligibilityType = 'immediate') {
+      const key = `${customerTenantId.toLowerCase()}|${vendorSubscriptionId.toLowerCase()}|${eligibilityType}`;
       const entry = cached.get(key);
       if (entry && now() - entry.at < maxAgeMs) return entry.answer;
-      const answer = client.getTransitionEligibilities(customerTenantId, vendorSubscriptionId, 'immediate').then(microsoftEligibilityOf);
+      const answer = client.getTransitionEligibilities(customerTenantId, vendorSubscriptionId, eligibilityType).then(microsoftEligibilityOf);
       const fresh = { answer, at: now() };
       if (maxAgeMs > 0) cached.set(key, fresh);
       // A failure is not kept: the next caller asks again.

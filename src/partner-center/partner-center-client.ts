@@ -22,6 +22,7 @@ import {
   type VendorErrorContext,
   type VendorErrorDetails,
   VendorNotFoundError,
+  VendorPreconditionFailedError,
   VendorResponseInvalidError,
   VendorThrottledError,
   VendorUnavailableError,
@@ -35,6 +36,7 @@ import {
   catalogSkuListSchema,
   graphErrorBodySchema,
   partnerCenterErrorBodySchema,
+  type ScheduledNextTermInstructions,
   type Transition,
   type TransitionEligibility,
   transitionEligibilityListSchema,
@@ -70,6 +72,15 @@ export interface CreateTransitionIds extends CallIds {
   requestId: string;
 }
 
+/**
+ * What a PATCH of the subscription sets for its renewal: auto-renew, and the scheduled change (null removes it).
+ * https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes
+ */
+export interface SubscriptionRenewalSettings {
+  autoRenewEnabled: boolean;
+  scheduledNextTermInstructions: ScheduledNextTermInstructions | null;
+}
+
 export interface PartnerCenterClient {
   getTransitionEligibilities(
     customerTenantId: string,
@@ -81,6 +92,18 @@ export interface PartnerCenterClient {
   /** `operationId`: only the transition of that operation (as the POST answered it). */
   listTransitions(customerTenantId: string, subscriptionId: string, ids?: CallIds & { operationId?: string }): Promise<Transition[]>;
   getSubscription(customerTenantId: string, subscriptionId: string, ids?: CallIds): Promise<VendorSubscription>;
+  /**
+   * `PATCH …/subscriptions/{id}` with the whole resource as read (`subscription`) and `If-Match: <its ETag>`, changing
+   * its renewal settings (https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes ,
+   * https://learn.microsoft.com/en-us/partner-center/developer/update-a-subscription-by-id). A resource changed since
+   * it was read is 412 (VendorPreconditionFailedError): read it again.
+   */
+  updateRenewalSettings(
+    customerTenantId: string,
+    subscription: VendorSubscription,
+    settings: SubscriptionRenewalSettings,
+    ids?: CallIds,
+  ): Promise<VendorSubscription>;
   listSubscriptions(customerTenantId: string, ids?: CallIds): Promise<VendorSubscription[]>;
   /** `GET /v1/products?country=&targetView=`: https://learn.microsoft.com/en-us/partner-center/developer/get-a-list-of-products */
   listProducts(country: string, targetView: string): Promise<CatalogProduct[]>;
@@ -128,7 +151,9 @@ const SERVER_ERROR_STATUSES = new Set([500, 502, 503, 504]);
 const DEFAULT_SERVER_ERROR_RETRY_DELAYS_MS = [500, 1_500] as const;
 
 interface CallSpec<Output> {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
+  /** Sent as `If-Match` (the resource's ETag). */
+  ifMatch?: string;
   baseUrl: string;
   path: string;
   tokenProvider: TokenProvider;
@@ -187,6 +212,7 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
       'X-Locale': locale,
     };
     if (spec.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (spec.ifMatch !== undefined) headers['If-Match'] = spec.ifMatch;
 
     const startedAt = Date.now();
     let response: Response;
@@ -292,6 +318,20 @@ export function createPartnerCenterClient(options: PartnerCenterClientOptions): 
         upgradeId: ids.upgradeId,
       });
     },
+    updateRenewalSettings(customerTenantId, subscription, settings, ids = {}) {
+      const etag = subscription.attributes?.etag;
+      if (!etag) throw new TypeError(`subscription ${subscription.id} was read without an ETag: read it again before changing it`);
+      const { attributes, ...resource } = subscription;
+      return partnerCenterCall({
+        operation: 'updateRenewalSettings',
+        method: 'PATCH',
+        path: subscriptionPath(customerTenantId, subscription.id),
+        responseSchema: vendorSubscriptionSchema,
+        body: { ...resource, ...settings, attributes: { ...attributes, objectType: 'Subscription' } },
+        ifMatch: etag,
+        upgradeId: ids.upgradeId,
+      });
+    },
     listSubscriptions(customerTenantId, ids = {}) {
       return partnerCenterCall({
         operation: 'listSubscriptions',
@@ -374,6 +414,7 @@ function errorFromResponse(operation: string, response: Response, text: string, 
   }
   if (status === 401 || status === 403) return new VendorAuthError(summary, context);
   if (status === 404) return new VendorNotFoundError(summary, context);
+  if (status === 412) return new VendorPreconditionFailedError(summary, context);
   if (status === 409) return new VendorConflictError(details, context);
   if (status === 408 || status >= 500) return new VendorUnavailableError(summary, context);
   if (mentionsLicenseShortage) {

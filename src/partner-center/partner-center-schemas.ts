@@ -149,6 +149,23 @@ export const transitionEligibilitySchema = caseInsensitiveObject({
 export type TransitionEligibility = z.infer<typeof transitionEligibilitySchema>;
 export const transitionEligibilityListSchema = collectionOf(transitionEligibilitySchema);
 
+/**
+ * The change Microsoft applies at the subscription's next renewal
+ * (https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes): the product with its term and
+ * billing cycle, and the seats.
+ */
+export const scheduledNextTermInstructionsSchema = caseInsensitiveObject({
+  product: caseInsensitiveObject({
+    productId: z.string(),
+    skuId: z.string(),
+    availabilityId: z.string(),
+    billingCycle: z.string(),
+    termDuration: z.string(),
+  }),
+  quantity: z.number().int(),
+});
+export type ScheduledNextTermInstructions = z.infer<typeof scheduledNextTermInstructionsSchema>;
+
 export const vendorSubscriptionSchema = caseInsensitiveObject({
   id: z.string(),
   offerId: z.string(),
@@ -167,6 +184,11 @@ export const vendorSubscriptionSchema = caseInsensitiveObject({
     .nullish()
     .transform((enabled) => enabled ?? undefined),
   partnerId: nullableString,
+  scheduledNextTermInstructions: scheduledNextTermInstructionsSchema.nullish().transform((instructions) => instructions ?? undefined),
+  /** The resource's ETag, for the `If-Match` of a PATCH. */
+  attributes: caseInsensitiveObject({ etag: nullableString })
+    .nullish()
+    .transform((attributes) => attributes ?? undefined),
 });
 export type VendorSubscription = z.infer<typeof vendorSubscriptionSchema>;
 export const vendorSubscriptionListSchema = collectionOf(vendorSubscriptionSchema);

@@ -44,6 +44,7 @@ export function simulatorSeedFor(data: { accounts: readonly Account[]; subscript
       commitmentEndDate: subscription.termEnd,
       cancellationAllowedUntilDate: subscription.cancellationWindowEndsAt,
       isTrial: subscription.isTrial,
+      autoRenewEnabled: subscription.autoRenew !== false,
       ...(subscription.partnerId ? { partnerId: subscription.partnerId } : {}),
     })),
     users: data.subscriptions.flatMap((subscription) => {

@@ -14,6 +14,8 @@ import {
 } from '../../workflows/scheduled-upgrade-contract';
 import type { UpgradeActor, UpgradeUseCaseDeps, UseCaseLog } from './deps';
 import { UpgradeError } from './errors';
+import type { RenewalUpgradeQuote } from '../domain/renewal-upgrade';
+import { planAtRenewal, renewalQuoteBreakdown, unmarkRenewal } from './renewal-upgrades';
 import { loadVisibleUpgrade } from './read';
 import {
   answerRepeatedRequest,
@@ -35,8 +37,9 @@ import {
  * as `scheduled` and starts its ScheduledUpgradeWorkflow, which waits on a durable timer and on the day re-checks and
  * starts the ordinary UpgradeWorkflow through `beginScheduledUpgrade` below.
  */
-export type UpgradeWhen = { type: 'now' } | { type: 'on_date'; date: IsoDate };
-export type ScheduledWhen = Extract<UpgradeWhen, { type: 'on_date' }>;
+export type UpgradeWhen = { type: 'now' } | { type: 'on_date'; date: IsoDate } | { type: 'at_renewal' };
+export type ScheduledWhen = Exclude<UpgradeWhen, { type: 'now' }>;
+type OnDateWhen = Extract<UpgradeWhen, { type: 'on_date' }>;
 
 /** A scheduled upgrade runs, and is priced, at 00:00 UTC of its day. */
 export const dueInstantOf = (date: IsoDate): Date => new Date(`${date}T00:00:00.000Z`);
@@ -64,7 +67,7 @@ export function requireSchedulableDate(date: IsoDate, now: Date, sourceTermEnd: 
 }
 
 /** Plans `request` for `when` (checked), as `planFor` does for today. */
-async function planForWhen(deps: PlanningDeps, actor: UpgradeActor, request: UpgradeRequest, when: ScheduledWhen, now: Date, ownUpgradeId?: string) {
+async function planForWhen(deps: PlanningDeps, actor: UpgradeActor, request: UpgradeRequest, when: OnDateWhen, now: Date, ownUpgradeId?: string) {
   requireFutureDate(when.date, now, 'when.date');
   const planned = await planFor(deps, actor, request, now, ownUpgradeId, dueInstantOf(when.date));
   requireWithinTerm(when.date, planned.inputs.source.termEnd, 'when.date');
@@ -72,7 +75,12 @@ async function planForWhen(deps: PlanningDeps, actor: UpgradeActor, request: Upg
 }
 
 /** The credit and debit an upgrade would produce on its day (today without `when`); no side effects. */
-export async function quoteUpgradeWhen(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest, when?: UpgradeWhen): Promise<UpgradePlan> {
+export async function quoteUpgradeWhen(
+  deps: UpgradeUseCaseDeps,
+  actor: UpgradeActor,
+  request: UpgradeRequest,
+  when?: Exclude<UpgradeWhen, { type: 'at_renewal' }>,
+): Promise<UpgradePlan> {
   if (!when || when.type === 'now') return quoteUpgrade(deps, actor, request);
   return (await planForWhen(deps, actor, request, when, deps.clock())).plan;
 }
@@ -93,16 +101,24 @@ function scheduledRunOf(
   upgradeId: string,
   accountId: string,
   dueDate: IsoDate,
+  atRenewal: boolean,
 ): ScheduledUpgradeWorkflowInput {
-  return { upgradeId, accountId, dueDate, seatReassignment: deps.seatReassignment };
+  return { upgradeId, accountId, dueDate, seatReassignment: deps.seatReassignment, ...(atRenewal ? { atRenewal: true } : {}) };
 }
 
 /** Starts (or finds running) the ScheduledUpgradeWorkflow of a recorded scheduled upgrade. */
 async function startScheduledRun(deps: UpgradeUseCaseDeps, record: ScheduledRecord, dueDate: IsoDate): Promise<void> {
   const upgradeId = String(record._id);
   const { input, display } = await workflowStartOfRecord(deps, record);
+  const atRenewal = (record as { when?: { type?: string } }).when?.type === 'at_renewal';
   try {
-    await startScheduledUpgradeWorkflow(deps.temporalClient, deps.taskQueue, scheduledRunOf(deps, upgradeId, record.accountId, dueDate), input, display);
+    await startScheduledUpgradeWorkflow(
+      deps.temporalClient,
+      deps.taskQueue,
+      scheduledRunOf(deps, upgradeId, record.accountId, dueDate, atRenewal),
+      input,
+      display,
+    );
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
   }
@@ -130,16 +146,17 @@ export async function scheduleUpgrade(
   const existing = (await models.upgrades.findById(upgradeId).lean()) as ScheduledRecord | null;
   if (existing) {
     const answer = answerRepeatedRequest(existing, fingerprint);
+    const dueDate = existing.dueDate ?? (when.type === 'on_date' ? when.date : undefined);
     // The API may have died between the record and the workflow start: start it now (idempotent by workflow id).
-    if (existing.status === 'scheduled') await startScheduledRun(deps, existing, when.date).catch(() => undefined);
-    return { ...answer, dueDate: when.date };
+    if (existing.status === 'scheduled' && dueDate) await startScheduledRun(deps, existing, dueDate).catch(() => undefined);
+    return { ...answer, ...(dueDate ? { dueDate } : {}) };
   }
 
   const scheduledAt = deps.clock();
-  const { inputs, plan } = await planForWhen(deps, actor, request, when, scheduledAt, upgradeId);
-  const accountId = inputs.source.accountId;
+  const scheduled = await scheduledPlanOf(deps, actor, request, when, scheduledAt, upgradeId);
+  const { accountId, dueDate, plan } = scheduled;
   try {
-    await models.scheduledUpgradeSlots.create({ _id: request.sourceSubscriptionId, upgradeId, accountId, dueDate: when.date });
+    await models.scheduledUpgradeSlots.create({ _id: request.sourceSubscriptionId, upgradeId, accountId, dueDate });
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
     const holder = await models.scheduledUpgradeSlots.findById(request.sourceSubscriptionId).lean();
@@ -157,11 +174,12 @@ export async function scheduleUpgrade(
     ...newUpgradeRecord({ upgradeId, fingerprint, actor, accountId, request, plan }),
     status: 'scheduled',
     when,
-    dueDate: when.date,
+    dueDate,
     upgradeDate: plan.upgradeDate,
     // The quote for the day, for portals; the plan is frozen only on the day, when the UpgradeWorkflow validates.
-    plan: planSummaryOf(plan),
-    steps: { scheduled: { status: 'completed', at: scheduledAt, detail: `due ${when.date}` } },
+    plan: scheduled.planSummary,
+    ...(scheduled.renewal ? { renewal: scheduled.renewal } : {}),
+    steps: { scheduled: { status: 'completed', at: scheduledAt, detail: `due ${dueDate}${scheduled.renewal ? ' (at renewal)' : ''}` } },
     createdAt: scheduledAt,
   };
   try {
@@ -172,11 +190,11 @@ export async function scheduleUpgrade(
       throw error;
     }
     const winner = (await models.upgrades.findById(upgradeId).lean()) as StoredUpgrade;
-    return { ...answerRepeatedRequest(winner, fingerprint), dueDate: when.date };
+    return { ...answerRepeatedRequest(winner, fingerprint), dueDate };
   }
 
   try {
-    await startScheduledRun(deps, { ...record, createdAt: scheduledAt }, when.date);
+    await startScheduledRun(deps, { ...record, createdAt: scheduledAt }, dueDate);
   } catch (error) {
     log?.error({ err: error, upgradeId }, 'starting the scheduled upgrade workflow failed');
     await freeScheduleSlot(models, request.sourceSubscriptionId, upgradeId);
@@ -186,7 +204,32 @@ export async function scheduleUpgrade(
     );
     throw new UpgradeError('TEMPORAL_UNAVAILABLE', 'The upgrade could not be scheduled; it was recorded as failed', { upgradeId });
   }
-  return { upgradeId, status: 'scheduled', started: { kind: plan.kind, destinationType: plan.destinationType }, dueDate: when.date };
+  return { upgradeId, status: 'scheduled', started: { kind: plan.kind, destinationType: plan.destinationType }, dueDate };
+}
+
+/**
+ * What a scheduled upgrade is recorded with: on a date, the day's plan; at renewal, the next term
+ * (renewal-upgrades.ts), due on the renewal day, with no proration (a zero quote).
+ */
+async function scheduledPlanOf(deps: PlanningDeps, actor: UpgradeActor, request: UpgradeRequest, when: ScheduledWhen, now: Date, upgradeId: string) {
+  if (when.type === 'on_date') {
+    const { inputs, plan } = await planForWhen(deps, actor, request, when, now, upgradeId);
+    return { accountId: inputs.source.accountId, dueDate: when.date, plan, planSummary: planSummaryOf(plan), renewal: undefined };
+  }
+  const { inputs, quote } = await planAtRenewal(deps, actor, request, now, upgradeId);
+  const plan = { kind: 'full' as const, destinationType: 'new' as const, upgradeDate: quote.renewalDate };
+  return {
+    accountId: inputs.source.accountId,
+    dueDate: quote.renewalDate,
+    plan,
+    planSummary: { ...plan, summary: quote.summary, quote: renewalQuoteBreakdown(quote.currency) },
+    renewal: quote,
+  };
+}
+
+/** The quote of an upgrade at renewal: the next term, priced, no side effects. */
+export async function quoteAtRenewal(deps: UpgradeUseCaseDeps, actor: UpgradeActor, request: UpgradeRequest): Promise<RenewalUpgradeQuote> {
+  return (await planAtRenewal(deps, actor, request, deps.clock())).quote;
 }
 
 const upgradeInProgress = (heldBy: Array<{ subscriptionId: string; upgradeId: string | null }>): EligibilityReason[] =>
@@ -286,7 +329,10 @@ export async function endScheduledUpgrade(
       ? { error: { code: 'NOT_ELIGIBLE', message, details: { reasons } }, 'steps.rejected': { status: 'failed', at, detail: `NOT_ELIGIBLE: ${message}` } }
       : { 'steps.cancelled': { status: 'completed', at, detail: `cancelled by ${detail.cancelledBy ?? 'unknown'}` } };
   await models.upgrades.updateOne({ _id: upgradeId, status: 'scheduled' }, { $set: { status: outcome, completedAt: at, ...ending } });
-  await freeScheduleSlot(models, (record.request as UpgradeRequest).sourceSubscriptionId, upgradeId);
+  const { sourceSubscriptionId } = record.request as UpgradeRequest;
+  await freeScheduleSlot(models, sourceSubscriptionId, upgradeId);
+  // An upgrade at renewal: the source's renewal no longer waits for it.
+  await unmarkRenewal(models, sourceSubscriptionId, upgradeId);
 }
 
 /**

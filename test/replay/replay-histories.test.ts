@@ -32,7 +32,14 @@ const NEEDS_ATTENTION_SHAPES = ['needs-attention-resolved-converted', 'needs-att
  * `RECORD_SCHEDULED_HISTORIES=1 npx jest test/workflow/scheduled-upgrade-workflow.test.ts --selectProjects workflow`):
  * handed over to an UpgradeWorkflow on its day, rejected on its day, cancelled before it.
  */
-const SCHEDULED_SHAPES = ['scheduled-on-date-started', 'scheduled-on-date-rejected', 'scheduled-on-date-cancelled'];
+const SCHEDULED_SHAPES = [
+  'scheduled-on-date-started',
+  'scheduled-on-date-rejected',
+  'scheduled-on-date-cancelled',
+  'scheduled-at-renewal-renewed',
+  'scheduled-at-renewal-rejected',
+  'scheduled-at-renewal-cancelled',
+];
 
 /**
  * `<shape>.v1.json`: recorded before PATCHES.ONE_UPSERT_PER_STATE_CHANGE; `<shape>.v2.json`: before

@@ -40,13 +40,26 @@ const DAY_MS = 86_400_000;
 const NOT_ELIGIBLE: EligibilityReason[] = [{ code: 'SOURCE_NOT_ACTIVE', message: 'source subscription sub-source is suspended' }];
 
 interface ScheduledCall {
-  name: 'beginScheduledUpgrade' | 'endScheduledUpgrade';
+  name: 'beginScheduledUpgrade' | 'endScheduledUpgrade' | 'writeScheduledChange' | 'removeScheduledChange' | 'renewIntoTarget';
   args: unknown[];
   atMs: number;
 }
 
 /** The scheduled workflow's activities as stubs that record their calls; the UpgradeWorkflow's come from `stubActivities`. */
-function scheduledStubs(beginning: (input: ScheduledUpgradeWorkflowInput, runAt: string) => Promise<ScheduledUpgradeBeginning>) {
+/** What Microsoft answers an upgrade at renewal: the write, and whether its change stands at the renewal. */
+interface AtMicrosoft {
+  autoRenewTurnedOn: boolean;
+  renewal: { ok: true } | { ok: false; reasons: EligibilityReason[] };
+}
+
+const SCHEDULED_CHANGE_REMOVED: EligibilityReason[] = [
+  { code: 'SCHEDULED_CHANGE_REMOVED', message: "Microsoft's scheduled change was removed before the renewal" },
+];
+
+function scheduledStubs(
+  beginning: (input: ScheduledUpgradeWorkflowInput, runAt: string) => Promise<ScheduledUpgradeBeginning>,
+  atMicrosoft: AtMicrosoft = { autoRenewTurnedOn: false, renewal: { ok: true } },
+) {
   const calls: ScheduledCall[] = [];
   const record = (name: ScheduledCall['name'], args: unknown[]) => calls.push({ name, args, atMs: Context.current().info.currentAttemptScheduledTimestampMs });
   const activities: Omit<ScheduledUpgradeActivities, 'sendUpgradeNotification'> = {
@@ -56,6 +69,17 @@ function scheduledStubs(beginning: (input: ScheduledUpgradeWorkflowInput, runAt:
     },
     endScheduledUpgrade: async (...args) => {
       record('endScheduledUpgrade', args);
+    },
+    writeScheduledChange: async (...args) => {
+      record('writeScheduledChange', args);
+      return { ok: true, autoRenewTurnedOn: atMicrosoft.autoRenewTurnedOn };
+    },
+    removeScheduledChange: async (...args) => {
+      record('removeScheduledChange', args);
+    },
+    renewIntoTarget: async (...args) => {
+      record('renewIntoTarget', args);
+      return atMicrosoft.renewal;
     },
   };
   return { activities, calls };
@@ -92,19 +116,22 @@ async function runScheduled(options: {
   beforeTheDay?: (handle: WorkflowHandle) => Promise<void>;
   afterwards?: (run: ScheduledRun) => Promise<void>;
   recordAs?: string;
+  /** An upgrade at renewal, and what Microsoft answers it. */
+  atRenewal?: AtMicrosoft;
 }): Promise<ScheduledRun> {
   const { upgradeId } = upgradeInput();
   const startedAtMs = await bed.env.currentTimeMs();
   const dueDate = addDays(utcDateOf(new Date(startedAtMs)), options.daysAhead);
   const handleOf = () => bed.env.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId));
   const upgradeStubs = stubActivities();
-  const scheduled = scheduledStubs((options.beginning ?? startedOn)(upgradeId, handleOf));
+  const scheduled = scheduledStubs((options.beginning ?? startedOn)(upgradeId, handleOf), options.atRenewal);
   return bed.withWorker({ ...upgradeStubs.activities, ...scheduled.activities }, async (taskQueue) => {
     const input: ScheduledUpgradeWorkflowInput = {
       upgradeId,
       accountId: 'acc-1',
       dueDate,
       seatReassignment: { reminderIntervalMs: DAY_MS, escalateAfterMs: 7 * DAY_MS },
+      ...(options.atRenewal ? { atRenewal: true as const } : {}),
     };
     const handle = await bed.env.client.workflow.start(SCHEDULED_UPGRADE_WORKFLOW_TYPE, {
       taskQueue,
@@ -155,6 +182,52 @@ test('no longer eligible on the day: rejected with its reasons and the upgrade_f
   // The webhook, and not one activity of an UpgradeWorkflow: none was started.
   expect(run.upgradeStubs.calls.map((call) => [call.name, call.args[1]])).toEqual([['sendUpgradeNotification', 'upgrade_failed']]);
   expect(run.searchAttributes.UpgradeStatus).toEqual(['rejected']);
+});
+
+test('at renewal: the change is written at Microsoft when scheduled, the portal told of auto-renew; on the renewal day the source renews into the target, no UpgradeWorkflow', async () => {
+  const run = await runScheduled({
+    daysAhead: 20,
+    recordAs: 'scheduled-at-renewal-renewed',
+    atRenewal: { autoRenewTurnedOn: true, renewal: { ok: true } },
+    beforeTheDay: () => bed.env.sleep(21 * DAY_MS),
+  });
+  expect(run.result).toEqual({ upgradeId: run.upgradeId, outcome: 'renewed' });
+  expect(run.calls.map((call) => call.name)).toEqual(['writeScheduledChange', 'renewIntoTarget']);
+  const [written, renewed] = run.calls;
+  // Written at once, renewed not a moment before 00:00 UTC of the renewal day.
+  expect(written!.atMs - run.startedAtMs).toBeLessThan(DAY_MS);
+  expect(renewed!.atMs).toBeGreaterThanOrEqual(Date.parse(`${run.dueDate}T00:00:00.000Z`));
+  expect(run.upgradeStubs.calls.map((call) => call.args[1])).toEqual(['auto_renew_enabled', 'upgrade_completed']);
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['completed']);
+});
+
+test("at renewal, Microsoft's scheduled change removed mid-term: rejected at the renewal with that reason and the upgrade_failed webhook", async () => {
+  const run = await runScheduled({
+    daysAhead: 15,
+    recordAs: 'scheduled-at-renewal-rejected',
+    atRenewal: { autoRenewTurnedOn: false, renewal: { ok: false, reasons: SCHEDULED_CHANGE_REMOVED } },
+    beforeTheDay: () => bed.env.sleep(16 * DAY_MS),
+  });
+  expect(run.result).toEqual({ upgradeId: run.upgradeId, outcome: 'rejected' });
+  expect(run.calls.map((call) => call.name)).toEqual(['writeScheduledChange', 'renewIntoTarget', 'endScheduledUpgrade']);
+  expect(run.calls[2]!.args).toEqual([run.upgradeId, 'rejected', { reasons: SCHEDULED_CHANGE_REMOVED }]);
+  expect(run.upgradeStubs.calls.map((call) => call.args[1])).toEqual(['upgrade_failed']);
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['rejected']);
+});
+
+test('at renewal, cancelled before the day: the change is removed at Microsoft, then the record says cancelled', async () => {
+  const run = await runScheduled({
+    daysAhead: 30,
+    recordAs: 'scheduled-at-renewal-cancelled',
+    atRenewal: { autoRenewTurnedOn: false, renewal: { ok: true } },
+    beforeTheDay: async (handle) => {
+      await handle.executeUpdate(cancelScheduledUpgradeUpdate, { args: [{ cancelledBy: 'key-portal' }] });
+    },
+  });
+  expect(run.result).toEqual({ upgradeId: run.upgradeId, outcome: 'cancelled' });
+  expect(run.calls.map((call) => call.name)).toEqual(['writeScheduledChange', 'removeScheduledChange', 'endScheduledUpgrade']);
+  expect(run.upgradeStubs.calls).toEqual([]);
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['cancelled']);
 });
 
 test('cancelled before the day: recorded as cancelled, never re-checked, no UpgradeWorkflow', async () => {

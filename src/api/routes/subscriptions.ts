@@ -27,6 +27,8 @@ import {
 } from '../schemas/subscriptions';
 import { upgradeOptionsQuerySchema, upgradeOptionsSchema } from '../schemas/upgrades';
 import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
+import { renewalUpgradeOptions } from '../../upgrades/renewal-upgrades';
+import { UpgradeError } from '../../upgrades/errors';
 import { dueInstantOf, requireSchedulableDate, scheduledUpgradeOn } from '../../upgrades/schedule';
 import { httpErrorOf } from '../upgrade-errors';
 import { lockHoldersOf } from '../../db/subscription-locks';
@@ -217,6 +219,25 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const now = deps.clock();
         const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId), now });
         if (!context) throw notFound(`Subscription ${params.id}`);
+        if (query.when === 'at_renewal') {
+          if (query.date)
+            throw httpErrorOf(
+              new UpgradeError('INVALID_SCHEDULE', 'date and when=at_renewal exclude each other', { field: 'date', rule: 'not_with_at_renewal' }),
+            );
+          const renewal = await renewalUpgradeOptions(upgrades, context, caller, now, query.quantity);
+          return {
+            status: 200,
+            body: {
+              sourceSubscriptionId: context.source.id,
+              sourceProductId: context.source.productId,
+              scheduledUpgrade: (await scheduledUpgradeOn(upgrades.models, context.source.id)) ?? null,
+              quantityRange: null,
+              evaluatedQuantity: query.quantity ?? context.source.quantity,
+              microsoftVerdict: renewal.microsoftVerdict,
+              targets: renewal.targets,
+            },
+          };
+        }
         // A day chosen for a scheduled upgrade: the verdicts and prices are those of that day.
         if (query.date) {
           try {

@@ -1,6 +1,9 @@
 import type { UpgradePlan } from '../../domain';
 import { startUpgrade } from '../../upgrades/start';
-import { cancelScheduledUpgrade, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
+import { cancelScheduledUpgrade, quoteAtRenewal, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
+import { renewalQuoteBreakdown } from '../../upgrades/renewal-upgrades';
+import type { RenewalUpgradeQuote } from '../../domain/renewal-upgrade';
+import type { Models } from '../../db/models';
 import { resolveUncertainOutcome } from '../../upgrades/resolve';
 import { retryUpgrade } from '../../upgrades/retry';
 import { listUpgrades, readUpgrade } from '../../upgrades/read';
@@ -51,6 +54,34 @@ function quoteBody(plan: UpgradePlan) {
   };
 }
 
+/** The upgrade holding the source's renewal (its scheduled change is at Microsoft) is `upgradeId`. */
+async function atRenewalOnSource(models: Models, sourceSubscriptionId: string, upgradeId: string): Promise<boolean> {
+  const source = await models.subscriptions.findById(sourceSubscriptionId, { renewalUpgrade: 1 }).lean();
+  return source?.renewalUpgrade?.upgradeId === upgradeId;
+}
+
+/** An upgrade at renewal's quote: nothing prorated (empty credit and debit), the next term in `renewal`. */
+function renewalQuoteBody(renewal: RenewalUpgradeQuote) {
+  const noInvoice = { currency: renewal.currency, lines: [], subtotal: 0, taxBasisPoints: 0, tax: 0, total: 0 };
+  const { sourceSubscriptionId, targetProductId, summary, sourceProductId: _source, ...nextTerm } = renewal;
+  return {
+    eligible: true as const,
+    upgradeDate: renewal.renewalDate,
+    kind: 'full' as const,
+    destinationType: 'new' as const,
+    quantity: renewal.quantity,
+    sourceSubscriptionId,
+    targetProductId,
+    credit: noInvoice,
+    debit: noInvoice,
+    installmentChanges: [],
+    seatReassignment: { mode: 'automatic' as const, reason: 'the subscription keeps its users: Microsoft renews it into the target' },
+    quote: renewalQuoteBreakdown(renewal.currency),
+    summary,
+    renewal: nextTerm,
+  };
+}
+
 export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute[] {
   const upgrades = upgradeUseCaseDepsOf(deps);
   return [
@@ -66,6 +97,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       errors: [404, 409, 422],
       async handler({ body, caller }) {
         const { when, ...request } = body;
+        if (when?.type === 'at_renewal') return { status: 200, body: renewalQuoteBody(await answering(quoteAtRenewal(upgrades, caller, request))) };
         const [plan, scheduled] = await Promise.all([
           answering(quoteUpgradeWhen(upgrades, caller, request, when)),
           scheduledUpgradeOn(upgrades.models, request.sourceSubscriptionId),
@@ -74,7 +106,9 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           ? [
               {
                 code: 'SCHEDULED_UPGRADE_PENDING' as const,
-                message: `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
+                message: (await atRenewalOnSource(upgrades.models, request.sourceSubscriptionId, scheduled.upgradeId))
+                  ? `upgrade ${scheduled.upgradeId} renews this subscription into another product at its renewal on ${scheduled.dueDate} through Microsoft's scheduled change: this upgrade makes Microsoft delete it, and that upgrade ends rejected at the renewal`
+                  : `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
                 ...scheduled,
               },
             ]
@@ -98,7 +132,7 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
       async handler({ body, headers, caller, req }) {
         const { when, ...request } = body;
         const key = headers['idempotency-key'];
-        if (when?.type === 'on_date') {
+        if (when && when.type !== 'now') {
           const scheduled = await answering(scheduleUpgrade(upgrades, caller, request, when, key, req.log));
           const answer = { upgradeId: scheduled.upgradeId, status: scheduled.status, ...(scheduled.dueDate ? { dueDate: scheduled.dueDate } : {}) };
           return { status: 202, body: answer, headers: location(scheduled.upgradeId) };

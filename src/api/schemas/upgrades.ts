@@ -32,6 +32,13 @@ export const upgradeWhenSchema = z
         }),
       })
       .strict(),
+    z
+      .object({ type: z.literal('at_renewal') })
+      .strict()
+      .meta({
+        description:
+          "at the source's renewal, through Microsoft's scheduled change: the source renews into the target (destination `new` only, `quantity` = the next term's seats), no proration",
+      }),
   ])
   .meta({ id: 'UpgradeWhen' });
 
@@ -71,6 +78,25 @@ export const quoteBreakdownSchema = z.object({
   refund: signedMinorUnits.meta({ description: 'credit total, tax included (≤ 0)' }),
   total: signedMinorUnits,
 });
+/** The next term an upgrade at renewal renews the source into (no proration: the renewal bills it). */
+export const renewalQuoteSchema = z
+  .object({
+    renewalDate: z.string().meta({ description: "00:00 UTC of this day the renewal starts (the day after the term's last day): the upgrade's dueDate" }),
+    termStart: z.string(),
+    termEnd: z.string(),
+    term: z.string(),
+    billingFrequency: z.string(),
+    quantity: z.number().int(),
+    currency: z.string(),
+    unitPrice: z.number().int().meta({ description: "the target's price per seat per charge cycle on the renewal day, minor units, before tax" }),
+    firstCycleCharge: z.number().int().meta({ description: 'unitPrice × quantity: the first charge cycle of the new term, before tax' }),
+    promotionId: z.string().optional(),
+    turnsAutoRenewOn: z
+      .boolean()
+      .meta({ description: 'auto-renew is off today: scheduling turns it on (the account is told by the `auto_renew_enabled` webhook)' }),
+  })
+  .meta({ id: 'RenewalQuote' });
+
 export const quoteSchema = z
   .object({
     eligible: z.literal(true),
@@ -87,6 +113,7 @@ export const quoteSchema = z
     seatReassignment: z.object({ mode: z.enum(['automatic', 'manual']), reason: z.string() }),
     quote: quoteBreakdownSchema,
     summary: z.string(),
+    renewal: renewalQuoteSchema.optional().meta({ description: 'an upgrade at renewal: the next term (credit and debit are empty: nothing is prorated)' }),
     warnings: z
       .array(z.object({ code: z.literal('SCHEDULED_UPGRADE_PENDING'), message: z.string(), upgradeId: z.string(), dueDate: z.string() }))
       .optional()
@@ -100,9 +127,18 @@ export const upgradeOptionsQuerySchema = z
     date: isoDateSchema
       .optional()
       .meta({ description: "verdicts and prices for an upgrade scheduled on this UTC day (after today, on or before the source's term end)" }),
+    when: z.enum(['at_renewal']).optional().meta({
+      description:
+        "`at_renewal`: verdicts for an upgrade at the source's renewal (Microsoft's scheduled eligibilities, no existing destinations) with the next term's price in `pricePreview.renewal`",
+    }),
   })
   .strict();
-const pricePreviewSchema = z.object({ credit: signedMinorUnits, debit: signedMinorUnits, quote: quoteBreakdownSchema });
+const pricePreviewSchema = z.object({
+  credit: signedMinorUnits,
+  debit: signedMinorUnits,
+  quote: quoteBreakdownSchema,
+  renewal: renewalQuoteSchema.optional().meta({ description: 'at renewal: the next term' }),
+});
 export const upgradeOptionsSchema = z.object({
   sourceSubscriptionId: z.string(),
   sourceProductId: z.string(),
@@ -168,6 +204,7 @@ export const upgradeSchema = z
     upgradeDate: z.string().optional(),
     when: upgradeWhenSchema.optional().meta({ description: 'absent: it ran when started' }),
     dueDate: z.string().optional().meta({ description: 'a scheduled upgrade: the UTC day it runs (or was to run) on' }),
+    renewal: renewalQuoteSchema.partial().optional().meta({ description: 'an upgrade at renewal: the next term it renews the source into' }),
     steps: z.array(stepRecordSchema),
     currentDetails: z.string().optional(),
     subscriptionsTouched: z.array(z.string()),

@@ -34,8 +34,19 @@ export const subscriptionSeedSchema = z.object({
   isTrial: z.boolean().default(false),
   autoRenewEnabled: z.boolean().default(true),
   partnerId: z.string().optional(),
+  /** The change Microsoft applies at the next renewal (https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes). */
+  scheduledNextTermInstructions: z
+    .object({
+      product: z.object({ productId: z.string(), skuId: z.string(), availabilityId: z.string(), billingCycle: z.string(), termDuration: z.string() }),
+      quantity: z.number().int().min(1),
+    })
+    .nullable()
+    .default(null),
+  /** Bumped at every change of the resource: the ETag a PATCH must carry in If-Match. */
+  version: z.number().int().min(0).default(0),
 });
 export type SimulatedSubscription = z.infer<typeof subscriptionSeedSchema>;
+export type ScheduledNextTermInstructions = NonNullable<SimulatedSubscription['scheduledNextTermInstructions']>;
 
 export const userSeedSchema = z.object({
   id: z.string().min(1),
@@ -137,6 +148,8 @@ export interface SimulatorCounters {
   assignLicenseCalls: number;
   throttledResponses: number;
   injected5xxResponses: number;
+  /** Subscriptions renewed by the simulator's clock (with or without scheduled instructions). */
+  renewals: number;
   /** Per customer tenant: reads of transitions answered with the injected `transitionReadErrors` status. */
   transitionReadErrorsServed: Record<string, number>;
 }
@@ -152,6 +165,7 @@ function emptyCounters(): SimulatorCounters {
     assignLicenseCalls: 0,
     throttledResponses: 0,
     injected5xxResponses: 0,
+    renewals: 0,
     transitionReadErrorsServed: {},
   };
 }

@@ -15,6 +15,7 @@
  * for an upgrade into an existing subscription. Callers learn the new id early and never depend on it
  * appearing only in the history.
  */
+import { deleteScheduledChanges, renewDueSubscriptions } from './renewals';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { CONFLICTING_SERVICES_ERROR, destinationErrors, SOURCE_NOT_ACTIVE_DESCRIPTION, upgradeTargetsOf } from './eligibility';
@@ -198,6 +199,7 @@ export class TransitionEngine {
   settleDue(): void {
     const now = this.now();
     for (const transition of this.state.transitions) if (!transition.finished) this.settle(transition, now);
+    renewDueSubscriptions(this.state, now);
   }
 
   stopTimers(): void {
@@ -245,6 +247,9 @@ export class TransitionEngine {
       };
     }
     const today = new Date(now).toISOString();
+    // A mid-term change: Microsoft deletes every change scheduled for the renewal.
+    deleteScheduledChanges(source);
+    source.version += 1;
     // The fault `convertedQuantityShortBy`: fewer seats move than were asked for, and the transition says so.
     transition.quantity -= transition.conversionOutcome.seatsShort;
     switch (transition.kind) {
@@ -264,6 +269,8 @@ export class TransitionEngine {
           friendlyName: this.state.product(transition.toCatalogItemId)?.title,
           quantity: transition.quantity,
           effectiveStartDate: today,
+          scheduledNextTermInstructions: null,
+          version: 0,
         });
         return undefined;
       case 'to_existing': {
@@ -274,6 +281,8 @@ export class TransitionEngine {
         source.quantity -= transition.quantity;
         if (source.quantity === 0) source.status = 'cancelled';
         destination.quantity += transition.quantity; // keeps its own term, billing and price (R9)
+        deleteScheduledChanges(destination);
+        destination.version += 1;
         return undefined;
       }
     }

@@ -6,6 +6,9 @@
  *   GET  /v1/customers/{customer}/subscriptions[/{subscription}]
  *        https://learn.microsoft.com/en-us/partner-center/developer/get-all-of-a-customer-s-subscriptions ,
  *        https://learn.microsoft.com/en-us/partner-center/developer/get-a-subscription-by-id
+ *   PATCH /v1/customers/{customer}/subscriptions/{subscription}   (If-Match: the ETag; auto-renew, scheduled changes)
+ *        https://learn.microsoft.com/en-us/partner-center/developer/create-scheduled-changes ,
+ *        https://learn.microsoft.com/en-us/partner-center/developer/update-a-subscription-by-id
  *   GET  …/subscriptions/{subscription}/transitionEligibilities?eligibilityType=immediate|scheduled
  *   POST …/subscriptions/{subscription}/transitions     GET …/transitions
  *        https://learn.microsoft.com/en-us/partner-center/developer/transition-a-new-commerce-subscription ,
@@ -28,6 +31,7 @@ import { ORDER_ERROR, partnerCenterError } from './http-errors';
 import { availabilitiesOf, nceProducts, priceSheetCsv, skusOf } from './catalog';
 import type { FaultSettings } from './faults';
 import type { SimulatorContext } from './simulator-context';
+import { patchSubscription } from './renewals';
 import { idKey } from './state';
 import { collection, subscriptionToWire, transitionListToWire, transitionToWire } from './wire';
 
@@ -86,6 +90,15 @@ export function vendorRoutes(context: SimulatorContext): Router {
   router.get(
     subscriptionPath,
     route((request) => ({ body: subscriptionToWire(requireSubscription(request), context.state) })),
+  );
+
+  router.patch(
+    subscriptionPath,
+    route((request) => {
+      const subscription = requireSubscription(request);
+      patchSubscription(context.state, subscription, request.get('If-Match'), request.body);
+      return { body: subscriptionToWire(subscription, context.state) };
+    }),
   );
 
   router.get(

@@ -4,6 +4,7 @@
  * https://learn.microsoft.com/en-us/partner-center/developer/get-transitions), so clients can be tested against them.
  */
 import type { FaultSettings } from './faults';
+import { etagOf } from './renewals';
 import type { SimulatedEvent, SimulatedSubscription, SimulatedTransition, SimulatorState } from './state';
 
 export type ResponseDialect = FaultSettings['responseDialect'];
@@ -68,6 +69,7 @@ export function subscriptionToWire(subscription: SimulatedSubscription, state: S
     billingCycle: subscription.billingCycle,
     termDuration: subscription.termDuration,
     partnerId: subscription.partnerId,
-    attributes: { objectType: 'Subscription' },
+    scheduledNextTermInstructions: subscription.scheduledNextTermInstructions,
+    attributes: { etag: etagOf(subscription), objectType: 'Subscription' },
   };
 }

@@ -181,6 +181,10 @@ test('a scheduled campaign: `when` as for a single upgrade, each item priced for
   const sameDay = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'on_date', date: '2025-04-12' } }) });
   expect(sameDay.status).toBe(422);
   expect(sameDay.body.error).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'when.date', rule: 'after_today' } });
+  // A kind a single upgrade takes but a campaign does not run yet: refused naming it (not run as something else).
+  const atRenewal = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'at_renewal' } }) });
+  expect(atRenewal.status).toBe(422);
+  expect(atRenewal.body.error).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'when.type', rule: 'campaign_now_or_on_date' } });
   const malformed = await h.call('POST', '/v1/campaigns', { body: campaignBody({ when: { type: 'on_date', date: '2025-02-30' } }) });
   expect(malformed.status).toBe(400);
   expect(malformed.body.error.details.fields.map((field: { path: string }) => field.path)).toEqual(['when.date']);

@@ -20,6 +20,8 @@ const shown = (id: string, offerId: string, quantity: number): VendorSubscriptio
   cancellationAllowedUntilDate: undefined,
   autoRenewEnabled: undefined,
   partnerId: undefined,
+  scheduledNextTermInstructions: undefined,
+  attributes: undefined,
 });
 
 test('full → new: the source itself now holds every seat of the target offer (any availability)', () => {

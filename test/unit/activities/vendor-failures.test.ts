@@ -6,6 +6,7 @@ import {
   VendorConflictError,
   type VendorError,
   VendorNotFoundError,
+  VendorPreconditionFailedError,
   VendorResponseInvalidError,
   VendorThrottledError,
   VendorUnavailableError,
@@ -22,6 +23,7 @@ const errors: Array<[VendorError, string]> = [
   [new VendorThrottledError('slow down', 2_500), FAILURE_TYPES.vendorThrottled],
   [new VendorUnavailableError('HTTP 503'), FAILURE_TYPES.vendorUnavailable],
   [new VendorConflictError({ code: 409, description: 'another transition runs' }), FAILURE_TYPES.vendorConflict],
+  [new VendorPreconditionFailedError('HTTP 412'), FAILURE_TYPES.vendorPreconditionFailed],
   [new LicenseShortageError('no free seats', undefined), FAILURE_TYPES.licenseShortage],
 ];
 
