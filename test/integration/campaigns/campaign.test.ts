@@ -234,13 +234,18 @@ test('200 subscriptions across 20 accounts: planned, run throttled through a wor
   expect(paused.status).toBe(200);
   expect(paused.body.status).toBe('paused');
   phase(`paused at ${JSON.stringify(paused.body.counts)}`);
-  // Starts already in flight when the pause arrived (one parallel batch at most) still land; none after them. Settled
-  // once the run's own counts (updated when its batch ends) agree with the items'.
+  // Starts already in flight when the pause arrived (one parallel batch at most, whose slots were being taken) still
+  // land; none after them. Settled once the run has no activity pending and its own counts (updated when its batch
+  // ends) agree with the items'.
   const handle = system.temporalClient.workflow.getHandle(campaignWorkflowIdOf(campaignId));
   const settled = await until(
     'the in-flight starts to land',
-    async () => [(await api.ok('GET', `/v1/campaigns/${campaignId}`)).counts.pending as number, (await handle.query(getCampaignProgressQuery)).counts.pending],
-    ([stored, run]) => stored === run,
+    async () => [
+      (await api.ok('GET', `/v1/campaigns/${campaignId}`)).counts.pending as number,
+      (await handle.query(getCampaignProgressQuery)).counts.pending,
+      (await handle.describe()).raw.pendingActivities?.length ?? 0,
+    ],
+    ([stored, run, activities]) => stored === run && activities === 0,
     60_000,
   );
   const pendingAtPause = settled[0]!;
