@@ -97,8 +97,10 @@ export async function sweepOrphans(deps: UpgradeUseCaseDeps, options: SweepOptio
 
   const staleLocks = await models.subscriptionLocks.find({ $or: [{ createdAt: { $lte: staleBefore } }, { createdAt: null }] }).lean();
   const holders = [...new Set(staleLocks.map((lock) => lock.upgradeId))];
-  const records = await models.upgrades.find({ _id: { $in: holders } }, { status: 1 }).lean();
-  const statusOf = new Map(records.map((record) => [String(record._id), record.status]));
+  // One exact `_id` lookup per holder: FerretDB answers `_id: { $in }` by reading the whole upgrades collection, which
+  // only grows (docs/architecture.md, "Queries served by an index").
+  const records = await Promise.all(holders.map((holder) => models.upgrades.findById(holder, { status: 1 }).lean()));
+  const statusOf = new Map(records.flatMap((record) => (record ? [[String(record._id), record.status] as const] : [])));
   for (const lock of staleLocks) {
     const status = statusOf.get(lock.upgradeId);
     if (status !== undefined && !ENDED_STATUSES.includes(status)) continue;
