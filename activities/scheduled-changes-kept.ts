@@ -9,14 +9,12 @@
  * ends `rejected` at once (SCHEDULED_CHANGE_REMOVED) with its webhook. Both run inside existing activities, so the
  * UpgradeWorkflow's commands are unchanged. docs/scheduled-upgrades.md, "An immediate upgrade and scheduled changes".
  */
+import { fateOfDeletedScheduledChange, scheduledCatalogItemIdOf } from '../src/domain/deleted-scheduled-change';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import { VendorBusinessRejectionError, VendorPreconditionFailedError, type ScheduledNextTermInstructions } from '../src/partner-center';
 import { endScheduledUpgrade } from '../src/upgrades/schedule';
 import type { UpgradeActivityDeps } from './deps';
 import { createNotificationActivities } from './notifications';
-
-const catalogItemOf = (instructions: ScheduledNextTermInstructions) =>
-  `${instructions.product.productId}:${instructions.product.skuId}:${instructions.product.availabilityId}`.toLowerCase();
 
 /** Before the POST: records the source's scheduled change Microsoft is about to delete (once; a failed read records nothing). */
 export async function recordScheduledChangesBeforeTransition(
@@ -49,11 +47,10 @@ export async function reapplyScheduledChanges(deps: UpgradeActivityDeps, upgrade
   const record = await deps.models.upgrades.findById(upgradeId, { scheduledChangesDeleted: 1, steps: 1 }).lean();
   const deleted = (record?.scheduledChangesDeleted ?? undefined) as DeletedChange | undefined;
   if (!deleted || (record?.steps as Record<string, unknown> | undefined)?.scheduled_changes) return;
-  const notAnUpgrade = catalogItemOf(deleted.instructions) === plan.sourceProductId.toLowerCase();
-  const sourceKeepsItsProduct = plan.kind === 'partial' || plan.destinationType === 'existing';
+  const fate = fateOfDeletedScheduledChange(scheduledCatalogItemIdOf(deleted.instructions), plan);
   let detail: string;
-  if (!notAnUpgrade) detail = await endReplacedRenewalUpgrade(deps, upgradeId, plan, catalogItemOf(deleted.instructions));
-  else if (!sourceKeepsItsProduct) detail = "Microsoft deleted the source's scheduled change; not re-applied: the source converted in full";
+  if (fate === 'replaced') detail = await endReplacedRenewalUpgrade(deps, upgradeId, plan, scheduledCatalogItemIdOf(deleted.instructions));
+  else if (fate === 'source_converted') detail = "Microsoft deleted the source's scheduled change; not re-applied: the source converted in full";
   else detail = await writeAgain(deps, upgradeId, deleted);
   await deps.models.upgrades.updateOne({ _id: upgradeId }, { $set: { 'steps.scheduled_changes': { status: 'completed', at: deps.clock(), detail } } });
 }
@@ -85,7 +82,7 @@ async function endReplacedRenewalUpgrade(deps: UpgradeActivityDeps, upgradeId: s
 
 async function writeAgain(deps: UpgradeActivityDeps, upgradeId: string, deleted: DeletedChange): Promise<string> {
   const { customerTenantId, vendorSubscriptionId, instructions } = deleted;
-  const what = `${instructions.quantity} seats of ${catalogItemOf(instructions)} at renewal`;
+  const what = `${instructions.quantity} seats of ${scheduledCatalogItemIdOf(instructions)} at renewal`;
   for (let attempt = 1; ; attempt++) {
     const source = await deps.vendor.getSubscription(customerTenantId, vendorSubscriptionId, { upgradeId });
     if (source.status !== 'active') return `not re-applied (${what}): the source is ${source.status}`;

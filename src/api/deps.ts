@@ -20,9 +20,10 @@ export interface AppDeps {
   logger: Logger;
   /**
    * Partner Center: its catalog and price sheet (`POST /v1/catalog/sync`) and its transition eligibilities (Microsoft's
-   * verdict in upgrade-options, quote and start). Without it, only our own rules decide.
+   * verdict in upgrade-options, quote and start), and the source's change scheduled for its renewal (the quote's warning).
+   * Without it, only our own rules decide.
    */
-  vendor?: CatalogVendor & Pick<PartnerCenterClient, 'getTransitionEligibilities'>;
+  vendor?: CatalogVendor & Pick<PartnerCenterClient, 'getTransitionEligibilities' | 'getSubscription'>;
   /** How long Microsoft's verdict on a source is reused (`VENDOR_ELIGIBILITY_CACHE_SECONDS`). */
   microsoftEligibilityMaxAgeMs?: number;
   /** The catalog's country (and price sheet market), and whether a token for the price sheet exists. */

@@ -30,6 +30,7 @@ import { loadUpgradeOptionsInputs } from '../../upgrades/planning-inputs';
 import { renewalUpgradeOptions } from '../../upgrades/renewal-upgrades';
 import { UpgradeError } from '../../upgrades/errors';
 import { dueInstantOf, requireSchedulableDate, scheduledUpgradeOn } from '../../upgrades/schedule';
+import { scheduledChangeAtMicrosoft } from '../../upgrades/microsoft-scheduled-change-warning';
 import { httpErrorOf } from '../upgrade-errors';
 import { lockHoldersOf } from '../../db/subscription-locks';
 import { accountsOf, subscriptionsOnDate } from '../../db/subscriptions-on-date';
@@ -249,6 +250,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         const allSubscriptions = context.accountSubscriptions;
         // Read beside Microsoft's verdict: one more read by _id, not one more round trip.
         const scheduledUpgradeRead = scheduledUpgradeOn(upgrades.models, context.source.id);
+        // An immediate upgrade makes Microsoft delete the source's scheduled change: shown, read beside the verdict.
+        const scheduledChangeRead = scheduledChangeAtMicrosoft(deps.vendor, context.sourceAccount.tenantId, context.source.externalId);
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
@@ -278,12 +281,14 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
         };
         const quantity = options.evaluatedQuantity;
         const scheduledUpgrade = (await scheduledUpgradeRead) ?? null;
+        const scheduledChange = await scheduledChangeRead;
         return {
           status: 200,
           body: {
             sourceSubscriptionId: options.sourceSubscriptionId,
             sourceProductId: context.source.productId,
             scheduledUpgrade,
+            scheduledChangeAtMicrosoft: scheduledChange,
             quantityRange: options.quantityRange ?? null,
             evaluatedQuantity: quantity,
             microsoftVerdict,

@@ -2,6 +2,7 @@ import type { UpgradePlan } from '../../domain';
 import { startUpgrade } from '../../upgrades/start';
 import { cancelScheduledUpgrade, quoteAtRenewal, quoteUpgradeWhen, scheduledUpgradeOn, scheduleUpgrade } from '../../upgrades/schedule';
 import { renewalQuoteBreakdown } from '../../upgrades/renewal-upgrades';
+import { microsoftScheduledChangeWarning } from '../../upgrades/microsoft-scheduled-change-warning';
 import type { RenewalUpgradeQuote } from '../../domain/renewal-upgrade';
 import type { Models } from '../../db/models';
 import { resolveUncertainOutcome } from '../../upgrades/resolve';
@@ -15,6 +16,7 @@ import { idParamsSchema } from '../schemas/common';
 import {
   idempotencyHeadersSchema,
   quoteSchema,
+  type QuoteWarning,
   seatReassignmentConfirmSchema,
   uncertainOutcomeResolutionSchema,
   uncertainOutcomeResolvedSchema,
@@ -102,17 +104,22 @@ export function upgradeRoutes(deps: ResolvedDeps, metrics: ApiMetrics): AnyRoute
           answering(quoteUpgradeWhen(upgrades, caller, request, when)),
           scheduledUpgradeOn(upgrades.models, request.sourceSubscriptionId),
         ]);
-        const warnings = scheduled
-          ? [
-              {
-                code: 'SCHEDULED_UPGRADE_PENDING' as const,
-                message: (await atRenewalOnSource(upgrades.models, request.sourceSubscriptionId, scheduled.upgradeId))
-                  ? `upgrade ${scheduled.upgradeId} renews this subscription into another product at its renewal on ${scheduled.dueDate} through Microsoft's scheduled change: this upgrade makes Microsoft delete it, and that upgrade ends rejected at the renewal`
-                  : `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
-                ...scheduled,
-              },
-            ]
-          : [];
+        const scheduledAtRenewal = scheduled !== undefined && (await atRenewalOnSource(upgrades.models, request.sourceSubscriptionId, scheduled.upgradeId));
+        const atMicrosoft = await microsoftScheduledChangeWarning(deps.vendor, plan, scheduledAtRenewal);
+        const warnings: QuoteWarning[] = [
+          ...(scheduled
+            ? [
+                {
+                  code: 'SCHEDULED_UPGRADE_PENDING' as const,
+                  message: scheduledAtRenewal
+                    ? `upgrade ${scheduled.upgradeId} renews this subscription into another product at its renewal on ${scheduled.dueDate} through Microsoft's scheduled change: this upgrade makes Microsoft delete it, and that upgrade ends rejected at the renewal`
+                    : `upgrade ${scheduled.upgradeId} is scheduled on this subscription for ${scheduled.dueDate}: it is checked again on its day and may be rejected after this upgrade`,
+                  ...scheduled,
+                },
+              ]
+            : []),
+          ...(atMicrosoft ? [atMicrosoft] : []),
+        ];
         return { status: 200, body: { ...quoteBody(plan), ...(warnings.length > 0 ? { warnings } : {}) } };
       },
     }),

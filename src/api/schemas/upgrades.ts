@@ -97,6 +97,19 @@ export const renewalQuoteSchema = z
   })
   .meta({ id: 'RenewalQuote' });
 
+const scheduledChangeSchema = z.object({ catalogItemId: z.string(), quantity: z.number().int(), termDuration: z.string(), billingCycle: z.string() });
+const quoteWarningSchema = z.discriminatedUnion('code', [
+  z.object({ code: z.literal('SCHEDULED_UPGRADE_PENDING'), message: z.string(), upgradeId: z.string(), dueDate: z.string() }),
+  z.object({
+    code: z.literal('MICROSOFT_SCHEDULED_CHANGE_DELETED'),
+    message: z.string(),
+    scheduledChange: scheduledChangeSchema,
+    fate: z.enum(['reapplied', 'source_converted', 'replaced']),
+  }),
+  z.object({ code: z.literal('MICROSOFT_SCHEDULED_CHANGES_UNKNOWN'), message: z.string() }),
+]);
+export type QuoteWarning = z.infer<typeof quoteWarningSchema>;
+
 export const quoteSchema = z
   .object({
     eligible: z.literal(true),
@@ -114,10 +127,10 @@ export const quoteSchema = z
     quote: quoteBreakdownSchema,
     summary: z.string(),
     renewal: renewalQuoteSchema.optional().meta({ description: 'an upgrade at renewal: the next term (credit and debit are empty: nothing is prorated)' }),
-    warnings: z
-      .array(z.object({ code: z.literal('SCHEDULED_UPGRADE_PENDING'), message: z.string(), upgradeId: z.string(), dueDate: z.string() }))
-      .optional()
-      .meta({ description: 'an immediate upgrade of a source with an upgrade scheduled: that one is re-checked on its day and may be rejected' }),
+    warnings: z.array(quoteWarningSchema).optional().meta({
+      description:
+        'an immediate upgrade of a source with an upgrade scheduled (re-checked on its day, may be rejected), or with a change scheduled for its renewal at Microsoft, which the conversion deletes (`fate`: written again on the source, not written again because the source converts in full, or replaced by this upgrade); `MICROSOFT_SCHEDULED_CHANGES_UNKNOWN` when Partner Center did not say',
+    }),
   })
   .meta({ id: 'UpgradeQuote' });
 
@@ -150,6 +163,16 @@ export const upgradeOptionsSchema = z.object({
   scheduledUpgrade: z.object({ upgradeId: z.string(), dueDate: z.string() }).nullable().meta({
     description: 'the upgrade scheduled on this source, if one waits for its day (a second one is refused; an immediate one may make it rejected on its day)',
   }),
+  scheduledChangeAtMicrosoft: z
+    .object({
+      read: z.enum(['read', 'unavailable', 'not_configured']),
+      change: scheduledChangeSchema.nullable(),
+    })
+    .meta({
+      description:
+        "the change scheduled for this source's renewal at Microsoft, read from Partner Center (null: none); an immediate upgrade (now or on a date) makes Microsoft delete it — the quote says whether the upgrade writes it again. `unavailable` = Partner Center did not answer (not a sign that none exists); omitted for upgrades at renewal",
+    })
+    .optional(),
   microsoftVerdict: z.enum(['applied', 'unavailable', 'not_configured']).meta({
     description:
       "whether Microsoft's transition eligibilities are part of the verdicts: `unavailable` = Partner Center did not answer, the verdicts are ours alone (a start is refused with 503 until it answers)",

@@ -130,12 +130,24 @@ test("an immediate upgrade re-applies the source's scheduled quantity change tha
     autoRenewEnabled: true,
     scheduledNextTermInstructions: fewerSeats,
   });
-  const started = await system.api(
-    'POST',
-    '/v1/upgrades',
-    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' } },
-    { 'idempotency-key': randomUUID() },
-  );
+  const partialUpgrade = { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: 4, destination: { type: 'new' } };
+  // upgrade-options shows it, read from Partner Center.
+  const options = await system.api('GET', `/v1/subscriptions/${source.id}/upgrade-options`);
+  expect(options.body.scheduledChangeAtMicrosoft).toEqual({
+    read: 'read',
+    change: { catalogItemId: DEMO_PRODUCT_IDS.businessBasic.toLowerCase(), quantity: 3, termDuration: 'P1Y', billingCycle: 'monthly' },
+  });
+  // The quote too: Microsoft will delete it, and this partial upgrade writes it again.
+  const quote = await system.api('POST', '/v1/upgrades/quote', partialUpgrade);
+  expect(quote.status).toBe(200);
+  expect(quote.body.warnings).toEqual([
+    expect.objectContaining({
+      code: 'MICROSOFT_SCHEDULED_CHANGE_DELETED',
+      fate: 'reapplied',
+      scheduledChange: { catalogItemId: DEMO_PRODUCT_IDS.businessBasic.toLowerCase(), quantity: 3, termDuration: 'P1Y', billingCycle: 'monthly' },
+    }),
+  ]);
+  const started = await system.api('POST', '/v1/upgrades', partialUpgrade, { 'idempotency-key': randomUUID() });
   expect(started.status).toBe(202);
   // A partial upgrade waits for the licences to be confirmed by hand (docs/upgrade-kinds.md).
   await confirmWhenWaiting(system, started.body.upgradeId);
