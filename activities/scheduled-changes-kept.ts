@@ -12,7 +12,9 @@
 import { fateOfDeletedScheduledChange, scheduledCatalogItemIdOf } from '../src/domain/deleted-scheduled-change';
 import type { UpgradePlan } from '../src/domain/upgrade-plan';
 import { VendorBusinessRejectionError, VendorPreconditionFailedError, type ScheduledNextTermInstructions } from '../src/partner-center';
+import { Context } from '@temporalio/activity';
 import { endScheduledUpgrade } from '../src/upgrades/schedule';
+import { scheduledUpgradeReplacedSignal, scheduledWorkflowIdOf } from '../workflows/scheduled-upgrade-contract';
 import type { UpgradeActivityDeps } from './deps';
 import { createNotificationActivities } from './notifications';
 
@@ -77,7 +79,20 @@ async function endReplacedRenewalUpgrade(deps: UpgradeActivityDeps, upgradeId: s
   } catch (error) {
     deps.logger.warn({ err: error, upgradeId: replaced }, 'upgrade_failed of the replaced upgrade at renewal left for redelivery');
   }
+  await wakeReplacedScheduledRun(deps, replaced, upgradeId);
   return `Microsoft deleted the scheduled change into ${target}: the upgrade at renewal ${replaced} it replaces ended rejected`;
+}
+
+/**
+ * Wakes the replaced upgrade's waiting run so it ends now rather than on its renewal day (its search attribute would say
+ * `scheduled` until then). Best effort: a run that does not get it ends the same way on the day.
+ */
+async function wakeReplacedScheduledRun(deps: UpgradeActivityDeps, replaced: string, byUpgradeId: string) {
+  try {
+    await Context.current().client.workflow.getHandle(scheduledWorkflowIdOf(replaced)).signal(scheduledUpgradeReplacedSignal, { byUpgradeId });
+  } catch (error) {
+    deps.logger.warn({ err: error, upgradeId: replaced }, 'the replaced upgrade at renewal was not woken; its run ends on the renewal day');
+  }
 }
 
 async function writeAgain(deps: UpgradeActivityDeps, upgradeId: string, deleted: DeletedChange): Promise<string> {

@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { EligibilityReason } from '../src/domain/eligibility';
 import type { UpgradeWorkflowInput } from './messages';
 
@@ -47,6 +47,14 @@ export interface ScheduledUpgradeCancellation {
  * `cancelled` and the source's schedule slot is free.
  */
 export const cancelScheduledUpgradeUpdate = defineUpdate<ScheduledUpgradeState, [ScheduledUpgradeCancellation]>('cancelScheduledUpgrade');
+
+/**
+ * An immediate upgrade of the source replaced this upgrade at renewal: Microsoft deleted its scheduled change and the
+ * record already says `rejected` (docs/scheduled-upgrades.md, "An immediate upgrade and scheduled changes"). Wakes the
+ * waiting run so the Temporal UI stops listing it as scheduled; sent once the record is written, so a lost signal only
+ * leaves the run to end the same way on the renewal day.
+ */
+export const scheduledUpgradeReplacedSignal = defineSignal<[{ byUpgradeId: string }]>('scheduledUpgradeReplaced');
 
 /** What the UpgradeWorkflow is started with on the day, and how the Temporal UI shows it (as the API starts it). */
 export interface ScheduledUpgradeStart {

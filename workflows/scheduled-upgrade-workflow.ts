@@ -15,6 +15,7 @@ import { UPGRADE_WORKFLOW_TYPE } from './messages';
 import {
   cancelScheduledUpgradeUpdate,
   getScheduledUpgradeStateQuery,
+  scheduledUpgradeReplacedSignal,
   type ScheduledUpgradeActivities,
   type ScheduledUpgradeCancellation,
   type ScheduledUpgradeStart,
@@ -102,6 +103,12 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
     },
   );
 
+  /** The immediate upgrade that replaced this upgrade at renewal (only an upgrade at renewal heeds it). */
+  let replacedBy: string | undefined;
+  setHandler(scheduledUpgradeReplacedSignal, ({ byUpgradeId }) => {
+    if (atRenewal && state.phase === 'waiting' && cancellation === undefined) replacedBy = byUpgradeId;
+  });
+
   const reject = async (reasons: ScheduledUpgradeState['reasons'] & object, when: string) => {
     state.phase = 'rejected';
     state.reasons = reasons;
@@ -125,7 +132,8 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
   setCurrentDetails(`Scheduled for ${dueDate} (00:00 UTC)`);
   const dueAtMs = Date.parse(`${dueDate}T00:00:00.000Z`);
   const waitMs = dueAtMs - Date.now();
-  if (waitMs > 0) await condition(() => cancellation !== undefined, waitMs);
+  // The same timer as before the signal existed: a run never signalled replays unchanged.
+  if (waitMs > 0) await condition(() => cancellation !== undefined || replacedBy !== undefined, waitMs);
   if (cancellation !== undefined) {
     // The update's handler writes the record; the run ends when it has.
     await condition(allHandlersFinished);
@@ -135,12 +143,14 @@ export async function ScheduledUpgradeWorkflow(input: ScheduledUpgradeWorkflowIn
 
   state.phase = 'starting';
   if (atRenewal) {
-    setCurrentDetails(`Renewal day ${dueDate}: checking Microsoft's scheduled change`);
+    setCurrentDetails(
+      replacedBy === undefined ? `Renewal day ${dueDate}: checking Microsoft's scheduled change` : `Replaced by upgrade ${replacedBy}: recording the ending`,
+    );
     const renewed = await scheduling.renewIntoTarget.executeWithOptions({ summary: "Renew into the target if Microsoft's scheduled change stands" }, [
       upgradeId,
       new Date().toISOString(),
     ]);
-    if (!renewed.ok) return reject(renewed.reasons, 'at the renewal');
+    if (!renewed.ok) return reject(renewed.reasons, replacedBy === undefined ? 'at the renewal' : `when upgrade ${replacedBy} replaced it`);
     state.phase = 'renewed';
     upsertSearchAttributes([{ key: UPGRADE_STATUS, value: 'completed' }]);
     setCurrentDetails(`Renewed into the target on ${dueDate}`);

@@ -39,6 +39,7 @@ const SCHEDULED_SHAPES = [
   'scheduled-at-renewal-renewed',
   'scheduled-at-renewal-rejected',
   'scheduled-at-renewal-cancelled',
+  'scheduled-at-renewal-replaced',
 ];
 
 /**

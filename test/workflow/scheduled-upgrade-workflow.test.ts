@@ -7,6 +7,7 @@ import type { EligibilityReason } from '../../src/domain/eligibility';
 import { addDays, utcDateOf } from '../../src/domain/dates';
 import {
   cancelScheduledUpgradeUpdate,
+  scheduledUpgradeReplacedSignal,
   getScheduledUpgradeStateQuery,
   SCHEDULED_UPGRADE_WORKFLOW_TYPE,
   scheduledWorkflowIdOf,
@@ -228,6 +229,20 @@ test('at renewal, cancelled before the day: the change is removed at Microsoft, 
   expect(run.calls.map((call) => call.name)).toEqual(['writeScheduledChange', 'removeScheduledChange', 'endScheduledUpgrade']);
   expect(run.upgradeStubs.calls).toEqual([]);
   expect(run.searchAttributes.UpgradeStatus).toEqual(['cancelled']);
+});
+
+test('at renewal, replaced by an immediate upgrade while waiting: woken by the signal, it ends rejected at once, not on the renewal day', async () => {
+  const run = await runScheduled({
+    daysAhead: 40,
+    recordAs: 'scheduled-at-renewal-replaced',
+    // The immediate upgrade's activity ended the record first; the run finds it ended.
+    atRenewal: { autoRenewTurnedOn: false, renewal: { ok: false, reasons: SCHEDULED_CHANGE_REMOVED } },
+    beforeTheDay: (handle) => handle.signal(scheduledUpgradeReplacedSignal, { byUpgradeId: 'upg-immediate' }),
+  });
+  expect(run.result).toEqual({ upgradeId: run.upgradeId, outcome: 'rejected' });
+  expect(run.calls.map((call) => call.name)).toEqual(['writeScheduledChange', 'renewIntoTarget', 'endScheduledUpgrade']);
+  expect(run.calls[1]!.atMs).toBeLessThan(Date.parse(`${run.dueDate}T00:00:00.000Z`) - 30 * DAY_MS);
+  expect(run.searchAttributes.UpgradeStatus).toEqual(['rejected']);
 });
 
 test('cancelled before the day: recorded as cancelled, never re-checked, no UpgradeWorkflow', async () => {

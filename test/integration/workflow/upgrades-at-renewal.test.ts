@@ -180,7 +180,11 @@ test('an immediate upgrade of a source with an upgrade at renewal ends that one 
   expect(await system.db.models.scheduledUpgradeSlots.countDocuments({ _id: source.id })).toBe(0);
   expect((await system.db.models.subscriptions.findById(source.id).lean())?.renewalUpgrade).toBeUndefined();
   expect(atMicrosoft(source.externalId).scheduledNextTermInstructions).toBeNull();
-  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).terminate('the test does not wait for the renewal');
+  // Its run, woken by the immediate upgrade, ends now rather than on the renewal day: the Temporal UI says rejected.
+  const scheduledRun = system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId));
+  await expect(scheduledRun.result()).resolves.toMatchObject({ upgradeId, outcome: 'rejected' });
+  expect((await scheduledRun.describe()).searchAttributes.UpgradeStatus).toEqual(['rejected']);
+  expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'upgrade_failed' })).toBe(1);
 }, 90_000);
 
 test('written to Microsoft when scheduled, then applied at the renewal: the source renews into the target at its price, no proration lines', async () => {
