@@ -10,8 +10,10 @@ import type { UpgradeRequest } from '../src/domain/types';
 import type { MicrosoftEligibilitySource } from '../src/partner-center/microsoft-eligibility';
 import type { UpgradeUseCaseDeps } from '../src/upgrades/deps';
 import { UpgradeError } from '../src/upgrades/errors';
+import { scheduleUpgrade, type UpgradeWhen } from '../src/upgrades/schedule';
 import { startUpgrade } from '../src/upgrades/start';
-import { countCampaignItems, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
+import { itemOutcomeOf } from '../src/campaigns/item-outcome';
+import { countCampaignItems, currentUpgradesOf, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
 import { takeStartSlots, type ThrottleSettings } from '../src/campaigns/throttle';
 import type { CampaignActivities, CampaignCounts, CampaignItemStart, CampaignRunStatus } from '../workflows/campaign-messages';
 import type { DeliveryResult, OutboxDelivery } from './webhook-delivery';
@@ -39,16 +41,26 @@ export interface CampaignActivityDeps {
 /** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
 export const campaignItemIdempotencyKey = (campaignId: string, subscriptionId: string): string => `campaign:${campaignId}:${subscriptionId}`;
 
-/** Upgrades read at once while following a campaign's started items. */
-const UPGRADE_READS_IN_PARALLEL = 50;
-
-/** Refusals that make an item `skipped` rather than retried: the subscription changed, or someone else holds it. */
-const SKIPPING_REFUSALS: ReadonlySet<string> = new Set(['UPGRADE_IN_PROGRESS', 'NOT_ELIGIBLE', 'NOT_FOUND', 'IDEMPOTENCY_KEY_REUSED']);
+/**
+ * Refusals that make an item `skipped` rather than retried: the subscription changed, someone else's upgrade holds it,
+ * or (at renewal) another upgrade is scheduled on it already.
+ */
+const SKIPPING_REFUSALS: ReadonlySet<string> = new Set([
+  'UPGRADE_IN_PROGRESS',
+  'UPGRADE_ALREADY_SCHEDULED',
+  'NOT_ELIGIBLE',
+  'NOT_FOUND',
+  'IDEMPOTENCY_KEY_REUSED',
+]);
 
 function skipReasonOf(error: UpgradeError): string {
   if (error.code === 'UPGRADE_IN_PROGRESS') {
     const heldBy = (error.details?.heldBy as Array<{ subscriptionId: string; upgradeId: string }> | undefined) ?? [];
     return `locked by another upgrade: ${heldBy.map((held) => held.upgradeId).join(', ') || error.message}`;
+  }
+  if (error.code === 'UPGRADE_ALREADY_SCHEDULED') {
+    const holder = error.details as { upgradeId?: string; dueDate?: string } | undefined;
+    return `another upgrade is scheduled on it: ${holder?.upgradeId ?? error.message}${holder?.dueDate ? ` (due ${holder.dueDate})` : ''}`;
   }
   return `${error.code}: ${error.message}`;
 }
@@ -87,7 +99,10 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       return takeStartSlots(deps.models, deps.throttle, wanted, deps.clock());
     },
 
-    /** Starts one item's upgrade, or skips it with the reason; an item already started is answered as it stands. */
+    /**
+     * Starts one item's upgrade (at renewal: schedules it), or skips it with the reason; an item already started is
+     * answered as it stands.
+     */
     async startCampaignItem(campaignId: string, itemId: string): Promise<CampaignItemStart> {
       const { campaign, campaignItems } = await loadCampaign(campaignId);
       const item = (await campaignItems.findById(itemId).lean()) as StoredCampaignItem | null;
@@ -103,9 +118,17 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
         quantity: item.quantity,
         destination: campaign.destination as UpgradeRequest['destination'],
       };
+      const idempotencyKey = campaignItemIdempotencyKey(campaignId, item.subscriptionId);
+      const when = campaign.when as UpgradeWhen | null;
       try {
-        const started = await startUpgrade(useCaseDeps(campaign), actor, request, campaignItemIdempotencyKey(campaignId, item.subscriptionId), deps.logger);
-        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null } });
+        // At renewal: scheduled as a single upgrade at renewal is (its ScheduledUpgradeWorkflow writes the change at
+        // Microsoft; the refresh sees it written). Otherwise started now, as a single start.
+        const started =
+          when?.type === 'at_renewal'
+            ? await scheduleUpgrade(useCaseDeps(campaign), actor, request, when, idempotencyKey, deps.logger)
+            : await startUpgrade(useCaseDeps(campaign), actor, request, idempotencyKey, deps.logger);
+        const dueDate = 'dueDate' in started && started.dueDate ? { dueDate: started.dueDate } : {};
+        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null, ...dueDate } });
         return { outcome: 'running', upgradeId: started.upgradeId };
       } catch (error) {
         // Anything else (Temporal or Partner Center unavailable, the database) is retried by the activity's policy.
@@ -116,11 +139,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       }
     },
 
-    /**
-     * Brings the started items up to date with their upgrades: completed (an upgrade waiting only for a manual seat
-     * reassignment counts as completed — done at Microsoft and invoiced — and is flagged until confirmed), or failed
-     * (rejected or failed, with its error). Returns the counts after.
-     */
+    /** Brings the started items up to date with their upgrades (`itemOutcomeOf`). Returns the counts after. */
     async refreshCampaignItems(campaignId: string): Promise<CampaignCounts> {
       const { campaignItems } = await campaignModelsOf(deps.models);
       // Two equality queries, each served by its index (an `$or` is not: FerretDB filters it after reading every item).
@@ -132,26 +151,14 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       const open = [...new Map([...running, ...awaitingSeats].map((item) => [String(item._id), item])).values()] as Array<
         Pick<StoredCampaignItem, '_id' | 'upgradeId' | 'outcome' | 'seatReassignmentPending'>
       >;
-      for (let start = 0; start < open.length; start += UPGRADE_READS_IN_PARALLEL) {
-        const chunk = open.slice(start, start + UPGRADE_READS_IN_PARALLEL);
-        // One `_id` lookup per upgrade: FerretDB answers `_id: { $in }` by reading the whole collection.
-        const upgrades = await Promise.all(chunk.map((item) => deps.models.upgrades.findById(item.upgradeId!, { status: 1, error: 1 }).lean()));
-        const writes = chunk.flatMap((item, index) => {
-          const upgrade = upgrades[index];
-          if (!upgrade) return [];
-          const set =
-            upgrade.status === 'completed'
-              ? { outcome: 'completed', seatReassignmentPending: false }
-              : upgrade.status === 'awaiting_manual_seat_reassignment'
-                ? { outcome: 'completed', seatReassignmentPending: true }
-                : upgrade.status === 'failed' || upgrade.status === 'rejected'
-                  ? { outcome: 'failed', outcomeReason: (upgrade.error as { code?: string; message?: string } | null)?.code ?? upgrade.status }
-                  : undefined;
-          if (!set || (set.outcome === item.outcome && (set.seatReassignmentPending ?? false) === item.seatReassignmentPending)) return [];
-          return [{ updateOne: { filter: { _id: item._id }, update: { $set: set } } }];
-        });
-        if (writes.length > 0) await campaignItems.bulkWrite(writes);
-      }
+      const upgrades = await currentUpgradesOf(deps.models, open);
+      const writes = open.flatMap((item) => {
+        const upgrade = upgrades.get(item.upgradeId!);
+        const set = upgrade ? itemOutcomeOf(upgrade) : undefined;
+        if (!set || (set.outcome === item.outcome && (set.seatReassignmentPending ?? false) === item.seatReassignmentPending)) return [];
+        return [{ updateOne: { filter: { _id: item._id }, update: { $set: set } } }];
+      });
+      if (writes.length > 0) await campaignItems.bulkWrite(writes);
       return countCampaignItems(campaignItems, campaignId);
     },
 
@@ -181,7 +188,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       for (const account of accounts) {
         const accountId = String(account._id);
         const items = await campaignItems.find({ campaignId, accountId }, { outcome: 1, seatReassignmentPending: 1 }).lean();
-        const counts = { total: items.length, pending: 0, running: 0, completed: 0, failed: 0, skipped: 0 };
+        const counts: CampaignCounts = { total: items.length, pending: 0, running: 0, scheduled: 0, completed: 0, failed: 0, skipped: 0 };
         for (const item of items) counts[item.outcome as keyof Omit<CampaignCounts, 'total'>] += 1;
         const id = `${campaignId}:campaign_completed:${accountId}`;
         const payload = {
@@ -190,7 +197,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
           campaignId,
           accountId,
           occurredAt: deps.clock().toISOString(),
-          message: `Campaign “${campaign.name}” ${status}: ${counts.completed} upgraded, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total} subscriptions of this account.`,
+          message: `Campaign “${campaign.name}” ${status}: ${counts.completed} upgraded, ${counts.scheduled > 0 ? `${counts.scheduled} scheduled at renewal, ` : ''}${counts.failed} failed, ${counts.skipped} skipped of ${counts.total} subscriptions of this account.`,
           campaign: { name: campaign.name, status, sourceProductId: campaign.sourceProductId, targetProductId: campaign.targetProductId, counts },
           manualSeatReassignmentsPending: items.filter((item) => item.seatReassignmentPending).length,
         };

@@ -14,10 +14,21 @@ export interface CampaignCounts {
   total: number;
   pending: number;
   running: number;
+  /**
+   * At renewal: Microsoft's scheduled change is written and the upgrade waits for the source's renewal (the campaign's
+   * part is done; the upgrade itself ends on the renewal day).
+   */
+  scheduled: number;
   completed: number;
   failed: number;
   skipped: number;
 }
+
+/** Counts as a run carried over from before at-renewal campaigns has them: without `scheduled`. */
+export type CarriedCampaignCounts = Omit<CampaignCounts, 'scheduled'> & { scheduled?: number };
+
+/** Items whose part in the campaign has ended: completed, failed, skipped, or scheduled at renewal. */
+export const campaignItemsDone = (counts: CarriedCampaignCounts): number => counts.completed + counts.failed + counts.skipped + (counts.scheduled ?? 0);
 
 /** `scheduled`: executed, waiting for the campaign's day (`startAt`) before its first start. */
 export type CampaignRunStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled';
@@ -27,7 +38,7 @@ export interface CampaignWorkflowInput {
   /** A scheduled campaign's day (ISO instant, 00:00 UTC): no item starts before it (pause and cancel work meanwhile). */
   startAt?: string;
   /** Carried over a continue-as-new: where the previous run left off. */
-  carried?: { paused: boolean; cancelled: boolean; counts: CampaignCounts };
+  carried?: { paused: boolean; cancelled: boolean; counts: CarriedCampaignCounts };
   /** How often started upgrades are checked for their end (default 5 s). */
   followIntervalMs?: number;
   /** Items started at once when the throttle allows (default 10). */
@@ -81,8 +92,8 @@ export const cancelCampaignUpdate = defineUpdate<CampaignProgress>('cancelCampai
 
 /**
  * Operators' view in the Temporal UI, e.g. `CampaignStatus = "paused"`. Integers are few on a SQL visibility store
- * (three per namespace), so the counts are the three an operator watches: total, done (completed, failed or
- * skipped) and failed. Registered with the upgrade attributes (src/temporal/search-attribute-registration.ts).
+ * (three per namespace), so the counts are the three an operator watches: total, done (`campaignItemsDone`:
+ * completed, failed, skipped, or scheduled at renewal) and failed. Registered with the upgrade attributes (src/temporal/search-attribute-registration.ts).
  */
 export const CAMPAIGN_STATUS = defineSearchAttributeKey('CampaignStatus', SearchAttributeType.KEYWORD);
 export const CAMPAIGN_ITEMS_TOTAL = defineSearchAttributeKey('CampaignItemsTotal', SearchAttributeType.INT);

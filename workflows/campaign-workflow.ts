@@ -15,6 +15,7 @@ import {
   CAMPAIGN_ITEMS_FAILED,
   CAMPAIGN_ITEMS_TOTAL,
   CAMPAIGN_STATUS,
+  campaignItemsDone,
   cancelCampaignUpdate,
   getCampaignProgressQuery,
   pauseCampaignUpdate,
@@ -59,7 +60,10 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   const eventsBeforeContinue = input.eventsBeforeContinueAsNew ?? DEFAULT_EVENTS_BEFORE_CONTINUE;
   let paused = input.carried?.paused ?? false;
   let cancelled = input.carried?.cancelled ?? false;
-  let counts: CampaignCounts = input.carried?.counts ?? (await campaign.countCampaign(campaignId));
+  // A run carried over from before at-renewal campaigns has no `scheduled` count.
+  let counts: CampaignCounts = input.carried
+    ? { ...input.carried.counts, scheduled: input.carried.counts.scheduled ?? 0 }
+    : await campaign.countCampaign(campaignId);
   // A scheduled campaign waits for its day first (only the first run: a carried-over one is past it).
   const startAtMs = input.startAt !== undefined && !input.carried && patched(PATCHES.CAMPAIGN_SCHEDULED_START) ? Date.parse(input.startAt) : undefined;
   let waitingForDay = startAtMs !== undefined && startAtMs > Date.now();
@@ -70,7 +74,7 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     upsertSearchAttributes([
       { key: CAMPAIGN_STATUS, value: status },
       { key: CAMPAIGN_ITEMS_TOTAL, value: counts.total },
-      { key: CAMPAIGN_ITEMS_DONE, value: counts.completed + counts.failed + counts.skipped },
+      { key: CAMPAIGN_ITEMS_DONE, value: campaignItemsDone(counts) },
       { key: CAMPAIGN_ITEMS_FAILED, value: counts.failed },
     ]);
   const changeStatus = async (next: CampaignRunStatus) => {

@@ -6,6 +6,7 @@ import {
   CAMPAIGN_ITEMS_TOTAL,
   CAMPAIGN_STATUS,
   CAMPAIGN_WORKFLOW_TYPE,
+  campaignItemsDone,
   campaignWorkflowIdOf,
   cancelCampaignUpdate,
   pauseCampaignUpdate,
@@ -61,7 +62,7 @@ export async function executeCampaign(deps: CampaignExecutionDeps, actor: Campai
       typedSearchAttributes: [
         { key: CAMPAIGN_STATUS, value: waitsForDay ? 'scheduled' : 'running' },
         { key: CAMPAIGN_ITEMS_TOTAL, value: counts.total },
-        { key: CAMPAIGN_ITEMS_DONE, value: counts.completed + counts.failed + counts.skipped },
+        { key: CAMPAIGN_ITEMS_DONE, value: campaignItemsDone(counts) },
         { key: CAMPAIGN_ITEMS_FAILED, value: counts.failed },
       ],
       staticSummary: `Campaign “${campaign.name}”: ${campaign.sourceProductId} → ${campaign.targetProductId}, ${campaign.summary.eligible as number} of ${counts.total} eligible`,

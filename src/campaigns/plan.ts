@@ -4,6 +4,7 @@ import type { UpgradeRequest } from '../domain';
 import type { UpgradeActor, UpgradeUseCaseDeps } from '../upgrades/deps';
 import { UpgradeError } from '../upgrades/errors';
 import { quoteUpgradeWhen, requireFutureDate, type UpgradeWhen } from '../upgrades/schedule';
+import { planAtRenewal } from '../upgrades/renewal-upgrades';
 import { planFor } from '../upgrades/start';
 import { CampaignError } from './errors';
 
@@ -20,25 +21,21 @@ export interface CampaignRequest {
   destination: { type: 'new' };
   accountIds?: string[];
   quantity: 'all';
-  /** As for a single upgrade (docs/scheduled-upgrades.md): absent or `now` runs when executed, `on_date` on its day. */
+  /**
+   * As for a single upgrade (docs/scheduled-upgrades.md): absent or `now` runs when executed, `on_date` on its day,
+   * `at_renewal` schedules each source's upgrade for its own renewal.
+   */
   when?: UpgradeWhen;
 }
 
-/**
- * The campaign's day, checked as a single upgrade's is (after today, UTC); undefined when it runs once executed.
- * A kind of `when` campaigns do not offer yet is refused naming it, rather than run as something else.
- */
-function campaignDayOf(when: UpgradeWhen | undefined, now: Date): Extract<UpgradeWhen, { type: 'on_date' }> | undefined {
+/** A campaign's `when` once checked: on a day (after today, UTC), or each source at its own renewal. */
+type CampaignWhen = Extract<UpgradeWhen, { type: 'on_date' }> | Extract<UpgradeWhen, { type: 'at_renewal' }>;
+
+/** The campaign's `when`, its day checked as a single upgrade's is; undefined when it runs once executed. */
+function campaignWhenOf(when: UpgradeWhen | undefined, now: Date): CampaignWhen | undefined {
   if (when === undefined || when.type === 'now') return undefined;
-  if (when.type === 'on_date') {
-    requireFutureDate(when.date, now, 'when.date');
-    return when;
-  }
-  const kind = (when as { type: string }).type;
-  throw new UpgradeError('INVALID_SCHEDULE', `when.type ${kind} is not offered for campaigns: now or on_date`, {
-    field: 'when.type',
-    rule: 'campaign_now_or_on_date',
-  });
+  if (when.type === 'on_date') requireFutureDate(when.date, now, 'when.date');
+  return when;
 }
 
 /** Who creates a campaign: the key whose upgrades it starts, and the accounts it may act on (undefined: an operator). */
@@ -52,8 +49,11 @@ export interface CampaignSummary {
   ineligible: number;
   /** Ineligible items per reason code (an item refused for two reasons counts under both). */
   byReason: Record<string, number>;
-  /** Per currency: the sum of the quotes' credits (≤ 0) and debits, tax included, in minor units. */
-  totals: Array<{ currency: string; credit: number; debit: number }>;
+  /**
+   * Per currency: the sum of the quotes' credits (≤ 0) and debits, tax included, in minor units; at renewal (both 0:
+   * nothing is prorated) also `renewalFirstCycleCharge`, the renewed terms' first charge cycle before tax.
+   */
+  totals: Array<{ currency: string; credit: number; debit: number; renewalFirstCycleCharge?: number }>;
 }
 
 /** Items planned at once: each plan is a few database reads (and Microsoft's verdict), so a small pool keeps them busy. */
@@ -73,7 +73,7 @@ async function planItem(
   request: CampaignRequest,
   subscription: { _id: string; accountId: string; quantity: number },
   now: Date,
-  day: Extract<UpgradeWhen, { type: 'on_date' }> | undefined,
+  when: CampaignWhen | undefined,
 ): Promise<PlannedItem> {
   const base = {
     _id: campaignItemId(campaignId, subscription._id),
@@ -83,6 +83,8 @@ async function planItem(
     quantity: subscription.quantity,
     upgradeId: null,
     seatReassignmentPending: false,
+    dueDate: when?.type === 'on_date' ? when.date : null,
+    renewal: null,
   };
   const upgradeRequest: UpgradeRequest = {
     sourceSubscriptionId: subscription._id,
@@ -91,9 +93,28 @@ async function planItem(
     destination: request.destination,
   };
   try {
+    if (when?.type === 'at_renewal') {
+      // Judged and priced as a single upgrade at renewal is (its quote, Microsoft's scheduled eligibilities): the next
+      // term at the target's price on the renewal day, nothing prorated.
+      const { quote } = await planAtRenewal(deps, actor, upgradeRequest, now);
+      const { termStart, termEnd, unitPrice, firstCycleCharge, turnsAutoRenewOn } = quote;
+      return {
+        ...base,
+        eligible: true,
+        reasons: [],
+        currency: quote.currency,
+        credit: 0,
+        debit: 0,
+        seatReassignmentMode: 'automatic',
+        dueDate: quote.renewalDate,
+        renewal: { termStart, termEnd, unitPrice, firstCycleCharge, turnsAutoRenewOn },
+        outcome: 'pending',
+        outcomeReason: null,
+      };
+    }
     // On its day a scheduled campaign is priced as a single upgrade scheduled for that day (and the day must fall in
     // each source's term, else the item is ineligible: INVALID_SCHEDULE).
-    const plan = day ? await quoteUpgradeWhen(deps, actor, upgradeRequest, day) : (await planFor(deps, actor, upgradeRequest, now)).plan;
+    const plan = when ? await quoteUpgradeWhen(deps, actor, upgradeRequest, when) : (await planFor(deps, actor, upgradeRequest, now)).plan;
     return {
       ...base,
       eligible: true,
@@ -125,9 +146,9 @@ async function planItem(
   }
 }
 
-export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reasons' | 'currency' | 'credit' | 'debit'>[]): CampaignSummary {
+export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reasons' | 'currency' | 'credit' | 'debit' | 'renewal'>[]): CampaignSummary {
   const byReason: Record<string, number> = {};
-  const totals = new Map<string, { currency: string; credit: number; debit: number }>();
+  const totals = new Map<string, CampaignSummary['totals'][number]>();
   let eligible = 0;
   for (const item of items) {
     if (!item.eligible) {
@@ -139,6 +160,8 @@ export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reason
     const total = totals.get(currency) ?? { currency, credit: 0, debit: 0 };
     total.credit += item.credit ?? 0;
     total.debit += item.debit ?? 0;
+    const renewal = item.renewal as { firstCycleCharge: number } | null | undefined;
+    if (renewal) total.renewalFirstCycleCharge = (total.renewalFirstCycleCharge ?? 0) + renewal.firstCycleCharge;
     totals.set(currency, total);
   }
   return {
@@ -181,7 +204,7 @@ export async function createCampaign(
   request: CampaignRequest,
 ): Promise<{ campaignId: string; status: 'planned'; summary: CampaignSummary }> {
   const { campaigns, campaignItems } = await campaignModelsOf(deps.models);
-  const day = campaignDayOf(request.when, deps.clock());
+  const when = campaignWhenOf(request.when, deps.clock());
   const filter = { productId: request.sourceProductId, ...(await accountFilter(deps, actor, request.accountIds)) };
   const subscriptions = (await deps.models.subscriptions.find(filter, { _id: 1, accountId: 1, quantity: 1 }).sort({ _id: 1 }).lean()) as Array<{
     _id: string;
@@ -190,7 +213,7 @@ export async function createCampaign(
   }>;
   const campaignId = campaignIdOf();
   const now = deps.clock();
-  const items = await mapPooled(subscriptions, PLANNING_CONCURRENCY, (subscription) => planItem(deps, actor, campaignId, request, subscription, now, day));
+  const items = await mapPooled(subscriptions, PLANNING_CONCURRENCY, (subscription) => planItem(deps, actor, campaignId, request, subscription, now, when));
   for (let start = 0; start < items.length; start += INSERT_CHUNK) {
     await campaignItems.insertMany(items.slice(start, start + INSERT_CHUNK), { ordered: false });
   }
@@ -203,7 +226,7 @@ export async function createCampaign(
     targetProductId: request.targetProductId,
     destination: request.destination,
     accountIds: request.accountIds ?? (undefined as unknown as string[]),
-    when: day ?? null,
+    when: when ?? null,
     requestedByKeyId: actor.keyId,
     scopeAccountIds: actor.accountIds ? [...actor.accountIds].sort() : (null as unknown as string[]),
     status: 'planned',

@@ -29,13 +29,14 @@ export async function loadVisibleCampaign(models: Models, actor: CampaignActor, 
 
 /** Every item counted by outcome: the counts add up to the total by construction. */
 export async function countCampaignItems(campaignItems: CampaignModels['campaignItems'], campaignId: string): Promise<CampaignCounts> {
-  const [pending, running, completed, failed, skipped] = await Promise.all(
-    (['pending', 'running', 'completed', 'failed', 'skipped'] as const).map((outcome) => campaignItems.countDocuments({ campaignId, outcome })),
+  const [pending, running, scheduled, completed, failed, skipped] = await Promise.all(
+    (['pending', 'running', 'scheduled', 'completed', 'failed', 'skipped'] as const).map((outcome) => campaignItems.countDocuments({ campaignId, outcome })),
   );
   return {
-    total: pending! + running! + completed! + failed! + skipped!,
+    total: pending! + running! + scheduled! + completed! + failed! + skipped!,
     pending: pending!,
     running: running!,
+    scheduled: scheduled!,
     completed: completed!,
     failed: failed!,
     skipped: skipped!,
@@ -56,17 +57,53 @@ export async function listCampaigns(
   return pageById<StoredCampaign>(campaigns, actor.accountIds ? { requestedByKeyId: actor.keyId } : {}, query);
 }
 
+/** An item's upgrade as it stands now: an upgrade at renewal ends months after its campaign did. */
+export interface CurrentUpgrade {
+  status: string;
+  dueDate: string | null;
+  error: { code?: string; details?: { reasons?: Array<{ code: string }> } } | null;
+  /** At renewal: Microsoft holds its scheduled change (the step `written_to_microsoft`). */
+  writtenAtMicrosoft: boolean;
+}
+
+/** Upgrades read at once for a page or the report. */
+const UPGRADE_READS_IN_PARALLEL = 50;
+
+/** The current status and due date of the items' upgrades, by upgrade id (one `_id` lookup each, as FerretDB serves). */
+export async function currentUpgradesOf(models: Models, items: readonly Pick<StoredCampaignItem, 'upgradeId'>[]): Promise<Map<string, CurrentUpgrade>> {
+  const upgradeIds = [...new Set(items.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])))];
+  const current = new Map<string, CurrentUpgrade>();
+  for (let start = 0; start < upgradeIds.length; start += UPGRADE_READS_IN_PARALLEL) {
+    const chunk = upgradeIds.slice(start, start + UPGRADE_READS_IN_PARALLEL);
+    const upgrades = await Promise.all(
+      chunk.map((upgradeId) => models.upgrades.findById(upgradeId, { status: 1, dueDate: 1, error: 1, 'steps.written_to_microsoft': 1 }).lean()),
+    );
+    chunk.forEach((upgradeId, index) => {
+      const upgrade = upgrades[index];
+      if (!upgrade) return;
+      current.set(upgradeId, {
+        status: upgrade.status,
+        dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
+        error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
+        writtenAtMicrosoft: Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft),
+      });
+    });
+  }
+  return current;
+}
+
 export async function listCampaignItems(
   models: Models,
   actor: CampaignActor,
   campaignId: string,
   query: { eligible?: boolean; outcome?: string; cursor?: string; limit?: number },
-): Promise<{ page: StoredCampaignItem[]; nextCursor?: string }> {
+): Promise<{ page: StoredCampaignItem[]; upgrades: Map<string, CurrentUpgrade>; nextCursor?: string }> {
   const { campaignItems } = await loadVisibleCampaign(models, actor, campaignId);
   const filter: Record<string, unknown> = { campaignId };
   if (query.eligible !== undefined) filter.eligible = query.eligible;
   if (query.outcome !== undefined) filter.outcome = query.outcome;
-  return pageById<StoredCampaignItem>(campaignItems, filter, query);
+  const paged = await pageById<StoredCampaignItem>(campaignItems, filter, query);
+  return { ...paged, upgrades: await currentUpgradesOf(models, paged.page) };
 }
 
 /** One page of `filter` in `_id` order, after `cursor` (the list endpoints' cursor paging, as src/db/listing.ts). */
@@ -98,6 +135,10 @@ export const CAMPAIGN_REPORT_COLUMNS = [
   'outcomeReason',
   'upgradeId',
   'seatReassignment',
+  'dueDate',
+  'upgradeStatus',
+  'renewalUnitPrice',
+  'renewalFirstCycleCharge',
 ] as const;
 
 /** What the report says of an item's seats: `manual_pending` lists the reassignments still to be done by hand. */
@@ -106,26 +147,55 @@ function seatColumn(item: StoredCampaignItem): string {
   return item.seatReassignmentMode ?? '';
 }
 
-/** Every item with its verdict and outcome, one CSV row each (RFC 4180, header first), in item order. */
+/** The day an item's upgrade takes effect: its upgrade's (as scheduled), else the dry run's. */
+export const itemDueDate = (item: Pick<StoredCampaignItem, 'dueDate' | 'upgradeId'>, upgrades: ReadonlyMap<string, CurrentUpgrade>): string | null =>
+  (item.upgradeId ? upgrades.get(item.upgradeId)?.dueDate : undefined) ?? item.dueDate ?? null;
+
+type RenewalPricing = { unitPrice: number; firstCycleCharge: number } | null | undefined;
+
+function reportRow(item: StoredCampaignItem, upgrades: ReadonlyMap<string, CurrentUpgrade>): string[] {
+  const renewal = item.renewal as RenewalPricing;
+  return [
+    item.subscriptionId,
+    item.accountId,
+    String(item.quantity),
+    String(item.eligible),
+    (item.reasons as Array<{ code: string }>).map((reason) => reason.code).join(' '),
+    item.currency ?? '',
+    item.credit === null || item.credit === undefined ? '' : String(item.credit),
+    item.debit === null || item.debit === undefined ? '' : String(item.debit),
+    item.outcome,
+    item.outcomeReason ?? '',
+    item.upgradeId ?? '',
+    seatColumn(item),
+    itemDueDate(item, upgrades) ?? '',
+    (item.upgradeId ? upgrades.get(item.upgradeId)?.status : undefined) ?? '',
+    renewal ? String(renewal.unitPrice) : '',
+    renewal ? String(renewal.firstCycleCharge) : '',
+  ];
+}
+
+/** Items whose upgrades are read together while the report is written. */
+const REPORT_CHUNK = 200;
+
+/**
+ * Every item with its verdict and outcome, one CSV row each (RFC 4180, header first), in item order; each upgrade's
+ * status is read as it stands at export (an upgrade at renewal is `completed` or `rejected` after the renewal day).
+ */
 export async function campaignReportCsv(models: Models, actor: CampaignActor, campaignId: string): Promise<string> {
   const { campaignItems } = await loadVisibleCampaign(models, actor, campaignId);
   const rows: string[][] = [];
+  let chunk: StoredCampaignItem[] = [];
+  const flush = async () => {
+    const upgrades = await currentUpgradesOf(models, chunk);
+    for (const item of chunk) rows.push(reportRow(item, upgrades));
+    chunk = [];
+  };
   // One query read through (FerretDB sorts in its own process and pages by `_id` would each read the campaign again).
   for await (const item of campaignItems.find({ campaignId }).sort({ _id: 1 }).lean().cursor() as AsyncIterable<StoredCampaignItem>) {
-    rows.push([
-      item.subscriptionId,
-      item.accountId,
-      String(item.quantity),
-      String(item.eligible),
-      (item.reasons as Array<{ code: string }>).map((reason) => reason.code).join(' '),
-      item.currency ?? '',
-      item.credit === null || item.credit === undefined ? '' : String(item.credit),
-      item.debit === null || item.debit === undefined ? '' : String(item.debit),
-      item.outcome,
-      item.outcomeReason ?? '',
-      item.upgradeId ?? '',
-      seatColumn(item),
-    ]);
+    chunk.push(item);
+    if (chunk.length >= REPORT_CHUNK) await flush();
   }
+  await flush();
   return stringify([[...CAMPAIGN_REPORT_COLUMNS], ...rows]);
 }

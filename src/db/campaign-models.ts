@@ -12,8 +12,12 @@ const strict = { strict: 'throw', versionKey: false, timestamps: true } as const
 export const CAMPAIGN_STATUSES = ['planned', 'scheduled', 'running', 'paused', 'completed', 'cancelled'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
-/** An item's outcome: `pending` until the run reaches it (or for good when ineligible: those are never started). */
-export const CAMPAIGN_ITEM_OUTCOMES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
+/**
+ * An item's outcome: `pending` until the run reaches it (or for good when ineligible: those are never started);
+ * `scheduled` when its upgrade at renewal was written at Microsoft and waits for the renewal day (the campaign's part
+ * ends there; the upgrade's own status says how it ended).
+ */
+export const CAMPAIGN_ITEM_OUTCOMES = ['pending', 'running', 'scheduled', 'completed', 'failed', 'skipped'] as const;
 export type CampaignItemOutcome = (typeof CAMPAIGN_ITEM_OUTCOMES)[number];
 
 const campaignSchema = new Schema(
@@ -26,7 +30,7 @@ const campaignSchema = new Schema(
     destination: { type: Schema.Types.Mixed, required: true },
     /** The accounts the request named; absent = every account in the creator's scope. */
     accountIds: { type: [String], default: undefined },
-    /** When it runs, as for a single upgrade (`{ type: 'on_date', date }`); null: as soon as it is executed. */
+    /** When it runs, as for a single upgrade (`{ type: 'on_date', date }`, `{ type: 'at_renewal' }`); null: once executed. */
     when: { type: Schema.Types.Mixed, default: null },
     /** The API key that created it: its upgrades are started as this key's (the same ids a single start would use). */
     requestedByKeyId: { type: String, required: true },
@@ -61,6 +65,13 @@ const campaignItemSchema = new Schema(
     credit: { type: Number, default: null },
     debit: { type: Number, default: null },
     seatReassignmentMode: { type: String, default: null },
+    /** The day its upgrade takes effect (UTC): the campaign's day, or the source's renewal day; null: when executed. */
+    dueDate: { type: String, default: null },
+    /**
+     * At renewal: the next term as the at-renewal quote prices it (`termStart`, `termEnd`, `unitPrice` and
+     * `firstCycleCharge` in minor units before tax, `turnsAutoRenewOn`); null otherwise.
+     */
+    renewal: { type: Schema.Types.Mixed, default: null },
     outcome: { type: String, required: true, enum: CAMPAIGN_ITEM_OUTCOMES },
     /** Why the run skipped or failed it. */
     outcomeReason: { type: String, default: null },

@@ -21,7 +21,7 @@ import {
 import type { UpgradeActor } from './deps';
 import { UpgradeError, upgradeNotFound } from './errors';
 import { loadPlanningInputs, type PlanningInputs } from './planning-inputs';
-import type { PlanningDeps } from './start';
+import { ineligible, type PlanningDeps } from './start';
 
 /**
  * Plans an upgrade at renewal for `actor` on `now`: the request's shape (422 INVALID_SCHEDULE naming the field and the
@@ -59,11 +59,8 @@ export async function planAtRenewal(deps: PlanningDeps, actor: UpgradeActor | un
     busySubscriptionIds: inputs.heldByOthers.keys(),
     ...(microsoftSchedulesTarget === undefined ? {} : { microsoftSchedulesTarget }),
   });
-  if (!result.ok) {
-    throw new UpgradeError('NOT_ELIGIBLE', `The upgrade at renewal is not eligible: ${result.reasons.map((reason) => reason.code).join(', ')}`, {
-      reasons: result.reasons,
-    });
-  }
+  // Refused as a start is: another upgrade running on the source alone is a conflict naming it (409).
+  if (!result.ok) throw ineligible(result.reasons, inputs);
   return { inputs, quote: result.quote };
 }
 

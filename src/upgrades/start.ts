@@ -79,7 +79,7 @@ async function requireMicrosoftVerdict(deps: PlanningDeps, inputs: PlanningInput
 }
 
 /** When the only problem is another running upgrade, that is a conflict: the request is fine, the moment isn't. */
-function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
+export function ineligible(reasons: readonly EligibilityReason[], inputs: PlanningInputs): UpgradeError {
   if (reasons.length > 0 && reasons.every((reason) => reason.code === 'UPGRADE_IN_PROGRESS')) {
     const heldBy = [...inputs.heldByOthers].map(([subscriptionId, upgradeId]) => ({ subscriptionId, upgradeId }));
     return new UpgradeError('UPGRADE_IN_PROGRESS', reasons.map((r) => r.message).join('; '), { heldBy, reasons });

@@ -29,7 +29,7 @@ function campaignStubs() {
   const statuses: CampaignRunStatus[] = [];
   const counts = (): CampaignCounts => {
     const of = (outcome: string) => [...outcomes.values()].filter((value) => value === outcome).length;
-    return { total: outcomes.size, pending: of('pending'), running: of('running'), completed: of('completed'), failed: 0, skipped: 0 };
+    return { total: outcomes.size, pending: of('pending'), running: of('running'), scheduled: 0, completed: of('completed'), failed: 0, skipped: 0 };
   };
   const activities: CampaignActivities = {
     nextPendingCampaignItems: async () => [...outcomes].filter(([, outcome]) => outcome === 'pending').map(([id]) => id),

@@ -1,4 +1,13 @@
-import { campaignReportCsv, listCampaignItems, listCampaigns, readCampaign, type StoredCampaign, type StoredCampaignItem } from '../../campaigns/read';
+import {
+  campaignReportCsv,
+  itemDueDate,
+  listCampaignItems,
+  listCampaigns,
+  readCampaign,
+  type CurrentUpgrade,
+  type StoredCampaign,
+  type StoredCampaignItem,
+} from '../../campaigns/read';
 import { controlCampaign, executeCampaign, type CampaignControl, type CampaignExecutionDeps } from '../../campaigns/execution';
 import { createCampaign } from '../../campaigns/plan';
 import type { CampaignCounts } from '../../../workflows/campaign-messages';
@@ -50,7 +59,7 @@ function campaignView(campaign: StoredCampaign, counts?: CampaignCounts) {
   };
 }
 
-function itemView(item: StoredCampaignItem) {
+function itemView(item: StoredCampaignItem, upgrades: ReadonlyMap<string, CurrentUpgrade>) {
   return {
     subscriptionId: item.subscriptionId,
     accountId: item.accountId,
@@ -64,6 +73,9 @@ function itemView(item: StoredCampaignItem) {
     outcome: item.outcome,
     outcomeReason: item.outcomeReason ?? null,
     upgradeId: item.upgradeId ?? null,
+    upgradeStatus: (item.upgradeId ? upgrades.get(item.upgradeId)?.status : undefined) ?? null,
+    dueDate: itemDueDate(item, upgrades),
+    renewal: (item.renewal ?? null) as { termStart: string; termEnd: string; unitPrice: number; firstCycleCharge: number; turnsAutoRenewOn: boolean } | null,
     seatReassignmentPending: item.seatReassignmentPending ?? false,
   };
 }
@@ -105,7 +117,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       tag: 'Campaigns',
       summary: 'Plan an upgrade campaign (the dry run): every subscription of the source product, judged and quoted',
       description:
-        "Each subscription of `sourceProductId` in `accountIds` (default: every account of the caller) is planned as a single start would plan it — our eligibility rules, the quote and, where Partner Center is configured, Microsoft's verdict — and stored as the campaign's items. Nothing is locked or started: `POST /v1/campaigns/{id}/execute` does that. With `when: { type: \"on_date\", date }` (a single upgrade's `when`) each item is priced for that day (a day outside a source's term makes that item ineligible, `INVALID_SCHEDULE`), and once executed the campaign is `scheduled` until 00:00 UTC of the day; a day not after today → 422 `INVALID_SCHEDULE`.",
+        "Each subscription of `sourceProductId` in `accountIds` (default: every account of the caller) is planned as a single start would plan it — our eligibility rules, the quote and, where Partner Center is configured, Microsoft's verdict — and stored as the campaign's items. Nothing is locked or started: `POST /v1/campaigns/{id}/execute` does that. With `when: { type: \"on_date\", date }` (a single upgrade's `when`) each item is priced for that day (a day outside a source's term makes that item ineligible, `INVALID_SCHEDULE`), and once executed the campaign is `scheduled` until 00:00 UTC of the day; a day not after today → 422 `INVALID_SCHEDULE`. With `when: { type: \"at_renewal\" }` each item is judged and priced as a single upgrade at renewal (`POST /v1/upgrades/quote` with the same `when`: Microsoft's scheduled eligibilities, the target's price on the renewal day, nothing prorated; `renewal` on each item, `renewalFirstCycleCharge` in the totals).",
       access: 'authenticated',
       body: campaignRequestSchema,
       responses: { 201: { description: 'Planned; `Location` names the campaign', schema: campaignCreatedSchema } },
@@ -168,7 +180,11 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       responses: { 200: { description: 'Items, by id', schema: campaignItemsSchema } },
       errors: [403, 404],
       async handler({ params, query, caller }) {
-        const { page, nextCursor } = await answering(
+        const {
+          page,
+          upgrades: current,
+          nextCursor,
+        } = await answering(
           listCampaignItems(deps.models, requireCampaignRole(caller), params.id, {
             ...(query.eligible !== undefined ? { eligible: query.eligible === 'true' } : {}),
             ...(query.outcome ? { outcome: query.outcome } : {}),
@@ -176,7 +192,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
             ...(query.limit ? { limit: query.limit } : {}),
           }),
         );
-        return { status: 200, body: { items: page.map(itemView), ...(nextCursor ? { nextCursor } : {}) } };
+        return { status: 200, body: { items: page.map((item) => itemView(item, current)), ...(nextCursor ? { nextCursor } : {}) } };
       },
     }),
     defineRoute({
@@ -186,7 +202,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       tag: 'Campaigns',
       summary: 'Every item with its verdict and outcome, as CSV',
       description:
-        'Columns: subscriptionId, accountId, quantity, eligible, reasons (codes, space separated), currency, credit, debit (minor units), outcome, outcomeReason, upgradeId, seatReassignment (`automatic`, `manual`, or `manual_pending` for a reassignment still to be done by hand).',
+        "Columns: subscriptionId, accountId, quantity, eligible, reasons (codes, space separated), currency, credit, debit (minor units), outcome, outcomeReason, upgradeId, seatReassignment (`automatic`, `manual`, or `manual_pending` for a reassignment still to be done by hand), dueDate (the day the upgrade takes effect), upgradeStatus (the upgrade's status read at export: an upgrade at renewal is `completed` or `rejected` after the renewal day), renewalUnitPrice and renewalFirstCycleCharge (at renewal: the next term's price, minor units before tax).",
       access: 'authenticated',
       params: idParamsSchema,
       responses: { 200: { description: 'The report (text/csv)' } },
@@ -208,7 +224,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
       tag: 'Campaigns',
       summary: "Run the campaign: start each eligible item's upgrade at the partner's shared rate",
       description:
-        'Idempotent: executing a running or paused campaign starts nothing more. Each item is started as `POST /v1/upgrades` would start it, with the Idempotency-Key `campaign:<campaignId>:<subscriptionId>`, so no subscription is ever upgraded twice; one locked by another upgrade is skipped with the reason. 409 for a completed or cancelled campaign.',
+        'Idempotent: executing a running or paused campaign starts nothing more. Each item is started as `POST /v1/upgrades` would start it, with the Idempotency-Key `campaign:<campaignId>:<subscriptionId>`, so no subscription is ever upgraded twice; one locked by another upgrade is skipped with the reason. At renewal each item is scheduled as `POST /v1/upgrades` with `when: { type: "at_renewal" }` schedules it (one with an upgrade scheduled already is skipped, naming it) and counts as `scheduled` once Microsoft holds its change; the campaign completes then, without waiting for the renewals. 409 for a completed or cancelled campaign.',
       access: 'authenticated',
       params: idParamsSchema,
       responses: { 202: { description: 'Running', schema: campaignExecutedSchema } },
@@ -223,7 +239,7 @@ export function campaignRoutes(deps: ResolvedDeps, workflowOptions?: CampaignExe
     control(
       'cancel',
       'Cancel the campaign: no further item is started, ever',
-      'Started upgrades go on and are followed to their end; pending items stay pending. 409 unless running or paused.',
+      'Started upgrades go on and are followed to their end; pending items stay pending. Upgrades at renewal already scheduled stay scheduled: cancel each with `POST /v1/upgrades/{id}/cancel` (the items with `outcome=scheduled` name them). 409 unless running or paused.',
     ),
   ];
 }

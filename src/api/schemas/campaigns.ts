@@ -31,6 +31,10 @@ export const campaignSummarySchema = z
         currency: z.string(),
         credit: signedMinorUnits.meta({ description: 'sum of the credits (refunds, ≤ 0), tax included' }),
         debit: signedMinorUnits.meta({ description: 'sum of the debits (fees), tax included' }),
+        renewalFirstCycleCharge: signedMinorUnits.optional().meta({
+          description:
+            "at renewal only (credit and debit are 0: nothing is prorated): the sum of the renewed terms' first charge cycle, before tax, at the target's price on each renewal day",
+        }),
       }),
     ),
   })
@@ -40,7 +44,11 @@ export const campaignCountsSchema = z
   .object({
     total: z.number().int(),
     pending: z.number().int(),
-    running: z.number().int(),
+    running: z.number().int().meta({ description: 'started; at renewal, until Microsoft holds the scheduled change' }),
+    scheduled: z.number().int().meta({
+      description:
+        "at renewal: Microsoft's scheduled change is written and the upgrade waits for the source's renewal (the campaign's part is done; the item's `upgradeStatus` says how the upgrade ended)",
+    }),
     completed: z.number().int(),
     failed: z.number().int(),
     skipped: z.number().int().meta({ description: 'ineligible at the dry run, or refused at the start (reason in the item)' }),
@@ -58,7 +66,11 @@ export const campaignSchema = z
     destination: z.object({ type: z.literal('new') }),
     accountIds: z.array(z.string()).optional(),
     status: z.enum(CAMPAIGN_STATUSES),
-    when: upgradeWhenSchema.nullable().meta({ description: 'null: it runs once executed; scheduled: `scheduled` until its day' }),
+    when: upgradeWhenSchema
+      .nullable()
+      .meta({
+        description: "null: it runs once executed; on_date: `scheduled` until its day; at_renewal: each source's upgrade scheduled for its own renewal",
+      }),
     summary: campaignSummarySchema,
     counts: campaignCountsSchema.optional(),
     plannedAt: z.string(),
@@ -96,6 +108,24 @@ export const campaignItemSchema = z
     outcome: z.enum(CAMPAIGN_ITEM_OUTCOMES),
     outcomeReason: z.string().nullable(),
     upgradeId: z.string().nullable(),
+    upgradeStatus: z
+      .string()
+      .nullable()
+      .meta({ description: "the upgrade's status as it stands now (an upgrade at renewal: `completed` or `rejected` after the renewal day)" }),
+    dueDate: z
+      .string()
+      .nullable()
+      .meta({ description: "the UTC day its upgrade takes effect: the campaign's day, or the source's renewal day; null: when executed" }),
+    renewal: z
+      .object({
+        termStart: z.string(),
+        termEnd: z.string(),
+        unitPrice: signedMinorUnits.meta({ description: "the target's price for the account on the renewal day, per seat per charge cycle, before tax" }),
+        firstCycleCharge: signedMinorUnits.meta({ description: 'unitPrice × quantity, before tax' }),
+        turnsAutoRenewOn: z.boolean(),
+      })
+      .nullable()
+      .meta({ description: 'at renewal: the next term as the at-renewal quote prices it; null otherwise' }),
     seatReassignmentPending: z.boolean().meta({ description: 'upgraded and invoiced; the licences still wait for a manual reassignment' }),
   })
   .meta({ id: 'CampaignItem' });

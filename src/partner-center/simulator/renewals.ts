@@ -63,6 +63,10 @@ export function patchSubscription(state: SimulatorState, subscription: Simulated
   subscription.autoRenewEnabled = autoRenewEnabled;
   subscription.scheduledNextTermInstructions = instructions;
   subscription.version += 1;
+  if (parsed.data.scheduledNextTermInstructions) {
+    const written = state.counters.scheduledChangesWrittenBySubscription;
+    written[idKey(subscription.id)] = (written[idKey(subscription.id)] ?? 0) + 1;
+  }
 }
 
 /** An immediate change of the subscription: every scheduled change is deleted (Microsoft's page above). */

@@ -150,6 +150,8 @@ export interface SimulatorCounters {
   injected5xxResponses: number;
   /** Subscriptions renewed by the simulator's clock (with or without scheduled instructions). */
   renewals: number;
+  /** Per subscription: PATCHes that wrote a scheduled change (non-null `scheduledNextTermInstructions`). */
+  scheduledChangesWrittenBySubscription: Record<string, number>;
   /** Per customer tenant: reads of transitions answered with the injected `transitionReadErrors` status. */
   transitionReadErrorsServed: Record<string, number>;
 }
@@ -166,6 +168,7 @@ function emptyCounters(): SimulatorCounters {
     throttledResponses: 0,
     injected5xxResponses: 0,
     renewals: 0,
+    scheduledChangesWrittenBySubscription: {},
     transitionReadErrorsServed: {},
   };
 }

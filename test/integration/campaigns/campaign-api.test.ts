@@ -112,7 +112,11 @@ test("the dry run's figures are the single quotes' figures, the items page by el
   expect((await h.call('GET', `/v1/campaigns/${campaignId}/items?eligible=maybe`)).body.error.details.fields[0].path).toBe('query.eligible');
 
   const view = await h.call('GET', `/v1/campaigns/${campaignId}`);
-  expect(view.body).toMatchObject({ status: 'planned', counts: { total: 4, pending: 3, running: 0, completed: 0, failed: 0, skipped: 1 }, executedAt: null });
+  expect(view.body).toMatchObject({
+    status: 'planned',
+    counts: { total: 4, pending: 3, running: 0, scheduled: 0, completed: 0, failed: 0, skipped: 1 },
+    executedAt: null,
+  });
   // A planned campaign has no run to pause.
   const pause = await h.call('POST', `/v1/campaigns/${campaignId}/pause`);
   expect(pause.status).toBe(409);
@@ -181,12 +185,49 @@ test('a scheduled campaign: `when` as for a single upgrade, each item priced for
   const sameDay = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'on_date', date: '2025-04-12' } }) });
   expect(sameDay.status).toBe(422);
   expect(sameDay.body.error).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'when.date', rule: 'after_today' } });
-  // A kind a single upgrade takes but a campaign does not run yet: refused naming it (not run as something else).
-  const atRenewal = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'at_renewal' } }) });
-  expect(atRenewal.status).toBe(422);
-  expect(atRenewal.body.error).toMatchObject({ code: 'INVALID_SCHEDULE', details: { field: 'when.type', rule: 'campaign_now_or_on_date' } });
   const malformed = await h.call('POST', '/v1/campaigns', { body: campaignBody({ when: { type: 'on_date', date: '2025-02-30' } }) });
   expect(malformed.status).toBe(400);
   expect(malformed.body.error.details.fields.map((field: { path: string }) => field.path)).toEqual(['when.date']);
   expect((await h.call('GET', '/v1/campaigns')).body.campaigns).toHaveLength(before);
+});
+
+test('an at-renewal campaign: each item judged and priced as the single at-renewal quote, nothing prorated', async () => {
+  const accountIds = ['cust-1', 'cust-2', 'cust-3'];
+  const created = await h.call('POST', '/v1/campaigns', { body: campaignBody({ accountIds, when: { type: 'at_renewal' } }) });
+  expect(created.status).toBe(201);
+  const { campaignId, summary } = created.body;
+  expect(summary).toMatchObject({ total: 4, eligible: 3, ineligible: 1, byReason: { SOURCE_IS_TRIAL: 1 } });
+  let firstCycles = 0;
+  const items = (await h.call('GET', `/v1/campaigns/${campaignId}/items?eligible=true`)).body.items as Array<Record<string, any>>;
+  expect(items.map((item) => item.subscriptionId)).toEqual(['sub-1', 'sub-3', 'sub-9']);
+  for (const item of items) {
+    const quote = await h.call('POST', '/v1/upgrades/quote', {
+      body: {
+        sourceSubscriptionId: item.subscriptionId,
+        targetProductId: P.businessStandard,
+        quantity: 10,
+        destination: { type: 'new' },
+        when: { type: 'at_renewal' },
+      },
+    });
+    expect(quote.status).toBe(200);
+    const { termStart, termEnd, unitPrice, firstCycleCharge, turnsAutoRenewOn } = quote.body.renewal;
+    expect(item).toMatchObject({
+      credit: 0,
+      debit: 0,
+      dueDate: quote.body.upgradeDate,
+      renewal: { termStart, termEnd, unitPrice, firstCycleCharge, turnsAutoRenewOn },
+      outcome: 'pending',
+      upgradeId: null,
+      upgradeStatus: null,
+    });
+    firstCycles += firstCycleCharge as number;
+  }
+  expect(summary.totals).toEqual([{ currency: 'USD', credit: 0, debit: 0, renewalFirstCycleCharge: firstCycles }]);
+  expect((await h.call('GET', `/v1/campaigns/${campaignId}`)).body.when).toEqual({ type: 'at_renewal' });
+  const rows = parse((await h.call('GET', `/v1/campaigns/${campaignId}/report.csv`)).text, { columns: true }) as Array<Record<string, string>>;
+  expect(rows.find((row) => row.subscriptionId === 'sub-1')).toMatchObject({
+    dueDate: items[0]!.dueDate,
+    renewalUnitPrice: String(items[0]!.renewal.unitPrice),
+  });
 });

@@ -91,7 +91,7 @@ test('a 429 from Partner Center makes the campaign wait out its Retry-After; eve
     await new Promise((resolve) => setTimeout(resolve, 500));
     view = await call('GET', `/v1/campaigns/${campaignId}`);
   }
-  expect(view.counts).toEqual({ total: 4, pending: 0, running: 0, completed: 4, failed: 0, skipped: 0 });
+  expect(view.counts).toEqual({ total: 4, pending: 0, running: 0, scheduled: 0, completed: 4, failed: 0, skipped: 0 });
 
   const counters = (await (await fetch(`${system.simulator!.url}/admin/counters`)).json()) as {
     throttledResponses: number;

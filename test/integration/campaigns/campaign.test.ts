@@ -266,6 +266,7 @@ test('200 subscriptions across 20 accounts: planned, run throttled through a wor
     total: 200,
     pending: 0,
     running: 0,
+    scheduled: 0,
     completed: eligibleIds.length - 1,
     failed: 0,
     skipped: ineligibleIds.length + 1,

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import type { UpgradeActivityDeps } from '../../../activities';
+import type { AppDeps } from '../../../src/api/deps';
 import type { Clock } from '../../../src/clock';
 import type { Database } from '../../../src/db/connection';
 import type { Product } from '../../../src/domain/catalog';
@@ -53,6 +54,7 @@ export async function startSystemHarness(
     /** One clock for the API and the activities (time travel). */ clock?: Clock;
     /** The API asks Microsoft's transition eligibilities (upgrade-options, quote, start). */ askMicrosoft?: boolean;
     /** More configuration variables (e.g. `WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false'`). */ env?: Record<string, string>;
+    /** The campaign workflow's tunables (a short follow interval). */ campaignWorkflowOptions?: AppDeps['campaignWorkflowOptions'];
   } = {},
 ): Promise<SystemHarness> {
   quietTemporalRuntime();
@@ -72,6 +74,7 @@ export async function startSystemHarness(
     worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.askMicrosoft ? { microsoftVerdict: true } : {}),
+    ...(options.campaignWorkflowOptions ? { api: { campaignWorkflowOptions: options.campaignWorkflowOptions } } : {}),
     dropDatabaseOnClose: true,
   });
   const apiUrl = system.api!.url;
