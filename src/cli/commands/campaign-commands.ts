@@ -4,7 +4,18 @@ import type { Database } from '../../db/connection';
 import { createUpgradeUseCaseDeps } from '../../upgrades/deps';
 import type { CliSettings } from '../context';
 import { UsageError } from '../errors';
-import { controlCampaignFromCli, createCampaignFromCli, executeCampaignFromCli, formatCounts, formatSummary, showCampaign, watchCampaign } from './campaign';
+import { addScheduleOptions, scheduleOf, type ScheduleOptions } from '../schedule-options';
+import type { UpgradeWhen } from '../../upgrades/schedule';
+import {
+  controlCampaignFromCli,
+  createCampaignFromCli,
+  executeCampaignFromCli,
+  formatCounts,
+  formatSummary,
+  showCampaign,
+  watchCampaign,
+  whenText,
+} from './campaign';
 
 /** What the campaign commands need from the CLI's entry point (connections made on first use). */
 export interface CampaignCommandContext {
@@ -25,32 +36,34 @@ export function registerCampaignCommands(program: Command, context: CampaignComm
     print(formatCounts(status, counts));
   };
 
-  campaign
+  const create = campaign
     .command('create')
     .description('plan a campaign (the dry run): every subscription of the source product, judged and quoted; nothing is started')
     .requiredOption('--name <name>', 'a name for people')
     .requiredOption('--source <productId>', 'the source catalog item id (product:sku:availability)')
     .requiredOption('--target <productId>', 'the target catalog item id')
     .option('--accounts <ids>', 'comma-separated account ids (default: every account)')
-    .option('--json', 'print JSON instead of text')
-    .action(async (options: { name: string; source: string; target: string; accounts?: string; json?: boolean }) => {
-      if (options.source === options.target) throw new UsageError('--target must differ from --source');
-      const accountIds = options.accounts
-        ?.split(',')
-        .map((id) => id.trim())
-        .filter((id) => id !== '');
-      const useCases = createUpgradeUseCaseDeps({ models: (await database()).models, temporalClient: await temporal(), config: settings().useCases });
-      const created = await createCampaignFromCli(useCases, {
-        name: options.name,
-        sourceProductId: options.source,
-        targetProductId: options.target,
-        destination: { type: 'new' },
-        ...(accountIds && accountIds.length > 0 ? { accountIds } : {}),
-        quantity: 'all',
-      });
-      if (options.json) printJson(created);
-      else print(`${formatSummary(created.campaignId, created.summary)}\nRun it with: upgrades campaign execute ${created.campaignId} --watch`);
+    .option('--json', 'print JSON instead of text');
+  addScheduleOptions(create).action(async (options: { name: string; source: string; target: string; accounts?: string; json?: boolean } & ScheduleOptions) => {
+    if (options.source === options.target) throw new UsageError('--target must differ from --source');
+    const when = scheduleOf(options);
+    const accountIds = options.accounts
+      ?.split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
+    const useCases = createUpgradeUseCaseDeps({ models: (await database()).models, temporalClient: await temporal(), config: settings().useCases });
+    const created = await createCampaignFromCli(useCases, {
+      name: options.name,
+      sourceProductId: options.source,
+      targetProductId: options.target,
+      destination: { type: 'new' },
+      ...(accountIds && accountIds.length > 0 ? { accountIds } : {}),
+      quantity: 'all',
+      ...(when ? { when } : {}),
     });
+    if (options.json) printJson(created);
+    else print(`${formatSummary(created.campaignId, created.summary, when)}\nRun it with: upgrades campaign execute ${created.campaignId} --watch`);
+  });
 
   campaign
     .command('show')
@@ -61,8 +74,11 @@ export function registerCampaignCommands(program: Command, context: CampaignComm
     .action(async (campaignId: string, options: { watch?: boolean; json?: boolean }) => {
       if (options.watch) return watchUntilEnd(campaignId);
       const { campaign: stored, counts } = await showCampaign((await database()).models, campaignId);
-      if (options.json) printJson({ campaignId, name: stored.name, status: stored.status, summary: stored.summary, counts });
-      else print(`${stored.name} (${stored.sourceProductId} → ${stored.targetProductId})\n${formatCounts(stored.status, counts)}`);
+      if (options.json) printJson({ campaignId, name: stored.name, status: stored.status, when: stored.when, summary: stored.summary, counts });
+      else
+        print(
+          `${stored.name} (${stored.sourceProductId} → ${stored.targetProductId}${whenText((stored.when as UpgradeWhen | null) ?? undefined)})\n${formatCounts(stored.status, counts)}`,
+        );
     });
 
   campaign

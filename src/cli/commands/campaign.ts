@@ -7,7 +7,8 @@ import { createCampaign, type CampaignActor, type CampaignRequest, type Campaign
 import { readCampaign } from '../../campaigns/read';
 import type { UpgradeUseCaseDeps } from '../../upgrades/deps';
 import { UpgradeError } from '../../upgrades/errors';
-import type { CampaignCounts } from '../../../workflows/campaign-messages';
+import { campaignItemsDone, type CampaignCounts } from '../../../workflows/campaign-messages';
+import type { UpgradeWhen } from '../../upgrades/schedule';
 import { CliError } from '../errors';
 
 /**
@@ -49,26 +50,34 @@ export function controlCampaignFromCli(deps: CampaignRunDeps, campaignId: string
   return refusing(`campaign ${control}`, controlCampaign({ ...deps, clock: () => new Date(), updateTimeoutMs: 10_000 }, CLI_OPERATOR, campaignId, control));
 }
 
-export function formatSummary(campaignId: string, summary: CampaignSummary): string {
+export const whenText = (when: UpgradeWhen | undefined): string =>
+  when?.type === 'on_date' ? `, on ${when.date}` : when?.type === 'at_renewal' ? ", each at its source's renewal" : '';
+
+export function formatSummary(campaignId: string, summary: CampaignSummary, when?: UpgradeWhen): string {
   const reasons = Object.entries(summary.byReason)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([code, n]) => `    ${code}: ${n}`);
-  const totals = summary.totals.map((total) => `    ${total.currency}: credit ${total.credit}, debit ${total.debit} (minor units, tax included)`);
+  const totals = summary.totals.map(
+    (total) =>
+      `    ${total.currency}: credit ${total.credit}, debit ${total.debit} (minor units, tax included)` +
+      (total.renewalFirstCycleCharge === undefined ? '' : `; renewed terms' first cycle ${total.renewalFirstCycleCharge} (before tax)`),
+  );
   return [
-    `Campaign ${campaignId}: ${summary.eligible} of ${summary.total} subscriptions eligible, ${summary.ineligible} not`,
+    `Campaign ${campaignId}${whenText(when)}: ${summary.eligible} of ${summary.total} subscriptions eligible, ${summary.ineligible} not`,
     ...(reasons.length > 0 ? ['  not eligible, by reason:', ...reasons] : []),
     ...(totals.length > 0 ? ['  totals:', ...totals] : []),
   ].join('\n');
 }
 
 export function formatCounts(status: string, counts: CampaignCounts): string {
-  return `${status}: ${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.running} running, ${counts.pending} pending of ${counts.total}`;
+  const scheduled = counts.scheduled > 0 ? `${counts.scheduled} scheduled at renewal, ` : '';
+  return `${status}: ${scheduled}${counts.completed} completed, ${counts.failed} failed, ${counts.skipped} skipped, ${counts.running} running, ${counts.pending} pending of ${counts.total}`;
 }
 
 const ENDED = new Set(['completed', 'cancelled']);
 
 /**
- * Follows the campaign until it ends, drawing its progress (done = completed + failed + skipped) with cli-progress
+ * Follows the campaign until it ends, drawing its progress (done: `campaignItemsDone`) with cli-progress
  * on `stream`; returns the last status and counts.
  */
 export async function watchCampaign(
@@ -77,7 +86,7 @@ export async function watchCampaign(
   options: { stream: NodeJS.WritableStream; intervalMs?: number; timeoutMs?: number },
 ): Promise<{ status: string; counts: CampaignCounts }> {
   const bar = new SingleBar({
-    format: 'campaign {campaignId} |{bar}| {value}/{total} done · {running} running · {failed} failed · {skipped} skipped · {status}',
+    format: 'campaign {campaignId} |{bar}| {value}/{total} done · {running} running · {scheduled} scheduled · {failed} failed · {skipped} skipped · {status}',
     stream: options.stream,
     noTTYOutput: true,
     notTTYSchedule: 2_000,
@@ -85,13 +94,20 @@ export async function watchCampaign(
   });
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let { campaign, counts } = await showCampaign(models, campaignId);
-  const payload = () => ({ campaignId, running: counts.running, failed: counts.failed, skipped: counts.skipped, status: campaign.status });
-  bar.start(counts.total, counts.completed + counts.failed + counts.skipped, payload());
+  const payload = () => ({
+    campaignId,
+    running: counts.running,
+    scheduled: counts.scheduled,
+    failed: counts.failed,
+    skipped: counts.skipped,
+    status: campaign.status,
+  });
+  bar.start(counts.total, campaignItemsDone(counts), payload());
   try {
     while (!ENDED.has(campaign.status) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1_000));
       ({ campaign, counts } = await showCampaign(models, campaignId));
-      bar.update(counts.completed + counts.failed + counts.skipped, payload());
+      bar.update(campaignItemsDone(counts), payload());
     }
   } finally {
     bar.stop();

@@ -7,7 +7,7 @@
  * at-renewal quote does (the target's price on its renewal day, nothing prorated); the run writes Microsoft's scheduled
  * change once per item and completes without waiting for the renewals. Then the clock passes the renewals and the
  * report, exported again, reads the upgrades' current statuses. The waiting runs' timers are replaced by runs due now,
- * as in upgrades-at-renewal.test.ts.
+ * as in upgrades-at-renewal.test.ts. First the CLI plans such campaigns, taking the schedule as the API's `when`.
  */
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
@@ -20,6 +20,7 @@ import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 import { campaignWorkflowIdOf, getCampaignProgressQuery } from '../../../workflows/campaign-messages';
 import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../../workflows/scheduled-upgrade-contract';
 import { campaignApi, campaignRequest, untilCampaign, type CampaignApi } from '../../../scripts/support/campaign-driver';
+import { cliBinary } from '../support/cli-binary';
 import { OPERATOR_KEY, startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 let system: SystemHarness;
@@ -62,6 +63,52 @@ async function report(campaignId: string): Promise<Array<Record<string, string>>
   expect(answer.status).toBe(200);
   return parse(answer.text, { columns: true }) as Array<Record<string, string>>;
 }
+
+test('the CLI takes the schedule as the API takes `when`: --at-renewal and --date, refused naming the option', async () => {
+  const today = utcDateOf(clock());
+  const account = sampleAccount();
+  const source = sampleSubscription(account, { quantity: 7 }, { today, monthsIntoTerm: 10, daysIntoCycle: 2 });
+  const trial = sampleSubscription(account, { isTrial: true }, { today, monthsIntoTerm: 10, daysIntoCycle: 2 });
+  await system.seed({ accounts: [account], subscriptions: [source, trial] });
+  const cli = cliBinary({
+    ...process.env,
+    MONGODB_DATABASE: system.db.connection.name,
+    TEMPORAL_TASK_QUEUE: system.taskQueue,
+    NODE_ENV: 'development',
+  });
+  const create = (...options: string[]) =>
+    cli(['campaign', 'create', '--name', 'CLI', '--source', P.businessBasic, '--target', P.businessStandard, '--accounts', account.id, ...options]);
+
+  const atRenewal = await create('--at-renewal', '--json');
+  expect(atRenewal.code).toBe(0);
+  const planned = JSON.parse(atRenewal.stdout) as { campaignId: string; summary: Record<string, any> };
+  const quote = await api.ok('POST', '/v1/upgrades/quote', {
+    sourceSubscriptionId: source.id,
+    targetProductId: P.businessStandard,
+    quantity: 7,
+    destination: { type: 'new' },
+    when: { type: 'at_renewal' },
+  });
+  expect(planned.summary).toMatchObject({ total: 2, eligible: 1, byReason: { SOURCE_IS_TRIAL: 1 } });
+  expect(planned.summary.totals).toEqual([{ currency: 'USD', credit: 0, debit: 0, renewalFirstCycleCharge: quote.renewal.firstCycleCharge }]);
+  const shown = await cli(['campaign', 'show', planned.campaignId]);
+  expect(shown.stdout).toContain("each at its source's renewal");
+  expect((await api.ok('GET', `/v1/campaigns/${planned.campaignId}`)).when).toEqual({ type: 'at_renewal' });
+
+  const day = addDays(today, 20);
+  const onDate = await create('--date', day);
+  expect(onDate.code).toBe(0);
+  expect(onDate.stdout).toContain(`, on ${day}: 1 of 2 subscriptions eligible`);
+
+  // The command line is wrong (exit 2): not a calendar day, or both schedules at once. The day's rules are the use
+  // case's (exit 1, as the API's 422).
+  const notADay = await create('--date', '2027-02-30');
+  expect([notADay.code, notADay.stderr]).toEqual([2, expect.stringContaining('--date must be a calendar date YYYY-MM-DD, got "2027-02-30"')]);
+  const both = await create('--date', day, '--at-renewal');
+  expect([both.code, both.stderr]).toEqual([2, expect.stringMatching(/--date.*cannot be used with.*--at-renewal/)]);
+  const sameDay = await create('--date', today);
+  expect([sameDay.code, sameDay.stderr]).toEqual([1, expect.stringContaining('INVALID_SCHEDULE: when.date must be after today')]);
+}, 120_000);
 
 test('planned with renewal-day prices and no proration, scheduled once each at Microsoft, completed at once; after the renewals the report shows them completed', async () => {
   const today = utcDateOf(clock());

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { campaignModelsOf } from '../../../src/db/campaign-models';
 import { lockSubscriptions } from '../../../src/db/subscription-locks';
@@ -20,6 +17,7 @@ import {
   type ChildWorker,
 } from '../../../scripts/bench/support/child-worker';
 import { campaignApi, campaignRequest, campaignWorld, until, untilCampaign, type CampaignApi } from '../../../scripts/support/campaign-driver';
+import { cliBinary } from '../support/cli-binary';
 import { integrationConfig } from '../support/test-config';
 
 /**
@@ -35,8 +33,6 @@ import { integrationConfig } from '../support/test-config';
  * campaign collections must show none (issue 22: every campaign query served by an index).
  */
 const OPERATOR_KEY = 'test-operator-key-0123456789abcdef';
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', '..', '..', 'src', 'cli', 'bin.cjs');
 const P = DEMO_PRODUCT_IDS;
 let postgresql: PostgresqlServer;
 let ferretDb: FerretDbServer;
@@ -344,15 +340,7 @@ test('the CLI plans, executes and watches a campaign to its end, with a progress
     TEMPORAL_TASK_QUEUE: system.config.TEMPORAL_TASK_QUEUE,
     NODE_ENV: 'development',
   };
-  const cli = async (args: string[]) => {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env, timeout: 90_000 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string; stderr?: string };
-      return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-    }
-  };
+  const cli = cliBinary(env);
 
   const usage = await cli(['campaign', 'create', '--name', 'x', '--source', P.businessStandard, '--target', P.businessStandard]);
   expect(usage.code).toBe(2);
