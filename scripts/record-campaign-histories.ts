@@ -2,8 +2,8 @@
  * Records the replay suite's CampaignWorkflow histories (test/replay/histories/campaign/*.json) from a real run: a
  * small campaign driven through the HTTP API against a real Temporal dev server, FerretDB and the in-process Partner
  * Center simulator — a throttle wait, an item locked by another upgrade, a pause and a resume, and a continue-as-new
- * (the run is told to continue after a short history), so both the first run and a carried-over one are kept — and a
- * campaign scheduled for tomorrow, cancelled while it waits for its day.
+ * (the run is told to continue after a short history), so both the first run and a carried-over one are kept — a
+ * campaign scheduled for tomorrow, cancelled while it waits for its day, and a campaign at renewal (its first and its last run: the same one when it did not continue as new).
  *
  *   npx tsx scripts/record-campaign-histories.ts
  *
@@ -79,15 +79,43 @@ async function main(): Promise<void> {
     const scheduledWorkflowId = campaignWorkflowIdOf(scheduled.campaignId as string);
     await assembled.temporalClient.workflow.getHandle(scheduledWorkflowId).result();
 
+    // A campaign at renewal over accounts of its own: each item scheduled (Microsoft's change written), none waiting
+    // for its renewal, the campaign completed.
+    const renewalWorld = campaignWorld({ prefix: `rec-rnw-${suffix}`, accounts: 1, perAccount: () => 3 });
+    await assembled.seed(renewalWorld);
+    const atRenewal = await api(
+      'POST',
+      '/v1/campaigns',
+      campaignRequest(
+        'Recorded campaign at renewal',
+        renewalWorld.accounts.map((account) => account.id),
+        { when: { type: 'at_renewal' } },
+      ),
+    );
+    await api('POST', `/v1/campaigns/${atRenewal.campaignId as string}/execute`);
+    await untilCampaign(
+      driver,
+      atRenewal.campaignId as string,
+      'the campaign at renewal to complete, every item scheduled',
+      (view) => view.status === 'completed' && view.counts.scheduled === 3,
+      60_000,
+    );
+    const atRenewalWorkflowId = campaignWorkflowIdOf(atRenewal.campaignId as string);
+
     const runs: Array<{ runId: string; startTime: Date }> = [];
     for await (const execution of assembled.temporalClient.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution);
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     if (runs.length < 2) throw new Error(`expected a continue-as-new, got ${runs.length} run(s)`);
+    const atRenewalRuns: Array<{ runId: string; startTime: Date }> = [];
+    for await (const execution of assembled.temporalClient.workflow.list({ query: `WorkflowId = "${atRenewalWorkflowId}"` })) atRenewalRuns.push(execution);
+    atRenewalRuns.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
     mkdirSync(CAMPAIGN_HISTORIES_DIR, { recursive: true });
     for (const [name, id, runId] of [
       ['campaign-first-run', workflowId, runs[0]!.runId],
       ['campaign-carried-run', workflowId, runs[runs.length - 1]!.runId],
       ['campaign-scheduled-cancelled', scheduledWorkflowId, undefined],
+      ['campaign-at-renewal-first-run', atRenewalWorkflowId, atRenewalRuns[0]!.runId],
+      ['campaign-at-renewal-last-run', atRenewalWorkflowId, atRenewalRuns[atRenewalRuns.length - 1]!.runId],
     ] as const) {
       const file = join(CAMPAIGN_HISTORIES_DIR, `${name}.json`);
       // A released shape's file is kept: a new shape gets a new name.

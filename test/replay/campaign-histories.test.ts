@@ -51,6 +51,14 @@ test('the scheduled shape is recorded: a campaign waiting for its day on a timer
   expect(scheduled.events!.some((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'startCampaignItem')).toBe(false);
 });
 
+test('the at-renewal shape is recorded: its items scheduled through the same activities, the campaign completed', () => {
+  const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
+  const activities = (name: string) => history(name).events!.flatMap((event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  expect(activities('campaign-at-renewal-first-run').filter((name) => name === 'startCampaignItem')).toHaveLength(3);
+  expect(activities('campaign-at-renewal-last-run')).toEqual(expect.arrayContaining(['refreshCampaignItems', 'notifyCampaignCompleted']));
+  expect(history('campaign-at-renewal-last-run').events!.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
+});
+
 test('every recorded campaign history replays deterministically against the current workflow code', async () => {
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
   const outcomes = await replayHistories(recorded, { workflowBundle });
