@@ -18,9 +18,9 @@ import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import type { Subscription } from '../../../src/domain/types';
 import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
 import { campaignWorkflowIdOf, getCampaignProgressQuery } from '../../../workflows/campaign-messages';
-import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../../workflows/scheduled-upgrade-contract';
 import { campaignApi, campaignRequest, untilCampaign, type CampaignApi } from '../../../scripts/support/campaign-driver';
 import { cliBinary } from '../support/cli-binary';
+import { runRenewalDay } from '../support/renewal-day';
 import { OPERATOR_KEY, startSystemHarness, type SystemHarness } from '../support/system-harness';
 
 let system: SystemHarness;
@@ -39,24 +39,6 @@ afterAll(async () => {
 const P = DEMO_PRODUCT_IDS;
 const atMicrosoft = (externalId: string) => system.simulator.state.subscriptions.get(externalId.toLowerCase())!;
 const writesAtMicrosoft = (externalId: string) => system.simulator.state.counters.scheduledChangesWrittenBySubscription[externalId.toLowerCase()] ?? 0;
-
-/** Replaces an upgrade's waiting run by one due now, as its renewal day coming would: the real activities run. */
-async function runRenewalDay(upgradeId: string, accountId: string) {
-  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).terminate('the test brings the renewal day forward');
-  const input: ScheduledUpgradeWorkflowInput = {
-    upgradeId,
-    accountId,
-    dueDate: utcDateOf(new Date()),
-    seatReassignment: system.upgradeUseCases.seatReassignment,
-    atRenewal: true,
-  };
-  const run = await system.client.workflow.start(SCHEDULED_UPGRADE_WORKFLOW_TYPE, {
-    taskQueue: system.taskQueue,
-    workflowId: `${scheduledWorkflowIdOf(upgradeId)}:renewal-day`,
-    args: [input],
-  });
-  return run.result();
-}
 
 async function report(campaignId: string): Promise<Array<Record<string, string>>> {
   const answer = await api.call('GET', `/v1/campaigns/${campaignId}/report.csv`);
@@ -250,7 +232,7 @@ test('planned with renewal-day prices and no proration, scheduled once each at M
   clock.travelTo(`${lastRenewal}T02:00:00.000Z`);
   system.simulator.advanceClock(Date.parse(`${lastRenewal}T02:00:00.000Z`) - Date.now());
   for (const source of renewing) {
-    await expect(runRenewalDay(items.get(source.id)!.upgradeId as string, source.accountId)).resolves.toMatchObject({ outcome: 'renewed' });
+    await expect(runRenewalDay(system, items.get(source.id)!.upgradeId as string, source.accountId)).resolves.toMatchObject({ outcome: 'renewed' });
     expect(await system.db.models.subscriptions.findById(source.id).lean()).toMatchObject({
       productId: P.businessStandard,
       termStart: addDays(source.termEnd, 1),

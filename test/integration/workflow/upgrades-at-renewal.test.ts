@@ -11,7 +11,8 @@ import { movableClock } from '../../../src/clock';
 import { addDays, utcDateOf } from '../../../src/domain/dates';
 import { DEMO_PRODUCT_IDS } from '../../../src/domain/demo-catalog';
 import { sampleAccount, sampleSubscription } from '../../../src/sample-data';
-import { SCHEDULED_UPGRADE_WORKFLOW_TYPE, scheduledWorkflowIdOf, type ScheduledUpgradeWorkflowInput } from '../../../workflows/scheduled-upgrade-contract';
+import { scheduledWorkflowIdOf } from '../../../workflows/scheduled-upgrade-contract';
+import { runRenewalDay } from '../support/renewal-day';
 import { startSystemHarness, type SystemHarness } from '../support/system-harness';
 import { confirmWhenWaiting, eventually } from '../support/waiting';
 
@@ -58,24 +59,6 @@ async function writtenAtMicrosoft(upgradeId: string) {
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`upgrade ${upgradeId}: the scheduled change was never written`);
-}
-
-/** Replaces the waiting run by one due now, as the renewal day coming would: the real activities run. */
-async function runRenewalDay(upgradeId: string, accountId: string) {
-  await system.client.workflow.getHandle(scheduledWorkflowIdOf(upgradeId)).terminate('the test brings the renewal day forward');
-  const input: ScheduledUpgradeWorkflowInput = {
-    upgradeId,
-    accountId,
-    dueDate: utcDateOf(new Date()),
-    seatReassignment: system.upgradeUseCases.seatReassignment,
-    atRenewal: true,
-  };
-  const run = await system.client.workflow.start(SCHEDULED_UPGRADE_WORKFLOW_TYPE, {
-    taskQueue: system.taskQueue,
-    workflowId: `${scheduledWorkflowIdOf(upgradeId)}:renewal-day`,
-    args: [input],
-  });
-  return run.result();
 }
 
 /** How far the simulator's clock (real time plus its offset) was moved. */
@@ -226,7 +209,7 @@ test('written to Microsoft when scheduled, then applied at the renewal: the sour
   const waiting = await system.api('GET', `/v1/subscriptions/${source.id}`);
   expect(waiting.body).toMatchObject({ productId: DEMO_PRODUCT_IDS.businessBasic, termEnd: source.termEnd });
 
-  await expect(runRenewalDay(upgradeId, account.id)).resolves.toEqual({ upgradeId, outcome: 'renewed' });
+  await expect(runRenewalDay(system, upgradeId, account.id)).resolves.toEqual({ upgradeId, outcome: 'renewed' });
   expect(atMicrosoft(source.externalId)).toMatchObject({ offerId: DEMO_PRODUCT_IDS.businessStandard, quantity: 12, scheduledNextTermInstructions: null });
   const renewed = await system.api('GET', `/v1/subscriptions/${source.id}`);
   expect(renewed.body).toMatchObject({
@@ -275,7 +258,7 @@ test("Microsoft's scheduled change removed mid-term (an immediate change in Part
 
   const renewalDate = addDays(source.termEnd, 1);
   travelTo(`${renewalDate}T01:00:00.000Z`);
-  await expect(runRenewalDay(upgradeId, account.id)).resolves.toEqual({ upgradeId, outcome: 'rejected' });
+  await expect(runRenewalDay(system, upgradeId, account.id)).resolves.toEqual({ upgradeId, outcome: 'rejected' });
   const record = await system.db.models.upgrades.findById(upgradeId).lean();
   expect(record).toMatchObject({ status: 'rejected', error: { details: { reasons: [{ code: 'SCHEDULED_CHANGE_REMOVED' }] } } });
   expect(await system.db.models.notifications.countDocuments({ upgradeId, event: 'upgrade_failed' })).toBe(1);
