@@ -103,7 +103,7 @@ export async function listCampaignItems(
   if (query.eligible !== undefined) filter.eligible = query.eligible;
   if (query.outcome !== undefined) filter.outcome = query.outcome;
   const paged = await pageById<StoredCampaignItem>(campaignItems, filter, query);
-  return { ...paged, upgrades: await currentUpgradesOf(models, paged.page) };
+  return { ...paged, upgrades: await currentUpgradesOf(models, paged.page.filter(mayStillChange)) };
 }
 
 /** One page of `filter` in `_id` order, after `cursor` (the list endpoints' cursor paging, as src/db/listing.ts). */
@@ -147,6 +147,23 @@ function seatColumn(item: StoredCampaignItem): string {
   return item.seatReassignmentMode ?? '';
 }
 
+/**
+ * An item whose upgrade's status may differ from what the item recorded: one scheduled at renewal, running, failed
+ * (an operator may retry it), or waiting for a manual seat reassignment. A completed upgrade stays completed, so a
+ * report of a large campaign reads only the upgrades that may have moved (each read is one lookup by id).
+ */
+export const mayStillChange = (item: Pick<StoredCampaignItem, 'upgradeId' | 'outcome' | 'seatReassignmentPending'>): boolean =>
+  Boolean(item.upgradeId) && !(item.outcome === 'completed' && !item.seatReassignmentPending);
+
+/** The item's upgrade's status as it stands (read, or known final); null without an upgrade. */
+export function itemUpgradeStatus(
+  item: Pick<StoredCampaignItem, 'upgradeId' | 'outcome' | 'seatReassignmentPending'>,
+  upgrades: ReadonlyMap<string, CurrentUpgrade>,
+): string | null {
+  if (!item.upgradeId) return null;
+  return upgrades.get(item.upgradeId)?.status ?? (mayStillChange(item) ? null : 'completed');
+}
+
 /** The day an item's upgrade takes effect: its upgrade's (as scheduled), else the dry run's. */
 export const itemDueDate = (item: Pick<StoredCampaignItem, 'dueDate' | 'upgradeId'>, upgrades: ReadonlyMap<string, CurrentUpgrade>): string | null =>
   (item.upgradeId ? upgrades.get(item.upgradeId)?.dueDate : undefined) ?? item.dueDate ?? null;
@@ -169,7 +186,7 @@ function reportRow(item: StoredCampaignItem, upgrades: ReadonlyMap<string, Curre
     item.upgradeId ?? '',
     seatColumn(item),
     itemDueDate(item, upgrades) ?? '',
-    (item.upgradeId ? upgrades.get(item.upgradeId)?.status : undefined) ?? '',
+    itemUpgradeStatus(item, upgrades) ?? '',
     renewal ? String(renewal.unitPrice) : '',
     renewal ? String(renewal.firstCycleCharge) : '',
   ];
@@ -187,7 +204,7 @@ export async function campaignReportCsv(models: Models, actor: CampaignActor, ca
   const rows: string[][] = [];
   let chunk: StoredCampaignItem[] = [];
   const flush = async () => {
-    const upgrades = await currentUpgradesOf(models, chunk);
+    const upgrades = await currentUpgradesOf(models, chunk.filter(mayStillChange));
     for (const item of chunk) rows.push(reportRow(item, upgrades));
     chunk = [];
   };

@@ -1,6 +1,7 @@
 import {
   campaignReportCsv,
   itemDueDate,
+  itemUpgradeStatus,
   listCampaignItems,
   listCampaigns,
   readCampaign,
@@ -73,7 +74,7 @@ function itemView(item: StoredCampaignItem, upgrades: ReadonlyMap<string, Curren
     outcome: item.outcome,
     outcomeReason: item.outcomeReason ?? null,
     upgradeId: item.upgradeId ?? null,
-    upgradeStatus: (item.upgradeId ? upgrades.get(item.upgradeId)?.status : undefined) ?? null,
+    upgradeStatus: itemUpgradeStatus(item, upgrades),
     dueDate: itemDueDate(item, upgrades),
     renewal: (item.renewal ?? null) as { termStart: string; termEnd: string; unitPrice: number; firstCycleCharge: number; turnsAutoRenewOn: boolean } | null,
     seatReassignmentPending: item.seatReassignmentPending ?? false,

@@ -1,6 +1,6 @@
 import { itemOutcomeOf } from '../../../src/campaigns/item-outcome';
 import { summaryOf } from '../../../src/campaigns/plan';
-import type { CurrentUpgrade } from '../../../src/campaigns/read';
+import { itemUpgradeStatus, mayStillChange, type CurrentUpgrade } from '../../../src/campaigns/read';
 import { campaignItemsDone } from '../../../workflows/campaign-messages';
 
 /** The pure rules of at-renewal campaign items (docs/campaigns.md, "At renewal"): their outcome, counts and totals. */
@@ -70,4 +70,19 @@ test("the summary of an at-renewal dry run: nothing prorated, the renewed terms'
   expect(summaryOf([{ eligible: true, reasons: [], currency: 'USD', credit: -300, debit: 900, renewal: null }]).totals).toEqual([
     { currency: 'USD', credit: -300, debit: 900 },
   ]);
+});
+
+test("the report reads only the upgrades that may have moved since the item's outcome; a completed one is known", () => {
+  const item = (outcome: string, upgradeId: string | null, seatReassignmentPending = false) => ({ outcome, upgradeId, seatReassignmentPending }) as never;
+  expect(mayStillChange(item('scheduled', 'upg_1'))).toBe(true);
+  expect(mayStillChange(item('failed', 'upg_1'))).toBe(true);
+  expect(mayStillChange(item('running', 'upg_1'))).toBe(true);
+  expect(mayStillChange(item('completed', 'upg_1', true))).toBe(true);
+  expect(mayStillChange(item('completed', 'upg_1'))).toBe(false);
+  expect(mayStillChange(item('skipped', null))).toBe(false);
+  const read = new Map([['upg_1', upgrade('completed', { dueDate: '2027-03-01' })]]);
+  expect(itemUpgradeStatus(item('scheduled', 'upg_1'), read)).toBe('completed');
+  expect(itemUpgradeStatus(item('completed', 'upg_2'), read)).toBe('completed');
+  expect(itemUpgradeStatus(item('scheduled', 'upg_gone'), read)).toBeNull();
+  expect(itemUpgradeStatus(item('skipped', null), read)).toBeNull();
 });
