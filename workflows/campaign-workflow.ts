@@ -138,6 +138,8 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
         await condition(() => cancelled, grant.retryAfterMs);
         continue;
       }
+      // A pause or cancel taken while the room was asked for: none of this chunk starts (the room is just not used).
+      if ((paused || cancelled) && patched(PATCHES.CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS)) continue;
       const chunk = itemIds.slice(next, next + grant.granted);
       next += chunk.length;
       const started = await Promise.all(chunk.map((itemId) => campaign.startCampaignItem(campaignId, itemId)));

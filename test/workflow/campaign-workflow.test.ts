@@ -8,6 +8,7 @@ import {
   type CampaignCounts,
   type CampaignRunStatus,
 } from '../../workflows/campaign-messages';
+import { pauseRaceStubs, playPauseRace } from '../../scripts/support/campaign-pause-race';
 import { useWorkflowTestBed } from './support/workflow-env';
 
 /**
@@ -89,5 +90,15 @@ test('cancelled while it waits for its day, a scheduled campaign starts nothing'
     expect(await handle.result()).toMatchObject({ pending: 3, running: 0 });
     expect(stubs.startsAtMs).toEqual([]);
     expect(stubs.statuses).toEqual(['scheduled', 'cancelled']);
+  });
+});
+
+test('a pause taken while the run asks for room to start items starts none of them; after the resume they all start', async () => {
+  const stubs = pauseRaceStubs();
+  await bed().withWorker(stubs.activities, async (taskQueue) => {
+    const handle = await playPauseRace(bed().env.client, taskQueue, stubs, `campaign:${taskQueue}`);
+    expect(stubs.events.slice(0, 2)).toEqual(['paused', 'resumed']);
+    expect(stubs.events.slice(2).sort()).toEqual(['start item-1', 'start item-2', 'start item-3', 'start item-4']);
+    expect(await handle.result()).toMatchObject({ total: 4, completed: 4, pending: 0 });
   });
 });
