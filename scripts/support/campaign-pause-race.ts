@@ -5,7 +5,45 @@ import {
   resumeCampaignUpdate,
   type CampaignActivities,
   type CampaignCounts,
+  type CampaignRunStatus,
 } from '../../workflows/campaign-messages';
+
+/**
+ * CampaignWorkflow's activities over in-memory items, for workflow tests and recordings: every item starts `running`
+ * when started and is `completed` at the next refresh; `onStart` and `onStatus` see each start and status, `room`
+ * answers the room requests (default: all that is asked).
+ */
+export function inMemoryCampaignActivities(
+  itemIds: readonly string[],
+  hooks: {
+    onStart?: (itemId: string) => void;
+    onStatus?: (status: CampaignRunStatus) => void;
+    room?: (wanted: number) => Promise<{ granted: number; retryAfterMs: number }>;
+  } = {},
+): CampaignActivities {
+  const outcomes = new Map<string, 'pending' | 'running' | 'completed'>(itemIds.map((id) => [id, 'pending']));
+  const counts = (): CampaignCounts => {
+    const of = (outcome: string) => [...outcomes.values()].filter((value) => value === outcome).length;
+    return { total: outcomes.size, pending: of('pending'), running: of('running'), completed: of('completed'), failed: 0, skipped: 0 };
+  };
+  return {
+    nextPendingCampaignItems: async () => [...outcomes].filter(([, outcome]) => outcome === 'pending').map(([id]) => id),
+    takeCampaignStartSlots: async (wanted) => (hooks.room ? hooks.room(wanted) : { granted: wanted, retryAfterMs: 0 }),
+    startCampaignItem: async (_campaignId, itemId) => {
+      hooks.onStart?.(itemId);
+      outcomes.set(itemId, 'running');
+      return { outcome: 'running', upgradeId: `upg-${itemId}` };
+    },
+    refreshCampaignItems: async () => {
+      for (const [id, outcome] of outcomes) if (outcome === 'running') outcomes.set(id, 'completed');
+      return counts();
+    },
+    countCampaign: async () => counts(),
+    recordCampaignStatus: async (_campaignId, status) => hooks.onStatus?.(status),
+    notifyCampaignCompleted: async () => 0,
+    markCampaignNotificationsUndeliverable: async () => undefined,
+  };
+}
 
 /**
  * The pause race of CampaignWorkflow, played on stub activities over four in-memory items: the pause arrives while
@@ -15,20 +53,15 @@ import {
  * (scripts/record-campaign-histories.ts).
  */
 export function pauseRaceStubs() {
-  const outcomes = new Map<string, 'pending' | 'running' | 'completed'>(['item-1', 'item-2', 'item-3', 'item-4'].map((id) => [id, 'pending']));
   const events: string[] = [];
   let enterRoom!: () => void;
   const roomAsked = new Promise<void>((resolve) => (enterRoom = resolve));
   let grantRoom!: () => void;
   const roomGranted = new Promise<void>((resolve) => (grantRoom = resolve));
   let roomCalls = 0;
-  const counts = (): CampaignCounts => {
-    const of = (outcome: string) => [...outcomes.values()].filter((value) => value === outcome).length;
-    return { total: outcomes.size, pending: of('pending'), running: of('running'), completed: of('completed'), failed: 0, skipped: 0 };
-  };
-  const activities: CampaignActivities = {
-    nextPendingCampaignItems: async () => [...outcomes].filter(([, outcome]) => outcome === 'pending').map(([id]) => id),
-    takeCampaignStartSlots: async (wanted) => {
+  const activities = inMemoryCampaignActivities(['item-1', 'item-2', 'item-3', 'item-4'], {
+    onStart: (itemId) => events.push(`start ${itemId}`),
+    room: async (wanted) => {
       roomCalls += 1;
       if (roomCalls === 1) {
         enterRoom();
@@ -36,20 +69,7 @@ export function pauseRaceStubs() {
       }
       return { granted: wanted, retryAfterMs: 0 };
     },
-    startCampaignItem: async (_campaignId, itemId) => {
-      events.push(`start ${itemId}`);
-      outcomes.set(itemId, 'running');
-      return { outcome: 'running', upgradeId: `upg-${itemId}` };
-    },
-    refreshCampaignItems: async () => {
-      for (const [id, outcome] of outcomes) if (outcome === 'running') outcomes.set(id, 'completed');
-      return counts();
-    },
-    countCampaign: async () => counts(),
-    recordCampaignStatus: async () => undefined,
-    notifyCampaignCompleted: async () => 0,
-    markCampaignNotificationsUndeliverable: async () => undefined,
-  };
+  });
   return { activities, events, roomAsked, grantRoom };
 }
 
