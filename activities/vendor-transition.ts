@@ -30,7 +30,7 @@ import { findPlan, loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
 import { systemClock } from '../src/clock';
-import { waitForTransitionSlot } from '../src/partner-center/transition-limit';
+import { markTransitionSlotSent, waitForTransitionSlot } from '../src/partner-center/transition-limit';
 
 /** The vendor record as the activities know it: with the transition Partner Center answered. */
 type RecordedTransition = VendorRecord<Transition>;
@@ -143,10 +143,19 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
    * Waits for a slot of the tenant's limit on transition POSTs (src/partner-center/transition-limit.ts), on the real
    * clock whatever the activities' clock (Partner Center counts real time), heartbeating; a cancellation ends the wait.
    */
-  async function waitForSlot(upgradeId: string): Promise<void> {
-    if (!deps.transitionLimit) return;
-    const slot = await waitForTransitionSlot(deps.models, deps.transitionLimit, systemClock, (ms) => sleepHeartbeating(ms, { waitingForSlot: true }));
-    if (slot.at < systemClock().getTime() - 1_000) deps.logger.warn({ upgradeId, slot }, 'the transition POST leaves more than a second after its slot');
+  async function waitForSlot(upgradeId: string): Promise<{ sent(): Promise<void> }> {
+    const limit = deps.transitionLimit;
+    if (!limit) return { sent: async () => undefined };
+    const slot = await waitForTransitionSlot(deps.models, limit, systemClock, (ms) => sleepHeartbeating(ms, { waitingForSlot: true }));
+    return {
+      sent: async () => {
+        const sentAt = systemClock();
+        if (slot.at < sentAt.getTime() - 1_000) deps.logger.warn({ upgradeId, slot }, 'the transition POST leaves more than a second after its slot');
+        await markTransitionSlotSent(deps.models, limit, slot, sentAt).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not mark the slot sent'),
+        );
+      },
+    };
   }
 
   /** For plans frozen before they carried the tenant: the source's account's. */
@@ -350,7 +359,7 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           // Every POST (a retry's and the second try's too) waits for its slot of the tenant's limit, right before it
           // leaves, so the limit counts what Partner Center counts. Taking a slot sends nothing: exactly once is the
           // MS-RequestId's business, and a retried activity simply takes a new slot.
-          await waitForSlot(upgradeId);
+          const slot = await waitForSlot(upgradeId);
           if (unrecorded) {
             // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here).
             sent = { ...unrecorded, requestedAt: deps.clock().toISOString() };
@@ -358,18 +367,24 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
             unrecorded = undefined;
           }
           Context.current().heartbeat();
-          return deps.vendor.createTransition(
-            sent.customerTenantId,
-            sent.vendorSubscriptionId,
-            {
-              ...sent.request,
-              ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
-              termDuration: plan.vendor.termDuration,
-              billingCycle: capitalised(plan.vendor.billingCycle),
-              ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
-            },
-            { requestId: sent.requestId, upgradeId },
-          );
+          // Marked while the POST leaves, so that the mark does not delay it.
+          const marked = slot.sent();
+          const [answer] = await Promise.all([
+            deps.vendor.createTransition(
+              sent.customerTenantId,
+              sent.vendorSubscriptionId,
+              {
+                ...sent.request,
+                ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
+                termDuration: plan.vendor.termDuration,
+                billingCycle: capitalised(plan.vendor.billingCycle),
+                ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
+              },
+              { requestId: sent.requestId, upgradeId },
+            ),
+            marked,
+          ]);
+          return answer;
         });
       } catch (error) {
         if (answerWasLost(error)) {

@@ -61,6 +61,8 @@ const slotSchema = new Schema(
     n: { type: Number, required: true },
     /** When its POST may go. */
     at: { type: Date, required: true },
+    /** When its POST left (late under load): the slot `limit` after it waits an interval from then too. */
+    sentAt: { type: Date },
   },
   { strict: 'throw', versionKey: false },
 );
@@ -78,7 +80,7 @@ const backoffSchema = new Schema(
 );
 backoffSchema.index({ key: 1, until: -1 });
 
-type SlotDocument = { _id: string; key: string; n: number; at: Date };
+type SlotDocument = { _id: string; key: string; n: number; at: Date; sentAt?: Date };
 type BackoffDocument = { _id: string; key: string; until: Date };
 
 const indexesBuilt = new WeakMap<Connection, Promise<unknown>>();
@@ -152,8 +154,9 @@ async function clearOldBackoffs(models: Models, key: string, beforeMs: number): 
 
 /**
  * Waits until a slot of the tenant's limit is ours, right before a POST: reserves one, sleeps until its time, and
- * when a 429 came meanwhile (a backoff ending after the slot's time) reserves again after it. `sleep` is the
- * activity's (heartbeating, and rejecting when the activity is cancelled).
+ * when a 429 came meanwhile (a backoff ending after the slot's time) reserves again after it. When the POST of the
+ * slot `limit` before left late (a loaded machine), waits an interval from when it left. `sleep` is the activity's
+ * (heartbeating, and rejecting when the activity is cancelled). The caller marks the slot sent as its POST leaves.
  */
 export async function waitForTransitionSlot(
   models: Models,
@@ -161,12 +164,23 @@ export async function waitForTransitionSlot(
   clock: () => Date,
   sleep: (ms: number) => Promise<void>,
 ): Promise<TransitionSlot> {
+  const { slots } = await limitModels(models);
   for (;;) {
     const slot = await reserveTransitionSlot(models, limit, clock());
     const waitMs = slot.at - clock().getTime();
     if (waitMs > 0) await sleep(waitMs);
-    if ((await backoffUntil(models, limit.key)) <= slot.at) return slot;
+    if ((await backoffUntil(models, limit.key)) > slot.at) continue;
+    const limiting = slot.n >= limit.limit ? await slots.findById(`${limit.key}:${slot.n - limit.limit}`, { sentAt: 1 }).lean() : null;
+    const lateMs = limiting?.sentAt ? limiting.sentAt.getTime() + limit.intervalMs + marginOf(limit) - clock().getTime() : 0;
+    if (lateMs > 0) await sleep(lateMs);
+    return slot;
   }
+}
+
+/** Records when the slot's POST left (see waitForTransitionSlot). */
+export async function markTransitionSlotSent(models: Models, limit: TransitionLimit, slot: TransitionSlot, sentAt: Date): Promise<void> {
+  const { slots } = await limitModels(models);
+  await slots.updateOne({ _id: `${limit.key}:${slot.n}` }, { $set: { sentAt } });
 }
 
 /** A 429 seen anywhere: every POST of the tenant waits until `until`. */

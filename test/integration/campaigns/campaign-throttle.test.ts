@@ -7,6 +7,7 @@ import { createVendorClient } from '../../../src/partner-center-factory';
 import {
   fetchReportingThrottling,
   marginOf,
+  markTransitionSlotSent,
   recordVendorBackoff,
   reserveTransitionSlot,
   retryAfterMsOf,
@@ -108,7 +109,7 @@ function mostInAnyInterval(times: number[], intervalMs: number): number {
   return Math.max(0, ...sorted.map((start) => sorted.filter((time) => time >= start && time < start + intervalMs).length));
 }
 
-test('slots reserved at once through two database clients never put more than the limit in any interval; a 429 moves every later slot past it', async () => {
+test('slots reserved at once through two database clients never put more than the limit in any interval; a 429 moves every later slot past it; a late POST holds back the slot `limit` after it', async () => {
   const second: Database = await connectDatabase(system.config.MONGODB_URI!, system.config.MONGODB_DATABASE);
   try {
     const limit = { key: `tenant-${randomUUID()}`, limit: 5, intervalMs: 60_000 };
@@ -148,6 +149,23 @@ test('slots reserved at once through two database clients never put more than th
     );
     expect(waits).toEqual([10_000, 20_000]);
     expect(slot.at).toBe(waitingFrom + 30_000);
+
+    // A POST that left late (a loaded machine): the slot `limit` after it waits an interval from when it left.
+    const one = { key: `${limit.key}-c`, limit: 1, intervalMs: 60_000 };
+    const first = await reserveTransitionSlot(system.db.models, one, now);
+    await markTransitionSlotSent(second.models, one, first, new Date(now.getTime() + 5_000));
+    let oneClockMs = now.getTime();
+    const oneWaits: number[] = [];
+    await waitForTransitionSlot(
+      system.db.models,
+      one,
+      () => new Date(oneClockMs),
+      async (ms) => {
+        oneWaits.push(ms);
+        oneClockMs += ms;
+      },
+    );
+    expect(oneWaits).toEqual([60_000 + marginOf(one), 5_000]);
   } finally {
     await second.close();
   }
