@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { campaignModelsOf } from '../src/db/campaign-models';
@@ -14,8 +14,13 @@ import { scheduleUpgrade, type UpgradeWhen } from '../src/upgrades/schedule';
 import { startUpgrade } from '../src/upgrades/start';
 import { itemOutcomeOf } from '../src/campaigns/item-outcome';
 import { countCampaignItems, currentUpgradesOf, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
-import { takeStartSlots, type ThrottleSettings } from '../src/campaigns/throttle';
-import type { CampaignActivities, CampaignCounts, CampaignItemStart, CampaignRunStatus } from '../workflows/campaign-messages';
+import {
+  campaignWorkflowIdOf,
+  type CampaignActivities,
+  type CampaignCounts,
+  type CampaignItemStart,
+  type CampaignRunStatus,
+} from '../workflows/campaign-messages';
 import type { DeliveryResult, OutboxDelivery } from './webhook-delivery';
 
 /**
@@ -33,13 +38,23 @@ export interface CampaignActivityDeps {
   clock: () => Date;
   logger: Logger;
   microsoftEligibility?: MicrosoftEligibilitySource;
-  throttle: ThrottleSettings;
+  /**
+   * Items a campaign keeps started but not yet sent to Partner Center. The request limit is applied where the POST
+   * is made (src/partner-center/transition-limit.ts); this bound keeps a campaign from starting thousands of
+   * upgrades that would all wait there.
+   */
+  maxQueuedItems: number;
   /** Signs, checks the destination and POSTs one outbox entry (activities/webhook-delivery.ts), recording the attempt. */
   deliverWebhook(entry: OutboxDelivery): Promise<DeliveryResult>;
 }
 
 /** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
 export const campaignItemIdempotencyKey = (campaignId: string, subscriptionId: string): string => `campaign:${campaignId}:${subscriptionId}`;
+
+/** How long a run whose queue is full waits before asking again (a slot frees every interval / limit). */
+const QUEUE_RECHECK_MS = 2_000;
+/** Upgrade statuses before the transition request: an upgrade in one of them without a vendor record still waits. */
+const BEFORE_VENDOR_REQUEST: ReadonlySet<string> = new Set(['accepted', 'validating', 'awaiting_vendor']);
 
 /**
  * Refusals that make an item `skipped` rather than retried: the subscription changed, someone else's upgrade holds it,
@@ -94,9 +109,33 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       return items.map((item) => String(item._id));
     },
 
-    /** Up to `wanted` starts from the tenant's shared limit, or how long to wait (src/campaigns/throttle.ts). */
-    async takeCampaignStartSlots(wanted: number): Promise<{ granted: number; retryAfterMs: number }> {
-      return takeStartSlots(deps.models, deps.throttle, wanted, deps.clock());
+    /**
+     * Up to `wanted` starts, as many as keep the campaign's queue (items started whose transition has not been sent
+     * to Partner Center) within `maxQueuedItems`, or how long to wait. Items whose upgrade has sent its request or
+     * ended leave the queue here. `campaignId` is absent in tasks scheduled before it was passed: the run's id says.
+     */
+    async takeCampaignStartSlots(wanted: number, campaignId?: string): Promise<{ granted: number; retryAfterMs: number }> {
+      const id = campaignId ?? Context.current().info.workflowExecution!.workflowId.slice(campaignWorkflowIdOf('').length);
+      const { campaignItems } = await campaignModelsOf(deps.models);
+      const queued = await campaignItems.find({ campaignId: id, queuedForPartnerCenter: true }, { _id: 1, upgradeId: 1 }).lean();
+      const upgrades = await Promise.all(
+        queued.map((item) =>
+          item.upgradeId ? deps.models.upgrades.findById(item.upgradeId, { status: 1, 'vendor.requestId': 1, 'steps.written_to_microsoft': 1 }).lean() : null,
+        ),
+      );
+      const left = queued.filter((_item, index) => {
+        const upgrade = upgrades[index];
+        if (!upgrade) return true;
+        // At renewal the item's one write at Partner Center is its scheduled change: queued until it is written.
+        if (upgrade.status === 'scheduled') return Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft);
+        return !BEFORE_VENDOR_REQUEST.has(upgrade.status) || (upgrade.vendor as { requestId?: string } | null | undefined)?.requestId !== undefined;
+      });
+      // One `_id` update each: FerretDB answers `_id: { $in }` by reading the whole collection.
+      if (left.length > 0) {
+        await campaignItems.bulkWrite(left.map((item) => ({ updateOne: { filter: { _id: item._id }, update: { $set: { queuedForPartnerCenter: false } } } })));
+      }
+      const granted = Math.max(0, Math.min(wanted, deps.maxQueuedItems - (queued.length - left.length)));
+      return { granted, retryAfterMs: granted > 0 ? 0 : QUEUE_RECHECK_MS };
     },
 
     /**
@@ -128,7 +167,10 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
             ? await scheduleUpgrade(useCaseDeps(campaign), actor, request, when, idempotencyKey, deps.logger)
             : await startUpgrade(useCaseDeps(campaign), actor, request, idempotencyKey, deps.logger);
         const dueDate = 'dueDate' in started && started.dueDate ? { dueDate: started.dueDate } : {};
-        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null, ...dueDate } });
+        await campaignItems.updateOne(
+          { _id: itemId },
+          { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null, queuedForPartnerCenter: true, ...dueDate } },
+        );
         return { outcome: 'running', upgradeId: started.upgradeId };
       } catch (error) {
         // Anything else (Temporal or Partner Center unavailable, the database) is retried by the activity's policy.
