@@ -114,6 +114,50 @@ async function waitForEvent(handle: WorkflowHandle, type: temporal.api.enums.v1.
   throw new Error(`${handle.workflowId} never recorded ${EventType[type]}`);
 }
 
+const ACTIVITY_CLOSED_EVENTS = new Set([
+  EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED,
+]);
+const WORKFLOW_TASK_EVENTS = new Set([
+  EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+]);
+
+/**
+ * Polls the run's history until the run is at rest: its last workflow task completed and every activity it scheduled
+ * has ended, so it waits only on a timer or a condition. Cancelling or updating the run then races nothing on the
+ * time-skipping test server (see the cancellation cases below).
+ */
+async function waitForRest(handle: WorkflowHandle): Promise<void> {
+  for (let polls = 0; polls < 200; polls++) {
+    const events = (await handle.fetchHistory()).events ?? [];
+    const lastWorkflowTask = events.filter((event) => WORKFLOW_TASK_EVENTS.has(event.eventType!)).at(-1);
+    const scheduled = events.filter((event) => event.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).map((event) => Number(event.eventId));
+    const ended = new Set(
+      events
+        .filter((event) => ACTIVITY_CLOSED_EVENTS.has(event.eventType!))
+        .map((event) =>
+          Number(
+            (
+              event.activityTaskCompletedEventAttributes ??
+              event.activityTaskFailedEventAttributes ??
+              event.activityTaskTimedOutEventAttributes ??
+              event.activityTaskCanceledEventAttributes
+            )?.scheduledEventId,
+          ),
+        ),
+    );
+    if (lastWorkflowTask?.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && scheduled.every((id) => ended.has(id))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${handle.workflowId} never came to rest`);
+}
+
 /** After the activity answers, confirm the manual reassignment as a portal would on the webhook. */
 const confirmSoon = (handle: WorkflowHandle, how: 'update' | 'signal', confirmedBy = 'ops@contoso.example') =>
   setImmediate(() => {
@@ -629,13 +673,17 @@ describe('cancellation (temporal workflow cancel)', () => {
   test('after the conversion (waiting for manual seats): needs_attention; "converted" finishes every step despite the cancellation', async () => {
     const run = await runUpgrade({
       manualSeats: true,
-      // Outside `result()` time skipping is locked: the 24 h reminder timer does not fire, and nothing else is in flight.
+      // Outside `result()` time skipping is locked: the 24 h reminder timer does not fire. Each message reaches the run at
+      // rest; an update while an activity finishes can also leave the test server a history the SDK cannot replay.
       whileRunning: async (handle) => {
-        await waitForEvent(handle, EventType.EVENT_TYPE_TIMER_STARTED);
+        await waitForStatus(handle, 'awaiting_manual_seat_reassignment');
+        await waitForRest(handle);
         await handle.cancel();
         await waitForStatus(handle, 'needs_attention');
+        await waitForRest(handle);
         await handle.executeUpdate(resolveUncertainOutcomeUpdate, { args: [{ outcome: 'converted', resolvedBy: 'ops-key' }] });
         await waitForStatus(handle, 'awaiting_manual_seat_reassignment');
+        await waitForRest(handle);
         await handle.executeUpdate(confirmSeatReassignmentUpdate, { args: [{ confirmedBy: 'ops@contoso.example' }] });
       },
     });
