@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { campaignModelsOf } from '../src/db/campaign-models';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
+import { findByIds } from '../src/db/find-by-ids';
 import { loadCatalog } from '../src/db/mappers';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -134,10 +135,13 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       >;
       for (let start = 0; start < open.length; start += UPGRADE_READS_IN_PARALLEL) {
         const chunk = open.slice(start, start + UPGRADE_READS_IN_PARALLEL);
-        // One `_id` lookup per upgrade: FerretDB answers `_id: { $in }` by reading the whole collection.
-        const upgrades = await Promise.all(chunk.map((item) => deps.models.upgrades.findById(item.upgradeId!, { status: 1, error: 1 }).lean()));
-        const writes = chunk.flatMap((item, index) => {
-          const upgrade = upgrades[index];
+        const { byId: upgrades } = await findByIds(
+          deps.models.upgrades,
+          chunk.map((item) => item.upgradeId!),
+          { status: 1, error: 1 },
+        );
+        const writes = chunk.flatMap((item) => {
+          const upgrade = upgrades.get(item.upgradeId!);
           if (!upgrade) return [];
           const set =
             upgrade.status === 'completed'
@@ -176,7 +180,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       const { campaign, campaignItems } = await loadCampaign(campaignId);
       // The items' accounts from an indexed find (FerretDB's `distinct` reads the whole collection).
       const accountIds = [...new Set((await campaignItems.find({ campaignId }, { accountId: 1 }).lean()).map((item) => item.accountId))];
-      const accounts = await deps.models.accounts.find({ _id: { $in: accountIds }, webhookUrl: { $type: 'string' } }, { webhookUrl: 1 }).lean();
+      const accounts = (await findByIds(deps.models.accounts, accountIds, { webhookUrl: 1 })).found.filter((account) => typeof account.webhookUrl === 'string');
       let delivered = 0;
       for (const account of accounts) {
         const accountId = String(account._id);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument } from '../db/campaign-models';
+import { findByIds, mapPooled } from '../db/find-by-ids';
 import type { UpgradeRequest } from '../domain';
 import type { UpgradeActor, UpgradeUseCaseDeps } from '../upgrades/deps';
 import { UpgradeError } from '../upgrades/errors';
@@ -150,26 +151,12 @@ export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reason
   };
 }
 
-/** Runs `work` over `inputs` with at most `concurrency` at once, keeping the input order in the result. */
-async function mapPooled<I, O>(inputs: readonly I[], concurrency: number, work: (input: I) => Promise<O>): Promise<O[]> {
-  const results = new Array<O>(inputs.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < inputs.length) {
-      const index = next++;
-      results[index] = await work(inputs[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
-  return results;
-}
-
 /** The accounts a campaign covers: the named ones (each must be in the actor's scope and exist), else the actor's scope. */
 async function accountFilter(deps: UpgradeUseCaseDeps, actor: CampaignActor, accountIds: readonly string[] | undefined): Promise<Record<string, unknown>> {
   if (!accountIds) return actor.accountIds ? { accountId: { $in: [...actor.accountIds] } } : {};
   const named = [...new Set(accountIds)];
-  const found = new Set((await deps.models.accounts.find({ _id: { $in: named } }, { _id: 1 }).lean()).map((account) => String(account._id)));
-  const unknown = named.filter((id) => !found.has(id) || !actor.mayActOnAccount(id));
+  const missing = new Set((await findByIds(deps.models.accounts, named, { _id: 1 })).missing);
+  const unknown = named.filter((id) => missing.has(id) || !actor.mayActOnAccount(id));
   if (unknown.length > 0) throw new CampaignError('NOT_FOUND', `Account ${unknown.join(', ')} not found`, { field: 'accountIds', accountIds: unknown });
   return { accountId: { $in: named } };
 }
