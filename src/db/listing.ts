@@ -36,31 +36,27 @@ export async function listPageInScope<T>(
 }
 
 /**
- * The first `limit` documents by `_id` that match `filter` in these accounts (undefined = every account): one query
- * on the indexed `accountId` per account, merged. FerretDB 1.x pushes `accountId` equality down to PostgreSQL's index
- * but evaluates `accountId: { $in }` itself over the whole collection (measured: 6 ms against 7.4 s at 20,000
- * subscriptions, docs/architecture.md "Queries served by an index"). The union's first `limit` by `_id` are among
- * each account's first `limit`, so `_id` cursor paging stays exact.
+ * The first `limit` (default: all) documents by `_id` that match `filter` in these accounts (undefined = every
+ * account): one query on the indexed `accountId` per account, merged. FerretDB 1.x pushes `accountId` equality down
+ * to PostgreSQL's index but evaluates `accountId: { $in }` itself over the whole collection (measured: 6 ms against
+ * 7.4 s at 20,000 subscriptions, docs/architecture.md "Queries served by an index"). The union's first `limit` by
+ * `_id` are among each account's first `limit`, so `_id` cursor paging stays exact.
  */
 export async function firstByIdInAccounts<T>(
   collection: Model<T>,
   filter: Record<string, unknown>,
   accountIds: Iterable<string> | undefined,
-  limit: number,
+  limit?: number,
+  projection?: Record<string, 0 | 1>,
 ): Promise<Array<T & { _id: unknown }>> {
-  const first = (accountFilter: Record<string, unknown>) =>
-    collection
-      .find({ ...filter, ...accountFilter } as never)
-      .sort({ _id: 1 })
-      .limit(limit)
-      .lean<Array<T & { _id: unknown }>>()
-      .exec();
+  const first = (accountFilter: Record<string, unknown>) => {
+    const query = collection.find({ ...filter, ...accountFilter } as never, projection).sort({ _id: 1 });
+    return (limit === undefined ? query : query.limit(limit)).lean<Array<T & { _id: unknown }>>().exec();
+  };
   if (accountIds === undefined) return first({});
   const perAccount = await mapPooled([...new Set(accountIds)], EXACT_ID_LOOKUP_CONCURRENCY, (accountId) => first({ accountId }));
-  return perAccount
-    .flat()
-    .sort((a, b) => compareIds(String(a._id), String(b._id)))
-    .slice(0, limit);
+  const merged = perAccount.flat().sort((a, b) => compareIds(String(a._id), String(b._id)));
+  return limit === undefined ? merged : merged.slice(0, limit);
 }
 
 /** MongoDB's order of string `_id`s (binary, which for our ASCII ids is JavaScript's code-unit order). */
