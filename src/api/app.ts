@@ -7,6 +7,7 @@ import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { hashApiKey } from './auth';
 import type { AppDeps, ResolvedDeps } from './deps';
 import { createMicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
+import { reusedSubscriptionReader } from '../upgrades/microsoft-scheduled-change-warning';
 import { ApiError, errorHandler, notFoundHandler } from './errors';
 import { createMetrics } from './metrics';
 import { buildOpenApiDocument, docsInitScript, docsPage } from './openapi';
@@ -94,7 +95,12 @@ export function createApp(input: AppDeps): Express {
     queryTimeoutMs: input.queryTimeoutMs ?? 1_000,
     updateTimeoutMs: input.updateTimeoutMs ?? 10_000,
     catalog: createCatalogSource(() => loadCatalog(input.models), input.catalogMaxAgeMs ?? 0),
-    ...(input.vendor ? { microsoftEligibility: createMicrosoftEligibilitySource(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000) } : {}),
+    ...(input.vendor
+      ? {
+          microsoftEligibility: createMicrosoftEligibilitySource(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000),
+          vendorSubscriptionsForOptions: reusedSubscriptionReader(input.vendor, input.microsoftEligibilityMaxAgeMs ?? 60_000),
+        }
+      : {}),
   };
   const metrics = input.metrics ?? createMetrics();
   const app = express();

@@ -8,6 +8,7 @@ import type { Subscription } from '../domain';
 import type { CatalogVendor } from '../catalog/catalog-sync';
 import type { PartnerCenterClient } from '../partner-center';
 import type { MicrosoftEligibilitySource } from '../partner-center/microsoft-eligibility';
+import type { SubscriptionReader } from '../upgrades/microsoft-scheduled-change-warning';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseConfig, type UpgradeUseCaseDeps } from '../upgrades/deps';
 
 /** Everything the HTTP app needs, passed in: no module-level state, so tests build as many apps as they like. */
@@ -62,6 +63,8 @@ export type ResolvedDeps = AppDeps & {
   catalog: CatalogSource;
   /** One per app, so its cache is shared by every route. */
   microsoftEligibility?: MicrosoftEligibilitySource;
+  /** upgrade-options' view of the source at Partner Center, reused as long as the verdict (one per app). */
+  vendorSubscriptionsForOptions?: SubscriptionReader;
 };
 
 /** The upgrade use cases' dependencies, as the API provides them (its cached catalog, its clock and timeouts). */

@@ -7,6 +7,7 @@
 import type { MicrosoftEligibility } from '../domain/vendor-eligibility';
 import type { EligibilityType, PartnerCenterClient } from './partner-center-client';
 import type { TransitionEligibility } from './partner-center-schemas';
+import { shortLivedAnswers } from './short-lived-answers';
 
 export function microsoftEligibilityOf(items: readonly TransitionEligibility[]): MicrosoftEligibility[] {
   return items.map((item) => ({
@@ -29,22 +30,11 @@ export function createMicrosoftEligibilitySource(
   maxAgeMs: number,
   now: () => number = Date.now,
 ): MicrosoftEligibilitySource {
-  const cached = new Map<string, { answer: Promise<MicrosoftEligibility[]>; at: number }>();
+  const answers = shortLivedAnswers<MicrosoftEligibility[]>(maxAgeMs, now);
   return {
     get(customerTenantId, vendorSubscriptionId, eligibilityType = 'immediate') {
       const key = `${customerTenantId.toLowerCase()}|${vendorSubscriptionId.toLowerCase()}|${eligibilityType}`;
-      const entry = cached.get(key);
-      if (entry && now() - entry.at < maxAgeMs) return entry.answer;
-      const answer = client.getTransitionEligibilities(customerTenantId, vendorSubscriptionId, eligibilityType).then(microsoftEligibilityOf);
-      const fresh = { answer, at: now() };
-      if (maxAgeMs > 0) cached.set(key, fresh);
-      // A failure is not kept: the next caller asks again.
-      answer.catch(() => {
-        if (cached.get(key) === fresh) cached.delete(key);
-      });
-      // Old entries go when the map grows (one entry per source asked about recently).
-      if (cached.size > 10_000) for (const [oldKey, old] of cached) if (now() - old.at >= maxAgeMs) cached.delete(oldKey);
-      return answer;
+      return answers(key, () => client.getTransitionEligibilities(customerTenantId, vendorSubscriptionId, eligibilityType).then(microsoftEligibilityOf));
     },
   };
 }

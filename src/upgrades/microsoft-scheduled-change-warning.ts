@@ -6,6 +6,7 @@
 import { fateOfDeletedScheduledChange, scheduledCatalogItemIdOf, type DeletedScheduledChangeFate } from '../domain/deleted-scheduled-change';
 import type { UpgradePlan } from '../domain/upgrade-plan';
 import type { PartnerCenterClient } from '../partner-center';
+import { shortLivedAnswers } from '../partner-center/short-lived-answers';
 
 export interface ScheduledChange {
   catalogItemId: string;
@@ -24,7 +25,20 @@ export type MicrosoftScheduledChangeWarning =
   | { code: 'MICROSOFT_SCHEDULED_CHANGE_DELETED'; message: string; scheduledChange: ScheduledChange; fate: DeletedScheduledChangeFate }
   | { code: 'MICROSOFT_SCHEDULED_CHANGES_UNKNOWN'; message: string };
 
-type SubscriptionReader = Pick<PartnerCenterClient, 'getSubscription'>;
+export type SubscriptionReader = Pick<PartnerCenterClient, 'getSubscription'>;
+
+/**
+ * upgrade-options' reader: the source at Partner Center reused as long as Microsoft's verdict is
+ * (`VENDOR_ELIGIBILITY_CACHE_SECONDS`), since a portal shows the options on every page view. The quote, which warns
+ * before an upgrade deletes the change, and the worker read it fresh.
+ */
+export function reusedSubscriptionReader(vendor: SubscriptionReader, maxAgeMs: number, now?: () => number): SubscriptionReader {
+  const answers = shortLivedAnswers<Awaited<ReturnType<SubscriptionReader['getSubscription']>>>(maxAgeMs, now);
+  return {
+    getSubscription: (customerTenantId, vendorSubscriptionId) =>
+      answers(`${customerTenantId.toLowerCase()}|${vendorSubscriptionId.toLowerCase()}`, () => vendor.getSubscription(customerTenantId, vendorSubscriptionId)),
+  };
+}
 
 /** Reads the source at Partner Center; without a Partner Center client only our own records speak. */
 export async function scheduledChangeAtMicrosoft(

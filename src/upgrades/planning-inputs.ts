@@ -13,7 +13,8 @@ import type { UpgradePlanInput, UpgradePlanResult } from '../domain/upgrade-plan
  *
  * Reads go out together: the catalog and the lock holders always in the first round; with `accountId` (the account
  * the request was accepted for) that account and its subscriptions too, which normally hold the source and an
- * existing destination, so one round suffices. Either is read on its own only when it is not there.
+ * existing destination, so one round suffices; without it the source, whose account the second round reads. Either is
+ * read on its own only when it is not there.
  */
 export interface PlanningInputs {
   source: Subscription;
@@ -58,14 +59,17 @@ export async function loadPlanningInputs(store: PlanningStore, request: UpgradeR
   const visible = (subscription: Subscription | undefined): Subscription | undefined =>
     subscription && (!scope.mayActOnAccount || scope.mayActOnAccount(subscription.accountId)) ? subscription : undefined;
 
-  const [accountOfScope, subscriptionsOfScope, catalog, lockHolders] = await Promise.all([
+  const [accountOfScope, subscriptionsOfScope, catalog, lockHolders, sourceAlone] = await Promise.all([
     scope.accountId ? loadAccount(models, scope.accountId) : undefined,
     scope.accountId ? loadAccountSubscriptions(models, scope.accountId) : undefined,
     store.catalog(),
     lockHoldersOf(models, subscriptionsHeldBy(request)),
+    // Without an account to read, the source is read in the first round too (its account is known only after it).
+    scope.accountId ? undefined : loadSubscription(models, request.sourceSubscriptionId),
   ]);
   const source = visible(
-    subscriptionsOfScope?.find((subscription) => subscription.id === request.sourceSubscriptionId) ??
+    sourceAlone ??
+      subscriptionsOfScope?.find((subscription) => subscription.id === request.sourceSubscriptionId) ??
       (await loadSubscription(models, request.sourceSubscriptionId)),
   );
   if (!source) return { found: false, missing: 'source' };

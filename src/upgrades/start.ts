@@ -207,6 +207,11 @@ export async function startUpgrade(
   const { models } = deps;
   const upgradeId = upgradeIdFor(actor.keyId, idempotencyKey);
   const fingerprint = requestFingerprint(request);
+  const acceptedAt = deps.clock();
+  // Planned while the repeat is looked up (one round trip fewer for a first start, the common case); a repeat's answer
+  // never depends on the plan, whose refusal is then dropped.
+  const planning = planFor(deps, actor, request, acceptedAt, upgradeId);
+  planning.catch(() => undefined);
   const existing = (await models.upgrades.findById(upgradeId).lean()) as StoredUpgrade | null;
   if (existing) {
     const answer = answerRepeatedRequest(existing, fingerprint);
@@ -214,9 +219,7 @@ export async function startUpgrade(
     if (accepted.status === 'accepted' && !accepted.retries) await ensureWorkflowStarted(deps, accepted, log);
     return answer;
   }
-
-  const acceptedAt = deps.clock();
-  const { inputs, plan } = await planFor(deps, actor, request, acceptedAt, upgradeId);
+  const { inputs, plan } = await planning;
   const accountId = inputs.source.accountId;
   const lockIds = subscriptionsHeldBy(request);
   const lock = await lockSubscriptions(models, upgradeId, accountId, lockIds, START_LOCK_CLAIM);

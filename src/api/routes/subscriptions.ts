@@ -227,6 +227,10 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
       errors: [404, 422],
       async handler({ params, query, caller }) {
         const now = deps.clock();
+        // The source's scheduled-upgrade slot is keyed by the id asked for: read in the first round with the source
+        // (one round trip fewer), and shown only once the source is found and visible to the caller.
+        const scheduledUpgradeRead = scheduledUpgradeOn(upgrades.models, params.id);
+        scheduledUpgradeRead.catch(() => undefined);
         const context = await loadUpgradeOptionsInputs(upgrades, params.id, { mayActOnAccount: (accountId) => caller.mayActOnAccount(accountId), now });
         if (!context) throw notFound(`Subscription ${params.id}`);
         if (query.when === 'at_renewal') {
@@ -240,7 +244,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
             body: {
               sourceSubscriptionId: context.source.id,
               sourceProductId: context.source.productId,
-              scheduledUpgrade: (await scheduledUpgradeOn(upgrades.models, context.source.id)) ?? null,
+              scheduledUpgrade: (await scheduledUpgradeRead) ?? null,
               quantityRange: null,
               evaluatedQuantity: query.quantity ?? context.source.quantity,
               microsoftVerdict: renewal.microsoftVerdict,
@@ -257,10 +261,8 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           }
         }
         const allSubscriptions = context.accountSubscriptions;
-        // Read beside Microsoft's verdict: one more read by _id, not one more round trip.
-        const scheduledUpgradeRead = scheduledUpgradeOn(upgrades.models, context.source.id);
         // An immediate upgrade makes Microsoft delete the source's scheduled change: shown, read beside the verdict.
-        const scheduledChangeRead = scheduledChangeAtMicrosoft(deps.vendor, context.sourceAccount.tenantId, context.source.externalId);
+        const scheduledChangeRead = scheduledChangeAtMicrosoft(deps.vendorSubscriptionsForOptions, context.sourceAccount.tenantId, context.source.externalId);
         const shared = {
           source: context.source,
           sourceAccount: context.sourceAccount,
