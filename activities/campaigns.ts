@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { campaignModelsOf } from '../src/db/campaign-models';
@@ -13,8 +13,13 @@ import type { UpgradeUseCaseDeps } from '../src/upgrades/deps';
 import { UpgradeError } from '../src/upgrades/errors';
 import { startUpgrade } from '../src/upgrades/start';
 import { countCampaignItems, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
-import { takeStartSlots, type ThrottleSettings } from '../src/campaigns/throttle';
-import type { CampaignActivities, CampaignCounts, CampaignItemStart, CampaignRunStatus } from '../workflows/campaign-messages';
+import {
+  campaignWorkflowIdOf,
+  type CampaignActivities,
+  type CampaignCounts,
+  type CampaignItemStart,
+  type CampaignRunStatus,
+} from '../workflows/campaign-messages';
 import type { DeliveryResult, OutboxDelivery } from './webhook-delivery';
 
 /**
@@ -32,13 +37,23 @@ export interface CampaignActivityDeps {
   clock: () => Date;
   logger: Logger;
   microsoftEligibility?: MicrosoftEligibilitySource;
-  throttle: ThrottleSettings;
+  /**
+   * Items a campaign keeps started but not yet sent to Partner Center. The request limit is applied where the POST
+   * is made (src/partner-center/transition-limit.ts); this bound keeps a campaign from starting thousands of
+   * upgrades that would all wait there.
+   */
+  maxQueuedItems: number;
   /** Signs, checks the destination and POSTs one outbox entry (activities/webhook-delivery.ts), recording the attempt. */
   deliverWebhook(entry: OutboxDelivery): Promise<DeliveryResult>;
 }
 
 /** The Idempotency-Key a campaign's item is started with: one per (campaign, subscription). */
 export const campaignItemIdempotencyKey = (campaignId: string, subscriptionId: string): string => `campaign:${campaignId}:${subscriptionId}`;
+
+/** How long a run whose queue is full waits before asking again (a slot frees every interval / limit). */
+const QUEUE_RECHECK_MS = 2_000;
+/** Upgrade statuses before the transition request: an upgrade in one of them without a vendor record still waits. */
+const BEFORE_VENDOR_REQUEST: ReadonlySet<string> = new Set(['accepted', 'validating', 'awaiting_vendor']);
 
 /** Upgrades read at once while following a campaign's started items. */
 const UPGRADE_READS_IN_PARALLEL = 50;
@@ -83,9 +98,28 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       return items.map((item) => String(item._id));
     },
 
-    /** Up to `wanted` starts from the tenant's shared limit, or how long to wait (src/campaigns/throttle.ts). */
-    async takeCampaignStartSlots(wanted: number): Promise<{ granted: number; retryAfterMs: number }> {
-      return takeStartSlots(deps.models, deps.throttle, wanted, deps.clock());
+    /**
+     * Up to `wanted` starts, as many as keep the campaign's queue (items started whose transition has not been sent
+     * to Partner Center) within `maxQueuedItems`, or how long to wait. Items whose upgrade has sent its request or
+     * ended leave the queue here. `campaignId` is absent in tasks scheduled before it was passed: the run's id says.
+     */
+    async takeCampaignStartSlots(wanted: number, campaignId?: string): Promise<{ granted: number; retryAfterMs: number }> {
+      const id = campaignId ?? Context.current().info.workflowExecution!.workflowId.slice(campaignWorkflowIdOf('').length);
+      const { campaignItems } = await campaignModelsOf(deps.models);
+      const queued = await campaignItems.find({ campaignId: id, queuedForPartnerCenter: true }, { _id: 1, upgradeId: 1 }).lean();
+      const upgrades = await Promise.all(
+        queued.map((item) => (item.upgradeId ? deps.models.upgrades.findById(item.upgradeId, { status: 1, 'vendor.requestId': 1 }).lean() : null)),
+      );
+      const left = queued.filter((_item, index) => {
+        const upgrade = upgrades[index];
+        return !upgrade || !BEFORE_VENDOR_REQUEST.has(upgrade.status) || (upgrade.vendor as { requestId?: string } | null | undefined)?.requestId !== undefined;
+      });
+      // One `_id` update each: FerretDB answers `_id: { $in }` by reading the whole collection.
+      if (left.length > 0) {
+        await campaignItems.bulkWrite(left.map((item) => ({ updateOne: { filter: { _id: item._id }, update: { $set: { queuedForPartnerCenter: false } } } })));
+      }
+      const granted = Math.max(0, Math.min(wanted, deps.maxQueuedItems - (queued.length - left.length)));
+      return { granted, retryAfterMs: granted > 0 ? 0 : QUEUE_RECHECK_MS };
     },
 
     /** Starts one item's upgrade, or skips it with the reason; an item already started is answered as it stands. */
@@ -106,7 +140,10 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       };
       try {
         const started = await startUpgrade(useCaseDeps(campaign), actor, request, campaignItemIdempotencyKey(campaignId, item.subscriptionId), deps.logger);
-        await campaignItems.updateOne({ _id: itemId }, { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null } });
+        await campaignItems.updateOne(
+          { _id: itemId },
+          { $set: { outcome: 'running', upgradeId: started.upgradeId, outcomeReason: null, queuedForPartnerCenter: true } },
+        );
         return { outcome: 'running', upgradeId: started.upgradeId };
       } catch (error) {
         // Anything else (Temporal or Partner Center unavailable, the database) is retried by the activity's policy.

@@ -6,11 +6,17 @@ import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
 import type { GraphClient } from '../src/microsoft-graph/graph-client';
 import type { PartnerCenterClient } from '../src/partner-center/partner-center-client';
+import type { TransitionLimit } from '../src/partner-center/transition-limit';
 
 /** Everything the upgrade activities touch, injected by the worker (real) or by tests (real DB + simulator). */
 export interface UpgradeActivityDeps {
   models: Models;
   vendor: PartnerCenterClient;
+  /**
+   * The partner tenant's limit on transition POSTs, shared by every process (src/partner-center/transition-limit.ts):
+   * each POST waits for its slot. Absent: POSTs go at once (tests of other concerns that build their own deps).
+   */
+  transitionLimit?: TransitionLimit;
   /** Microsoft Graph in the customer's tenant: our own seat reassignment. */
   graph: GraphClient;
   clock: () => Date;

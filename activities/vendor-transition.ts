@@ -29,6 +29,8 @@ import { expectedAfterConversion, readBackMismatches, type ReadBackMismatch } fr
 import { findPlan, loadPlan } from './frozen-plans';
 import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
+import { systemClock } from '../src/clock';
+import { markTransitionSlotSent, waitForTransitionSlot } from '../src/partner-center/transition-limit';
 
 /** The vendor record as the activities know it: with the transition Partner Center answered. */
 type RecordedTransition = VendorRecord<Transition>;
@@ -135,6 +137,25 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
   async function vendorRecordOf(upgradeId: string): Promise<RecordedTransition | SentRequest | undefined> {
     const upgrade = await deps.models.upgrades.findById(upgradeId, { vendor: 1 }).lean();
     return (upgrade?.vendor ?? undefined) as RecordedTransition | SentRequest | undefined;
+  }
+
+  /**
+   * Waits for a slot of the tenant's limit on transition POSTs (src/partner-center/transition-limit.ts), on the real
+   * clock whatever the activities' clock (Partner Center counts real time), heartbeating; a cancellation ends the wait.
+   */
+  async function waitForSlot(upgradeId: string): Promise<{ sent(): Promise<void> }> {
+    const limit = deps.transitionLimit;
+    if (!limit) return { sent: async () => undefined };
+    const slot = await waitForTransitionSlot(deps.models, limit, systemClock, (ms) => sleepHeartbeating(ms, { waitingForSlot: true }));
+    return {
+      sent: async () => {
+        const sentAt = systemClock();
+        if (slot.at < sentAt.getTime() - 1_000) deps.logger.warn({ upgradeId, slot }, 'the transition POST leaves more than a second after its slot');
+        await markTransitionSlotSent(deps.models, limit, slot, sentAt).catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'could not mark the slot sent'),
+        );
+      },
+    };
   }
 
   /** For plans frozen before they carried the tenant: the source's account's. */
@@ -301,6 +322,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
 
       const plan: UpgradePlan = await loadPlan(deps, upgradeId, 'maybeBeforeConversion');
       let sent: SentRequest;
+      /** A first request, written to the record once its slot is ours. */
+      let unrecorded: SentRequest | undefined;
       if (recorded !== undefined && recorded.transition === undefined) {
         // Sent before: the same MS-RequestId again, whatever run or retry this is. After a lost answer Microsoft is
         // asked first (it may have started it); after a 429 or 5xx its idempotency suffices, and one call per
@@ -328,24 +351,41 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           requestedAt: deps.clock().toISOString(),
           request: { toCatalogItemId: terms.toCatalogItemId, quantity: plan.vendor.quantity, transitionType: terms.transitionType },
         };
-        await updateUpgradeRecord(deps, upgradeId, { set: { vendor: sent } });
+        unrecorded = sent;
       }
       let transition: Transition;
       try {
-        transition = await withOneMoreTry(() =>
-          deps.vendor.createTransition(
-            sent.customerTenantId,
-            sent.vendorSubscriptionId,
-            {
-              ...sent.request,
-              ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
-              termDuration: plan.vendor.termDuration,
-              billingCycle: capitalised(plan.vendor.billingCycle),
-              ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
-            },
-            { requestId: sent.requestId, upgradeId },
-          ),
-        );
+        transition = await withOneMoreTry(async () => {
+          // Every POST (a retry's and the second try's too) waits for its slot of the tenant's limit, right before it
+          // leaves, so the limit counts what Partner Center counts. Taking a slot sends nothing: exactly once is the
+          // MS-RequestId's business, and a retried activity simply takes a new slot.
+          const slot = await waitForSlot(upgradeId);
+          if (unrecorded) {
+            // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here).
+            sent = { ...unrecorded, requestedAt: deps.clock().toISOString() };
+            await updateUpgradeRecord(deps, upgradeId, { set: { vendor: sent } });
+            unrecorded = undefined;
+          }
+          Context.current().heartbeat();
+          // Marked while the POST leaves, so that the mark does not delay it.
+          const marked = slot.sent();
+          const [answer] = await Promise.all([
+            deps.vendor.createTransition(
+              sent.customerTenantId,
+              sent.vendorSubscriptionId,
+              {
+                ...sent.request,
+                ...(plan.vendor.toSubscriptionId ? { toSubscriptionId: plan.vendor.toSubscriptionId } : {}),
+                termDuration: plan.vendor.termDuration,
+                billingCycle: capitalised(plan.vendor.billingCycle),
+                ...(plan.vendor.promotionId ? { promotionId: plan.vendor.promotionId } : {}),
+              },
+              { requestId: sent.requestId, upgradeId },
+            ),
+            marked,
+          ]);
+          return answer;
+        });
       } catch (error) {
         if (answerWasLost(error)) {
           deps.logger.warn({ upgradeId, requestId: sent.requestId, err: error }, 'the answer to POST transitions was lost; settling against Partner Center');

@@ -3,7 +3,8 @@
  * small campaign driven through the HTTP API against a real Temporal dev server, FerretDB and the in-process Partner
  * Center simulator — a throttle wait, an item locked by another upgrade, a pause and a resume, and a continue-as-new
  * (the run is told to continue after a short history), so both the first run and a carried-over one are kept — and a
- * campaign scheduled for tomorrow, cancelled while it waits for its day.
+ * campaign scheduled for tomorrow, cancelled while it waits for its day — and the pause race (a pause taken while the
+ * run asks for room to start items; scripts/support/campaign-pause-race.ts).
  *
  *   npx tsx scripts/record-campaign-histories.ts
  *
@@ -14,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { pauseRaceStubs, playPauseRace } from './support/campaign-pause-race';
 import { startRecordingServices } from './support/recording-services';
 import { lockSubscriptions } from '../src/db/subscription-locks';
 import { addDays, utcDateOf } from '../src/domain/dates';
@@ -30,15 +32,16 @@ const OPERATOR_KEY = `record-operator-${randomBytes(12).toString('hex')}`;
 async function main(): Promise<void> {
   const say = (message: string) => process.stdout.write(`[record] ${message}\n`);
   const { services, config } = await startRecordingServices('record-campaign', OPERATOR_KEY, say, {
-    CAMPAIGN_STARTS_PER_INTERVAL: '2',
-    CAMPAIGN_INTERVAL_SECONDS: '1',
+    VENDOR_TRANSITIONS_PER_INTERVAL: '2',
+    VENDOR_TRANSITIONS_INTERVAL_SECONDS: '1',
   });
   const cleanups: Array<() => Promise<unknown>> = [() => services.stop()];
   try {
+    const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
     const assembled = await assembleSystem({
       config: { ...config, PORT: 0 },
       simulator: { faults: { completionDelayMs: 200, licenseReassignmentDelayMs: 100 } },
-      worker: { workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }) },
+      worker: { workflowBundle },
       api: { campaignWorkflowOptions: { followIntervalMs: 300, startsInParallel: 2, eventsBeforeContinueAsNew: 40 } },
       dropDatabaseOnClose: true,
     });
@@ -79,6 +82,20 @@ async function main(): Promise<void> {
     const scheduledWorkflowId = campaignWorkflowIdOf(scheduled.campaignId as string);
     await assembled.temporalClient.workflow.getHandle(scheduledWorkflowId).result();
 
+    // The pause race: a pause taken while the run asks for room to start items, on stub activities (so that the race
+    // happens for certain) with a worker of its own.
+    const raceQueue = `record-pause-race-${suffix}`;
+    const raceWorkflowId = campaignWorkflowIdOf(raceQueue);
+    const raceConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS! });
+    try {
+      const stubs = pauseRaceStubs();
+      const raceWorker = await Worker.create({ connection: raceConnection, taskQueue: raceQueue, workflowBundle, activities: stubs.activities });
+      await raceWorker.runUntil(playPauseRace(assembled.temporalClient, raceQueue, stubs, raceWorkflowId));
+      say(`pause race: ${stubs.events.join(', ')}`);
+    } finally {
+      await raceConnection.close();
+    }
+
     const runs: Array<{ runId: string; startTime: Date }> = [];
     for await (const execution of assembled.temporalClient.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(execution);
     runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
@@ -88,6 +105,7 @@ async function main(): Promise<void> {
       ['campaign-first-run', workflowId, runs[0]!.runId],
       ['campaign-carried-run', workflowId, runs[runs.length - 1]!.runId],
       ['campaign-scheduled-cancelled', scheduledWorkflowId, undefined],
+      ['campaign-pause-while-asking-room', raceWorkflowId, undefined],
     ] as const) {
       const file = join(CAMPAIGN_HISTORIES_DIR, `${name}.json`);
       // A released shape's file is kept: a new shape gets a new name.

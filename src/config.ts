@@ -110,9 +110,15 @@ export const configSchema = z
     VENDOR_POLL_MAX_MS: z.coerce.number().int().min(10).default(60_000),
     /** How long Partner Center is given to show a transition whose answer was lost (activities/vendor-transition.ts). */
     VENDOR_SETTLING_DELAY_MS: z.coerce.number().int().min(0).default(20_000),
-    /** Upgrade campaigns' shared start limit per partner tenant, all processes together (src/campaigns/throttle.ts). */
-    CAMPAIGN_STARTS_PER_INTERVAL: z.coerce.number().int().min(1).default(100),
-    CAMPAIGN_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
+    /**
+     * Partner Center's transition POSTs per interval, per partner tenant, every upgrade and process together
+     * (src/partner-center/transition-limit.ts). Read from CAMPAIGN_STARTS_PER_INTERVAL / CAMPAIGN_INTERVAL_SECONDS
+     * when unset (their names before the limit moved from campaign starts to the POSTs themselves).
+     */
+    VENDOR_TRANSITIONS_PER_INTERVAL: z.coerce.number().int().min(1).default(100),
+    VENDOR_TRANSITIONS_INTERVAL_SECONDS: z.coerce.number().int().min(1).default(300),
+    /** Items a campaign keeps started but not yet sent to Partner Center (waiting for their slot of the limit). */
+    CAMPAIGN_MAX_QUEUED_ITEMS: z.coerce.number().int().min(1).max(10_000).default(50),
     /** How often a waiting manual seat reassignment is reminded, and after how many days it is escalated. */
     SEAT_REMINDER_INTERVAL_HOURS: z.coerce.number().int().min(1).default(24),
     SEAT_ESCALATION_DAYS: z.coerce.number().int().min(1).default(7),
@@ -212,10 +218,17 @@ function withPassword(uri: string, password: string): string {
 }
 
 /** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
+/** Variables read under their former names when the new one is unset. */
+const RENAMED_VARIABLES: ReadonlyArray<[string, string]> = [
+  ['VENDOR_TRANSITIONS_PER_INTERVAL', 'CAMPAIGN_STARTS_PER_INTERVAL'],
+  ['VENDOR_TRANSITIONS_INTERVAL_SECONDS', 'CAMPAIGN_INTERVAL_SECONDS'],
+];
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): Config {
   const problems: string[] = [];
   // An empty variable (`VENDOR_TOKEN=` in a compose file) means "not set", not "set to nothing".
   const given = resolveSecretFiles(env, problems);
+  for (const [name, formerName] of RENAMED_VARIABLES) if (given[name] === undefined && given[formerName] !== undefined) given[name] = given[formerName];
   const parsed = configSchema.safeParse(given);
   if (!parsed.success) problems.push(...parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
   if (parsed.success && parsed.data.NODE_ENV === 'production') {

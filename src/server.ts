@@ -7,7 +7,7 @@ import { createApp, type AppDeps } from './api/app';
 import { createMetrics, type ApiMetrics } from './api/metrics';
 import { loadConfig, type Config } from './config';
 import { canReadPriceSheet, createVendorClient } from './partner-center-factory';
-import { campaignThrottleFromConfig, fetchReportingThrottling } from './campaigns/throttle';
+import { fetchReportingThrottling, transitionLimitFromConfig } from './partner-center/transition-limit';
 import { systemClock } from './clock';
 import { connectDatabase, type Database } from './db/connection';
 import { temporalTarget } from './temporal/connection-options';
@@ -57,8 +57,8 @@ export async function startApiServer(config: Config, deps: ApiServerDeps = {}): 
       temporalClient = new Client({ connection, namespace: target.namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
     }
 
-    // Its 429s slow the tenant's campaigns too (src/campaigns/throttle.ts), as the worker's do.
-    const vendorFetch = fetchReportingThrottling(models, campaignThrottleFromConfig(config).key, systemClock);
+    // Its 429s hold back the tenant's transition POSTs too (src/partner-center/transition-limit.ts), as the worker's do.
+    const vendorFetch = fetchReportingThrottling(models, transitionLimitFromConfig(config).key, systemClock);
     const catalogVendor = config.VENDOR_BASE_URL ? { vendor: createVendorClient(config, config.VENDOR_BASE_URL, logger, vendorFetch) } : {};
     const catalogSync = { country: config.CATALOG_COUNTRY, readPriceSheet: canReadPriceSheet(config) };
     const microsoftEligibilityMaxAgeMs = config.VENDOR_ELIGIBILITY_CACHE_SECONDS * 1000;

@@ -15,7 +15,7 @@ import { startApiServer, type ApiServer, type ApiServerDeps } from './server';
 import { createUpgradeUseCaseDeps, type UpgradeUseCaseDeps } from './upgrades/deps';
 import { temporalTarget } from './temporal/connection-options';
 import { ensureMaintenanceSchedules, maintenanceSchedules } from './temporal/maintenance-schedules';
-import { activityDepsFromConfig, campaignThrottleFromConfig, createUpgradeWorker } from './worker-factory';
+import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 import { createVendorClient } from './partner-center-factory';
 
 /**
@@ -119,7 +119,7 @@ export async function assembleSystem(options: SystemOptions): Promise<AssembledS
         connection,
         namespace: target.namespace,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        campaignThrottle: campaignThrottleFromConfig(config),
+        campaignMaxQueuedItems: config.CAMPAIGN_MAX_QUEUED_ITEMS,
         deps,
         ...(workerOptions?.workflowBundle ? { workflowBundle: workerOptions.workflowBundle } : {}),
       });

@@ -7,9 +7,7 @@ import type { Logger } from 'pino';
 import { createUpgradeActivities, type UpgradeActivityDeps } from '../activities';
 import { createCampaignActivities } from '../activities/campaigns';
 import { deliverOutboxEntry } from '../activities/webhook-delivery';
-import { campaignThrottleFromConfig, fetchReportingThrottling, type ThrottleSettings } from './campaigns/throttle';
-
-export { campaignThrottleFromConfig } from './campaigns/throttle';
+import { fetchReportingThrottling, transitionLimitFromConfig } from './partner-center/transition-limit';
 import { createMicrosoftEligibilitySource } from './partner-center/microsoft-eligibility';
 import { createScheduledUpgradeActivities } from '../activities/scheduled-upgrades';
 import { systemClock } from './clock';
@@ -45,8 +43,8 @@ export interface UpgradeWorkerOptions {
    * started on (pinned) until it ends, so a release never replays old runs on new code; README "Releases".
    */
   deployment?: { name: string; buildId: string };
-  /** The campaigns' shared start limit (CAMPAIGN_STARTS_PER_INTERVAL per CAMPAIGN_INTERVAL_SECONDS); default 100 per 5 minutes. */
-  campaignThrottle?: ThrottleSettings;
+  /** Items a campaign keeps started but not yet sent to Partner Center (CAMPAIGN_MAX_QUEUED_ITEMS, default 50). */
+  campaignMaxQueuedItems?: number;
 }
 
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -75,7 +73,7 @@ export async function createUpgradeWorker(options: UpgradeWorkerOptions): Promis
         clock: options.deps.clock,
         logger: options.deps.logger,
         microsoftEligibility: createMicrosoftEligibilitySource(options.deps.vendor, 60_000),
-        throttle: options.campaignThrottle ?? { key: 'default', limit: 100, intervalMs: 300_000 },
+        maxQueuedItems: options.campaignMaxQueuedItems ?? 50,
         deliverWebhook: (entry) => deliverOutboxEntry(options.deps, entry),
       }),
     },
@@ -112,15 +110,12 @@ export function activityDepsFromConfig(
   logger: Logger,
   fetchImpl?: typeof fetch,
 ): UpgradeActivityDeps {
+  const transitionLimit = transitionLimitFromConfig(config);
   return {
     models: database.models,
-    // Every 429 from Partner Center slows the tenant's campaigns, in every process (src/campaigns/throttle.ts).
-    vendor: createVendorClient(
-      config,
-      vendorBaseUrl,
-      logger,
-      fetchReportingThrottling(database.models, campaignThrottleFromConfig(config).key, systemClock, fetchImpl ?? fetch),
-    ),
+    // Every 429 from Partner Center holds back the tenant's transition POSTs, in every process.
+    vendor: createVendorClient(config, vendorBaseUrl, logger, fetchReportingThrottling(database.models, transitionLimit.key, systemClock, fetchImpl ?? fetch)),
+    transitionLimit,
     graph: createGraphClientFromConfig(config, vendorBaseUrl, logger),
     clock: systemClock,
     logger,

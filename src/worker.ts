@@ -11,7 +11,7 @@ import { createWorkerMetrics } from './observability/worker-metrics';
 import { temporalTarget } from './temporal/connection-options';
 import { ensureSearchAttributes } from './temporal/search-attribute-registration';
 import { registerMaintenanceSchedules } from './temporal/maintenance-schedules';
-import { activityDepsFromConfig, campaignThrottleFromConfig, createUpgradeWorker } from './worker-factory';
+import { activityDepsFromConfig, createUpgradeWorker } from './worker-factory';
 
 export interface WorkerProcess {
   /** Resolves when the worker has stopped (after `close()` or a fatal error). */
@@ -56,7 +56,7 @@ export async function startWorkerProcess(
     connection,
     namespace: target.namespace,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    campaignThrottle: campaignThrottleFromConfig(config),
+    campaignMaxQueuedItems: config.CAMPAIGN_MAX_QUEUED_ITEMS,
     metrics,
     ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
     shutdownGraceSeconds: config.WORKER_SHUTDOWN_GRACE_SECONDS,

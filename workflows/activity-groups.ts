@@ -22,9 +22,13 @@ export const recordLocally = proxyLocalActivities<UpgradeActivities>(bookkeeping
 /**
  * Asking Partner Center for the transition: transient errors (5xx, timeouts) back off up to 5 min, a 429 waits
  * exactly Retry-After (the activity sets nextRetryDelay); business rejections and contract errors are final.
+ * The POST first waits for its slot of the tenant's request limit (src/partner-center/transition-limit.ts), which
+ * can take minutes: it heartbeats while it waits, and each stretch between heartbeats has the minute the whole
+ * request had before (the options are not part of the history's commands: runs replay unchanged).
  */
 export const vendorRequest = proxyActivities<UpgradeActivities>({
-  startToCloseTimeout: '1 minute',
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,

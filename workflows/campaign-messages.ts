@@ -30,7 +30,7 @@ export interface CampaignWorkflowInput {
   carried?: { paused: boolean; cancelled: boolean; counts: CampaignCounts };
   /** How often started upgrades are checked for their end (default 5 s). */
   followIntervalMs?: number;
-  /** Items started at once when the throttle allows (default 10). */
+  /** Items started at once when the campaign's queue for Partner Center has room (default 10). */
   startsInParallel?: number;
   /** History length after which the run continues as new (default 2 000; the history recorder makes it short). */
   eventsBeforeContinueAsNew?: number;
@@ -49,7 +49,7 @@ export interface CampaignItemStart {
   reason?: string;
 }
 
-/** How many of the starts asked for may go now, or how long to wait before asking again. */
+/** How many of the starts asked for may go now (the campaign's queue has room), or how long to wait before asking again. */
 export interface StartSlotGrant {
   granted: number;
   retryAfterMs: number;
@@ -58,7 +58,7 @@ export interface StartSlotGrant {
 /** The campaign's activities as the workflow calls them (activities/campaigns.ts implements them). */
 export interface CampaignActivities {
   nextPendingCampaignItems(campaignId: string, limit: number): Promise<string[]>;
-  takeCampaignStartSlots(wanted: number): Promise<StartSlotGrant>;
+  takeCampaignStartSlots(wanted: number, campaignId?: string): Promise<StartSlotGrant>;
   startCampaignItem(campaignId: string, itemId: string): Promise<CampaignItemStart>;
   refreshCampaignItems(campaignId: string): Promise<CampaignCounts>;
   countCampaign(campaignId: string): Promise<CampaignCounts>;

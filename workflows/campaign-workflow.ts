@@ -41,14 +41,14 @@ const notification = proxyActivities<CampaignActivities>({
 /** Items read per batch of starts. */
 const BATCH = 100;
 /**
- * Events after which the run continues as new (an item costs about 6 events: the slot, its start, their results).
+ * Events after which the run continues as new (an item costs about 6 events: the room, its start, their results).
  * Well under Temporal's 10 240-event warning, so a campaign of any size keeps a short history.
  */
 const DEFAULT_EVENTS_BEFORE_CONTINUE = 2_000;
 
 /**
  * An upgrade campaign's run (docs/campaigns.md): starts each pending eligible item as an ordinary UpgradeWorkflow
- * (through the start use case, at the rate the tenant's shared throttle allows), follows the started upgrades to
+ * (through the start use case, keeping at most a bounded queue waiting for Partner Center's request limit), follows the started upgrades to
  * their end, then records the campaign's end and sends `campaign_completed`. Pause, resume and cancel are updates;
  * the counts are a query and search attributes.
  */
@@ -131,12 +131,15 @@ export async function CampaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     while (next < itemIds.length) {
       await condition(() => !paused || cancelled);
       if (cancelled) break;
-      const grant = await campaign.takeCampaignStartSlots(Math.min(startsInParallel, itemIds.length - next));
+      // Room in the campaign's queue for Partner Center (the request limit itself is applied at each POST).
+      const grant = await campaign.takeCampaignStartSlots(Math.min(startsInParallel, itemIds.length - next), campaignId);
       if (grant.granted === 0) {
-        // Wait for the next window or the end of a 429's Retry-After; a cancel ends the wait at once.
+        // Wait for queued items to be sent; a cancel ends the wait at once.
         await condition(() => cancelled, grant.retryAfterMs);
         continue;
       }
+      // A pause or cancel taken while the room was asked for: none of this chunk starts (the room is just not used).
+      if ((paused || cancelled) && patched(PATCHES.CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS)) continue;
       const chunk = itemIds.slice(next, next + grant.granted);
       next += chunk.length;
       const started = await Promise.all(chunk.map((itemId) => campaign.startCampaignItem(campaignId, itemId)));

@@ -31,6 +31,9 @@
  *   UpgradeWorkflow. Asked only by runs started with `atRenewal`, so upgrades on a date keep their shape.
  * - CAMPAIGN_SCHEDULED_START (CampaignWorkflow): a campaign with a day (`startAt`) waits for it on a durable timer
  *   before its first start. Asked only when the input has a day, which no earlier run had.
+ * - CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS (CampaignWorkflow): a pause or cancel taken while the run asked for room
+ *   to start items starts none of them (before, the whole chunk started). Asked only when that race happened, so
+ *   other runs carry no marker.
  */
 export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
@@ -39,4 +42,5 @@ export const PATCHES = {
   LEAN_SHAPE: 'lean-upgrade-shape',
   UPGRADES_AT_RENEWAL: 'upgrades-at-renewal',
   CAMPAIGN_SCHEDULED_START: 'campaign-scheduled-start',
+  CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS: 'campaign-pause-rechecked-before-starts',
 } as const;

@@ -119,9 +119,9 @@ export async function runCampaignBench(options: CampaignBenchOptions): Promise<v
     VENDOR_POLL_MAX_MS: '1000',
     CATALOG_CACHE_SECONDS: '5',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    // Phases 1 and 2: the campaigns' limit far above what this process can start.
-    CAMPAIGN_STARTS_PER_INTERVAL: '1000000',
-    CAMPAIGN_INTERVAL_SECONDS: '1',
+    // Phases 1 and 2: the tenant's limit on transition POSTs far above what this process can start.
+    VENDOR_TRANSITIONS_PER_INTERVAL: '1000000',
+    VENDOR_TRANSITIONS_INTERVAL_SECONDS: '1',
   });
   let system: AssembledSystem | undefined;
   try {
@@ -167,12 +167,10 @@ export async function runCampaignBench(options: CampaignBenchOptions): Promise<v
     // Its started upgrades finish before the limit is set, so that their POSTs are not counted against it.
     await untilCampaign(api, planned.campaignId as string, 'the cancelled campaign to settle', (view) => view.counts.running === 0, 600_000);
 
-    // Phase 3: the simulator refuses beyond the limit, and the campaigns' shared limit is the same. The worker reads
-    // its limit from the configuration when it starts (src/system.ts), so it is restarted with the new one.
+    // Phase 3: the simulator refuses beyond the limit, and the tenant's limit on transition POSTs is the same. The
+    // worker's activities read their limit at each POST, from the dependencies it was started with.
     await system.setFaults({ partnerWriteThrottle: { requestsPerWindow: options.limit, windowMs: options.intervalSeconds * 1000 } });
-    await system.stopWorker();
-    Object.assign(system.config, { CAMPAIGN_STARTS_PER_INTERVAL: options.limit, CAMPAIGN_INTERVAL_SECONDS: options.intervalSeconds });
-    await system.startWorker();
+    system.activityDeps!.transitionLimit = { ...system.activityDeps!.transitionLimit!, limit: options.limit, intervalMs: options.intervalSeconds * 1000 };
     // Enough items for every window, from the accounts phase 2 reached last (items start in `_id` order).
     const wanted = Math.ceil(((options.limitSeconds / options.intervalSeconds + 2) * options.limit * 1.25) / 10);
     const untouched = accounts

@@ -92,6 +92,9 @@ async function prepareStand(services: RunningServices, subscriptions: number, op
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       VENDOR_POLL_INITIAL_MS: '100',
       VENDOR_POLL_MAX_MS: '200',
+      // We measure the database, not Partner Center's limit on transition POSTs.
+      VENDOR_TRANSITIONS_PER_INTERVAL: '1000000',
+      VENDOR_TRANSITIONS_INTERVAL_SECONDS: '1',
     }),
     PORT: 0,
   };

@@ -67,6 +67,8 @@ const campaignItemSchema = new Schema(
     upgradeId: { type: String, default: null },
     /** Done at Microsoft and invoiced, but the licences still wait for a manual reassignment. */
     seatReassignmentPending: { type: Boolean, default: false },
+    /** Started, and its transition not yet sent to Partner Center (waiting for its slot): the run's bound counts these. */
+    queuedForPartnerCenter: { type: Boolean },
   },
   { ...strict, minimize: false },
 );
@@ -76,6 +78,8 @@ campaignItemSchema.index({ campaignId: 1, outcome: 1, _id: 1 });
 // The run's follow-up of manual seat reassignments, and each account's own counts for `campaign_completed`.
 campaignItemSchema.index({ campaignId: 1, seatReassignmentPending: 1 });
 campaignItemSchema.index({ campaignId: 1, accountId: 1 });
+// The run's bound on started items not yet sent to Partner Center.
+campaignItemSchema.index({ campaignId: 1, queuedForPartnerCenter: 1 });
 
 export type CampaignDocument = InferSchemaType<typeof campaignSchema>;
 export type CampaignItemDocument = InferSchemaType<typeof campaignItemSchema>;

@@ -8,7 +8,7 @@ import { WORKFLOWS_PATH } from '../../src/worker-factory';
 
 /**
  * Every released shape of CampaignWorkflow, recorded from a real run by scripts/record-campaign-histories.ts (a
- * throttle wait, a skipped item, a pause and a resume, a continue-as-new), must replay against the current workflow
+ * throttle wait, a skipped item, a pause and a resume, a continue-as-new, a pause taken while the run asked for room), must replay against the current workflow
  * code: a change to its command sequence without `patched()` fails here before it can strand running campaigns.
  */
 const HISTORIES_DIR = join(__dirname, 'histories', 'campaign');
@@ -49,6 +49,22 @@ test('the scheduled shape is recorded: a campaign waiting for its day on a timer
   expect(events.some((event) => event.timerCanceledEventAttributes)).toBe(true);
   expect(events.at(-1)!.workflowExecutionCompletedEventAttributes).toBeTruthy();
   expect(scheduled.events!.some((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'startCampaignItem')).toBe(false);
+});
+
+test('the pause race is recorded: a pause taken while the run asked for room, the patch marker, no start before the resume', () => {
+  const events = recorded.find((entry) => entry.name === 'campaign-pause-while-asking-room')!.history.events!;
+  const index = (found: (event: (typeof events)[number]) => boolean) => events.findIndex(found);
+  const updateNamed = (name: string) => index((event) => event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === name);
+  const roomAsked = index((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'takeCampaignStartSlots');
+  const roomAnswered = index((event) => event.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === events[roomAsked]!.eventId!.toString());
+  const firstStart = index((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'startCampaignItem');
+  expect(updateNamed('pauseCampaign')).toBeGreaterThan(roomAsked);
+  expect(updateNamed('pauseCampaign')).toBeLessThan(roomAnswered);
+  expect(firstStart).toBeGreaterThan(updateNamed('resumeCampaign'));
+  const patchIds = events.flatMap((event) =>
+    (event.markerRecordedEventAttributes?.details?.['patch-data']?.payloads ?? []).map((payload) => JSON.parse(Buffer.from(payload.data!).toString('utf8')).id),
+  );
+  expect(patchIds).toContain('campaign-pause-rechecked-before-starts');
 });
 
 test('every recorded campaign history replays deterministically against the current workflow code', async () => {

@@ -4,10 +4,10 @@ import {
   CAMPAIGN_WORKFLOW_TYPE,
   cancelCampaignUpdate,
   getCampaignProgressQuery,
-  type CampaignActivities,
   type CampaignCounts,
   type CampaignRunStatus,
 } from '../../workflows/campaign-messages';
+import { inMemoryCampaignActivities, pauseRaceStubs, playPauseRace } from '../../scripts/support/campaign-pause-race';
 import { useWorkflowTestBed } from './support/workflow-env';
 
 /**
@@ -20,36 +20,12 @@ jest.setTimeout(30_000);
 
 /** Three pending items; every start and status is recorded with the (skipped) time it was asked at. */
 function campaignStubs() {
-  const outcomes = new Map<string, 'pending' | 'running' | 'completed'>([
-    ['item-1', 'pending'],
-    ['item-2', 'pending'],
-    ['item-3', 'pending'],
-  ]);
   const startsAtMs: number[] = [];
   const statuses: CampaignRunStatus[] = [];
-  const counts = (): CampaignCounts => {
-    const of = (outcome: string) => [...outcomes.values()].filter((value) => value === outcome).length;
-    return { total: outcomes.size, pending: of('pending'), running: of('running'), completed: of('completed'), failed: 0, skipped: 0 };
-  };
-  const activities: CampaignActivities = {
-    nextPendingCampaignItems: async () => [...outcomes].filter(([, outcome]) => outcome === 'pending').map(([id]) => id),
-    takeCampaignStartSlots: async (wanted) => ({ granted: wanted, retryAfterMs: 0 }),
-    startCampaignItem: async (_campaignId, itemId) => {
-      startsAtMs.push(Context.current().info.currentAttemptScheduledTimestampMs);
-      outcomes.set(itemId, 'running');
-      return { outcome: 'running', upgradeId: `upg-${itemId}` };
-    },
-    refreshCampaignItems: async () => {
-      for (const [id, outcome] of outcomes) if (outcome === 'running') outcomes.set(id, 'completed');
-      return counts();
-    },
-    countCampaign: async () => counts(),
-    recordCampaignStatus: async (_campaignId, status) => {
-      statuses.push(status);
-    },
-    notifyCampaignCompleted: async () => 0,
-    markCampaignNotificationsUndeliverable: async () => undefined,
-  };
+  const activities = inMemoryCampaignActivities(['item-1', 'item-2', 'item-3'], {
+    onStart: () => startsAtMs.push(Context.current().info.currentAttemptScheduledTimestampMs),
+    onStatus: (status) => statuses.push(status),
+  });
   return { activities, startsAtMs, statuses };
 }
 
@@ -89,5 +65,15 @@ test('cancelled while it waits for its day, a scheduled campaign starts nothing'
     expect(await handle.result()).toMatchObject({ pending: 3, running: 0 });
     expect(stubs.startsAtMs).toEqual([]);
     expect(stubs.statuses).toEqual(['scheduled', 'cancelled']);
+  });
+});
+
+test('a pause taken while the run asks for room to start items starts none of them; after the resume they all start', async () => {
+  const stubs = pauseRaceStubs();
+  await bed().withWorker(stubs.activities, async (taskQueue) => {
+    const handle = await playPauseRace(bed().env.client, taskQueue, stubs, `campaign:${taskQueue}`);
+    expect(stubs.events.slice(0, 2)).toEqual(['paused', 'resumed']);
+    expect(stubs.events.slice(2).sort()).toEqual(['start item-1', 'start item-2', 'start item-3', 'start item-4']);
+    expect(await handle.result()).toMatchObject({ total: 4, completed: 4, pending: 0 });
   });
 });

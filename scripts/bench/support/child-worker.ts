@@ -171,6 +171,9 @@ export function upgradeWorkerEnv(settings: {
     WEBHOOK_SIGNING_SECRET: BENCH_WEBHOOK_SIGNING_SECRET,
     // The benchmark's webhook receiver listens on 127.0.0.1.
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // We measure ourselves against the simulator: Partner Center's limit on transition POSTs out of the way.
+    VENDOR_TRANSITIONS_PER_INTERVAL: '1000000',
+    VENDOR_TRANSITIONS_INTERVAL_SECONDS: '1',
   };
 }
 

@@ -18,6 +18,9 @@ export function integrationConfig(prefix: string, name: string, env: Record<stri
     CATALOG_CACHE_SECONDS: '0',
     // Test receivers listen on 127.0.0.1.
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // Partner Center's limit on transition POSTs (100 per 5 minutes by default) only where a test sets it.
+    VENDOR_TRANSITIONS_PER_INTERVAL: '1000000',
+    VENDOR_TRANSITIONS_INTERVAL_SECONDS: '1',
     ...env,
   });
   return { ...config, PORT: 0 };
