@@ -107,11 +107,13 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       const id = campaignId ?? Context.current().info.workflowExecution!.workflowId.slice(campaignWorkflowIdOf('').length);
       const { campaignItems } = await campaignModelsOf(deps.models);
       const queued = await campaignItems.find({ campaignId: id, queuedForPartnerCenter: true }, { _id: 1, upgradeId: 1 }).lean();
-      const upgrades = await Promise.all(
-        queued.map((item) => (item.upgradeId ? deps.models.upgrades.findById(item.upgradeId, { status: 1, 'vendor.requestId': 1 }).lean() : null)),
+      const { byId: upgrades } = await findByIds(
+        deps.models.upgrades,
+        queued.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])),
+        { status: 1, 'vendor.requestId': 1 },
       );
-      const left = queued.filter((_item, index) => {
-        const upgrade = upgrades[index];
+      const left = queued.filter((item) => {
+        const upgrade = item.upgradeId ? upgrades.get(item.upgradeId) : undefined;
         return !upgrade || !BEFORE_VENDOR_REQUEST.has(upgrade.status) || (upgrade.vendor as { requestId?: string } | null | undefined)?.requestId !== undefined;
       });
       // One `_id` update each: FerretDB answers `_id: { $in }` by reading the whole collection.
