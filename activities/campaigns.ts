@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { campaignModelsOf } from '../src/db/campaign-models';
 import { isDuplicateKeyError } from '../src/db/duplicate-key';
+import { findByIds } from '../src/db/find-by-ids';
 import { loadCatalog } from '../src/db/mappers';
 import type { Models } from '../src/db/models';
 import type { EligibilityPolicy } from '../src/domain/eligibility-policies';
@@ -118,13 +119,13 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       const id = campaignId ?? Context.current().info.workflowExecution!.workflowId.slice(campaignWorkflowIdOf('').length);
       const { campaignItems } = await campaignModelsOf(deps.models);
       const queued = await campaignItems.find({ campaignId: id, queuedForPartnerCenter: true }, { _id: 1, upgradeId: 1 }).lean();
-      const upgrades = await Promise.all(
-        queued.map((item) =>
-          item.upgradeId ? deps.models.upgrades.findById(item.upgradeId, { status: 1, 'vendor.requestId': 1, 'steps.written_to_microsoft': 1 }).lean() : null,
-        ),
+      const { byId: upgrades } = await findByIds(
+        deps.models.upgrades,
+        queued.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])),
+        { status: 1, 'vendor.requestId': 1, 'steps.written_to_microsoft': 1 },
       );
-      const left = queued.filter((_item, index) => {
-        const upgrade = upgrades[index];
+      const left = queued.filter((item) => {
+        const upgrade = item.upgradeId ? upgrades.get(item.upgradeId) : undefined;
         if (!upgrade) return true;
         // At renewal the item's one write at Partner Center is its scheduled change: queued until it is written.
         if (upgrade.status === 'scheduled') return Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft);
@@ -225,7 +226,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
       const { campaign, campaignItems } = await loadCampaign(campaignId);
       // The items' accounts from an indexed find (FerretDB's `distinct` reads the whole collection).
       const accountIds = [...new Set((await campaignItems.find({ campaignId }, { accountId: 1 }).lean()).map((item) => item.accountId))];
-      const accounts = await deps.models.accounts.find({ _id: { $in: accountIds }, webhookUrl: { $type: 'string' } }, { webhookUrl: 1 }).lean();
+      const accounts = (await findByIds(deps.models.accounts, accountIds, { webhookUrl: 1 })).found.filter((account) => typeof account.webhookUrl === 'string');
       let delivered = 0;
       for (const account of accounts) {
         const accountId = String(account._id);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Models } from '../db/models';
+import { EXACT_ID_LOOKUP_CONCURRENCY, mapPooled } from '../db/find-by-ids';
 import { ApiError } from './errors';
 
 /**
@@ -60,8 +61,11 @@ export async function authenticate(req: Request, models: Models, operatorKeyHash
 
   const own = new Set(key.accountIds);
   if (role === 'reseller' && own.size > 0) {
-    const children = await models.accounts.find({ parentResellerId: { $in: [...own] } }, { _id: 1 }).lean();
-    for (const child of children) own.add(String(child._id));
+    // One query per own account: FerretDB serves `parentResellerId` equality from its index, `$in` by reading every account.
+    const children = await mapPooled([...own], EXACT_ID_LOOKUP_CONCURRENCY, (resellerId) =>
+      models.accounts.find({ parentResellerId: resellerId }, { _id: 1 }).lean().exec(),
+    );
+    for (const child of children.flat()) own.add(String(child._id));
   }
   return scopeOf(String(key._id), role, own);
 }

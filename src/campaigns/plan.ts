@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument } from '../db/campaign-models';
+import { findByIds, mapPooled } from '../db/find-by-ids';
+import { firstByIdInAccounts } from '../db/listing';
 import type { UpgradeRequest } from '../domain';
 import type { UpgradeActor, UpgradeUseCaseDeps } from '../upgrades/deps';
 import { UpgradeError } from '../upgrades/errors';
@@ -173,28 +175,18 @@ export function summaryOf(items: readonly Pick<PlannedItem, 'eligible' | 'reason
   };
 }
 
-/** Runs `work` over `inputs` with at most `concurrency` at once, keeping the input order in the result. */
-async function mapPooled<I, O>(inputs: readonly I[], concurrency: number, work: (input: I) => Promise<O>): Promise<O[]> {
-  const results = new Array<O>(inputs.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < inputs.length) {
-      const index = next++;
-      results[index] = await work(inputs[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, inputs.length) }, lane));
-  return results;
-}
-
-/** The accounts a campaign covers: the named ones (each must be in the actor's scope and exist), else the actor's scope. */
-async function accountFilter(deps: UpgradeUseCaseDeps, actor: CampaignActor, accountIds: readonly string[] | undefined): Promise<Record<string, unknown>> {
-  if (!accountIds) return actor.accountIds ? { accountId: { $in: [...actor.accountIds] } } : {};
+/** The accounts a campaign covers: the named ones (each must be in the actor's scope and exist), else the actor's scope (undefined = all). */
+async function campaignAccounts(
+  deps: UpgradeUseCaseDeps,
+  actor: CampaignActor,
+  accountIds: readonly string[] | undefined,
+): Promise<Iterable<string> | undefined> {
+  if (!accountIds) return actor.accountIds;
   const named = [...new Set(accountIds)];
-  const found = new Set((await deps.models.accounts.find({ _id: { $in: named } }, { _id: 1 }).lean()).map((account) => String(account._id)));
-  const unknown = named.filter((id) => !found.has(id) || !actor.mayActOnAccount(id));
+  const missing = new Set((await findByIds(deps.models.accounts, named, { _id: 1 })).missing);
+  const unknown = named.filter((id) => missing.has(id) || !actor.mayActOnAccount(id));
   if (unknown.length > 0) throw new CampaignError('NOT_FOUND', `Account ${unknown.join(', ')} not found`, { field: 'accountIds', accountIds: unknown });
-  return { accountId: { $in: named } };
+  return named;
 }
 
 /** Plans the campaign and stores it, status `planned`, with one item per subscription of the source product. */
@@ -205,8 +197,13 @@ export async function createCampaign(
 ): Promise<{ campaignId: string; status: 'planned'; summary: CampaignSummary }> {
   const { campaigns, campaignItems } = await campaignModelsOf(deps.models);
   const when = campaignWhenOf(request.when, deps.clock());
-  const filter = { productId: request.sourceProductId, ...(await accountFilter(deps, actor, request.accountIds)) };
-  const subscriptions = (await deps.models.subscriptions.find(filter, { _id: 1, accountId: 1, quantity: 1 }).sort({ _id: 1 }).lean()) as Array<{
+  const subscriptions = (await firstByIdInAccounts(
+    deps.models.subscriptions,
+    { productId: request.sourceProductId },
+    await campaignAccounts(deps, actor, request.accountIds),
+    undefined,
+    { _id: 1, accountId: 1, quantity: 1 },
+  )) as Array<{
     _id: string;
     accountId: string;
     quantity: number;

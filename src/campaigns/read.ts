@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import type { Model } from 'mongoose';
 import { campaignModelsOf, type CampaignDocument, type CampaignItemDocument, type CampaignModels } from '../db/campaign-models';
+import { findByIds } from '../db/find-by-ids';
 import type { Models } from '../db/models';
 import type { CampaignCounts } from '../../workflows/campaign-messages';
 import type { CampaignActor } from './plan';
@@ -66,27 +67,20 @@ export interface CurrentUpgrade {
   writtenAtMicrosoft: boolean;
 }
 
-/** Upgrades read at once for a page or the report. */
-const UPGRADE_READS_IN_PARALLEL = 50;
-
-/** The current status and due date of the items' upgrades, by upgrade id (one `_id` lookup each, as FerretDB serves). */
+/** The current status and due date of the items' upgrades, by upgrade id (one exact `_id` lookup each: findByIds). */
 export async function currentUpgradesOf(models: Models, items: readonly Pick<StoredCampaignItem, 'upgradeId'>[]): Promise<Map<string, CurrentUpgrade>> {
-  const upgradeIds = [...new Set(items.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])))];
+  const { byId } = await findByIds(
+    models.upgrades,
+    items.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])),
+    { status: 1, dueDate: 1, error: 1, 'steps.written_to_microsoft': 1 },
+  );
   const current = new Map<string, CurrentUpgrade>();
-  for (let start = 0; start < upgradeIds.length; start += UPGRADE_READS_IN_PARALLEL) {
-    const chunk = upgradeIds.slice(start, start + UPGRADE_READS_IN_PARALLEL);
-    const upgrades = await Promise.all(
-      chunk.map((upgradeId) => models.upgrades.findById(upgradeId, { status: 1, dueDate: 1, error: 1, 'steps.written_to_microsoft': 1 }).lean()),
-    );
-    chunk.forEach((upgradeId, index) => {
-      const upgrade = upgrades[index];
-      if (!upgrade) return;
-      current.set(upgradeId, {
-        status: upgrade.status,
-        dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
-        error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
-        writtenAtMicrosoft: Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft),
-      });
+  for (const [upgradeId, upgrade] of byId) {
+    current.set(upgradeId, {
+      status: upgrade.status,
+      dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
+      error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
+      writtenAtMicrosoft: Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft),
     });
   }
   return current;

@@ -1,5 +1,6 @@
 import type { Models } from './models';
 import { isDuplicateKeyError as isDuplicateKey } from './duplicate-key';
+import { findByIds } from './find-by-ids';
 
 /**
  * One running upgrade per subscription (source or destination). A lock is a document in `subscription_locks` whose
@@ -77,24 +78,21 @@ export async function releaseSubscriptions(models: Models, upgradeId: string, su
   return deleted.reduce((sum, count) => sum + count, 0);
 }
 
-/** Up to this many ids (a source and its destination), lock holders are read with exact `_id` lookups. */
-const EXACT_LOOKUPS_UP_TO = 2;
-
 /**
- * The upgrade holding each of these subscriptions, if any. An exact `_id` lookup is served from an index by every
- * store we run on (MongoDB; FerretDB pushes it down to PostgreSQL or SQLite), so a source and its destination are
- * looked up by `_id`; a page or an import of many ids is one `$in` query (which FerretDB evaluates over the locks
- * collection — only the running upgrades' locks). An account's subscriptions: `lockHoldersInAccount`.
+ * Up to this many ids (a page of a listing at most), lock holders are read with exact `_id` lookups, served from the
+ * index by every store we run on; more (an import of up to 1,000) is one `$in`, which FerretDB evaluates over the
+ * whole locks collection: only the running upgrades' locks, however many subscriptions there are.
  */
+const EXACT_LOOKUPS_UP_TO = 500;
+
+/** The upgrade holding each of these subscriptions, if any. An account's subscriptions: `lockHoldersInAccount`. */
 export async function lockHoldersOf(models: Models, subscriptionIds: Iterable<string>): Promise<Map<string, string>> {
   const ids = [...new Set(subscriptionIds)];
   const locks =
     ids.length <= EXACT_LOOKUPS_UP_TO
-      ? await Promise.all(ids.map((id) => models.subscriptionLocks.findById(id, { upgradeId: 1 }).lean()))
+      ? (await findByIds(models.subscriptionLocks, ids, { upgradeId: 1 })).found
       : await models.subscriptionLocks.find({ _id: { $in: ids } }, { upgradeId: 1 }).lean();
-  const holders = new Map<string, string>();
-  for (const lock of locks) if (lock) holders.set(String(lock._id), lock.upgradeId);
-  return holders;
+  return new Map(locks.map((lock) => [String(lock._id), lock.upgradeId]));
 }
 
 /**

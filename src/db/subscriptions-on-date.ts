@@ -3,6 +3,7 @@ import { utcDateOf } from '../domain/dates';
 import { projectSubscription, type SubscriptionOnDate } from '../domain/subscription-on-date';
 import type { Account, Subscription } from '../domain/types';
 import { isDuplicateKeyError } from './duplicate-key';
+import { findByIds } from './find-by-ids';
 import { toAccount } from './mappers';
 import type { AccountDocument, Models } from './models';
 
@@ -94,12 +95,13 @@ export async function subscriptionsOnDate(models: Models, subscriptions: readonl
 }
 
 /**
- * The accounts of these documents, by id: one exact `_id` lookup each (the ids of one page at most). FerretDB answers
- * `_id: { $in }` by reading the whole collection (measured: 5 s per `GET /v1/subscriptions/:id` at 10,000 accounts under
- * load), an exact `_id` from the index on every store we run on (docs/architecture.md, "Queries served by an index").
+ * The accounts of these documents, by id: one exact `_id` lookup each (the ids of one page at most; `$in` measured
+ * 5 s per `GET /v1/subscriptions/:id` at 10,000 accounts under load, see src/db/find-by-ids.ts).
  */
 export async function accountsOf(models: Models, docs: ReadonlyArray<{ accountId: string }>): Promise<Map<string, Account>> {
-  const ids = [...new Set(docs.map((doc) => doc.accountId))];
-  const accounts = (await Promise.all(ids.map((id) => models.accounts.findById(id).lean()))) as Array<Lean<AccountDocument> | null>;
-  return new Map(accounts.flatMap((doc) => (doc ? [[String(doc._id), toAccount(doc)] as const] : [])));
+  const { byId } = await findByIds(
+    models.accounts,
+    docs.map((doc) => doc.accountId),
+  );
+  return new Map([...byId].map(([id, doc]) => [id, toAccount(doc as Lean<AccountDocument>)] as const));
 }

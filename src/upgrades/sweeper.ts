@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { releaseSubscriptions } from '../db/subscription-locks';
+import { findByIds } from '../db/find-by-ids';
 import type { UpgradeDocument } from '../db/models';
 import type { UpgradeUseCaseDeps } from './deps';
 import { ensureWorkflowStarted } from './start';
@@ -97,10 +98,9 @@ export async function sweepOrphans(deps: UpgradeUseCaseDeps, options: SweepOptio
 
   const staleLocks = await models.subscriptionLocks.find({ $or: [{ createdAt: { $lte: staleBefore } }, { createdAt: null }] }).lean();
   const holders = [...new Set(staleLocks.map((lock) => lock.upgradeId))];
-  // One exact `_id` lookup per holder: FerretDB answers `_id: { $in }` by reading the whole upgrades collection, which
-  // only grows (docs/architecture.md, "Queries served by an index").
-  const records = await Promise.all(holders.map((holder) => models.upgrades.findById(holder, { status: 1 }).lean()));
-  const statusOf = new Map(records.flatMap((record) => (record ? [[String(record._id), record.status] as const] : [])));
+  // One exact `_id` lookup per holder: `$in` would read the whole upgrades collection, which only grows.
+  const { byId: records } = await findByIds(models.upgrades, holders, { status: 1 });
+  const statusOf = new Map([...records].map(([id, record]) => [id, record.status] as const));
   for (const lock of staleLocks) {
     const status = statusOf.get(lock.upgradeId);
     if (status !== undefined && !ENDED_STATUSES.includes(status)) continue;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AccountDocument } from '../../db/models';
+import { findByIds } from '../../db/find-by-ids';
 import { generateApiKey, hashApiKey } from '../auth';
 import { firstAccountSecret, rotateAccountSecrets, secretForPortal, type StoredAccountSecret } from '../../webhooks/account-secrets';
 import type { ResolvedDeps } from '../deps';
@@ -42,9 +43,8 @@ export function adminRoutes(deps: ResolvedDeps): AnyRoute[] {
       responses: { 201: { description: 'Created', schema: apiKeyCreatedSchema } },
       async handler({ body }) {
         if (body.role !== 'operator' && body.accountIds.length > 0) {
-          const found = await models.accounts.find({ _id: { $in: body.accountIds } }, { _id: 1 }).lean();
-          const known = new Set(found.map((doc) => String(doc._id)));
-          const missing = body.accountIds.flatMap((id, index) => (known.has(id) ? [] : [{ path: `accountIds.${index}`, message: `unknown account ${id}` }]));
+          const unknown = new Set((await findByIds(models.accounts, body.accountIds, { _id: 1 })).missing);
+          const missing = body.accountIds.flatMap((id, index) => (unknown.has(id) ? [{ path: `accountIds.${index}`, message: `unknown account ${id}` }] : []));
           if (missing.length > 0) throw validationError(missing);
         }
         const { id, key } = generateApiKey();

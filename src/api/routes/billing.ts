@@ -1,5 +1,6 @@
 import { previewProration } from '../../domain';
 import type { InvoiceDocument, SubscriptionDocument, UpgradeDocument } from '../../db/models';
+import { firstByIdInAccounts } from '../../db/listing';
 import type { ResolvedDeps } from '../deps';
 import { validationError, type FieldError } from '../errors';
 import { defineRoute, forbiddenKeys, type AnyRoute } from '../routing';
@@ -42,12 +43,7 @@ export function billingRoutes(deps: ResolvedDeps): AnyRoute[] {
           ensureVisible(caller, upgrade, `Upgrade ${query.upgradeId}`);
           filter.upgradeId = query.upgradeId;
         }
-        if (caller.accountIds) filter.accountId = { $in: [...caller.accountIds] };
-        const docs = (await models.invoices
-          .find(filter)
-          .sort({ _id: 1 })
-          .limit(query.limit ?? 100)
-          .lean()) as LeanInvoice[];
+        const docs = (await firstByIdInAccounts(models.invoices, filter, caller.accountIds, query.limit ?? 100)) as LeanInvoice[];
         return { status: 200, body: { invoices: docs.map(invoiceView) } };
       },
     }),

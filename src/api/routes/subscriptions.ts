@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { toSubscription } from '../../db/mappers';
+import { findByIds } from '../../db/find-by-ids';
 import type { SubscriptionDocument } from '../../db/models';
 import {
   CANCELLATION_WINDOW_HOURS,
@@ -71,14 +72,22 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           seen.add(id);
         });
         const [accounts, products] = await Promise.all([
-          models.accounts.find({ _id: { $in: [...new Set(items.map((i) => i.accountId))] } }, { _id: 1 }).lean(),
-          models.products.find({ _id: { $in: [...new Set(items.map((i) => i.productId))] } }, { _id: 1 }).lean(),
+          findByIds(
+            models.accounts,
+            items.map((item) => item.accountId),
+            { _id: 1 },
+          ),
+          findByIds(
+            models.products,
+            items.map((item) => item.productId),
+            { _id: 1 },
+          ),
         ]);
-        const knownAccounts = new Set(accounts.map((a) => String(a._id)));
-        const knownProducts = new Set(products.map((p) => String(p._id)));
+        const unknownAccounts = new Set(accounts.missing);
+        const unknownProducts = new Set(products.missing);
         items.forEach((item, index) => {
-          if (!knownAccounts.has(item.accountId)) problems.push({ path: `subscriptions.${index}.accountId`, message: `unknown account ${item.accountId}` });
-          if (!knownProducts.has(item.productId))
+          if (unknownAccounts.has(item.accountId)) problems.push({ path: `subscriptions.${index}.accountId`, message: `unknown account ${item.accountId}` });
+          if (unknownProducts.has(item.productId))
             problems.push({ path: `subscriptions.${index}.productId`, message: `product ${item.productId} is not in the catalog` });
         });
         if (problems.length > 0) throw validationError(problems);
@@ -128,7 +137,7 @@ export function subscriptionRoutes(deps: ResolvedDeps): AnyRoute[] {
           });
         }
         await deps.onSubscriptionsImported?.(subscriptions);
-        const docs = (await models.subscriptions.find({ _id: { $in: ids } }).lean()) as LeanSubscription[];
+        const docs = (await findByIds(models.subscriptions, ids)).found as LeanSubscription[];
         const lockedBy = await lockHoldersOf(models, ids);
         const byId = new Map((await viewsOnToday(docs, lockedBy)).map((view) => [view.id, view]));
         return { status: 200, body: { subscriptions: ids.flatMap((id) => (byId.has(id) ? [byId.get(id)!] : [])) } };
