@@ -66,11 +66,9 @@ export const campaignSchema = z
     destination: z.object({ type: z.literal('new') }),
     accountIds: z.array(z.string()).optional(),
     status: z.enum(CAMPAIGN_STATUSES),
-    when: upgradeWhenSchema
-      .nullable()
-      .meta({
-        description: "null: it runs once executed; on_date: `scheduled` until its day; at_renewal: each source's upgrade scheduled for its own renewal",
-      }),
+    when: upgradeWhenSchema.nullable().meta({
+      description: "null: it runs once executed; on_date: `scheduled` until its day; at_renewal: each source's upgrade scheduled for its own renewal",
+    }),
     summary: campaignSummarySchema,
     counts: campaignCountsSchema.optional(),
     plannedAt: z.string(),
