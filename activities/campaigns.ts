@@ -14,7 +14,7 @@ import { UpgradeError } from '../src/upgrades/errors';
 import { scheduleUpgrade, type UpgradeWhen } from '../src/upgrades/schedule';
 import { startUpgrade } from '../src/upgrades/start';
 import { itemOutcomeOf } from '../src/campaigns/item-outcome';
-import { countCampaignItems, currentUpgradesOf, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
+import { changeWrittenAtMicrosoft, countCampaignItems, currentUpgradesOf, type StoredCampaign, type StoredCampaignItem } from '../src/campaigns/read';
 import {
   campaignWorkflowIdOf,
   type CampaignActivities,
@@ -128,7 +128,7 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
         const upgrade = item.upgradeId ? upgrades.get(item.upgradeId) : undefined;
         if (!upgrade) return true;
         // At renewal the item's one write at Partner Center is its scheduled change: queued until it is written.
-        if (upgrade.status === 'scheduled') return Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft);
+        if (upgrade.status === 'scheduled') return changeWrittenAtMicrosoft(upgrade);
         return !BEFORE_VENDOR_REQUEST.has(upgrade.status) || (upgrade.vendor as { requestId?: string } | null | undefined)?.requestId !== undefined;
       });
       // One `_id` update each: FerretDB answers `_id: { $in }` by reading the whole collection.

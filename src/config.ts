@@ -217,12 +217,13 @@ function withPassword(uri: string, password: string): string {
   return `${match[1]}${match[2]}:${encodeURIComponent(password)}@${uri.slice(match[0].length)}`;
 }
 
-/** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
 /** Variables read under their former names when the new one is unset. */
 const RENAMED_VARIABLES: ReadonlyArray<[string, string]> = [
   ['VENDOR_TRANSITIONS_PER_INTERVAL', 'CAMPAIGN_STARTS_PER_INTERVAL'],
   ['VENDOR_TRANSITIONS_INTERVAL_SECONDS', 'CAMPAIGN_INTERVAL_SECONDS'],
 ];
+
+/** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): Config {
   const problems: string[] = [];

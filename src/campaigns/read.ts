@@ -67,6 +67,10 @@ export interface CurrentUpgrade {
   writtenAtMicrosoft: boolean;
 }
 
+/** Whether an upgrade at renewal's change is held by Microsoft: its step `written_to_microsoft` is recorded. */
+export const changeWrittenAtMicrosoft = (upgrade: { steps?: unknown }): boolean =>
+  Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft);
+
 /** The current status and due date of the items' upgrades, by upgrade id (one exact `_id` lookup each: findByIds). */
 export async function currentUpgradesOf(models: Models, items: readonly Pick<StoredCampaignItem, 'upgradeId'>[]): Promise<Map<string, CurrentUpgrade>> {
   const { byId } = await findByIds(
@@ -80,7 +84,7 @@ export async function currentUpgradesOf(models: Models, items: readonly Pick<Sto
       status: upgrade.status,
       dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
       error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
-      writtenAtMicrosoft: Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft),
+      writtenAtMicrosoft: changeWrittenAtMicrosoft(upgrade),
     });
   }
   return current;

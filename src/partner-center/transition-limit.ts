@@ -107,6 +107,8 @@ async function limitModels(models: Models): Promise<{ slots: Model<SlotDocument>
 export interface TransitionSlot {
   n: number;
   at: number;
+  /** When the POST of the slot `limit` before left, as read at the reservation (absent: not sent yet, or none). */
+  limitingSentAt?: number;
 }
 
 /** Numbers a taker tries before giving up for this attempt (others took every one it wanted). */
@@ -129,7 +131,7 @@ export async function reserveTransitionSlot(models: Models, limit: TransitionLim
     const last = await slots.findOne({ key: limit.key }, { n: 1, at: 1 }).sort({ n: -1 }).lean();
     const n = last ? last.n + 1 : 0;
     // A slot `limit` before that was cleared is older than the interval: it limits nothing.
-    const limiting = n >= limit.limit ? await slots.findById(`${limit.key}:${n - limit.limit}`, { at: 1 }).lean() : null;
+    const limiting = n >= limit.limit ? await slots.findById(`${limit.key}:${n - limit.limit}`, { at: 1, sentAt: 1 }).lean() : null;
     const at = Math.max(notBefore, last?.at.getTime() ?? 0, limiting ? limiting.at.getTime() + spacingMs : 0);
     try {
       await slots.create({ _id: `${limit.key}:${n}`, key: limit.key, n, at: new Date(at) });
@@ -142,7 +144,7 @@ export async function reserveTransitionSlot(models: Models, limit: TransitionLim
       await slots.deleteMany({ key: limit.key, at: { $lt: new Date(nowMs - spacingMs - SLOT_RETENTION_MS) } });
       await clearOldBackoffs(models, limit.key, nowMs - SLOT_RETENTION_MS);
     }
-    return { n, at };
+    return { n, at, ...(limiting?.sentAt ? { limitingSentAt: limiting.sentAt.getTime() } : {}) };
   }
   throw new Error(`could not reserve a Partner Center slot for ${limit.key}: ${MAX_CONTENDED_TRIES} numbers taken by others meanwhile`);
 }
@@ -169,10 +171,14 @@ export async function waitForTransitionSlot(
     const slot = await reserveTransitionSlot(models, limit, clock());
     const waitMs = slot.at - clock().getTime();
     if (waitMs > 0) await sleep(waitMs);
-    if ((await backoffUntil(models, limit.key)) > slot.at) continue;
-    const limiting = slot.n >= limit.limit ? await slots.findById(`${limit.key}:${slot.n - limit.limit}`, { sentAt: 1 }).lean() : null;
-    const lateMs = limiting?.sentAt ? limiting.sentAt.getTime() + limit.intervalMs + marginOf(limit) - clock().getTime() : 0;
+    // When the limiting POST left: known from the reservation once sent, read again only if it had not left then.
+    const limitingSentAt =
+      slot.limitingSentAt ??
+      (slot.n >= limit.limit ? (await slots.findById(`${limit.key}:${slot.n - limit.limit}`, { sentAt: 1 }).lean())?.sentAt?.getTime() : undefined);
+    const lateMs = limitingSentAt !== undefined ? limitingSentAt + limit.intervalMs + marginOf(limit) - clock().getTime() : 0;
     if (lateMs > 0) await sleep(lateMs);
+    // The backoff is checked last, after every wait: a 429 that came during any of them holds this POST back too.
+    if ((await backoffUntil(models, limit.key)) > slot.at) continue;
     return slot;
   }
 }
