@@ -108,7 +108,12 @@ async function expectNeedsAttentionWithOneTransition(upgradeId: string, source: 
   expect(await system.db.models.subscriptionLocks.countDocuments({ _id: source.id })).toBe(1);
   const listed = await system.api('GET', `/v1/upgrades?status=needs_attention&accountId=${upgrade.accountId}`);
   expect(listed.body.upgrades.map((listedUpgrade: { upgradeId: string }) => listedUpgrade.upgradeId)).toEqual([upgradeId]);
-  const notification = await system.db.models.notifications.findById(`${upgradeId}:upgrade_needs_attention`).lean();
+  // The notification is the activity after the status: written a moment after it.
+  const notification = await eventually(
+    () => system.db.models.notifications.findById(`${upgradeId}:upgrade_needs_attention`).lean(),
+    (found) => found !== null,
+    10_000,
+  );
   expect((notification?.payload as { message: string }).message).toMatch(/^Whether Microsoft converted the subscription is unknown/);
   return upgrade;
 }
