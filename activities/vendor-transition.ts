@@ -143,10 +143,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
    * Waits for a slot of the tenant's limit on transition POSTs (src/partner-center/transition-limit.ts), on the real
    * clock whatever the activities' clock (Partner Center counts real time), heartbeating; a cancellation ends the wait.
    */
-  async function waitForSlot(upgradeId: string): Promise<{ sent(): Promise<void> }> {
+  async function waitForSlot(upgradeId: string, beforeLastCheck: () => Promise<void>): Promise<{ sent(): Promise<void> }> {
     const limit = deps.transitionLimit;
-    if (!limit) return { sent: async () => undefined };
-    const slot = await waitForTransitionSlot(deps.models, limit, systemClock, (ms) => sleepHeartbeating(ms, { waitingForSlot: true }));
+    if (!limit) {
+      await beforeLastCheck();
+      return { sent: async () => undefined };
+    }
+    const slot = await waitForTransitionSlot(deps.models, limit, systemClock, (ms) => sleepHeartbeating(ms, { waitingForSlot: true }), beforeLastCheck);
     return {
       sent: async () => {
         const sentAt = systemClock();
@@ -359,13 +362,14 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           // Every POST (a retry's and the second try's too) waits for its slot of the tenant's limit, right before it
           // leaves, so the limit counts what Partner Center counts. Taking a slot sends nothing: exactly once is the
           // MS-RequestId's business, and a retried activity simply takes a new slot.
-          const slot = await waitForSlot(upgradeId);
-          if (unrecorded) {
-            // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here).
+          const slot = await waitForSlot(upgradeId, async () => {
+            if (!unrecorded) return;
+            // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here),
+            // and again should a 429 elsewhere hold it back after the write.
             sent = { ...unrecorded, requestedAt: deps.clock().toISOString() };
             await updateUpgradeRecord(deps, upgradeId, { set: { vendor: sent } });
-            unrecorded = undefined;
-          }
+          });
+          unrecorded = undefined;
           Context.current().heartbeat();
           // Marked while the POST leaves, so that the mark does not delay it.
           const marked = slot.sent();

@@ -158,13 +158,16 @@ async function clearOldBackoffs(models: Models, key: string, beforeMs: number): 
  * Waits until a slot of the tenant's limit is ours, right before a POST: reserves one, sleeps until its time, and
  * when a 429 came meanwhile (a backoff ending after the slot's time) reserves again after it. When the POST of the
  * slot `limit` before left late (a loaded machine), waits an interval from when it left. `sleep` is the activity's
- * (heartbeating, and rejecting when the activity is cancelled). The caller marks the slot sent as its POST leaves.
+ * (heartbeating, and rejecting when the activity is cancelled). `beforeLastCheck` runs right before the last check
+ * of the backoff, each time it is checked (the caller's write of what it is about to send). The caller marks the slot
+ * sent as its POST leaves.
  */
 export async function waitForTransitionSlot(
   models: Models,
   limit: TransitionLimit,
   clock: () => Date,
   sleep: (ms: number) => Promise<void>,
+  beforeLastCheck: () => Promise<void> = async () => undefined,
 ): Promise<TransitionSlot> {
   const { slots } = await limitModels(models);
   for (;;) {
@@ -177,6 +180,9 @@ export async function waitForTransitionSlot(
       (slot.n >= limit.limit ? (await slots.findById(`${limit.key}:${slot.n - limit.limit}`, { sentAt: 1 }).lean())?.sentAt?.getTime() : undefined);
     const lateMs = limitingSentAt !== undefined ? limitingSentAt + limit.intervalMs + marginOf(limit) - clock().getTime() : 0;
     if (lateMs > 0) await sleep(lateMs);
+    // What the caller writes before its POST is written now, so that nothing but this check stands between it and the
+    // POST: a 429 seen elsewhere during a slow write still holds this POST back.
+    await beforeLastCheck();
     // The backoff is checked last, after every wait: a 429 that came during any of them holds this POST back too.
     if ((await backoffUntil(models, limit.key)) > slot.at) continue;
     return slot;
