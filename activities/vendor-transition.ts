@@ -31,6 +31,7 @@ import { updateUpgradeRecord } from './upgrade-record';
 import { vendorFailure } from './vendor-failures';
 import { systemClock } from '../src/clock';
 import { markTransitionSlotSent, waitForTransitionSlot } from '../src/partner-center/transition-limit';
+import { decideVendorRequest } from '../src/db/vendor-request-decisions';
 
 /** The vendor record as the activities know it: with the transition Partner Center answered. */
 type RecordedTransition = VendorRecord<Transition>;
@@ -309,6 +310,18 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
 
   return {
     /**
+     * Called by a run cancelled while its transition request may not have left: decides that this run attempt's
+     * request is not sent, unless the request activity already decided to send it (src/db/vendor-request-decisions.ts).
+     * True when nothing was or will be sent for the upgrade: the decision is ours and the record holds no request
+     * whose fate Microsoft did not tell (none, or a transition Microsoft failed before an operator's retry).
+     */
+    async withdrawVendorRequest(upgradeId: string, runAttempt: number): Promise<boolean> {
+      if ((await decideVendorRequest(deps.models, upgradeId, runAttempt, 'do_not_send')) === 'send') return false;
+      const recorded = await vendorRecordOf(upgradeId);
+      return !recorded || (recorded.transition !== undefined && recorded.outcome?.conversion === 'failed');
+    },
+
+    /**
      * Asks Partner Center for the transition, once per upgrade. A transition already recorded is returned as-is
      * (re-runs and resets never create a second one). The request is written before it is sent, under a request id
      * derived from the upgrade id, and every retry of it (an activity retry, an operator's retry) sends that id. When
@@ -363,6 +376,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           // leaves, so the limit counts what Partner Center counts. Taking a slot sends nothing: exactly once is the
           // MS-RequestId's business, and a retried activity simply takes a new slot.
           const slot = await waitForSlot(upgradeId, async () => {
+            // A workflow cancelled while this waited may have decided that nothing leaves: then nothing does.
+            if ((await decideVendorRequest(deps.models, upgradeId, runAttempt, 'send')) === 'do_not_send') {
+              throw ApplicationFailure.nonRetryable(
+                'the upgrade was cancelled before its transition request left; it is not sent',
+                FAILURE_TYPES.vendorRequestWithdrawn,
+              );
+            }
             if (!unrecorded) return;
             // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here),
             // and again should a 429 elsewhere hold it back after the write.

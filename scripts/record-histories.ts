@@ -24,6 +24,7 @@ import { DEMO_PRODUCT_IDS } from '../src/domain/demo-catalog';
 import type { Account, Installment, Subscription } from '../src/domain/types';
 import { projectRoot } from '../src/local-services/tools';
 import { assembleSystem } from '../src/system';
+import { reserveTransitionSlot, transitionLimitFromConfig } from '../src/partner-center/transition-limit';
 import { WORKFLOWS_PATH } from '../src/worker-factory';
 
 export const HISTORIES_DIR = join(projectRoot, 'test', 'replay', 'histories');
@@ -40,6 +41,8 @@ interface System {
   setFaults(faults: Record<string, unknown>): Promise<void>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
+  /** Holds back every transition POST of the tenant for `ms` (a slot of its request limit taken that far ahead). */
+  holdBackTransitions(ms: number): Promise<void>;
 }
 
 interface Scenario {
@@ -310,6 +313,21 @@ export const SCENARIOS: Scenario[] = [
       }
     },
   },
+  {
+    name: 'cancelled-while-waiting-for-slot',
+    description: 'Cancelled while the request waited for its slot of the request limit: withdrawn, failed with nothing sent, locks released',
+    async run(system) {
+      const owner = account();
+      const source = subscription(owner, { quantity: 5 });
+      await system.seed([owner], [source]);
+      await system.holdBackTransitions(8_000);
+      const upgradeId = await startUpgrade(system, { sourceSubscriptionId: source.id, targetProductId: standard, quantity: 5, destination: { type: 'new' } });
+      await waitForStatus(system, upgradeId, (doc) => doc.status === 'awaiting_vendor', 'the transition request');
+      await system.client.workflow.getHandle(upgradeId).cancel();
+      await finish(system, upgradeId, 'failed');
+      return { workflowId: upgradeId };
+    },
+  },
 ];
 
 async function resolveWhenNeedingAttention(system: System, upgradeId: string, decision: Record<string, unknown>): Promise<void> {
@@ -370,6 +388,9 @@ async function main(): Promise<void> {
       },
       seed: (accounts, subscriptions) => assembled.seed({ accounts, subscriptions }),
       setFaults: (faults) => assembled.setFaults(faults),
+      async holdBackTransitions(ms) {
+        await reserveTransitionSlot(db.models, transitionLimitFromConfig(assembled.config), new Date(Date.now() + ms));
+      },
     };
 
     mkdirSync(HISTORIES_DIR, { recursive: true });

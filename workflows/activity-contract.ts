@@ -102,6 +102,8 @@ export interface UpgradeActivities {
   recordUpgradeProgress(upgradeId: string, progress: UpgradeRecordProgress): Promise<void>;
   validateAndLockUpgrade(input: UpgradeWorkflowInput): Promise<ValidationOutcome>;
   requestVendorTransition(upgradeId: string, runAttempt: number): Promise<VendorRecord>;
+  /** After a cancellation during the request: true when nothing was or will be sent (PATCHES.VENDOR_REQUEST_WITHDRAWN). */
+  withdrawVendorRequest(upgradeId: string, runAttempt: number): Promise<boolean>;
   /** `requested`: runs recorded before the whole record was returned pass `{ requestId, attempt }` only. */
   awaitVendorTransition(upgradeId: string, requested?: Partial<VendorRecord>): Promise<VendorOutcome>;
   /** `lockClaim`: the run's claim token, for the lock of a subscription it creates (runs started before claims pass none). */

@@ -31,6 +31,8 @@ export const FAILURE_TYPES = {
    * transition that cannot be read or reports an undocumented status or another quantity): never "nothing changed".
    */
   vendorOutcomeUnknown: 'VendorOutcomeUnknown',
+  /** The run was cancelled and decided that its request does not leave (src/db/vendor-request-decisions.ts). */
+  vendorRequestWithdrawn: 'VendorRequestWithdrawn',
   /** Following a transition that was never recorded. */
   vendorTransitionMissing: 'VendorTransitionMissing',
   /** The account's webhook refused or missed a notification: retried, then kept in the outbox. */
@@ -50,6 +52,7 @@ export const NON_RETRYABLE_VENDOR_REQUEST_FAILURES: readonly FailureType[] = [
   FAILURE_TYPES.upgradeDataInconsistent,
   FAILURE_TYPES.upgradePlanMissing,
   FAILURE_TYPES.vendorOutcomeUnknown,
+  FAILURE_TYPES.vendorRequestWithdrawn,
 ];
 
 /** Following the transition: only a transition that was never recorded is final; vendor errors while polling are not. */

@@ -34,6 +34,10 @@
  * - CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS (CampaignWorkflow): a pause or cancel taken while the run asked for room
  *   to start items starts none of them (before, the whole chunk started). Asked only when that race happened, so
  *   other runs carry no marker.
+ * - VENDOR_REQUEST_WITHDRAWN: a run cancelled while its transition request is under way (waiting for its slot of
+ *   the tenant's request limit, or retrying) asks `withdrawVendorRequest`; when it wins (no POST of this run attempt
+ *   left, none will) the run releases the locks and ends failed `UPGRADE_CANCELLED` as before the request, instead
+ *   of waiting in needs_attention. Asked only by runs cancelled there.
  */
 export const PATCHES = {
   ONE_UPSERT_PER_STATE_CHANGE: 'one-search-attribute-upsert-per-state-change',
@@ -43,4 +47,5 @@ export const PATCHES = {
   UPGRADES_AT_RENEWAL: 'upgrades-at-renewal',
   CAMPAIGN_SCHEDULED_START: 'campaign-scheduled-start',
   CAMPAIGN_PAUSE_RECHECKED_BEFORE_STARTS: 'campaign-pause-rechecked-before-starts',
+  VENDOR_REQUEST_WITHDRAWN: 'vendor-request-withdrawn-on-cancel',
 } as const;

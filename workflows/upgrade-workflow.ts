@@ -247,10 +247,11 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   };
 
   /** A cancellation before the vendor request could have been sent: nothing changed, so the locks go and the run ends cancelled. */
-  const endCancelledBeforeVendor = async (cancellation: unknown): Promise<never> => {
-    await CancellationScope.nonCancellable(() =>
-      recordUnsuccessfulEnd('failed', { code: UPGRADE_CANCELLED, message: 'cancelled before Partner Center was asked; nothing was changed' }),
-    );
+  const endCancelledBeforeVendor = async (
+    cancellation: unknown,
+    message = 'cancelled before Partner Center was asked; nothing was changed',
+  ): Promise<never> => {
+    await CancellationScope.nonCancellable(() => recordUnsuccessfulEnd('failed', { code: UPGRADE_CANCELLED, message }));
     throw cancellation;
   };
 
@@ -332,16 +333,20 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   // 2. Vendor transition, followed asynchronously to completion.
   /** From the moment the request activity is scheduled, Microsoft may have started the transition. */
   let vendorRequestMayBeSent = false;
+  /** While the request activity has not answered: its POST may not have left yet (it waits for its slot first). */
+  let vendorRequestUnanswered = false;
   /** Asks Partner Center and follows the transition; answers its outcome, or ends the run where Microsoft said no. */
   const convertAtVendor = async (): Promise<VendorOutcome> => {
     await setStatus('awaiting_vendor', 'Requesting the transition from Partner Center', oneUpsertPerStateChange ? planAttributes : []);
     let requested: VendorRecord;
     try {
       vendorRequestMayBeSent = true;
+      vendorRequestUnanswered = true;
       requested = await vendorRequest.requestVendorTransition.executeWithOptions({ summary: 'Partner Center: POST transition (stable MS-RequestId)' }, [
         upgradeId,
         input.runAttempt ?? 0,
       ]);
+      vendorRequestUnanswered = false;
     } catch (error) {
       const cause = applicationCause(error);
       const unknown = cause?.type === FAILURE_TYPES.vendorOutcomeUnknown;
@@ -349,7 +354,9 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
         code: cause?.type ?? 'VENDOR_REQUEST_FAILED',
         message: unknown
           ? `whether Partner Center started the transition is unknown: ${cause.message}`
-          : `Partner Center refused the transition: ${cause?.message ?? String(error)}`,
+          : cause?.type === FAILURE_TYPES.vendorRequestWithdrawn
+            ? `not sent: a cancelled run of this attempt withdrew the request (retry the upgrade to send it): ${cause.message}`
+            : `Partner Center refused the transition: ${cause?.message ?? String(error)}`,
         details: cause?.details?.[0],
       };
       if (unknown && patched(PATCHES.NEEDS_ATTENTION)) return settleByOperator({ ...failure, during: 'vendor_request' });
@@ -394,6 +401,16 @@ export async function UpgradeWorkflow(input: UpgradeWorkflowInput): Promise<Upgr
   } catch (error) {
     if (!isCancellation(error) || !patched(PATCHES.NEEDS_ATTENTION)) throw error;
     if (!vendorRequestMayBeSent) return endCancelledBeforeVendor(error);
+    // Cancelled while the request was under way: when the run decides first that it does not leave, nothing was sent.
+    if (vendorRequestUnanswered && patched(PATCHES.VENDOR_REQUEST_WITHDRAWN)) {
+      const withdrawn = await CancellationScope.nonCancellable(() =>
+        record.withdrawVendorRequest.executeWithOptions({ summary: 'Partner Center: withdraw the transition request not yet sent' }, [
+          upgradeId,
+          input.runAttempt ?? 0,
+        ]),
+      );
+      if (withdrawn) return endCancelledBeforeVendor(error, 'cancelled before the transition request left for Partner Center; nothing was sent or changed');
+    }
     converted = await settleByOperator({
       code: UPGRADE_CANCELLED,
       message: 'cancelled while Partner Center may have started the transition',

@@ -43,6 +43,7 @@ function noopActivities(confirm: (upgradeId: string) => void): UpgradeActivities
     failUpgrade: async () => undefined,
     completeUpgrade: async () => undefined,
     recordUpgradeProgress: async () => undefined,
+    withdrawVendorRequest: async () => true,
     validateAndLockUpgrade: async (input) => {
       const kind = kindOf(input.upgradeId);
       const manual = needsManualSeatConfirmation(kind);

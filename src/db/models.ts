@@ -311,6 +311,16 @@ const scheduledUpgradeSlotSchema = new Schema(
 );
 scheduledUpgradeSlotSchema.index({ upgradeId: 1 });
 
+/** `<upgradeId>:<runAttempt>`: whether that run's transition request may leave (src/db/vendor-request-decisions.ts). */
+const vendorRequestDecisionSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    upgradeId: { type: String, required: true },
+    decision: { type: String, required: true, enum: ['send', 'do_not_send'] },
+  },
+  strict,
+);
+
 const apiKeySchema = new Schema(
   {
     _id: { type: String, required: true },
@@ -336,6 +346,7 @@ export type NotificationDocument = InferSchemaType<typeof notificationSchema>;
 export type ApiKeyDocument = InferSchemaType<typeof apiKeySchema>;
 export type SubscriptionLockDocument = InferSchemaType<typeof subscriptionLockSchema>;
 export type ScheduledUpgradeSlotDocument = InferSchemaType<typeof scheduledUpgradeSlotSchema>;
+export type VendorRequestDecisionDocument = InferSchemaType<typeof vendorRequestDecisionSchema>;
 
 export function createModels(connection: Connection) {
   return {
@@ -354,6 +365,11 @@ export function createModels(connection: Connection) {
       scheduledUpgradeSlotSchema,
       'scheduled_upgrade_slots',
     ) as Model<ScheduledUpgradeSlotDocument>,
+    vendorRequestDecisions: connection.model(
+      'VendorRequestDecision',
+      vendorRequestDecisionSchema,
+      'vendor_request_decisions',
+    ) as Model<VendorRequestDecisionDocument>,
   };
 }
 

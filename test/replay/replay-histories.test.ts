@@ -237,6 +237,23 @@ test('NEEDS_ATTENTION: asked only where an unknown outcome or a cancellation sta
   expect(history('cancelled-while-following').events!.some((event) => event.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
 });
 
+test('VENDOR_REQUEST_WITHDRAWN: a run cancelled while its request waited for its slot withdraws it and ends failed, never in needs_attention', () => {
+  const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
+  const withdrawn = history('cancelled-while-waiting-for-slot');
+  // NEEDS_ATTENTION too: a cancellation is asked about it first, where the request's failure is handled.
+  expect(upsertsAndPatches(withdrawn).patches).toEqual([PATCHES.LEAN_SHAPE, PATCHES.NEEDS_ATTENTION, PATCHES.VENDOR_REQUEST_WITHDRAWN]);
+  expect(withdrawn.events!.some((event) => event.workflowExecutionCancelRequestedEventAttributes)).toBe(true);
+  expect(activitiesOf(withdrawn).scheduled).toEqual(['validateAndLockUpgrade', 'requestVendorTransition', 'withdrawVendorRequest', 'sendUpgradeNotification']);
+  expect(activitiesOf(withdrawn).local).toContain('failUpgrade');
+  const statuses = upsertsAndPatches(withdrawn).upserts.flatMap((fields) => fields.filter((field) => field.startsWith('UpgradeStatus=')));
+  expect(statuses).not.toContain('UpgradeStatus="needs_attention"');
+  expect(statuses.at(-1)).toBe('UpgradeStatus="failed"');
+  // Every other shape, the cancelled ones included, carries no marker of it.
+  for (const { name, history: other } of recorded.filter((entry) => entry.name !== 'cancelled-while-waiting-for-slot')) {
+    expect([name, upsertsAndPatches(other).patches.includes(PATCHES.VENDOR_REQUEST_WITHDRAWN)]).toEqual([name, false]);
+  }
+});
+
 test('LEAN_SHAPE: local bookkeeping, changes and invoices in one activity, status upserts only where operators filter; ≤ 60 events', () => {
   const history = (name: string) => recorded.find((entry) => entry.name === name)!.history;
   // One patch, asked instead of WORKFLOW_WRITES_THE_RECORD (which it implies): still one marker and one upsert.

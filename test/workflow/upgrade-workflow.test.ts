@@ -657,6 +657,36 @@ describe('cancellation (temporal workflow cancel)', () => {
     expect(notified(run.stubs)).toEqual(['upgrade_failed']);
   });
 
+  test('while the request waits for its slot, withdrawn before it left: locks released, failed with the reason, no needs_attention', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        requestVendorTransition: cancelledDuring(handleOf, vendorRecord('late', 0)),
+      }),
+    });
+    failureOf(run, CancelledFailure);
+    expect(run.stubs.callsOf('withdrawVendorRequest').map((call) => call.args)).toEqual([[run.handle.workflowId, 0]]);
+    expect(run.stubs.callsOf('awaitVendorTransition')).toEqual([]);
+    const [, outcome, error] = run.stubs.callsOf('failUpgrade')[0]!.args;
+    expect([outcome, error]).toEqual(['failed', expect.objectContaining({ code: UPGRADE_CANCELLED, message: expect.stringContaining('nothing was sent') })]);
+    expect(statusesWritten(run.stubs.recordWrites())).not.toContain('needs_attention');
+    expect(run.searchAttributes.UpgradeStatus).toEqual(['failed']);
+    expect(notified(run.stubs)).toEqual(['upgrade_failed']);
+  });
+
+  test('while the request is under way, after the activity decided to send: needs_attention; "not_converted" releases the locks', async () => {
+    const run = await runUpgrade({
+      overrides: (handleOf) => ({
+        requestVendorTransition: cancelledDuring(handleOf, vendorRecord('late', 0)),
+        withdrawVendorRequest: async () => false,
+        sendUpgradeNotification: resolveOnAttention(handleOf, { outcome: 'not_converted', resolvedBy: 'ops-key' }),
+      }),
+    });
+    expect(failureOf(run).type).toBe(FAILURE_TYPES.upgradeFailed);
+    expect(run.stubs.callsOf('withdrawVendorRequest')).toHaveLength(1);
+    expect(run.state.attention).toMatchObject({ code: UPGRADE_CANCELLED, during: 'vendor_follow', resolution: { outcome: 'not_converted' } });
+    expect(notified(run.stubs)).toEqual(['upgrade_needs_attention', 'upgrade_failed']);
+  });
+
   test('while following the transition: needs_attention with the locks kept; "not_converted" releases them', async () => {
     const run = await runUpgrade({
       overrides: (handleOf) => ({

@@ -296,3 +296,43 @@ test('a 429 holds back every POST of the tenant until its Retry-After; every upg
     expect({ backoff, early }).toEqual({ backoff, early: [] });
   }
 }, 150_000);
+
+test('an upgrade cancelled while it waits for its slot ends failed with nothing sent, its locks released; its POST never leaves', async () => {
+  await system.setFaults({ partnerWriteThrottle: null });
+  const limit = transitionLimitFromConfig(system.config);
+  // A slot taken 6 s ahead: every POST of the tenant waits behind it (slots go in number order).
+  const blockedUntil = Date.now() + 6_000;
+  await reserveTransitionSlot(system.db.models, limit, new Date(blockedUntil));
+  const account = sampleAccount({ id: 'cancel-waiting-acc' });
+  const source = sampleSubscription(account, { id: 'cancel-waiting-sub' });
+  await system.seed({ accounts: [account], subscriptions: [source] });
+  const before = posts.length;
+  const started = await api(
+    'POST',
+    '/v1/upgrades',
+    { sourceSubscriptionId: source.id, targetProductId: DEMO_PRODUCT_IDS.businessStandard, quantity: source.quantity, destination: { type: 'new' } },
+    { 'idempotency-key': randomUUID() },
+  );
+  expect(started.status).toBe(202);
+  const upgradeId = started.body.upgradeId as string;
+  await until(
+    'the upgrade to wait for its slot',
+    () => system.db.models.upgrades.findById(upgradeId, { status: 1 }).lean(),
+    (found) => found?.status === 'awaiting_vendor',
+  );
+  await system.temporalClient.workflow.getHandle(upgradeId).cancel();
+  const ended = await until(
+    'the cancelled upgrade to end',
+    () => system.db.models.upgrades.findById(upgradeId, { status: 1, error: 1, vendor: 1 }).lean(),
+    (found) => ['failed', 'needs_attention'].includes(found?.status ?? ''),
+  );
+  expect(ended).toMatchObject({ status: 'failed', error: { code: 'UPGRADE_CANCELLED' } });
+  expect(ended?.vendor ?? null).toBeNull();
+  expect(await system.db.models.subscriptionLocks.countDocuments({ upgradeId })).toBe(0);
+  // Past the slot's time: the request activity, had it not been stopped by its cancellation, would have sent by now.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, blockedUntil + 2_000 - Date.now())));
+  expect(posts.length).toBe(before);
+  const counters = (await (await fetch(`${system.simulator!.url}/admin/counters`)).json()) as { transitionsCreatedBySubscription: Record<string, number> };
+  expect(counters.transitionsCreatedBySubscription[source.externalId]).toBeUndefined();
+  expect(await system.db.models.vendorRequestDecisions.findById(`${upgradeId}:0`).lean()).toMatchObject({ decision: 'do_not_send' });
+}, 60_000);

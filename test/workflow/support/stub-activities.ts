@@ -47,6 +47,8 @@ const healthy = (manual: boolean): UpgradeActivities => ({
     upgradeDate: input.acceptedAt.slice(0, 10),
   }),
   requestVendorTransition: async (upgradeId, runAttempt) => vendorRecord(upgradeId, runAttempt),
+  // The run decided first: its request never left (the activity decides `send` right before it does).
+  withdrawVendorRequest: async () => true,
   awaitVendorTransition: async () => completedOutcome(manual ? { licenseReassignment: 'not_requested', toSubscriptionId: 'vendor-new-1' } : {}),
   applySubscriptionChanges: async (upgradeId) => ({ destinationSubscriptionId: manual ? `sub-new-${upgradeId}` : 'sub-source' }),
   issueInvoices: async (upgradeId) => ({ creditInvoiceId: `${upgradeId}:credit`, debitInvoiceId: `${upgradeId}:debit` }),
