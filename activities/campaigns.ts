@@ -151,7 +151,11 @@ export function createCampaignActivities(deps: CampaignActivityDeps): CampaignAc
         return { outcome: item.outcome === 'skipped' ? 'skipped' : 'running', ...(item.upgradeId ? { upgradeId: item.upgradeId } : {}) };
       }
       const scope = campaign.scopeAccountIds as string[] | null;
-      const actor = { keyId: campaign.requestedByKeyId, mayActOnAccount: (accountId: string) => scope === null || scope.includes(accountId) };
+      const actor = {
+        keyId: campaign.requestedByKeyId,
+        mayActOnAccount: (accountId: string) => scope === null || scope.includes(accountId),
+        campaignId,
+      };
       const request: UpgradeRequest = {
         sourceSubscriptionId: item.subscriptionId,
         targetProductId: campaign.targetProductId,

@@ -15,7 +15,8 @@
  * src/local-services/in-memory-mongo.ts), which shows what our code costs apart from the database engine.
  * Worker CPU and peak RSS come from /proc of the worker processes. Prints a table, writes bench-results/*.json.
  * Env BENCH_N / BENCH_CONCURRENCY set the defaults of --n / --concurrency. `--subscriptions 10000,1000000` runs the
- * data-size benchmark instead (data-size.ts); `--campaign 10000` the campaign benchmark (campaign.ts).
+ * data-size benchmark instead (data-size.ts); `--campaign 10000` the campaign benchmark (campaign.ts);
+ * `--campaign-report 10000` the at-renewal campaign's report after its renewals (campaign-report.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, freemem, loadavg } from 'node:os';
@@ -28,6 +29,7 @@ import { parseDatabaseBackend, startServices, type DatabaseBackend } from '../..
 import { BaselineWorkflow } from './baseline-workflow';
 import { runDataSizeBench } from './data-size';
 import { runCampaignBench } from './campaign';
+import { runCampaignReportBench } from './campaign-report';
 import { BASELINE_WORKER_READY_TEXT } from './baseline-worker';
 import { kindOf, SAME_SHAPE_WORKER_READY_TEXT, sameShapeWorkflowId } from './same-shape-worker';
 import { startUpgradeWorkflow } from '../../src/temporal/upgrade-client';
@@ -273,6 +275,15 @@ async function startTrivialStartEndpoint(system: TestSystem, taskQueue: string, 
 }
 
 async function main(): Promise<void> {
+  const reportItems = optionValue(process.argv.slice(2), 'campaign-report');
+  if (reportItems !== undefined) {
+    const items = Number(reportItems.replace(/_/g, ''));
+    if (!Number.isInteger(items) || items < 1) throw new Error(`--campaign-report: a number of items (at least 1), got ${reportItems}`);
+    return runCampaignReportBench({
+      items,
+      database: parseDatabaseBackend(optionValue(process.argv.slice(2), 'database'), postgresqlInstalled() ? 'postgresql' : 'sqlite'),
+    });
+  }
   const campaign = optionValue(process.argv.slice(2), 'campaign');
   if (campaign !== undefined) {
     // An upgrade campaign at size N (campaign.ts): its own run, its own figures.

@@ -71,21 +71,47 @@ export interface CurrentUpgrade {
 export const changeWrittenAtMicrosoft = (upgrade: { steps?: unknown }): boolean =>
   Boolean((upgrade.steps as { written_to_microsoft?: unknown } | null | undefined)?.written_to_microsoft);
 
-/** The current status and due date of the items' upgrades, by upgrade id (one exact `_id` lookup each: findByIds). */
-export async function currentUpgradesOf(models: Models, items: readonly Pick<StoredCampaignItem, 'upgradeId'>[]): Promise<Map<string, CurrentUpgrade>> {
-  const { byId } = await findByIds(
-    models.upgrades,
-    items.flatMap((item) => (item.upgradeId ? [item.upgradeId] : [])),
-    { status: 1, dueDate: 1, error: 1, 'steps.written_to_microsoft': 1 },
-  );
+const CURRENT_UPGRADE_FIELDS = { status: 1, dueDate: 1, error: 1, 'steps.written_to_microsoft': 1 } as const;
+
+function currentUpgradeOf(upgrade: { status: string; dueDate?: unknown; error?: unknown; steps?: unknown }): CurrentUpgrade {
+  return {
+    status: upgrade.status,
+    dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
+    error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
+    writtenAtMicrosoft: changeWrittenAtMicrosoft(upgrade),
+  };
+}
+
+/**
+ * The current status and due date of the items' upgrades, by upgrade id (one exact `_id` lookup each: findByIds),
+ * except those already in `known`.
+ */
+export async function currentUpgradesOf(
+  models: Models,
+  items: readonly Pick<StoredCampaignItem, 'upgradeId'>[],
+  known: ReadonlyMap<string, CurrentUpgrade> = new Map(),
+): Promise<Map<string, CurrentUpgrade>> {
   const current = new Map<string, CurrentUpgrade>();
-  for (const [upgradeId, upgrade] of byId) {
-    current.set(upgradeId, {
-      status: upgrade.status,
-      dueDate: (upgrade.dueDate as string | null | undefined) ?? null,
-      error: (upgrade.error as CurrentUpgrade['error'] | undefined) ?? null,
-      writtenAtMicrosoft: changeWrittenAtMicrosoft(upgrade),
-    });
+  const unknown: string[] = [];
+  for (const { upgradeId } of items) {
+    if (!upgradeId) continue;
+    const found = known.get(upgradeId);
+    if (found) current.set(upgradeId, found);
+    else unknown.push(upgradeId);
+  }
+  const { byId } = await findByIds(models.upgrades, unknown, CURRENT_UPGRADE_FIELDS);
+  for (const [upgradeId, upgrade] of byId) current.set(upgradeId, currentUpgradeOf(upgrade));
+  return current;
+}
+
+/**
+ * Every upgrade the campaign started or scheduled, as it stands: one query on the upgrades' indexed `campaignId`
+ * (upgrades started before they recorded their campaign are not in it; currentUpgradesOf reads those by id).
+ */
+export async function currentUpgradesOfCampaign(models: Models, campaignId: string): Promise<Map<string, CurrentUpgrade>> {
+  const current = new Map<string, CurrentUpgrade>();
+  for await (const upgrade of models.upgrades.find({ campaignId }, CURRENT_UPGRADE_FIELDS).lean().cursor()) {
+    current.set(upgrade._id, currentUpgradeOf(upgrade));
   }
   return current;
 }
@@ -199,10 +225,11 @@ const REPORT_CHUNK = 200;
  */
 export async function campaignReportCsv(models: Models, actor: CampaignActor, campaignId: string): Promise<string> {
   const { campaignItems } = await loadVisibleCampaign(models, actor, campaignId);
+  const ofCampaign = await currentUpgradesOfCampaign(models, campaignId);
   const rows: string[][] = [];
   let chunk: StoredCampaignItem[] = [];
   const flush = async () => {
-    const upgrades = await currentUpgradesOf(models, chunk.filter(mayStillChange));
+    const upgrades = await currentUpgradesOf(models, chunk.filter(mayStillChange), ofCampaign);
     for (const item of chunk) rows.push(reportRow(item, upgrades));
     chunk = [];
   };

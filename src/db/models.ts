@@ -180,11 +180,15 @@ const upgradeSchema = new Schema(
     scheduledChangesDeleted: { type: Schema.Types.Mixed, default: undefined },
     /** An upgrade at renewal: the next term it renews the source into (domain/renewal-upgrade.ts RenewalUpgradeQuote). */
     renewal: { type: Schema.Types.Mixed, default: undefined },
+    /** The campaign that started or scheduled it (absent: a single upgrade, or one started before campaigns recorded it). */
+    campaignId: { type: String, default: undefined },
   },
   { ...strict, minimize: false },
 );
 upgradeSchema.index({ accountId: 1, status: 1 });
 upgradeSchema.index({ 'request.sourceSubscriptionId': 1 });
+/** A campaign's report reads its upgrades' statuses in one query (src/campaigns/read.ts). */
+upgradeSchema.index({ campaignId: 1 });
 
 const upgradePlanSchema = new Schema(
   {

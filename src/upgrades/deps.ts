@@ -46,6 +46,8 @@ export function crashProcessAt(point: StartCrashPoint): (reached: StartCrashPoin
 export interface UpgradeActor {
   keyId: string;
   mayActOnAccount(accountId: string): boolean;
+  /** Set when a campaign starts or schedules the upgrade on the key's behalf: recorded on the upgrade. */
+  campaignId?: string;
 }
 
 /** A place to report what the caller can't be told (a Temporal error behind a 503). */

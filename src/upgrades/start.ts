@@ -194,6 +194,7 @@ export function newUpgradeRecord(fields: {
     request,
     kind: plan.kind,
     destinationType: plan.destinationType,
+    ...(actor.campaignId ? { campaignId: actor.campaignId } : {}),
   };
 }
 

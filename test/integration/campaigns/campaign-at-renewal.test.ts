@@ -209,6 +209,11 @@ test('planned with renewal-day prices and no proration, scheduled once each at M
       expect.objectContaining({ code: 'UPGRADE_ALREADY_SCHEDULED', details: expect.objectContaining({ upgradeId: item.upgradeId }) }),
     ]);
   }
+  // Each scheduled upgrade records its campaign (the report reads them in one indexed query); a single one none.
+  expect((await system.db.models.upgrades.find({ campaignId }, { _id: 1 }).lean()).map((upgrade) => upgrade._id).sort()).toEqual(
+    toSchedule.map((source) => items.get(source.id)!.upgradeId as string).sort(),
+  );
+  expect(await system.db.models.upgrades.findById(single.upgradeId as string, { campaignId: 1 }).lean()).not.toHaveProperty('campaignId');
   // Another campaign over the same sources skips them all (each already has an upgrade scheduled), writing nothing.
   const again = await api.ok('POST', '/v1/campaigns', campaignRequest('Again', [accounts[0]!.id], { when: { type: 'at_renewal' } }));
   await api.ok('POST', `/v1/campaigns/${again.campaignId as string}/execute`);
@@ -240,6 +245,8 @@ test('planned with renewal-day prices and no proration, scheduled once each at M
   }
 
   // The report, exported now, reads each upgrade as it stands; the campaign's own counts are its part, as they were.
+  // One upgrade recorded before upgrades carried their campaign is read by its id.
+  await system.db.models.upgrades.updateOne({ _id: items.get(renewing[0]!.id)!.upgradeId as string }, { $unset: { campaignId: 1 } });
   const rows = new Map((await report(campaignId)).map((row) => [row.subscriptionId!, row]));
   for (const source of renewing) {
     expect(rows.get(source.id)).toMatchObject({
