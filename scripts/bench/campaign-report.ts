@@ -15,7 +15,8 @@ import { campaignModelsOf } from '../../src/db/campaign-models';
 import { connectDatabase } from '../../src/db/connection';
 import { campaignReportCsv } from '../../src/campaigns/read';
 import { addContainmentIndexes } from '../../src/local-services/postgresql';
-import { type DatabaseBackend, startServices } from '../../src/local-services/service-runner';
+import type { DatabaseBackend } from '../../src/local-services/service-runner';
+import { startBenchServices } from './support/services';
 import { REPO_ROOT } from './support/child-worker';
 
 const say = (message: string) => process.stdout.write(`[bench:campaign-report] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
@@ -25,13 +26,7 @@ const EXPORTS = 3;
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function runCampaignReportBench(options: { items: number; database: DatabaseBackend }): Promise<void> {
-  const services = await startServices({
-    headless: true,
-    log: say,
-    database: options.database,
-    ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
-    ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
-  });
+  const services = await startBenchServices(options.database, say);
   const databaseName = `bench_campaign_report_${Date.now()}`;
   const db = await connectDatabase(services.mongodbUri, databaseName);
   try {

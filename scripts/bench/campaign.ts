@@ -22,7 +22,8 @@ import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
 import { campaignModelsOf } from '../../src/db/campaign-models';
 import { addContainmentIndexes } from '../../src/local-services/postgresql';
-import { type DatabaseBackend, startServices } from '../../src/local-services/service-runner';
+import type { DatabaseBackend } from '../../src/local-services/service-runner';
+import { startBenchServices } from './support/services';
 import { assembleSystem, type AssembledSystem } from '../../src/system';
 import { WORKFLOWS_PATH } from '../../src/worker-factory';
 import { campaignApi, campaignRequest, campaignWorld, untilCampaign, type CampaignApi } from '../support/campaign-driver';
@@ -95,13 +96,7 @@ async function runAtLimit(system: AssembledSystem, api: CampaignApi, campaignId:
 
 export async function runCampaignBench(options: CampaignBenchOptions): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const services = await startServices({
-    headless: true,
-    log: say,
-    database: options.database,
-    ...(process.env.MONGODB_URI ? { mongodbUri: process.env.MONGODB_URI } : {}),
-    ...(process.env.TEMPORAL_ADDRESS ? { temporalAddress: process.env.TEMPORAL_ADDRESS } : {}),
-  });
+  const services = await startBenchServices(options.database, say);
   const database = `bench_campaign_${Date.now()}`;
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
   const config = loadConfig({
