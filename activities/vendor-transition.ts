@@ -369,6 +369,8 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
         };
         unrecorded = sent;
       }
+      /** Set once this attempt decided to send (a second try, or a wait after a 429 elsewhere, need not ask again). */
+      let decidedToSend = false;
       let transition: Transition;
       try {
         transition = await withOneMoreTry(async () => {
@@ -377,12 +379,13 @@ export function createVendorTransitionActivities(deps: UpgradeActivityDeps) {
           // MS-RequestId's business, and a retried activity simply takes a new slot.
           const slot = await waitForSlot(upgradeId, async () => {
             // A workflow cancelled while this waited may have decided that nothing leaves: then nothing does.
-            if ((await decideVendorRequest(deps.models, upgradeId, runAttempt, 'send')) === 'do_not_send') {
+            if (!decidedToSend && (await decideVendorRequest(deps.models, upgradeId, runAttempt, 'send')) === 'do_not_send') {
               throw ApplicationFailure.nonRetryable(
                 'the upgrade was cancelled before its transition request left; it is not sent',
                 FAILURE_TYPES.vendorRequestWithdrawn,
               );
             }
+            decidedToSend = true;
             if (!unrecorded) return;
             // Written before the POST, timed when it leaves (the settling delay after a lost answer counts from here),
             // and again should a 429 elsewhere hold it back after the write.

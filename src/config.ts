@@ -224,7 +224,6 @@ const RENAMED_VARIABLES: ReadonlyArray<[string, string]> = [
 ];
 
 /** Reads and validates the environment; in dev, fills the secrets nobody set with random ones. */
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRole = 'all'): Config {
   const problems: string[] = [];
   // An empty variable (`VENDOR_TOKEN=` in a compose file) means "not set", not "set to nothing".

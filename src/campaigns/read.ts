@@ -216,6 +216,18 @@ function reportRow(item: StoredCampaignItem, upgrades: ReadonlyMap<string, Curre
   ];
 }
 
+/**
+ * Whether an item of the campaign may have an upgrade that moved since its outcome (mayStillChange): one indexed
+ * equality each (FerretDB answers `$in` by reading the whole collection).
+ */
+async function someItemMayStillChange(campaignItems: CampaignModels['campaignItems'], campaignId: string): Promise<boolean> {
+  const found = await Promise.all([
+    ...(['running', 'scheduled', 'failed'] as const).map((outcome) => campaignItems.exists({ campaignId, outcome })),
+    campaignItems.exists({ campaignId, seatReassignmentPending: true }),
+  ]);
+  return found.some(Boolean);
+}
+
 /** Items whose upgrades are read together while the report is written. */
 const REPORT_CHUNK = 200;
 
@@ -225,7 +237,8 @@ const REPORT_CHUNK = 200;
  */
 export async function campaignReportCsv(models: Models, actor: CampaignActor, campaignId: string): Promise<string> {
   const { campaignItems } = await loadVisibleCampaign(models, actor, campaignId);
-  const ofCampaign = await currentUpgradesOfCampaign(models, campaignId);
+  // Read only when some item's upgrade may have moved: a campaign whose upgrades all completed reads none.
+  const ofCampaign = (await someItemMayStillChange(campaignItems, campaignId)) ? await currentUpgradesOfCampaign(models, campaignId) : new Map();
   const rows: string[][] = [];
   let chunk: StoredCampaignItem[] = [];
   const flush = async () => {
